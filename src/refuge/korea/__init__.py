@@ -1,0 +1,65 @@
+"""The North Korean defection system: stocks, flows, drivers and parameters with their evidence."""
+
+from functools import cache
+
+from ..model.definition import Model, Output, Stock
+from .drivers import DRIVERS
+from .flows import FLOWS
+from .mechanisms import MECHANISMS
+from .parameters import PARAMETERS
+
+STOCKS = (
+    Stock("nk_at_risk", "North Korea, at risk", "people in the border provinces who may try to cross"),
+    Stock("china_hiding", "China, hiding", "crossed, living hidden, mostly with Korean-Chinese hosts"),
+    Stock("in_transit", "in transit", "on a broker route through China to a third country or an embassy"),
+    Stock("third_country", "third country", "waiting for transfer, e.g. in Thai detention"),
+    Stock("sk_reception", "South Korea, reception", "vetting and the Hanawon resettlement programme"),
+    Stock("sk_settled", "South Korea, settled", "settled citizens of the South"),
+    Stock("elsewhere", "elsewhere", "resettled in the US, UK, Canada, Japan and other countries"),
+    Stock("detained", "detained / repatriated", "caught, sent back and punished in the North; may try again"),
+    Stock("re_defected", "re-defected", "returned to the North from the South"),
+    Stock("dead", "dead", "killed at the border, on the way, or in detention"),
+)
+
+#: 1990. The at-risk pool is the population of the four border provinces (an
+#: assumption, ~3 million); 607 defectors had settled in the South by 1989
+#: (EVIDENCE.md §1), almost all men (seed 004: "military personnel or political
+#: figures"); a few hundred were hiding in China (EVIDENCE.md §2: ~1,300 known in 1997).
+INITIAL = {
+    "nk_at_risk": (1_500_000, 1_500_000),
+    "china_hiding": (200, 300),
+    "sk_settled": (61, 546),
+}
+
+_ARRIVALS = ("direct_defection", "reach_embassy", "transfer_to_south")
+_DEATHS = ("shot_at_border", "died_in_china", "died_in_transit", "died_in_detention")
+
+OUTPUTS = (
+    Output("arrivals_south_korea", "arrivals in the South", flows=_ARRIVALS),
+    Output("arrivals_south_korea_female", "arrivals in the South, women", flows=_ARRIVALS, sex="female"),
+    Output("crossings_to_china", "crossings into China", flows=("cross_to_china",)),
+    Output("hiding_in_china", "hiding in China at year end", stock="china_hiding"),
+    Output("in_transit", "in transit at year end", stock="in_transit"),
+    Output("deported_from_china", "deported from China", flows=("deported_from_china", "caught_in_transit")),
+    Output("caught_at_border", "caught at the border by the North", flows=("caught_at_border",)),
+    Output("deaths", "deaths", flows=_DEATHS),
+    Output("re_defections", "re-defections", flows=("re_defect",)),
+    Output("resettled_elsewhere", "resettled outside Korea", flows=("resettled_abroad", "emigrate_onward")),
+    Output("south_korea_reception", "in reception in the South at year end", stock="sk_reception"),
+    Output("south_korea_settled", "settled in the South at year end", stock="sk_settled"),
+)
+
+
+@cache
+def north_korea() -> Model:
+    """The model of the North Korean defection system with its default parameters."""
+    return Model(
+        name="north-korea",
+        stocks=STOCKS,
+        flows=FLOWS,
+        drivers=DRIVERS,
+        parameters=PARAMETERS,
+        initial=INITIAL,
+        outputs=OUTPUTS,
+        mechanisms=MECHANISMS,
+    )

@@ -1,0 +1,149 @@
+"""Drivers of the North Korean system: the history that moves it, as knots by decimal year.
+
+Values are indices (1 = the level of a reference period named in each label)
+unless a unit says otherwise. Policy drivers (aid, refugee status, border
+closure, at-risk inflow) are zero in the baseline: they are what levers move.
+"""
+
+from ..model.definition import Driver
+from ..model.provenance import Assumption, Record, Seed
+
+DRIVERS = (
+    Driver(
+        "food_crisis",
+        "food and economic crisis (1 = the famine of 1996-98)",
+        {1990: 0.15, 1993: 0.35, 1995: 0.9, 1996: 1.0, 1998: 1.0, 2000: 0.6, 2003: 0.45, 2008: 0.4, 2011: 0.35, 2014: 0.25},
+        (
+            Seed("004", "When the Soviet Union collapsed in 1990, however, North Korea lost its largest trading partner"),
+            Seed("002", "a severe food crisis hit North Korea from 1995 to 1997"),
+            Record("9", "Famine (\"Arduous March\")"),
+            Seed("003", "palpable economic improvements at home"),
+        ),
+    ),
+    Driver(
+        "border_security",
+        "guards on the Tumen and Yalu (1 = after the 2010-13 build-up)",
+        {1990: 0.3, 2006.5: 0.3, 2008.4: 0.5, 2010: 0.5, 2013: 1.0, 2015.5: 1.0, 2016: 1.15},
+        (
+            Seed("003", "In 2010-13, there was a massive build-up in security on the Sino-North Korean border."),
+            Record("9", "Kim Jong-il tightens border; shoot-or-10-years order (May 2008)"),
+            Record("9", "NK adds high-tension wire fences on Tumen"),
+        ),
+    ),
+    Driver(
+        "lethal_force",
+        "orders to shoot at the border (1 = shoot on sight, 2012)",
+        {1990: 0.2, 2008.3: 0.2, 2008.4: 0.6, 2011.9: 0.6, 2012.0: 1.0},
+        (
+            Record("9", "ordered officials in May 2008 to shoot defectors or imprison them for 10 years"),
+            Record("9", "border guards have begun shooting down would-be defectors"),
+            Seed("004", "seven defectors were gunned down by North Korean border guards"),
+        ),
+    ),
+    Driver(
+        "punishment",
+        "punishment of those sent back (1 = long camp terms)",
+        {1990: 0.8, 1995: 0.8, 1996: 0.2, 2007.5: 0.2, 2008.4: 0.5, 2011: 0.6, 2012: 0.9},
+        (
+            Seed("003", "around 1995 the North Korean authorities changed their policy toward defections"),
+            Seed("003", "sent to a prison camp for a short imprisonment (usually for a couple of months)"),
+            Record("9", "ordered officials in May 2008 to shoot defectors or imprison them for 10 years"),
+        ),
+    ),
+    Driver(
+        "counter_propaganda",
+        "campaign against defection and family punishment (1 = from 2012)",
+        {1990: 0.2, 2010: 0.2, 2012: 1.0},
+        (
+            Seed("003", "the North Korean government media began to wage a campaign against defection"),
+            Seed("001", "the exiling of families of those who do manage to leave"),
+        ),
+    ),
+    Driver(
+        "china_enforcement",
+        "China's hunt for North Koreans (1 = after the spring 2001 crackdown)",
+        {1990: 0.3, 1998.9: 0.4, 1999.1: 0.7, 2001.2: 0.7, 2001.4: 1.0, 2008.4: 1.0, 2008.6: 1.3, 2009: 1.0},
+        (
+            Seed("004", "who deport as many as 300 defectors per week"),
+            Record("9", "Chinese policy shift → more forced returns (USCR)"),
+            Record("3", "2001년 봄 중국이 단속과 송환을 강화한 뒤 6월과 7월에 6,000명이 체포"),
+            Record("9", "China crackdown; H1 ~1,700 vs H2 ~1,100 arrivals"),
+        ),
+    ),
+    Driver(
+        "broker_network",
+        "reach of broker routes out of China (1 = the Thailand route of 2007 on)",
+        {1990: 0.01, 1997: 0.02, 1999: 0.06, 2002: 0.4, 2004: 0.8, 2007: 1.0},
+        (
+            Seed("002", "Reaching South Korea via a third country seems to have become a common method of defection"),
+            Record("4b", "Most North Korean refugees use a route that runs from China to Laos, then to Thailand."),
+            Record("4b", "The number of North Koreans who escaped through Thailand in 2004 was 46"),
+        ),
+    ),
+    Driver(
+        "broker_cost",
+        "price of a broker (1 = the fee of 2008)",
+        {1990: 1.0, 2009: 1.0, 2010.9: 2.0, 2014: 2.0, 2017: 3.5},
+        (
+            Record("4a", "연평도 도발 사태 이후 … 탈북비용이 두배로 오른 것으로"),
+            Record("4a", "2014년 탈북 비용은 4000달러 선이었지만, 2017년에는 1만5000달러"),
+        ),
+    ),
+    Driver(
+        "reception_capacity",
+        "places for simultaneous reception in the South (Hanawon)",
+        {1990: 150, 2003.7: 150, 2003.8: 300, 2008.8: 300, 2008.9: 600, 2009.9: 600, 2010: 1000, 2012.8: 1000, 2012.9: 1500},
+        (
+            Record("5", "동시 수용인원은 300명에서 600명으로"),
+            Record("5", "탈북자 1천명을 동시에 교육할 수 있게 된다"),
+            Record("5", "화천 제2 하나원은 500명의 탈북자를 한꺼번에 수용할 수 있습니다"),
+        ),
+        unit="people",
+    ),
+    Driver(
+        "resettlement_abroad",
+        "resettlement outside Korea open (1 = the US programme from 2006)",
+        {2005.9: 0.0, 2006.0: 1.0},
+        (
+            Record("7", "9 for 2006, 22 for 2007, 37 for 2008, 25 for 2009 and 8 for 2010"),
+            Seed("004", "which has officially resettled 100 or so North Korean refugees"),
+        ),
+    ),
+    Driver(
+        "redefection_campaign",
+        "the North's campaign to lure defectors back (1 = 2012-13)",
+        {2010.9: 0.0, 2011.5: 1.0, 2013.9: 1.0, 2015: 0.3},
+        (
+            Seed("001", "is now working to lure defectors in South Korea back to North Korea, and has been doing so since last year"),
+            Record("6", "2001년에 1명, 2012년과 2013년 각 7명, 2014년 1명"),
+        ),
+    ),
+    Driver(
+        "aid",
+        "aid to the North beyond its history (0 = as it was; 1 = enough to end hunger)",
+        {1990: 0.0},
+        (Seed("002", "The ROK government and related bodies should continue food and economic assistance to North Korea"),),
+        bounds=(0.0, 1.0),
+    ),
+    Driver(
+        "refugee_status",
+        "China recognises North Koreans as refugees (0 = no, 1 = fully)",
+        {1990: 0.0},
+        (Seed("002", "If Beijing grants refugee status to North Korean defectors"),),
+        bounds=(0.0, 1.0),
+    ),
+    Driver(
+        "border_closure",
+        "the North seals its border and movement through China stops (0 = open, 1 = sealed)",
+        {1990: 0.0},
+        (Assumption("a policy lever with no historical use before 2020, when the record ends"),),
+        bounds=(0.0, 1.0),
+    ),
+    Driver(
+        "at_risk_inflow",
+        "people newly reaching the border provinces, per week (regime collapse)",
+        {1990: 0.0},
+        (Seed("000", "contingency plans in case of a massive defection of North Koreans"),),
+        unit="people per week",
+    ),
+)

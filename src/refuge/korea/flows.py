@@ -1,0 +1,192 @@
+"""The flows of the North Korean system and their hazards, each with the mechanisms it carries.
+
+Hazards are weekly, per person of the source stock (see ``refuge.model.definition``).
+Competing flows out of one stock are split from their total by every backend.
+"""
+
+import numpy as np
+
+from ..model.definition import Flow, by_sex
+
+# -- shared terms -------------------------------------------------------------------
+
+
+def kin_share(s):
+    """M8: people in the South per person at risk, the reach of their money and news."""
+    return s.total("sk_settled", "sk_reception") / np.maximum(s.total("nk_at_risk"), 1.0)
+
+
+def open_border(d):
+    """M12: the share of movement a border closure lets through."""
+    return 1.0 - d.border_closure
+
+
+def affordability(d, p):
+    """M6: a dearer broker slows escapes."""
+    return d.broker_cost ** -p.cost_elasticity
+
+
+def sex_weights(female_ratio):
+    """Weights (female, male) with mean one, so a rate per sponsor keeps its total."""
+    return by_sex(2.0 * female_ratio / (1.0 + female_ratio), 2.0 / (1.0 + female_ratio))
+
+
+def attempts(s, d, p):
+    """Attempts to cross: M1 push less M12 aid, raised by M8 news, cut by M2, M3, M10 deterrence."""
+    push = p.push_floor + d.food_crisis * (1.0 - p.aid_relief * d.aid)
+    news = 1.0 + p.news_effect * kin_share(s)
+    deterrence = np.exp(
+        -p.security_deterrence * d.border_security
+        - p.punishment_deterrence * d.punishment
+        - p.propaganda_deterrence * d.counter_propaganda
+    )
+    return p.attempt_base * push * news * deterrence * open_border(d) * by_sex(p.female_attempt_ratio, 1.0)
+
+
+def caught(d, p):
+    """M2: share of attempts stopped by the guards."""
+    return np.minimum(p.catch_at_border * d.border_security, 0.9)
+
+
+def shot(d, p):
+    """M2: share of attempts ending in death under orders to shoot."""
+    return np.minimum(p.shot_at_border * d.lethal_force, 0.09)
+
+
+def passes(d, p):
+    return 1.0 - caught(d, p) - shot(d, p)
+
+
+# -- hazards --------------------------------------------------------------------------
+
+
+def cross_to_china(s, d, p):
+    return attempts(s, d, p) * passes(d, p)
+
+
+def caught_at_border(s, d, p):
+    return attempts(s, d, p) * caught(d, p)
+
+
+def shot_at_border(s, d, p):
+    return attempts(s, d, p) * shot(d, p)
+
+
+def kin_funded_escape(s, d, p):
+    """M8: settled defectors pay brokers to bring relatives out past the guards and through China."""
+    per_sponsor = p.kin_rescue * s.total("sk_settled") / np.maximum(s.total("nk_at_risk"), 1.0)
+    return per_sponsor * sex_weights(p.female_attempt_ratio) * passes(d, p) * affordability(d, p) * open_border(d)
+
+
+def direct_defection(s, d, p):
+    """Soldiers and officials who go straight to the South, across the DMZ or by sea."""
+    return p.direct_defection * by_sex(p.female_direct_ratio, 1.0)
+
+
+def deported_from_china(s, d, p):
+    """M4 enforcement, M5 crowding beyond what host communities can hide, M12 refugee status."""
+    crowding = 1.0 + (s.total("china_hiding") / p.hiding_capacity) ** 2
+    protection = 1.0 - d.refugee_status
+    return p.arrest_in_china * d.china_enforcement * protection * crowding * by_sex(1.0, p.male_arrest_ratio)
+
+
+def return_home(s, d, p):
+    """M3: those who went for food go back when return goes unpunished."""
+    return p.return_home * (1.0 - d.punishment) * open_border(d)
+
+
+def died_in_china(s, d, p):
+    return p.died_in_china
+
+
+def leave_china(s, d, p):
+    """M6: brokers take people on towards a third country or an embassy; M12 refugee status opens the way."""
+    refugee_route = 1.0 + p.refugee_route * d.refugee_status
+    return p.onward_escape * d.broker_network * affordability(d, p) * refugee_route * open_border(d)
+
+
+def reach_third_country(s, d, p):
+    return (1.0 - p.embassy_share) / p.transit_weeks * open_border(d)
+
+
+def reach_embassy(s, d, p):
+    return p.embassy_share / p.transit_weeks * open_border(d)
+
+
+def caught_in_transit(s, d, p):
+    """M4: arrests on the road through China."""
+    return p.arrest_in_transit * d.china_enforcement * (1.0 - d.refugee_status)
+
+
+def died_in_transit(s, d, p):
+    return p.died_in_transit
+
+
+def transfer_to_south(s, d, p):
+    return 1.0 / p.third_country_weeks
+
+
+def resettled_abroad(s, d, p):
+    """M11: resettlement outside Korea, open from 2006."""
+    return p.resettle_abroad * d.resettlement_abroad
+
+
+def deported_by_third_country(s, d, p):
+    return p.deported_by_third_country
+
+
+def settle(s, d, p):
+    """M7: vetting and the Hanawon programme, which graduates at most its places per programme length."""
+    waiting = np.maximum(s.total("sk_reception"), 1.0)
+    return np.minimum(1.0 / p.reception_weeks, d.reception_capacity / (p.hanawon_weeks * waiting))
+
+
+def emigrate_onward(s, d, p):
+    """M11: settled defectors who move on to the UK, Canada and elsewhere."""
+    return p.emigrate_onward
+
+
+def re_defect(s, d, p):
+    """M9: return to the North, lured or coerced."""
+    return p.redefect_base * (1.0 + p.redefect_campaign * d.redefection_campaign)
+
+
+def released(s, d, p):
+    """M3: detention lasts months under lenient policy and years under harsh."""
+    weeks = p.lenient_detention_weeks * (p.harsh_detention_weeks / p.lenient_detention_weeks) ** d.punishment
+    return 1.0 / weeks
+
+
+def died_in_detention(s, d, p):
+    return p.detention_mortality * d.punishment
+
+
+def newly_at_risk(s, d, p):
+    """M12: people reaching the border provinces from the interior (regime collapse), half of each sex."""
+    return d.at_risk_inflow / 2.0
+
+
+FLOWS = (
+    Flow("cross_to_china", "nk_at_risk", "china_hiding", cross_to_china, ("M1", "M2", "M3", "M8", "M10", "M12"), "crossed into China"),
+    Flow("caught_at_border", "nk_at_risk", "detained", caught_at_border, ("M2",), "caught by North Korean guards"),
+    Flow("shot_at_border", "nk_at_risk", "dead", shot_at_border, ("M2",), "killed at the border"),
+    Flow("kin_funded_escape", "nk_at_risk", "in_transit", kin_funded_escape, ("M8", "M6", "M2"), "brought out by brokers paid from the South"),
+    Flow("direct_defection", "nk_at_risk", "sk_reception", direct_defection, ("M7",), "defected straight to the South"),
+    Flow("deported_from_china", "china_hiding", "detained", deported_from_china, ("M4", "M5", "M12"), "arrested in China and sent back"),
+    Flow("return_home", "china_hiding", "nk_at_risk", return_home, ("M3", "M1"), "went back to the North"),
+    Flow("died_in_china", "china_hiding", "dead", died_in_china, ("M4",), "died in hiding"),
+    Flow("leave_china", "china_hiding", "in_transit", leave_china, ("M6", "M12"), "left China with a broker"),
+    Flow("reach_third_country", "in_transit", "third_country", reach_third_country, ("M6",), "reached a third country"),
+    Flow("reach_embassy", "in_transit", "sk_reception", reach_embassy, ("M6",), "reached an embassy"),
+    Flow("caught_in_transit", "in_transit", "detained", caught_in_transit, ("M4", "M12"), "arrested on the way and sent back"),
+    Flow("died_in_transit", "in_transit", "dead", died_in_transit, ("M6",), "died on the way"),
+    Flow("transfer_to_south", "third_country", "sk_reception", transfer_to_south, ("M6", "M7"), "flown to the South"),
+    Flow("resettled_abroad", "third_country", "elsewhere", resettled_abroad, ("M11", "M12"), "resettled outside Korea"),
+    Flow("deported_by_third_country", "third_country", "detained", deported_by_third_country, ("M4",), "sent back by a third country"),
+    Flow("settle", "sk_reception", "sk_settled", settle, ("M7",), "settled in the South"),
+    Flow("emigrate_onward", "sk_settled", "elsewhere", emigrate_onward, ("M11",), "left the South for a third country"),
+    Flow("re_defect", "sk_settled", "re_defected", re_defect, ("M9", "M10"), "went back to the North"),
+    Flow("released", "detained", "nk_at_risk", released, ("M3",), "released after punishment"),
+    Flow("died_in_detention", "detained", "dead", died_in_detention, ("M3",), "died in detention"),
+    Flow("newly_at_risk", None, "nk_at_risk", newly_at_risk, ("M12",), "reached the border provinces"),
+)

@@ -1,0 +1,273 @@
+"""The pieces a model is made of: stocks, flows with hazards, drivers, parameters.
+
+A model is data plus hazard functions. Every backend asks the same
+:meth:`Model.rates` for the weekly per-capita hazard of every flow, so the
+mechanisms are written once and the backends cannot drift apart.
+
+A hazard is a plain function ``hazard(s, d, p)`` of three views:
+
+* ``s``: stocks, ``s.china_hiding`` is an array ``(members, 2)`` (female, male);
+  ``s.total("a", "b")`` sums stocks over both sexes, shape ``(members, 1)``;
+* ``d``: drivers at this step, ``d.food_crisis`` is a float;
+* ``p``: parameters, ``p.attempt_base`` is a float or an array ``(members, 1)``.
+
+It returns something that broadcasts to ``(members, 2)``: the weekly hazard
+per person of the flow's source stock, or, for an inflow (no source), people
+per week.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import ModelError
+from .provenance import Provenance
+from .timeline import Timeline
+
+SEXES = ("female", "male")
+
+Hazard = Callable[["StockView", "DriverView", "ParameterView"], object]
+
+
+@dataclass(frozen=True)
+class Mechanism:
+    """One causal mechanism of the system (``M1`` .. ``M12``) with its evidence."""
+
+    id: str
+    title: str
+    evidence: tuple[Provenance, ...]
+
+
+@dataclass(frozen=True)
+class Stock:
+    name: str
+    label: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Flow:
+    """People moving from ``source`` to ``target`` at the rate ``hazard`` gives.
+
+    ``source=None`` makes an inflow from outside the system.
+    """
+
+    name: str
+    source: str | None
+    target: str
+    hazard: Hazard
+    mechanisms: tuple[str, ...]
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Driver:
+    """A time series that moves the system from outside: piecewise linear between knots.
+
+    ``knots`` maps decimal years to values; the first and last values hold
+    before and after. ``bounds`` are the values a lever may set.
+    """
+
+    name: str
+    label: str
+    knots: Mapping[float, float]
+    evidence: tuple[Provenance, ...]
+    bounds: tuple[float, float] = (0.0, np.inf)
+    unit: str = "index"
+
+    def series(self, timeline: Timeline) -> np.ndarray:
+        years = np.array(sorted(self.knots), dtype=float)
+        values = np.array([self.knots[y] for y in years], dtype=float)
+        return np.interp(timeline.times, years, values)
+
+
+@dataclass(frozen=True)
+class Prior:
+    """Plausible range of an uncertain parameter, for calibration: uniform or log-uniform."""
+
+    low: float
+    high: float
+    log: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    value: float
+    unit: str
+    label: str
+    evidence: tuple[Provenance, ...]
+    bounds: tuple[float, float] = (0.0, np.inf)
+    prior: Prior | None = None
+
+
+@dataclass(frozen=True)
+class Output:
+    """A yearly quantity users read: a sum of flows over the year, or a stock at year end."""
+
+    name: str
+    label: str
+    flows: tuple[str, ...] = ()
+    stock: str | None = None
+    sex: str | None = None
+
+
+@dataclass
+class Model:
+    """A system of stocks and flows, with everything needed to run it."""
+
+    name: str
+    stocks: tuple[Stock, ...]
+    flows: tuple[Flow, ...]
+    drivers: tuple[Driver, ...]
+    parameters: tuple[Parameter, ...]
+    initial: Mapping[str, tuple[float, float]]
+    outputs: tuple[Output, ...]
+    mechanisms: tuple[Mechanism, ...] = ()
+    stock_index: dict[str, int] = field(init=False, repr=False)
+    flow_index: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.stock_index = _index("stock", [s.name for s in self.stocks])
+        self.flow_index = _index("flow", [f.name for f in self.flows])
+        _index("driver", [d.name for d in self.drivers])
+        _index("parameter", [p.name for p in self.parameters])
+        known_mechanisms = {m.id for m in self.mechanisms}
+        for flow in self.flows:
+            for end in (flow.source, flow.target):
+                if end is not None and end not in self.stock_index:
+                    raise ModelError(f"flow {flow.name!r} names unknown stock {end!r}")
+            unknown = set(flow.mechanisms) - known_mechanisms
+            if self.mechanisms and unknown:
+                raise ModelError(f"flow {flow.name!r} cites unknown mechanisms {sorted(unknown)}")
+        for name in self.initial:
+            if name not in self.stock_index:
+                raise ModelError(f"initial population given for unknown stock {name!r}")
+        for out in self.outputs:
+            for name in out.flows:
+                if name not in self.flow_index:
+                    raise ModelError(f"output {out.name!r} names unknown flow {name!r}")
+            if out.stock is not None and out.stock not in self.stock_index:
+                raise ModelError(f"output {out.name!r} names unknown stock {out.stock!r}")
+
+    # -- lookups -----------------------------------------------------------------
+
+    def driver(self, name: str) -> Driver:
+        return _find(self.drivers, name, "driver")
+
+    def parameter(self, name: str) -> Parameter:
+        return _find(self.parameters, name, "parameter")
+
+    def output(self, name: str) -> Output:
+        return _find(self.outputs, name, "output")
+
+    @property
+    def sources(self) -> np.ndarray:
+        """Source stock index of each flow, ``-1`` for inflows."""
+        return np.array([-1 if f.source is None else self.stock_index[f.source] for f in self.flows])
+
+    @property
+    def targets(self) -> np.ndarray:
+        return np.array([self.stock_index[f.target] for f in self.flows])
+
+    def initial_state(self, members: int, dtype=np.float64) -> np.ndarray:
+        state = np.zeros((members, len(self.stocks), len(SEXES)), dtype=dtype)
+        for name, by_sex in self.initial.items():
+            state[:, self.stock_index[name], :] = by_sex
+        return state
+
+    # -- the one place hazards are evaluated -----------------------------------
+
+    def rates(self, state: np.ndarray, drivers: DriverView, params: ParameterView) -> np.ndarray:
+        """Weekly hazard of every flow, ``(members, flows, 2)``: per person, or people for inflows."""
+        members = state.shape[0]
+        stocks = StockView(state, self.stock_index)
+        out = np.empty((members, len(self.flows), len(SEXES)))
+        for i, flow in enumerate(self.flows):
+            out[:, i, :] = flow.hazard(stocks, drivers, params)
+        if not (out >= 0.0).all():
+            bad = self.flows[int(np.argwhere(~(out >= 0.0))[0][1])].name
+            raise ModelError(f"flow {bad!r} has a negative or undefined hazard; check its parameters")
+        return out
+
+
+class StockView:
+    """Stocks of a state array by name: ``s.china_hiding`` is ``(members, 2)``."""
+
+    __slots__ = ("_index", "_state", "_totals")
+
+    def __init__(self, state: np.ndarray, index: Mapping[str, int]):
+        self._state = state
+        self._index = index
+        self._totals = None
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        try:
+            return self._state[:, self._index[name], :]
+        except KeyError:
+            raise AttributeError(f"no stock named {name!r}") from None
+
+    def total(self, *names: str) -> np.ndarray:
+        """People in the named stocks, both sexes, shape ``(members, 1)``."""
+        if self._totals is None:
+            self._totals = (self._state[:, :, 0] + self._state[:, :, 1]).astype(float)
+        out = self._totals[:, self._index[names[0]]]
+        for name in names[1:]:
+            out = out + self._totals[:, self._index[name]]
+        return out[:, None]
+
+
+class DriverView:
+    """Driver values at one step: ``d.food_crisis`` is a float."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, float]):
+        self._values = values
+
+    def __getattr__(self, name: str) -> float:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"no driver named {name!r}") from None
+
+
+class ParameterView:
+    """Parameter values: a float, or an array ``(members, 1)`` when members differ."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, float | np.ndarray]):
+        self._values = values
+
+    def __getattr__(self, name: str):
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"no parameter named {name!r}") from None
+
+
+def by_sex(female, male) -> np.ndarray:
+    """Per-sex values side by side on a last axis of length 2: ``(2,)`` or ``(members, 2)``."""
+    female, male = np.broadcast_arrays(np.atleast_1d(female), np.atleast_1d(male))
+    return np.concatenate([female, male], axis=-1).astype(float)
+
+
+def _index(kind: str, names: list[str]) -> dict[str, int]:
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in seen:
+            raise ModelError(f"two {kind}s are named {name!r}")
+        seen[name] = i
+    return seen
+
+
+def _find(items, name: str, kind: str):
+    for item in items:
+        if item.name == name:
+            return item
+    raise ModelError(f"no {kind} named {name!r}")

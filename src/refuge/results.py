@@ -1,0 +1,85 @@
+"""Results of a run: labelled arrays inside, tidy tables at the edge.
+
+``Results.data`` is an :class:`xarray.Dataset` with
+
+* ``flows``  (member, year, flow, sex): people moved along each flow in the year;
+* ``stocks`` (member, year, stock, sex): people in each stock at the year's end.
+
+:meth:`Results.outputs` derives the model's named yearly outputs from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .model.definition import SEXES, Model
+from .model.timeline import Timeline
+
+
+@dataclass(frozen=True)
+class Results:
+    data: xr.Dataset
+    model: Model
+
+    @classmethod
+    def from_arrays(cls, model: Model, timeline: Timeline, flows, stocks, *, first_member: int = 0, **attrs):
+        members = np.arange(first_member, first_member + flows.shape[0])
+        coords = {"member": members, "year": timeline.years, "sex": list(SEXES)}
+        data = xr.Dataset(
+            {
+                "flows": (("member", "year", "flow", "sex"), flows),
+                "stocks": (("member", "year", "stock", "sex"), stocks),
+            },
+            coords={**coords, "flow": [f.name for f in model.flows], "stock": [s.name for s in model.stocks]},
+            attrs=attrs,
+        )
+        return cls(data, model)
+
+    @classmethod
+    def concat(cls, parts: list[Results]) -> Results:
+        if len(parts) == 1:
+            return parts[0]
+        data = xr.concat([p.data for p in parts], dim="member").sortby("member")
+        return cls(data, parts[0].model)
+
+    @property
+    def members(self) -> int:
+        return self.data.sizes["member"]
+
+    def outputs(self) -> xr.DataArray:
+        """The model's named outputs, ``(member, year, variable)``."""
+        series = []
+        for out in self.model.outputs:
+            if out.stock is not None:
+                values = self.data.stocks.sel(stock=out.stock)
+            else:
+                values = self.data.flows.sel(flow=list(out.flows)).sum("flow")
+            values = values.sel(sex=out.sex) if out.sex else values.sum("sex")
+            series.append(values.reset_coords(drop=True).astype(float).expand_dims(variable=[out.name]))
+        return xr.concat(series, dim="variable").transpose("member", "year", "variable")
+
+    def tidy(self) -> pd.DataFrame:
+        """Outputs as a long table: ``member, year, variable, value``."""
+        frame = self.outputs().to_dataframe(name="value").reset_index()
+        return frame[["member", "year", "variable", "value"]]
+
+    def quantiles(self, variable: str, q=(0.05, 0.25, 0.5, 0.75, 0.95)) -> pd.DataFrame:
+        """Ensemble quantiles of one output by year, columns named by quantile."""
+        values = self.outputs().sel(variable=variable)
+        table = values.quantile(list(q), dim="member").to_pandas().T
+        table.columns = [f"q{round(x * 100):02d}" for x in q]
+        return table
+
+    def save(self, folder: Path) -> list[Path]:
+        """Write ``annual.csv``, ``annual.parquet`` and ``results.nc``; return the paths."""
+        tidy = self.tidy()
+        paths = [folder / "annual.csv", folder / "annual.parquet", folder / "results.nc"]
+        tidy.to_csv(paths[0], index=False)
+        tidy.to_parquet(paths[1], index=False)
+        self.data.to_netcdf(paths[2])
+        return paths

@@ -1,0 +1,90 @@
+"""Levers applied to the model's inputs: the driver series and the parameter values of a run.
+
+A lever acts on its window ``[from, until)``: ``set`` replaces the value,
+``scale`` multiplies it, ``add`` adds to it. Levers apply in the order they are
+listed (a base scenario's first), and a driver stays inside its bounds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..model.definition import Model
+from ..model.timeline import Timeline
+from . import Scenario
+from .schema import LeverSpec
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything outside the state that a run needs, step by step."""
+
+    timeline: Timeline
+    drivers: dict[str, np.ndarray]
+    parameters: dict[str, float | np.ndarray]
+    schedules: dict[str, tuple[np.ndarray, np.ndarray]]
+
+    def drivers_at(self, step: int) -> dict[str, float]:
+        return {name: float(series[step]) for name, series in self.drivers.items()}
+
+    def parameters_at(self, step: int) -> dict[str, float | np.ndarray]:
+        """Parameter values at a step: ``value * a[step] + b[step]`` for levered ones."""
+        if not self.schedules:
+            return self.parameters
+        values = dict(self.parameters)
+        for name, (a, b) in self.schedules.items():
+            values[name] = values[name] * a[step] + b[step]
+        return values
+
+
+def compile_inputs(
+    model: Model,
+    scenario: Scenario,
+    timeline: Timeline,
+    parameters: Mapping[str, float | np.ndarray] | None = None,
+) -> Inputs:
+    """Driver series and parameter values of ``scenario``.
+
+    ``parameters`` replaces defaults (a float, or an array ``(members, 1)`` of
+    per-member draws); the scenario's own overrides replace those in turn.
+    """
+    values: dict[str, float | np.ndarray] = {p.name: p.value for p in model.parameters}
+    values.update(parameters or {})
+    values.update(scenario.parameters)
+    drivers = {d.name: d.series(timeline) for d in model.drivers}
+    schedules: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for lever in scenario.levers:
+        window = _window(lever, timeline)
+        kind, value = lever.action
+        if lever.lever in drivers:
+            series = drivers[lever.lever]
+            series[window] = _act(series[window], kind, value)
+            low, high = model.driver(lever.lever).bounds
+            np.clip(series, low, high, out=series)
+        else:
+            a, b = schedules.setdefault(lever.lever, (np.ones(timeline.steps), np.zeros(timeline.steps)))
+            # compose value -> value * a + b with the new action
+            if kind == "set":
+                a[window], b[window] = 0.0, value
+            elif kind == "scale":
+                a[window] *= value
+                b[window] *= value
+            else:
+                b[window] += value
+    return Inputs(timeline, drivers, values, schedules)
+
+
+def _window(lever: LeverSpec, timeline: Timeline) -> slice:
+    stop = timeline.steps if lever.until is None else timeline.step_of(lever.until)
+    return slice(timeline.step_of(lever.start), stop)
+
+
+def _act(values: np.ndarray, kind: str, value: float) -> np.ndarray:
+    if kind == "set":
+        return np.full_like(values, value)
+    if kind == "scale":
+        return values * value
+    return values + value

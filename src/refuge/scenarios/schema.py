@@ -1,0 +1,99 @@
+"""The scenario file format, validated with pydantic.
+
+```yaml
+name: china-refugee-status
+description: China recognises North Koreans as refugees.
+base: baseline                 # a built-in name or a path, relative to this file
+levers:
+  - lever: refugee_status      # a driver or a parameter of the model
+    from: 2027-01              # YYYY, YYYY-MM or YYYY-MM-DD
+    until: 2030-01             # optional: the lever ends here
+    set: 1.0                   # exactly one of set, scale, add
+parameters:                    # optional overrides of default parameters
+  hiding_capacity: 120000
+```
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..model.timeline import decimal_year
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+
+
+class LeverSpec(BaseModel):
+    """One dated intervention on a driver or a parameter."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    lever: str = Field(description="name of a driver or parameter")
+    start: float = Field(alias="from", description="when the lever starts")
+    until: float | None = Field(default=None, description="when it ends (optional)")
+    set: float | None = None
+    scale: float | None = None
+    add: float | None = None
+
+    @field_validator("start", "until", mode="before")
+    @classmethod
+    def _date(cls, value: object) -> float | None:
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise ValueError(f"{value!r} is not a date; write YYYY, YYYY-MM or YYYY-MM-DD")
+        return decimal_year(value)
+
+    @field_validator("scale")
+    @classmethod
+    def _non_negative_scale(cls, value: float | None) -> float | None:
+        if value is not None and value < 0:
+            raise ValueError(f"scale {value} is negative; a scale must be 0 or more")
+        return value
+
+    @model_validator(mode="after")
+    def _one_action(self) -> LeverSpec:
+        given = [k for k in ("set", "scale", "add") if getattr(self, k) is not None]
+        if len(given) != 1:
+            shown = ", ".join(given) if given else "none"
+            raise ValueError(f"a lever needs exactly one of set, scale, add (got {shown})")
+        if self.until is not None and self.until <= self.start:
+            raise ValueError(f"'until' ({self.until:g}) must come after 'from' ({self.start:g})")
+        return self
+
+    @property
+    def action(self) -> tuple[str, float]:
+        for kind in ("set", "scale", "add"):
+            value = getattr(self, kind)
+            if value is not None:
+                return kind, value
+        raise AssertionError("validated lever without an action")
+
+
+class ScenarioSpec(BaseModel):
+    """A scenario as written in a file: a base, levers, parameter overrides."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=NAME_PATTERN, description="lower-case letters, digits and dashes")
+    description: str = ""
+    base: str | None = None
+    levers: list[LeverSpec] = []
+    parameters: dict[str, float] = {}
+
+    @field_validator("levers", "parameters", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value, info):
+        if value is None:
+            return [] if info.field_name == "levers" else {}
+        return value
+
+
+def describe_date(year: float) -> str:
+    """A decimal year as ``YYYY-MM`` for messages and tables."""
+    whole = int(year)
+    day = int(round((year - whole) * 365.25))
+    date = dt.date(whole, 1, 1) + dt.timedelta(days=day)
+    return f"{date.year:04d}-{date.month:02d}"

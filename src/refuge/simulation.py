@@ -1,0 +1,126 @@
+"""Running a scenario: one weekly loop, shared by every backend, over blocks of members.
+
+Each week:
+
+1. the model turns the state, the drivers and the parameters into hazards;
+2. the backend moves people along the flows at those hazards;
+3. what moved is added to the year's totals, and at a year's last week the
+   stocks are recorded.
+
+Members are simulated in blocks, so memory stays bounded and finished blocks
+can be kept when a long run is interrupted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+
+import numpy as np
+
+from .backends import get_backend
+from .backends.random import member_keys
+from .errors import RunError
+from .korea import north_korea
+from .model.definition import SEXES, DriverView, Model, ParameterView
+from .model.timeline import WEEKS_PER_YEAR, Timeline
+from .results import Results
+from .scenarios import Scenario, load_scenario
+from .scenarios.levers import compile_inputs
+
+Progress = Callable[[int], None]
+
+
+def run(
+    scenario: str | Scenario = "baseline",
+    *,
+    members: int = 100,
+    seed: int = 0,
+    backend: str = "counts",
+    timeline: Timeline | None = None,
+    parameters: Mapping[str, float | np.ndarray] | None = None,
+    model: Model | None = None,
+    block: int = 2_000,
+    progress: Progress | None = None,
+) -> Results:
+    """Run a scenario as an ensemble and return its labelled results.
+
+    ``parameters`` overrides defaults: floats, or arrays of one value per member.
+    ``progress`` is called with the number of member-weeks done after each year.
+
+    >>> res = run("baseline", members=4, seed=1)
+    >>> res.outputs().sel(variable="arrivals_south_korea", year=2009).shape
+    (4,)
+    """
+    blocks = [b for _, b in iterate_blocks(scenario, members=members, seed=seed, backend=backend, timeline=timeline,
+                                           parameters=parameters, model=model, block=block, progress=progress)]
+    return Results.concat(blocks)
+
+
+def iterate_blocks(
+    scenario: str | Scenario = "baseline",
+    *,
+    members: int,
+    seed: int,
+    backend: str,
+    timeline: Timeline | None = None,
+    parameters: Mapping[str, float | np.ndarray] | None = None,
+    model: Model | None = None,
+    block: int = 2_000,
+    progress: Progress | None = None,
+    skip: frozenset[int] = frozenset(),
+) -> Iterator[tuple[int, Results]]:
+    """Simulate the ensemble block by block, yielding ``(first member, results)``; skip finished blocks."""
+    model = model or north_korea()
+    timeline = timeline or Timeline()
+    if isinstance(scenario, str):
+        scenario = load_scenario(scenario, model)
+    if members < 1:
+        raise RunError(f"members must be at least 1, not {members}")
+    if seed < 0:
+        raise RunError(f"seed must be 0 or more, not {seed}")
+    backend_class = get_backend(backend)
+    per_member = _per_member(parameters or {}, members)
+    for first in range(0, members, block):
+        count = min(block, members - first)
+        if first in skip:
+            if progress:
+                progress(count * timeline.steps)
+            continue
+        chunk = {k: v[first : first + count] if isinstance(v, np.ndarray) else v for k, v in per_member.items()}
+        inputs = compile_inputs(model, scenario, timeline, chunk)
+        keys = member_keys(seed, count, first)
+        flows, stocks = simulate(model, inputs, backend_class(model, keys), count, progress)
+        yield first, Results.from_arrays(
+            model, timeline, flows, stocks, first_member=first, scenario=scenario.name, backend=backend, seed=seed
+        )
+
+
+def simulate(model: Model, inputs, backend, members: int, progress: Progress | None = None):
+    """The weekly loop. Returns yearly flow totals and year-end stocks, ``(members, years, ., 2)``."""
+    timeline = inputs.timeline
+    years = len(timeline.years)
+    state = model.initial_state(members, dtype=backend.dtype)
+    flows = np.zeros((members, years, len(model.flows), len(SEXES)), dtype=backend.dtype)
+    stocks = np.zeros((members, years, len(model.stocks), len(SEXES)), dtype=backend.dtype)
+    for step in range(timeline.steps):
+        year, week = divmod(step, WEEKS_PER_YEAR)
+        rates = model.rates(state, DriverView(inputs.drivers_at(step)), ParameterView(inputs.parameters_at(step)))
+        backend.step(state, rates, step, flows[:, year])
+        if week == WEEKS_PER_YEAR - 1:
+            stocks[:, year] = state
+            if progress:
+                progress(members * WEEKS_PER_YEAR)
+    return flows, stocks
+
+
+def _per_member(parameters: Mapping[str, float | np.ndarray], members: int) -> dict[str, float | np.ndarray]:
+    out: dict[str, float | np.ndarray] = {}
+    for name, value in parameters.items():
+        array = np.asarray(value, dtype=float)
+        if array.ndim == 0:
+            out[name] = float(array)
+        elif array.shape[0] != members:
+            raise RunError(f"parameter {name!r} has {array.shape[0]} values for {members} members")
+        else:
+            out[name] = array.reshape(members, 1)
+    return out
