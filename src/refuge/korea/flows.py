@@ -136,9 +136,10 @@ def deported_by_third_country(s, d, p):
 
 
 def settle(s, d, p):
-    """M7: vetting and the Hanawon programme, which graduates at most its places per programme length."""
+    """M7: vetting and the Hanawon programme, whose places (stretched by overflow) limit graduations a week."""
     waiting = np.maximum(s.total("sk_reception"), 1.0)
-    return np.minimum(1.0 / p.reception_weeks, d.reception_capacity / (p.hanawon_weeks * waiting))
+    graduations = d.reception_capacity * p.reception_overflow / p.hanawon_weeks
+    return np.minimum(1.0 / p.reception_weeks, graduations / waiting)
 
 
 def emigrate_onward(s, d, p):

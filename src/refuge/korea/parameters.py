@@ -291,6 +291,17 @@ PARAMETERS = (
         bounds=(1.0, 52.0),
     ),
     Parameter(
+        "reception_overflow",
+        2.5,
+        "ratio",
+        "people the reception system takes through per Hanawon place, beyond the programme's nominal length",
+        (
+            Record("5", "올해 하나원에 입소한 교육생은 모두 2천729명"),
+            Assumption("2,729 entrants in 2008 against 300 places of 12 weeks (1,300 a year): places were stretched ~2x"),
+        ),
+        bounds=(1.0, 10.0),
+    ),
+    Parameter(
         "emigrate_onward",
         7e-5,
         "per week",

@@ -1,0 +1,139 @@
+"""The ``refuge`` command line: run scenarios, list and validate them, read the model's evidence.
+
+Bad input of any kind ends in one message and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .errors import RefugeError
+from .korea import north_korea
+from .model.timeline import Timeline
+from .record import arrivals
+from .scenarios import builtin_scenarios, load_scenario
+from .scenarios.schema import describe_date
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console()
+errors = Console(stderr=True)
+
+
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="a built-in scenario name or a scenario YAML file")],
+    members: Annotated[int, typer.Option(min=1, help="ensemble members")] = 500,
+    seed: Annotated[int, typer.Option(min=0, help="seed of all random streams")] = 0,
+    backend: Annotated[str, typer.Option(help="mean | counts")] = "counts",
+    out: Annotated[Path | None, typer.Option(help="output folder [default: out/SCENARIO]")] = None,
+) -> None:
+    """Run a scenario as an ensemble: print a summary, write tables and plots."""
+    from .output import run_to_folder
+
+    chosen = load_scenario(scenario)
+    folder = out or Path("out") / chosen.name
+    total = members * Timeline().steps
+    with Progress(
+        TextColumn(f"[bold]{chosen.name}[/] ({backend}, {members} members)"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("member-weeks"),
+        TimeRemainingColumn(),
+        console=errors,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("run", total=total)
+        try:
+            results = run_to_folder(
+                chosen, folder, members=members, seed=seed, backend=backend,
+                progress=lambda done: bar.advance(task, done),
+            )  # fmt: skip
+        except KeyboardInterrupt:
+            errors.print(f"interrupted: finished members are kept; run the same command again to resume into {folder}")
+            raise typer.Exit(130) from None
+    console.print(_summary(results))
+    console.print(f"wrote {folder}/: annual.csv, annual.parquet, results.nc, arrivals.png, stocks.png, run.json")
+
+
+def _summary(results) -> Table:
+    history = arrivals()
+    arrivals_q = results.quantiles("arrivals_south_korea")
+    hiding_q = results.quantiles("hiding_in_china")
+    table = Table(title=f"Arrivals in South Korea per year — scenario {results.data.attrs['scenario']}")
+    for column in ("year", "median", "90% band", "record", "hiding in China (median)"):
+        table.add_column(column, justify="right")
+    for year, row in arrivals_q.iterrows():
+        known = history["total"].get(year, None)
+        table.add_row(
+            str(year),
+            f"{row.q50:,.0f}",
+            f"{row.q05:,.0f} – {row.q95:,.0f}",
+            "" if known is None else f"{known:,}",
+            f"{hiding_q.loc[year, 'q50']:,.0f}",
+        )
+    return table
+
+
+@app.command()
+def scenarios() -> None:
+    """List the built-in scenarios."""
+    table = Table(title="Built-in scenarios")
+    table.add_column("name")
+    table.add_column("levers", justify="right")
+    table.add_column("description")
+    for item in builtin_scenarios():
+        table.add_row(item.name, str(len(item.levers)), " ".join(item.description.split()))
+    console.print(table)
+
+
+@app.command()
+def validate(file: Annotated[str, typer.Argument(help="a scenario YAML file (or a built-in name)")]) -> None:
+    """Check a scenario file against the model and show what it does."""
+    item = load_scenario(file)
+    console.print(f"[green]valid[/]: scenario [bold]{item.name}[/] ({item.source})")
+    for lever in item.levers:
+        kind, value = lever.action
+        until = f" until {describe_date(lever.until)}" if lever.until is not None else ""
+        console.print(f"  - {lever.lever}: {kind} {value:g} from {describe_date(lever.start)}{until}")
+    for name, value in item.parameters.items():
+        console.print(f"  - parameter {name} = {value:g}")
+
+
+@app.command()
+def parameters() -> None:
+    """The model's parameters, their default values and their evidence."""
+    table = Table(title="Parameters of the North Korean system")
+    for column in ("name", "value", "unit", "meaning", "evidence"):
+        table.add_column(column, overflow="fold")
+    for p in north_korea().parameters:
+        table.add_row(p.name, f"{p.value:g}", p.unit, p.label, "\n".join(str(e) for e in p.evidence))
+    console.print(table)
+
+
+@app.command()
+def mechanisms() -> None:
+    """The mechanisms M1-M12, the flows that carry them, and their seed evidence."""
+    model = north_korea()
+    table = Table(title="Mechanisms of the North Korean system")
+    for column in ("id", "mechanism", "flows", "evidence"):
+        table.add_column(column, overflow="fold")
+    for m in model.mechanisms:
+        flows = ", ".join(f.name for f in model.flows if m.id in f.mechanisms)
+        table.add_row(m.id, m.title, flows, "\n".join(str(e) for e in m.evidence))
+    console.print(table)
+
+
+def main() -> None:
+    """Entry point: refuge errors become one message and exit code 2 (typer does the same for usage errors)."""
+    try:
+        app()
+    except RefugeError as err:
+        errors.print(f"[red]error[/]: {err}", highlight=False, soft_wrap=True)
+        sys.exit(2)

@@ -1,0 +1,86 @@
+"""Running a scenario into a folder: resumable, and never half-written.
+
+Finished blocks of members are kept in a hidden ``.NAME.partial`` folder next
+to the output, so an interrupted run picks up where it stopped when started
+again with the same settings. The output itself is written to a staging folder
+and moved into place only when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import xarray as xr
+
+from . import __version__, plots
+from .errors import RunError
+from .korea import north_korea
+from .results import Results
+from .scenarios import Scenario
+from .simulation import Progress, iterate_blocks
+
+MARKER = "run.json"
+
+
+def run_to_folder(
+    scenario: Scenario,
+    out: Path,
+    *,
+    members: int,
+    seed: int,
+    backend: str,
+    block: int = 2_000,
+    progress: Progress | None = None,
+) -> Results:
+    """Run ``scenario`` and write tables, plots and provenance to ``out``; return the results."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).exists())):
+        raise RunError(f"--out {out} exists and is not a refuge output folder; choose another folder")
+    settings = {
+        "refuge": __version__,
+        "scenario": scenario.name,
+        "source": scenario.source,
+        "levers": [lever.model_dump(by_alias=True) for lever in scenario.levers],
+        "parameters": scenario.parameters,
+        "members": members,
+        "seed": seed,
+        "backend": backend,
+        "block": block,
+    }
+    partial = out.parent / f".{out.name}.partial"
+    done = _finished_blocks(partial, settings)
+    for first, part in iterate_blocks(
+        scenario, members=members, seed=seed, backend=backend, block=block, progress=progress, skip=done
+    ):
+        part.data.to_netcdf(partial / f"block-{first:09d}.nc")
+    model = north_korea()
+    blocks = sorted(partial.glob("block-*.nc"))
+    results = Results.concat([Results(xr.load_dataset(path), model) for path in blocks])
+    _publish(results, settings, out)
+    shutil.rmtree(partial)
+    return results
+
+
+def _finished_blocks(partial: Path, settings: dict) -> frozenset[int]:
+    marker = partial / "settings.json"
+    if partial.exists() and marker.exists() and json.loads(marker.read_text()) == settings:
+        return frozenset(int(p.stem.removeprefix("block-")) for p in partial.glob("block-*.nc"))
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    marker.write_text(json.dumps(settings, indent=2))
+    return frozenset()
+
+
+def _publish(results: Results, settings: dict, out: Path) -> None:
+    staging = out.parent / f".{out.name}.staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    results.save(staging)
+    plots.arrivals(results, staging / "arrivals.png")
+    plots.stocks(results, staging / "stocks.png")
+    (staging / MARKER).write_text(json.dumps(settings, indent=2))
+    if out.exists():
+        shutil.rmtree(out)
+    staging.rename(out)

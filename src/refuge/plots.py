@@ -1,0 +1,69 @@
+"""Plots of a run: arrivals against the record, and the main stocks over time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from . import record  # noqa: E402
+from .results import Results  # noqa: E402
+
+_STOCKS = (
+    ("hiding_in_china", "hiding in China"),
+    ("in_transit", "in transit"),
+    ("south_korea_reception", "in reception in the South"),
+    ("south_korea_settled", "settled in the South"),
+)
+
+
+def _bands(ax, table, color, label):
+    years = table.index
+    ax.fill_between(years, table.q05, table.q95, color=color, alpha=0.18, lw=0, label=f"{label}, 90% band")
+    ax.fill_between(years, table.q25, table.q75, color=color, alpha=0.35, lw=0, label=f"{label}, 50% band")
+    ax.plot(years, table.q50, color=color, lw=1.8, label=f"{label}, median")
+
+
+def arrivals(results: Results, path: Path) -> Path:
+    """Arrivals in the South per year (all, and women) with ensemble bands, against the record."""
+    history = record.arrivals()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharex=True)
+    for ax, (variable, column, title) in zip(
+        axes,
+        (("arrivals_south_korea", "total", "all arrivals"), ("arrivals_south_korea_female", "female", "women")),
+        strict=True,
+    ):
+        _bands(ax, results.quantiles(variable), "tab:blue", "model")
+        known = history[column].dropna()
+        ax.plot(known.index, known.to_numpy(dtype=float), "o", color="black", ms=4, label="record (MOU)")
+        ax.set_title(f"Arrivals in South Korea per year: {title}")
+        ax.set_xlabel("year")
+        ax.set_ylabel("people")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8, loc="upper left")
+    fig.suptitle(f"scenario {results.data.attrs.get('scenario', '')}, {results.members} members", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def stocks(results: Results, path: Path) -> Path:
+    """People in the main stocks at each year's end, with ensemble bands."""
+    fig, axes = plt.subplots(2, 2, figsize=(12, 7), sharex=True)
+    for ax, (variable, title) in zip(axes.flat, _STOCKS, strict=True):
+        _bands(ax, results.quantiles(variable), "tab:purple", "model")
+        ax.set_title(title)
+        ax.set_ylabel("people at year end")
+        ax.grid(alpha=0.3)
+    for ax in axes[-1]:
+        ax.set_xlabel("year")
+    axes.flat[0].legend(fontsize=8, loc="upper right")
+    fig.suptitle(f"scenario {results.data.attrs.get('scenario', '')}, {results.members} members", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
