@@ -35,7 +35,7 @@ def run(
     *,
     members: int = 100,
     seed: int = 0,
-    backend: str = "counts",
+    backend="counts",
     timeline: Timeline | None = None,
     parameters: Mapping[str, float | np.ndarray] | None = None,
     model: Model | None = None,
@@ -44,6 +44,7 @@ def run(
 ) -> Results:
     """Run a scenario as an ensemble and return its labelled results.
 
+    ``backend`` is a registered name or a configured backend such as ``Agents(record=True)``.
     ``parameters`` overrides defaults: floats, or arrays of one value per member.
     ``progress`` is called with the number of member-weeks done after each year.
 
@@ -61,7 +62,7 @@ def iterate_blocks(
     *,
     members: int,
     seed: int,
-    backend: str,
+    backend,
     timeline: Timeline | None = None,
     parameters: Mapping[str, float | np.ndarray] | None = None,
     model: Model | None = None,
@@ -89,9 +90,10 @@ def iterate_blocks(
         chunk = {k: v[first : first + count] if isinstance(v, np.ndarray) else v for k, v in per_member.items()}
         inputs = compile_inputs(model, scenario, timeline, chunk)
         keys = member_keys(seed, count, first)
-        flows, stocks = simulate(model, inputs, backend_class(model, keys), count, progress)
+        flows, stocks = simulate(model, inputs, backend_class(model, keys, timeline), count, progress)
         yield first, Results.from_arrays(
-            model, timeline, flows, stocks, first_member=first, scenario=scenario.name, backend=backend, seed=seed
+            model, timeline, flows, stocks, first_member=first, scenario=scenario.name, backend=backend_class.name,
+            seed=seed,
         )
 
 

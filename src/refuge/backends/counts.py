@@ -23,7 +23,7 @@ class CountsBackend:
     name = "counts"
     dtype = np.int64
 
-    def __init__(self, model: Model, keys: np.ndarray):
+    def __init__(self, model: Model, keys: np.ndarray, timeline=None):
         self._keys = keys
         sources, targets = model.sources, model.targets
         order = np.argsort(sources, kind="stable")

@@ -16,7 +16,7 @@ class MeanBackend:
     name = "mean"
     dtype = np.float64
 
-    def __init__(self, model: Model, keys: np.ndarray | None = None):
+    def __init__(self, model: Model, keys: np.ndarray | None = None, timeline=None):
         sources = model.sources
         self._outflow = sources >= 0
         self._source = np.where(self._outflow, sources, 0)

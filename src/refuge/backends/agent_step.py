@@ -1,0 +1,212 @@
+"""Compiled kernels of the agents backend: one week for every person of one ensemble member.
+
+Each person's draws come from the counter-based stream of (member key, step,
+decision, row), so a person's week does not depend on threads or chunks.
+People are split into fixed chunks of ``CHUNK`` rows; each chunk counts what
+it moved and who is where, and the chunk totals are summed in chunk order.
+
+A person's *class* within a stock is what makes their hazards differ from the
+stock's average: kin in the South and age at risk in the North, savings in
+hiding, route and leg in transit. Hazards per class are tabulated once per
+week (:func:`hazard_tables`), so the per-person work is a lookup and a draw.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from .random import decision_id, uniforms
+
+CHUNK = 1 << 16
+MOVE = decision_id("agents:move")
+BIRTH = decision_id("agents:birth")
+CLASSES_AT_RISK = 4
+SAVINGS_TIERS = 4
+
+
+@nb.njit(cache=True, inline="always")
+def class_of(s, kin, age, savings, route, leg, at_risk, hiding, transit, max_legs, tier_usd):
+    """Index of a person's class in their stock (see the module docstring)."""
+    if s == at_risk:
+        return kin * 2 + (1 if 18 <= age < 40 else 0)
+    if s == hiding:
+        return min(savings // tier_usd, SAVINGS_TIERS - 1)
+    if s == transit:
+        return route * max_legs + leg
+    return 0
+
+
+@nb.njit(cache=True, error_model="numpy")
+def hazard_tables(rates, census, weights, outflows, nout, route_exit, route_flow, route_weight, transit, max_legs,
+                  p_leave, cum, route_cum):  # fmt: skip
+    """This week's chance to leave and the split among flows, per (stock, sex, class).
+
+    A flow's hazard for a class is the model's per-capita rate times the class's
+    weight over the stock's average weight (from ``census``), so the stock's
+    expected total is the model's. Exits from transit go by route: a person's
+    route ends in one exit flow, which gets the summed rate of all exits.
+    """
+    stocks, _, classes = census.shape
+    routes = route_flow.shape[0]
+    haz = np.zeros(outflows.shape[1])
+    mean_weight = np.ones(outflows.shape[1])
+    for s in range(stocks):
+        if nout[s] == 0:
+            continue
+        for x in range(2):
+            people = 0.0
+            for c in range(classes):
+                people += census[s, x, c]
+            exits = 0.0
+            for j in range(nout[s]):
+                f = outflows[s, j]
+                if route_exit[f]:
+                    exits += rates[f, x]
+                weighted = 0.0
+                for c in range(classes):
+                    weighted += census[s, x, c] * weights[s, c, j]
+                mean_weight[j] = weighted / people if weighted > 0.0 else -1.0
+            for c in range(classes):
+                total = 0.0
+                for j in range(nout[s]):
+                    f = outflows[s, j]
+                    if route_exit[f]:
+                        r = c // max_legs
+                        h = exits if s == transit and r < routes and route_flow[r] == f else 0.0
+                    elif mean_weight[j] > 0.0:
+                        h = rates[f, x] * weights[s, c, j] / mean_weight[j]
+                    else:
+                        h = rates[f, x]
+                    haz[j] = h
+                    total += h
+                p_leave[s, x, c] = -math.expm1(-total)
+                acc = 0.0
+                for j in range(nout[s]):
+                    acc += haz[j] / total if total > 0.0 else 0.0
+                    cum[s, x, c, j] = acc
+        for x in range(2):
+            exits = 0.0
+            flows_out = 0
+            for f in range(route_exit.shape[0]):
+                if route_exit[f]:
+                    exits += rates[f, x]
+                    flows_out += 1
+            acc = 0.0
+            for r in range(routes):
+                f = route_flow[r]
+                acc += route_weight[r] * (rates[f, x] / exits if exits > 0.0 else 1.0 / flows_out)
+                route_cum[x, r] = acc
+
+
+@nb.njit(parallel=True, cache=True, error_model="numpy")
+def move_people(stock, sex, age, kin, attempts, route, leg, leg_weeks, savings, cost, crossed, event, count,
+                k0, k1, step, new_year, p_leave, cum, outflows, nout, targets, attempt, crossing, enters_transit,
+                route_cum, legs, leg_length, leg_cost, fee, remittance, p_kin, at_risk, hiding, transit, max_legs,
+                tier_usd, tally, census):  # fmt: skip
+    """One week for rows ``0 .. count-1``: leave or stay, pay, advance on the route, age, gain kin.
+
+    Order for each person:
+
+    1. leave their stock with this week's chance for their stock, sex and class,
+       along a flow drawn from the split;
+    2. on an attempt, count it; on crossing into China, note the step and pay the
+       river fee; on entering transit, draw a route and pay its first edge;
+    3. otherwise, in transit, move to the next edge when this one's weeks are up
+       and pay it;
+    4. get money from kin in the South; at risk without kin, gain kin at ``p_kin``;
+    5. at a new year, age one year; count the person in ``census``.
+    """
+    recording = event.shape[0] > 0
+    chunks = (count + CHUNK - 1) // CHUNK
+    for chunk in nb.prange(chunks):
+        for f in range(tally.shape[1]):
+            tally[chunk, f, 0] = 0
+            tally[chunk, f, 1] = 0
+        census[chunk] = 0
+        for i in range(chunk * CHUNK, min(count, (chunk + 1) * CHUNK)):
+            s = stock[i]
+            x = sex[i]
+            moved = -1
+            if nout[s] > 0:
+                c = class_of(s, kin[i], age[i], savings[i], route[i], leg[i], at_risk, hiding, transit, max_legs,
+                             tier_usd)  # fmt: skip
+                u0, u1, u2, u3 = uniforms(k0, k1, step, MOVE, i)
+                if u0 < p_leave[s, x, c]:
+                    j = 0
+                    while j < nout[s] - 1 and u1 > cum[s, x, c, j]:
+                        j += 1
+                    moved = outflows[s, j]
+                elif s == transit:
+                    r = route[i]
+                    if leg_weeks[i] < 255:
+                        leg_weeks[i] += 1
+                    if leg[i] + 1 < legs[r] and leg_weeks[i] >= leg_length[r, leg[i]]:
+                        leg[i] += 1
+                        leg_weeks[i] = 0
+                        _pay(i, leg_cost[r, leg[i]], savings, cost)
+                if moved >= 0:
+                    stock[i] = targets[moved]
+                    tally[chunk, moved, x] += 1
+                    if attempt[moved] and attempts[i] < 255:
+                        attempts[i] += 1
+                    if crossing[moved]:
+                        if crossed[i] < 0:
+                            crossed[i] = step
+                        _pay(i, fee, savings, cost)
+                    if enters_transit[moved]:
+                        r = 0
+                        last = route_cum.shape[1] - 1
+                        while r < last and u2 * route_cum[x, last] > route_cum[x, r]:
+                            r += 1
+                        route[i] = r
+                        leg[i] = 0
+                        leg_weeks[i] = 0
+                        _pay(i, leg_cost[r, 0], savings, cost)
+                s = stock[i]
+                if kin[i] == 1 and s in (at_risk, hiding):
+                    savings[i] = min(savings[i] + remittance, 65535)
+                elif s == at_risk and u3 < p_kin:
+                    kin[i] = 1
+            if recording:
+                event[i] = moved
+            if new_year and age[i] < 255:
+                age[i] += 1
+            c = class_of(stock[i], kin[i], age[i], savings[i], route[i], leg[i], at_risk, hiding, transit, max_legs,
+                         tier_usd)  # fmt: skip
+            census[chunk, stock[i], x, c] += 1
+
+
+@nb.njit(cache=True, inline="always")
+def _pay(i, usd, savings, cost):
+    """Pay a broker: from savings as far as they go, the rest on credit; the full fee is the cost."""
+    fee = np.uint32(usd)
+    cost[i] = min(np.uint64(cost[i]) + fee, np.uint64(4294967295))
+    savings[i] = savings[i] - min(np.uint32(savings[i]), fee)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def new_people(stock, sex, age, kin, savings, route, crossed, start, end, into, x, p_kin, mean_savings, transit,
+               route_cum, k0, k1, step):  # fmt: skip
+    """Fill rows ``start .. end-1`` with people arriving in stock ``into``, sex ``x``.
+
+    Age is uniform over 16-59 years, savings exponential with mean ``mean_savings``,
+    kin in the South with chance ``p_kin``, a route drawn from ``route_cum`` when they
+    start in transit; each from the row's own stream.
+    """
+    for i in range(start, end):
+        u0, u1, u2, u3 = uniforms(k0, k1, step, BIRTH, i)
+        stock[i] = into
+        sex[i] = x
+        age[i] = 16 + int(u0 * 44)
+        kin[i] = 1 if u1 < p_kin else 0
+        savings[i] = min(int(-mean_savings * math.log(u2)), 65535)
+        route[i] = 255
+        if into == transit:
+            r = 0
+            while r < route_cum.shape[0] - 1 and u3 * route_cum[-1] > route_cum[r]:
+                r += 1
+            route[i] = r
+        crossed[i] = -1
