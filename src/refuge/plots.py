@@ -7,10 +7,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from . import record  # noqa: E402
-from .results import Results  # noqa: E402
+from . import record
+from .results import Results
 
 _STOCKS = (
     ("hiding_in_china", "hiding in China"),

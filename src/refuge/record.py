@@ -42,12 +42,12 @@ def parse_arrivals(raw: pd.DataFrame, label: str) -> pd.DataFrame:
             if not text.isdigit():
                 raise DataError(f"{label}: row {i + 2}, field {field!r}: {text!r} is not a whole number of people")
             record[field] = int(text)
-        if record["male"] is not pd.NA and record["female"] is not pd.NA:
-            if record["male"] + record["female"] != record["total"]:
-                raise DataError(
-                    f"{label}: row {i + 2}: male {record['male']} + female {record['female']} "
-                    f"is not the total {record['total']}"
-                )
+        both = record["male"] is not pd.NA and record["female"] is not pd.NA
+        if both and record["male"] + record["female"] != record["total"]:
+            raise DataError(
+                f"{label}: row {i + 2}: male {record['male']} + female {record['female']} "
+                f"is not the total {record['total']}"
+            )
         rows.append(record)
     table = pd.DataFrame(rows).set_index("year")
     return table.astype({"total": "Int64", "male": "Int64", "female": "Int64"})

@@ -97,10 +97,7 @@ def binomial(n, p, k0, k1, step, decision):
         return n
     flip = p > 0.5
     q = 1.0 - p if flip else p
-    if n * q < 10.0:
-        x = _inversion(n, q, k0, k1, step, decision)
-    else:
-        x = _btrs(n, q, k0, k1, step, decision)
+    x = _inversion(n, q, k0, k1, step, decision) if n * q < 10.0 else _btrs(n, q, k0, k1, step, decision)
     return n - x if flip else x
 
 

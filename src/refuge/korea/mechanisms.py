@@ -69,7 +69,7 @@ MECHANISMS = (
         "M8",
         "feedback: money and news sent home raise others' means and will to leave",
         (
-            Seed("000", "each freed North Korean rescues another"),
+            Seed("000", "each freed North Korean (North Korean defector) rescues another North Korean"),
             Seed("000", "the money that 10,000 North Korean defectors send to their families in North Korea"),
             Seed("003", "most of them keep in contact with their relatives in the North"),
         ),

@@ -201,7 +201,7 @@ PARAMETERS = (
         4e-4,
         "per week per settled defector",
         "escapes from the North that settled defectors pay brokers for",
-        (Seed("000", "each freed North Korean rescues another"),),
+        (Seed("000", "each freed North Korean (North Korean defector) rescues another North Korean"),),
         prior=Prior(1e-4, 4e-3, log=True),
     ),
     Parameter(

@@ -94,6 +94,6 @@ class ScenarioSpec(BaseModel):
 def describe_date(year: float) -> str:
     """A decimal year as ``YYYY-MM`` for messages and tables."""
     whole = int(year)
-    day = int(round((year - whole) * 365.25))
+    day = round((year - whole) * 365.25)
     date = dt.date(whole, 1, 1) + dt.timedelta(days=day)
     return f"{date.year:04d}-{date.month:02d}"

@@ -1,0 +1,115 @@
+"""End to end: every verb of the ``refuge`` command, as a user runs it."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+import refuge
+from refuge.output import run_to_folder
+from refuge.scenarios import load_scenario
+
+
+def refuge_cli(*args, cwd=None):
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "refuge", *args], capture_output=True, text=True, cwd=cwd, env=env)
+
+
+@pytest.mark.parametrize("backend", ["counts", "mean"])
+def test_run_prints_a_summary_and_writes_tables_and_plots(tmp_path, backend):
+    out = tmp_path / "base"
+    done = refuge_cli("run", "baseline", "--members", "8", "--seed", "3", "--backend", backend, "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "Arrivals in South Korea per year" in done.stdout
+    assert "2,914" in done.stdout  # the record of 2009 printed beside the model
+    for name in ("annual.csv", "annual.parquet", "results.nc", "arrivals.png", "stocks.png", "run.json"):
+        assert (out / name).stat().st_size > 0, name
+    table = pd.read_csv(out / "annual.csv")
+    assert list(table.columns) == ["member", "year", "variable", "value"]
+    required = {"arrivals_south_korea", "arrivals_south_korea_female", "hiding_in_china", "deported_from_china",
+                "deaths", "re_defections"}  # fmt: skip
+    assert required <= set(table.variable)
+    assert table.member.nunique() == 8 and table.year.min() == 1990 and table.year.max() >= 2035
+    assert json.loads((out / "run.json").read_text())["seed"] == 3
+    assert not list(tmp_path.glob(".*"))  # no staging or partial folders left behind
+
+
+def test_run_accepts_a_scenario_file(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("name: mine\nbase: baseline\nlevers: [{lever: aid, from: 2027, set: 1}]\n")
+    done = refuge_cli("run", str(path), "--members", "2", "--out", str(tmp_path / "o"))
+    assert done.returncode == 0, done.stderr
+    assert "scenario mine" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "no-such-scenario"], "neither a built-in scenario"),
+        (["run", "baseline", "--backend", "quantum"], "backend 'quantum' is not known"),
+        (["run", "baseline", "--members", "0"], "greater than or equal to 1"),
+        (["validate", "BAD"], "levers[0].scale"),
+    ],
+)
+def test_bad_input_is_one_message_exit_2_and_nothing_written(tmp_path, args, message):
+    (tmp_path / "BAD").write_text("name: bad\nlevers: [{lever: aid, from: 2027, scale: -2}]\n")
+    done = refuge_cli(*args, "--out", str(tmp_path / "o")) if args[0] == "run" else refuge_cli(*args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert not (tmp_path / "o").exists()
+
+
+def test_run_refuses_to_overwrite_a_folder_that_is_not_its_own(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    done = refuge_cli("run", "baseline", "--members", "2", "--out", str(tmp_path))
+    assert done.returncode == 2
+    assert "not a refuge output folder" in done.stderr
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_scenarios_lists_every_builtin_with_a_line():
+    done = refuge_cli("scenarios")
+    assert done.returncode == 0
+    for name in refuge.builtin_names():
+        assert name in done.stdout
+
+
+def test_validate_shows_the_levers_of_a_good_file():
+    done = refuge_cli("validate", "border-closure")
+    assert done.returncode == 0
+    assert "valid" in done.stdout and "border_closure: set 1 from 2027-01 until 2029-01" in done.stdout
+
+
+def test_parameters_and_mechanisms_show_their_evidence():
+    params = refuge_cli("parameters")
+    assert params.returncode == 0 and "hiding_capacity" in params.stdout and "seed 002" in params.stdout
+    mech = refuge_cli("mechanisms")
+    assert mech.returncode == 0 and "M12" in mech.stdout and "kin_funded_escape" in mech.stdout
+
+
+def test_an_interrupted_run_resumes_without_losing_finished_members(tmp_path, short):
+    scenario = load_scenario("baseline")
+    settings = dict(members=6, seed=8, backend="counts", block=2)
+    whole = run_to_folder(scenario, tmp_path / "whole", **settings)
+
+    calls = []
+
+    def interrupt_in_second_block(done):
+        calls.append(done)
+        if len(calls) == 60:  # one block of 46 years has finished, the second is under way
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_to_folder(scenario, tmp_path / "again", progress=interrupt_in_second_block, **settings)
+    partial = tmp_path / ".again.partial"
+    assert len(list(partial.glob("block-*.nc"))) == 1
+    assert not (tmp_path / "again").exists()
+
+    redone = []
+    resumed = run_to_folder(scenario, tmp_path / "again", progress=redone.append, **settings)
+    assert resumed.data.equals(whole.data)
+    assert not partial.exists()

@@ -1,0 +1,62 @@
+"""Every lever moves the outputs the way its mechanism says, and nothing before it starts."""
+
+import pytest
+
+import refuge
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return refuge.run("baseline", members=1, backend="mean").outputs().isel(member=0)
+
+
+def _outputs(name):
+    return refuge.run(name, members=1, backend="mean").outputs().isel(member=0)
+
+
+def _change(baseline, name, variable, years):
+    scenario = _outputs(name)
+    before = slice(1990, 2026)
+    assert (scenario.sel(year=before) == baseline.sel(year=before)).all(), f"{name} acts before its levers"
+    window = slice(*years)
+    return float(scenario.sel(variable=variable, year=window).sum()), float(
+        baseline.sel(variable=variable, year=window).sum()
+    )
+
+
+# scenario, output, years, direction, mechanism
+EXPECTED = [
+    ("china-refugee-status", "deported_from_china", (2027, 2035), "down", "M4/M12: no deportations as refugees"),
+    ("china-refugee-status", "arrivals_south_korea", (2027, 2035), "up", "M6/M12: refugees may leave openly"),
+    ("border-crackdown", "crossings_to_china", (2027, 2035), "down", "M2: guards deter and stop crossings"),
+    ("new-famine", "crossings_to_china", (2027, 2029), "up", "M1: hunger pushes people out"),
+    ("more-aid", "crossings_to_china", (2027, 2035), "down", "M12: aid removes the push"),
+    ("redefection-campaign", "re_defections", (2027, 2029), "up", "M9: the North lures defectors back"),
+    ("border-closure", "crossings_to_china", (2027, 2028), "down", "M12: a sealed border stops crossings"),
+    ("border-closure", "arrivals_south_korea", (2027, 2028), "down", "M12: movement through China stops"),
+    ("regime-collapse", "crossings_to_china", (2028, 2030), "up", "M12: collapse, no guards, mass exodus"),
+    ("regime-collapse", "south_korea_reception", (2028, 2035), "up", "M7: reception overflows"),
+    ("coordinated-resettlement", "resettled_elsewhere", (2027, 2035), "up", "M11/M12: more resettled abroad"),
+]
+
+
+@pytest.mark.parametrize(("name", "variable", "years", "direction", "why"), EXPECTED, ids=lambda v: str(v))
+def test_lever_moves_output_in_its_mechanisms_direction(baseline, name, variable, years, direction, why):
+    scenario, base = _change(baseline, name, variable, years)
+    if direction == "up":
+        assert scenario > base * 1.01, why
+    else:
+        assert scenario < base * 0.99, why
+
+
+def test_the_border_crackdown_lowers_arrivals_too(baseline):
+    scenario, base = _change(baseline, "border-crackdown", "arrivals_south_korea", (2028, 2035))
+    assert scenario < base
+
+
+def test_the_counts_backend_agrees_on_direction():
+    """With common random numbers, even a small counts ensemble sees a closure cut crossings."""
+    base = refuge.run("baseline", members=5, seed=4).outputs()
+    closed = refuge.run("border-closure", members=5, seed=4).outputs()
+    window = dict(variable="crossings_to_china", year=slice(2027, 2028))
+    assert (closed.sel(**window).sum("year") < base.sel(**window).sum("year")).all()

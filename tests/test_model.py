@@ -1,0 +1,55 @@
+"""The model definition API refuses inconsistent models."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import refuge
+from refuge.errors import ModelError
+from refuge.model.definition import DriverView, Flow, ParameterView
+from refuge.model.timeline import Timeline
+
+MODEL = refuge.north_korea()
+
+
+def _with(**changes):
+    fields = {f.name: getattr(MODEL, f.name) for f in dataclasses.fields(MODEL) if f.init}
+    fields.update(changes)
+    return type(MODEL)(**fields)
+
+
+def test_a_flow_to_an_unknown_stock_is_refused():
+    bad = Flow("teleport", "nk_at_risk", "moon", lambda s, d, p: 0.1, ("M1",))
+    with pytest.raises(ModelError, match="unknown stock 'moon'"):
+        _with(flows=(*MODEL.flows, bad))
+
+
+def test_duplicate_names_are_refused():
+    with pytest.raises(ModelError, match="two flows are named 'settle'"):
+        _with(flows=(*MODEL.flows, MODEL.flows[MODEL.flow_index['settle']]))
+
+
+def test_an_unknown_mechanism_is_refused():
+    bad = Flow("rumour", "nk_at_risk", "dead", lambda s, d, p: 0.0, ("M99",))
+    with pytest.raises(ModelError, match="M99"):
+        _with(flows=(*MODEL.flows, bad))
+
+
+def test_a_negative_hazard_is_named():
+    model = _with(flows=(*MODEL.flows, Flow("backwards", "dead", "nk_at_risk", lambda s, d, p: -1.0, ("M1",))))
+    drivers = DriverView({d.name: float(d.series(Timeline())[0]) for d in model.drivers})
+    params = ParameterView({p.name: p.value for p in model.parameters})
+    with pytest.raises(ModelError, match="'backwards'"):
+        model.rates(model.initial_state(1), drivers, params)
+
+
+def test_rates_have_one_value_per_member_flow_and_sex():
+    timeline = Timeline()
+    drivers = DriverView({d.name: float(d.series(timeline)[400]) for d in MODEL.drivers})
+    values = {p.name: p.value for p in MODEL.parameters}
+    values["attempt_base"] = np.array([[1e-4], [2e-4]])
+    rates = MODEL.rates(MODEL.initial_state(2), drivers, ParameterView(values))
+    assert rates.shape == (2, len(MODEL.flows), 2)
+    cross = MODEL.flow_index["cross_to_china"]
+    np.testing.assert_allclose(rates[1, cross], 2 * rates[0, cross])

@@ -1,0 +1,76 @@
+"""Scenario files: built-ins load, bases extend, and every kind of bad file gets a precise message."""
+
+import pytest
+
+from refuge.errors import ScenarioError
+from refuge.scenarios import builtin_names, load_scenario
+
+
+def test_builtins_load_and_extend_the_baseline():
+    names = builtin_names()
+    for required in ("baseline", "regime-collapse", "china-refugee-status", "border-crackdown", "new-famine",
+                     "more-aid", "redefection-campaign", "border-closure"):  # fmt: skip
+        assert required in names
+    assert load_scenario("baseline").levers == ()
+    assert all(load_scenario(n).levers for n in names if n != "baseline")
+
+
+def test_a_scenario_extends_another_with_its_levers_after_the_base(tmp_path):
+    (tmp_path / "longer.yaml").write_text(
+        "name: longer-closure\nbase: border-closure\nlevers:\n"
+        "  - {lever: border_closure, from: 2029-01, until: 2031-01, set: 0.5}\n"
+        "parameters: {hiding_capacity: 90000}\n"
+    )
+    (tmp_path / "child.yaml").write_text("name: child\nbase: longer.yaml\n")
+    scenario = load_scenario(tmp_path / "child.yaml")
+    assert [lv.lever for lv in scenario.levers] == ["border_closure", "border_closure"]
+    assert scenario.levers[0].start < scenario.levers[1].start
+    assert scenario.parameters == {"hiding_capacity": 90000}
+
+
+BAD = {
+    "invalid-yaml": ("name: x\nlevers: [\n", ["not valid YAML", "line"]),
+    "empty": ("", ["empty"]),
+    "not-a-mapping": ("- a\n- b\n", ["mapping", "list"]),
+    "missing-name": ("description: hi\n", ["name: is required"]),
+    "bad-name": ("name: My Scenario\n", ["name", "'My Scenario'", "lower-case"]),
+    "unknown-field": ("name: x\nlever: []\n", ["lever: unknown field"]),
+    "unknown-lever": ("name: x\nlevers: [{lever: magic, from: 2027, set: 1}]\n", ["levers[0].lever", "'magic'", "drivers are"]),
+    "bad-date": ("name: x\nlevers: [{lever: aid, from: next year, set: 1}]\n", ["levers[0].from", "'next year'", "YYYY-MM"]),
+    "impossible-date": ("name: x\nlevers: [{lever: aid, from: 2027-13, set: 1}]\n", ["levers[0].from", "2027-13"]),
+    "until-before-from": ("name: x\nlevers: [{lever: aid, from: 2030, until: 2027, set: 1}]\n", ["levers[0]", "must come after"]),
+    "two-actions": ("name: x\nlevers: [{lever: aid, from: 2027, set: 1, scale: 2}]\n", ["levers[0]", "exactly one of set, scale, add", "set, scale"]),
+    "no-action": ("name: x\nlevers: [{lever: aid, from: 2027}]\n", ["levers[0]", "exactly one", "none"]),
+    "negative-scale": ("name: x\nlevers: [{lever: food_crisis, from: 2027, scale: -1}]\n", ["levers[0].scale", "-1", "0 or more"]),
+    "set-out-of-range": ("name: x\nlevers: [{lever: refugee_status, from: 2027, set: 3}]\n", ["levers[0].set", "3", "[0, 1]"]),
+    "not-a-number": ("name: x\nlevers: [{lever: aid, from: 2027, set: lots}]\n", ["levers[0].set", "'lots'", "number"]),
+    "unknown-parameter": ("name: x\nparameters: {speed_of_light: 3}\n", ["parameters.speed_of_light", "not a parameter"]),
+    "parameter-out-of-range": ("name: x\nparameters: {catch_at_border: 0.9}\n", ["parameters.catch_at_border", "0.9", "[0, 0.6]"]),
+    "levers-not-a-list": ("name: x\nlevers: {lever: aid}\n", ["levers", "list"]),
+    "unknown-base": ("name: x\nbase: nowhere\n", ["base", "'nowhere'", "neither a built-in"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_files_get_a_message_naming_file_field_and_value(tmp_path, case):
+    text, fragments = BAD[case]
+    path = tmp_path / f"{case}.yaml"
+    path.write_text(text)
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    message = str(err.value)
+    assert message.startswith(str(path))
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+
+
+def test_bases_that_cycle_are_refused(tmp_path):
+    (tmp_path / "a.yaml").write_text("name: a\nbase: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("name: b\nbase: a.yaml\n")
+    with pytest.raises(ScenarioError, match="cycle"):
+        load_scenario(tmp_path / "a.yaml")
+
+
+def test_a_missing_file_is_named():
+    with pytest.raises(ScenarioError, match=r"no-such\.yaml"):
+        load_scenario("no-such.yaml")
