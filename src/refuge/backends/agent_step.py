@@ -101,8 +101,7 @@ def hazard_tables(rates, census, weights, outflows, nout, route_exit, route_flow
                 route_cum[x, r] = acc
 
 
-@nb.njit(parallel=True, cache=True, error_model="numpy")
-def move_people(stock, sex, age, kin, attempts, route, leg, leg_weeks, savings, cost, crossed, event, count,
+def _move_people(stock, sex, age, kin, attempts, route, leg, leg_weeks, savings, cost, crossed, event, count,
                 k0, k1, step, new_year, p_leave, cum, outflows, nout, targets, attempt, crossing, enters_transit,
                 route_cum, legs, leg_length, leg_cost, fee, remittance, p_kin, at_risk, hiding, transit, max_legs,
                 tier_usd, tally, census):  # fmt: skip
@@ -177,6 +176,11 @@ def move_people(stock, sex, age, kin, attempts, route, leg, leg_weeks, savings, 
             c = class_of(stock[i], kin[i], age[i], savings[i], route[i], leg[i], at_risk, hiding, transit, max_legs,
                          tier_usd)  # fmt: skip
             census[chunk, stock[i], x, c] += 1
+
+
+#: one week of people on all cores, and on one: a single chunk is faster without waking threads
+move_people = nb.njit(parallel=True, cache=True, error_model="numpy")(_move_people)
+move_people_serial = nb.njit(cache=True, error_model="numpy")(_move_people)
 
 
 @nb.njit(cache=True, inline="always")

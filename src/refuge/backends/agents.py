@@ -25,7 +25,15 @@ from ..errors import RunError
 from ..model.definition import SEXES, Model
 from ..model.timeline import WEEKS_PER_YEAR, Timeline
 from ..routes import RouteGraph, load_routes
-from .agent_step import CHUNK, CLASSES_AT_RISK, SAVINGS_TIERS, hazard_tables, move_people, new_people
+from .agent_step import (
+    CHUNK,
+    CLASSES_AT_RISK,
+    SAVINGS_TIERS,
+    hazard_tables,
+    move_people,
+    move_people_serial,
+    new_people,
+)
 from .people import People
 from .random import decision_id, stochastic_round
 
@@ -231,13 +239,14 @@ class AgentsBackend:
         census_by_chunk = np.empty((chunks, *member.census.shape), dtype=np.int64)
         if self._options.record and member.event.shape[0] < people.count:
             member.event = np.empty(people.capacity, dtype=np.int8)
-        move_people(people.stock, people.sex, people.age, people.kin, people.attempts, people.route, people.leg,
-                    people.leg_weeks, people.savings, people.cost, people.crossed, member.event, people.count,
-                    k0, k1, step, new_year, self._p_leave, self._cum, self._outflows, self._nout, self._targets,
-                    self._attempt, self._crossing, self._enters_transit, self._route_cum, self.graph.legs,
-                    self.graph.weeks, self.graph.cost, fee, self._a.remittance_usd_per_week, p_kin,
-                    self._at_risk, self._hiding, self._transit, self._max_legs, self._a.savings_tier_usd,
-                    moved_by_chunk, census_by_chunk)  # fmt: skip
+        kernel = move_people if chunks > 1 else move_people_serial
+        kernel(people.stock, people.sex, people.age, people.kin, people.attempts, people.route, people.leg,
+               people.leg_weeks, people.savings, people.cost, people.crossed, member.event, people.count,
+               k0, k1, step, new_year, self._p_leave, self._cum, self._outflows, self._nout, self._targets,
+               self._attempt, self._crossing, self._enters_transit, self._route_cum, self.graph.legs,
+               self.graph.weeks, self.graph.cost, fee, self._a.remittance_usd_per_week, p_kin,
+               self._at_risk, self._hiding, self._transit, self._max_legs, self._a.savings_tier_usd,
+               moved_by_chunk, census_by_chunk)  # fmt: skip
         moved = moved_by_chunk.sum(axis=0)
         member.census = census_by_chunk.sum(axis=0)
         if self._options.record:

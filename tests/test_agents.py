@@ -1,0 +1,187 @@
+"""The agents backend: same distributions as counts, people conserved, reproducible however it is split.
+
+The North Korean system on a small border population (10,000 at risk instead of
+3 million) keeps every flow active while an ensemble of people runs in seconds.
+"""
+
+import dataclasses
+
+import numba
+import numpy as np
+import pytest
+from scipy import stats
+
+import refuge
+from refuge.backends.agent_step import hazard_tables
+from refuge.backends.agents import Agents
+from refuge.model.definition import DriverView, ParameterView
+from refuge.model.timeline import Timeline
+from refuge.scenarios.levers import compile_inputs
+from refuge.simulation import simulate
+
+TIMELINE = Timeline(1995, 2001)
+#: family-wise significance of the agreement test: each of the K comparisons is made at ALPHA / K (Bonferroni)
+ALPHA = 0.01
+COMPARED = [
+    ("arrivals_south_korea", 1999), ("arrivals_south_korea", 2001), ("crossings_to_china", 1998),
+    ("crossings_to_china", 2001), ("hiding_in_china", 2001), ("deported_from_china", 2000),
+    ("caught_at_border", 2001), ("deaths", 2001), ("in_transit", 2001),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def small():
+    initial = {"nk_at_risk": (5_000, 5_000), "china_hiding": (200, 300), "sk_settled": (61, 546)}
+    return dataclasses.replace(refuge.north_korea(), initial=initial)
+
+
+def _diverging(a, b) -> list[tuple[str, int, float]]:
+    """The compared outputs whose two-sample Kolmogorov-Smirnov test rejects equality at ALPHA / K."""
+    bad = []
+    for variable, year in COMPARED:
+        x = a.sel(variable=variable, year=year).values
+        y = b.sel(variable=variable, year=year).values
+        p = stats.ks_2samp(x, y, method="asymp").pvalue
+        if p < ALPHA / len(COMPARED):
+            bad.append((variable, year, p))
+    return bad
+
+
+@pytest.fixture(scope="module")
+def ensembles(small):
+    counts = refuge.run("baseline", members=120, seed=1, model=small, timeline=TIMELINE).outputs()
+    agents = refuge.run("baseline", members=120, seed=2, model=small, timeline=TIMELINE,
+                        backend=Agents(heterogeneous=False)).outputs()  # fmt: skip
+    return counts, agents
+
+
+def test_agents_without_heterogeneity_match_counts(ensembles):
+    counts, agents = ensembles
+    assert _diverging(counts, agents) == []
+
+
+def test_agreement_test_detects_a_ten_percent_change(small, ensembles):
+    """The comparison has power: counts with attempts 10% more frequent is told apart from agents."""
+    _counts, agents = ensembles
+    more = {"attempt_base": small.parameter("attempt_base").value * 1.1}
+    shifted = refuge.run("baseline", members=120, seed=3, model=small, timeline=TIMELINE, parameters=more).outputs()
+    assert _diverging(shifted, agents) != []
+
+
+def test_heterogeneous_agents_keep_the_aggregate_close(small, ensembles):
+    """Weights averaging one per stock move who leaves, and keep totals near the model's (within 10%)."""
+    counts, _ = ensembles
+    agents = refuge.run("baseline", members=40, seed=4, model=small, timeline=TIMELINE, backend="agents").outputs()
+    for variable in ("crossings_to_china", "arrivals_south_korea"):
+        a = float(agents.sel(variable=variable).sum("year").mean())
+        c = float(counts.sel(variable=variable).sum("year").mean())
+        assert abs(a / c - 1) < 0.10, (variable, a, c)
+
+
+COLLAPSE = Timeline(2027, 2029)
+
+
+def _run_backend(model, backend, members=3, seed=5, scenario="regime-collapse", timeline=COLLAPSE):
+    scenario = refuge.load_scenario(scenario, model)
+    inputs = compile_inputs(model, scenario, timeline, {})
+    keys = refuge.backends.random.member_keys(seed, members)
+    built = backend(model, keys, timeline)
+    flows, stocks = simulate(model, inputs, built, members)
+    return built, flows, stocks
+
+
+SMALL_COLLAPSE = """
+name: small-collapse
+levers:
+  - {lever: border_security, from: 2028-01, set: 0.0}
+  - {lever: punishment, from: 2028-01, set: 0.0}
+  - {lever: food_crisis, from: 2028-01, until: 2029-01, set: 1.0}
+  - {lever: at_risk_inflow, from: 2028-01, until: 2029-01, set: 100}
+"""
+
+
+def test_people_are_conserved_and_the_state_is_their_sum(small, tmp_path):
+    """Every person is in one stock; the aggregate state, the census and the people table agree."""
+    collapse = dataclasses.replace(small, initial={"nk_at_risk": (2_000, 2_000), "china_hiding": (50, 50)})
+    (tmp_path / "collapse.yaml").write_text(SMALL_COLLAPSE)
+    built, flows, stocks = _run_backend(collapse, Agents(), scenario=str(tmp_path / "collapse.yaml"))
+    inflow = flows[:, :, collapse.flow_index["newly_at_risk"], :].sum(axis=(1, 2))
+    assert inflow.min() > 0
+    for m in range(3):
+        people = built.people(m)
+        assert people.count == 4_100 + inflow[m]
+        assert stocks[m, -1].sum() == people.count
+        by_stock = np.zeros(stocks.shape[2:], dtype=np.int64)
+        np.add.at(by_stock, (people.stock[: people.count], people.sex[: people.count]), 1)
+        np.testing.assert_array_equal(by_stock, stocks[m, -1])
+        np.testing.assert_array_equal(built.census(m).sum(axis=-1), stocks[m, -1])
+
+
+def test_same_seed_same_people_whatever_the_blocks_and_threads(small):
+    """Members split into blocks of 1 or 3, on 1 or 2 threads: the same flows and the same moves."""
+    runs = []
+    for block, threads in ((3, 2), (1, 1)):
+        numba.set_num_threads(threads)
+        try:
+            recorder = Agents(record=True)
+            parts = list(refuge.simulation.iterate_blocks("baseline", members=3, seed=7, backend=recorder,
+                                                          model=small, timeline=TIMELINE, block=block))  # fmt: skip
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        runs.append(parts)
+    (_, whole), = runs[0]
+    flows = np.concatenate([part.data.flows.values for _, part in runs[1]])
+    np.testing.assert_array_equal(whole.data.flows.values, flows)
+    assert whole.data.flows.values.sum() > 1_000
+
+
+def test_recorded_moves_add_up_to_the_flows(small):
+    """The journey records are the flows, person by person: same counts per flow and year."""
+    recorder = Agents(record=True)
+    results = refuge.run("baseline", members=2, seed=8, model=small, timeline=TIMELINE, backend=recorder)
+    events = recorder.take_events()
+    counted = events.groupby(["member", events["year"].astype(int), "flow"], observed=False).size()
+    for flow in ("cross_to_china", "leave_china", "reach_third_country", "transfer_to_south", "deported_from_china"):
+        tallied = results.data.flows.sel(flow=flow).sum("sex").to_pandas()
+        for member in (0, 1):
+            np.testing.assert_array_equal(counted.xs((member, flow), level=("member", "flow")).values,
+                                          tallied.loc[member].values)  # fmt: skip
+
+
+def test_kin_in_the_south_raise_attempts_when_people_differ(small):
+    """M8 at the level of people: with heterogeneity, people with kin in the South try more often."""
+    model = dataclasses.replace(small, initial={"nk_at_risk": (5_000, 5_000), "sk_settled": (1_000, 1_000)})
+    built, _, _ = _run_backend(model, Agents(), members=2, scenario="baseline", timeline=Timeline(2000, 2003))
+    with_kin, without = [], []
+    for m in range(2):
+        people = built.people(m)
+        tried = people.attempts[: people.count] > 0
+        kin = people.kin[: people.count] == 1
+        with_kin.append(tried[kin].mean())
+        without.append(tried[~kin].mean())
+    assert min(with_kin) > 1.3 * max(without)
+
+
+def test_hazard_tables_match_plain_numpy(small):
+    """The compiled table of leaving chances equals 1 - exp(-summed rates) without heterogeneity."""
+    built, _, stocks = _run_backend(small, Agents(heterogeneous=False), members=1, scenario="baseline",
+                                    timeline=Timeline(2005, 2005))  # fmt: skip
+    inputs = compile_inputs(small, refuge.load_scenario("baseline", small), Timeline(2005, 2005), {})
+    rates = small.rates(stocks[:, -1].astype(float), DriverView(inputs.drivers_at(10)),
+                        ParameterView(inputs.parameters_at(10)))[0]  # fmt: skip
+    b = built
+    p_leave, cum, route_cum = np.zeros_like(b._p_leave), np.zeros_like(b._cum), np.zeros_like(b._route_cum)
+    hazard_tables(rates, b.census(0), b._weights, b._outflows, b._nout, b._route_exit, b.graph.flows,
+                  b._route_weights(2005.2), b._transit, b._max_legs, p_leave, cum, route_cum)  # fmt: skip
+    for s in range(len(small.stocks)):
+        total = rates[small.sources == s].sum(axis=0)
+        if total.sum() == 0:
+            continue
+        np.testing.assert_allclose(p_leave[s, :, 0], -np.expm1(-total))
+        if s != b._transit:
+            np.testing.assert_allclose(cum[s, :, 0, : b._nout[s]], np.cumsum(rates[small.sources == s], axis=0).T
+                                       / total[:, None])  # fmt: skip
+    embassy, third = rates[small.flow_index["reach_embassy"]], rates[small.flow_index["reach_third_country"]]
+    on_embassy_routes = np.diff(route_cum, prepend=0.0, axis=1)[:, b.graph.flows == small.flow_index["reach_embassy"]]
+    np.testing.assert_allclose(route_cum[:, -1], 1.0)
+    np.testing.assert_allclose(on_embassy_routes.sum(axis=1), embassy / (embassy + third))
