@@ -53,6 +53,13 @@ class RouteGraph:
         return weights / total if total > 0 else weights
 
 
+#: the graph of a model without a transit stock: no routes, no fees
+NO_ROUTES = RouteGraph(
+    names=(), flows=np.zeros(0, np.int64), shares=np.zeros(0), until=np.zeros(0), legs=np.zeros(0, np.int64),
+    weeks=np.zeros((0, 1)), capture=np.zeros((0, 1)), cost=np.zeros((0, 1)), fee_years=np.zeros(1), fee_usd=np.zeros(1),
+)
+
+
 def load_routes(path: str | Path | None = None, model: Model | None = None) -> RouteGraph:
     """Read and validate a route graph file (the shipped one when ``path`` is None)."""
     from .korea import north_korea

@@ -24,7 +24,7 @@ import pandas as pd
 from ..errors import RunError
 from ..model.definition import SEXES, Model
 from ..model.timeline import WEEKS_PER_YEAR, Timeline
-from ..routes import RouteGraph, load_routes
+from ..routes import NO_ROUTES, RouteGraph, load_routes
 from .agent_step import (
     CHUNK,
     CLASSES_AT_RISK,
@@ -104,12 +104,9 @@ class AgentsBackend:
         self._timeline = timeline or Timeline()
         self._options = options
         self._a = options.assumptions
-        self.graph = options.routes or load_routes(model=model)
-        idx = model.stock_index
-        for name in ("nk_at_risk", "china_hiding", "in_transit", "sk_reception", "sk_settled"):
-            if name not in idx:
-                raise RunError(f"the agents backend needs a stock named {name!r}; model {model.name!r} has none")
-        self._at_risk, self._hiding, self._transit = idx["nk_at_risk"], idx["china_hiding"], idx["in_transit"]
+        special = ("nk_at_risk", "china_hiding", "in_transit")  # stocks whose people differ, where the model has them
+        self._at_risk, self._hiding, self._transit = (model.stock_index.get(s, -1) for s in special)
+        self.graph = NO_ROUTES if self._transit < 0 else options.routes or load_routes(model=model)
         sources, targets = model.sources, model.targets
         self._targets = targets
         self._sources = sources
@@ -150,17 +147,17 @@ class AgentsBackend:
             return weights
         a = self._a
         names = [f.name for f in self._model.flows]
-        for j, f in enumerate(self._outflows[self._at_risk, : self._nout[self._at_risk]]):
+        for j, f in enumerate(self._outflows[self._at_risk, : self._nout[self._at_risk]] if self._at_risk >= 0 else ()):
             for c in range(CLASSES_AT_RISK):
                 kin, young = divmod(c, 2)
                 if names[f] == "kin_funded_escape":
                     weights[self._at_risk, c, j] = float(kin)
                 elif self._attempt[f]:
                     weights[self._at_risk, c, j] = a.kin_attempt**kin * a.young_attempt**young
-        for j, f in enumerate(self._outflows[self._hiding, : self._nout[self._hiding]]):
+        for j, f in enumerate(self._outflows[self._hiding, : self._nout[self._hiding]] if self._hiding >= 0 else ()):
             if self._enters_transit[f]:
                 weights[self._hiding, :SAVINGS_TIERS, j] = a.savings_escape
-        for j, f in enumerate(self._outflows[self._transit, : self._nout[self._transit]]):
+        for j, f in enumerate(self._outflows[self._transit, : self._nout[self._transit]] if self._transit >= 0 else ()):
             if self._targets[f] == self._model.stock_index.get("detained"):
                 legs = self.graph.capture.reshape(-1)
                 weights[self._transit, : legs.size, j] = np.where(legs > 0, legs, 1.0)
@@ -170,13 +167,22 @@ class AgentsBackend:
         initial = self._model.initial_state(1, dtype=np.int64)[0]
         people = People(capacity=int(initial.sum()) + 1024)
         census = np.zeros((len(self._model.stocks), 2, self._classes), dtype=np.int64)
-        at_risk = max(initial[self._at_risk].sum(), 1)
-        p_kin = min(1.0, self._a.kin_per_settler * initial[self._model.stock_index["sk_settled"]].sum() / at_risk)
+        p_kin = self._kin_chance(initial, self._kin_settled(initial))
         weights = self._route_weights(self._timeline.start)
         for s in range(initial.shape[0]):
             for x in range(2):
                 self._add(people, census, m, s, x, int(initial[s, x]), p_kin, weights, step=-1)
         return _Member(people, census, np.zeros(0 if not self._options.record else people.capacity, dtype=np.int8))
+
+    def _kin_settled(self, state) -> int:
+        settled = self._model.stock_index.get("sk_settled")
+        return 0 if settled is None else int(state[settled].sum())
+
+    def _kin_chance(self, state, settlers: int) -> float:
+        """M8: each new settler gives ``kin_per_settler`` people at risk kin in the South."""
+        if self._at_risk < 0:
+            return 0.0
+        return min(1.0, settlers * self._a.kin_per_settler / max(int(state[self._at_risk].sum()), 1))
 
     def _route_weights(self, year: float) -> np.ndarray:
         graph = self.graph
@@ -232,8 +238,7 @@ class AgentsBackend:
         hazard_tables(rates, member.census, self._weights, self._outflows, self._nout, self._route_exit,
                       self.graph.flows, route_weights, self._transit, self._max_legs, self._p_leave, self._cum,
                       self._route_cum)  # fmt: skip
-        at_risk = max(int(state[self._at_risk].sum()), 1)
-        p_kin = min(1.0, member.settled_last_week * self._a.kin_per_settler / at_risk)
+        p_kin = self._kin_chance(state, member.settled_last_week)
         chunks = max(1, -(-people.count // CHUNK))
         moved_by_chunk = np.empty((chunks, rates.shape[0], 2), dtype=np.int64)
         census_by_chunk = np.empty((chunks, *member.census.shape), dtype=np.int64)
