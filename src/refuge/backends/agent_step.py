@@ -1,7 +1,11 @@
 """Compiled kernels of the agents backend: one week for every person of one ensemble member.
 
 Each person's draws come from the counter-based stream of (member key, step,
-decision, row), so a person's week does not depend on threads or chunks.
+decision, row), so a person's week does not depend on threads or chunks. One
+Philox block gives the stay-or-leave uniforms of four rows. A leaver's uniform,
+rescaled to (0, 1) below the chance to leave, picks the flow; a stayer's,
+rescaled above it, decides whether they gain kin; only a person entering
+transit draws a second block, for the route.
 People are split into fixed chunks of ``CHUNK`` rows; each chunk counts what
 it moved and who is where, and the chunk totals are summed in chunk order.
 
@@ -22,6 +26,7 @@ from .random import decision_id, uniforms
 
 CHUNK = 1 << 16
 MOVE = decision_id("agents:move")
+ROUTE = decision_id("agents:route")
 BIRTH = decision_id("agents:birth")
 CLASSES_AT_RISK = 4
 SAVINGS_TIERS = 4
@@ -125,6 +130,8 @@ def _move_people(stock, sex, age, kin, attempts, route, leg, leg_weeks, savings,
             tally[chunk, f, 0] = 0
             tally[chunk, f, 1] = 0
         census[chunk] = 0
+        loaded = -1
+        w0 = w1 = w2 = w3 = 0.0
         for i in range(chunk * CHUNK, min(count, (chunk + 1) * CHUNK)):
             s = stock[i]
             x = sex[i]
@@ -132,8 +139,14 @@ def _move_people(stock, sex, age, kin, attempts, route, leg, leg_weeks, savings,
             if nout[s] > 0:
                 c = class_of(s, kin[i], age[i], savings[i], route[i], leg[i], at_risk, hiding, transit, max_legs,
                              tier_usd)  # fmt: skip
-                u0, u1, u2, u3 = uniforms(k0, k1, step, MOVE, i)
-                if u0 < p_leave[s, x, c]:
+                if i >> 2 != loaded:
+                    loaded = i >> 2
+                    w0, w1, w2, w3 = uniforms(k0, k1, step, MOVE, loaded)
+                slot = i & 3
+                u0 = w0 if slot == 0 else w1 if slot == 1 else w2 if slot == 2 else w3
+                p = p_leave[s, x, c]
+                if u0 < p:
+                    u1 = u0 / p
                     j = 0
                     while j < nout[s] - 1 and u1 > cum[s, x, c, j]:
                         j += 1
@@ -156,6 +169,7 @@ def _move_people(stock, sex, age, kin, attempts, route, leg, leg_weeks, savings,
                             crossed[i] = step
                         _pay(i, fee, savings, cost)
                     if enters_transit[moved]:
+                        u2 = uniforms(k0, k1, step, ROUTE, i)[0]
                         r = 0
                         last = route_cum.shape[1] - 1
                         while r < last and u2 * route_cum[x, last] > route_cum[x, r]:
@@ -167,7 +181,7 @@ def _move_people(stock, sex, age, kin, attempts, route, leg, leg_weeks, savings,
                 s = stock[i]
                 if kin[i] == 1 and s in (at_risk, hiding):
                     savings[i] = min(savings[i] + remittance, 65535)
-                elif s == at_risk and u3 < p_kin:
+                elif s == at_risk and moved < 0 and (u0 - p) / (1.0 - p) < p_kin:
                     kin[i] = 1
             if recording:
                 event[i] = moved
