@@ -8,14 +8,17 @@ import dataclasses
 
 import numba
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
 import refuge
+from refuge import journeys
 from refuge.backends.agent_step import hazard_tables
 from refuge.backends.agents import Agents
 from refuge.model.definition import DriverView, ParameterView
 from refuge.model.timeline import Timeline
+from refuge.routes import load_routes
 from refuge.scenarios.levers import compile_inputs
 from refuge.simulation import simulate
 
@@ -185,3 +188,23 @@ def test_hazard_tables_match_plain_numpy(small):
     on_embassy_routes = np.diff(route_cum, prepend=0.0, axis=1)[:, b.graph.flows == small.flow_index["reach_embassy"]]
     np.testing.assert_allclose(route_cum[:, -1], 1.0)
     np.testing.assert_allclose(on_embassy_routes.sum(axis=1), embassy / (embassy + third))
+
+
+def test_journeys_are_written_and_add_up(small, tmp_path):
+    """Trajectories go to Parquet; every arrival in the flows is one journey, with its cost and attempts."""
+    recorder = Agents(record=True)
+    results = refuge.run("baseline", members=2, seed=9, model=small, timeline=Timeline(2008, 2012), backend=recorder)
+    events = recorder.take_events()
+    paths = journeys.write(events, tmp_path)
+    assert [p.name for p in paths if p.stat().st_size > 0] == ["trajectories.parquet", "journeys.csv", "journeys.png"]
+    table = journeys.arrivals(pd.read_parquet(paths[0]))
+    tallied = results.data.flows.sel(flow=list(journeys.ARRIVALS)).sum().item()
+    assert len(table) == tallied > 20
+    crossed = table.dropna(subset=["weeks_from_crossing"])
+    assert (crossed["weeks_from_crossing"] > 0).all() and (crossed["attempts"] >= 1).all()
+    graph, first_crossing = load_routes(), events.groupby(["member", "person"])["crossed"].first()
+    pairs = zip(crossed.member, crossed.person, strict=True)
+    fee = [graph.crossing_fee(2008 + first_crossing[m, p] // 52) for m, p in pairs]
+    assert (crossed["cost_usd"] >= np.floor(fee) + 300).all()  # the fee of the year, then a first edge (300 $)
+    summary = journeys.distributions(table)
+    assert summary.loc["attempts", "q50"] >= 1 and summary.loc["cost_usd", "arrivals"] == len(table)

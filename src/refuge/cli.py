@@ -31,8 +31,9 @@ def run(
     scenario: Annotated[str, typer.Argument(help="a built-in scenario name or a scenario YAML file")],
     members: Annotated[int, typer.Option(min=1, help="ensemble members")] = 500,
     seed: Annotated[int, typer.Option(min=0, help="seed of all random streams")] = 0,
-    backend: Annotated[str, typer.Option(help="mean | counts")] = "counts",
+    backend: Annotated[str, typer.Option(help="mean | counts | agents")] = "counts",
     out: Annotated[Path | None, typer.Option(help="output folder [default: out/SCENARIO]")] = None,
+    trajectories: Annotated[bool, typer.Option(help="agents: write every person's moves and journey plots")] = False,
 ) -> None:
     """Run a scenario as an ensemble: print a summary, write tables and plots."""
     from .output import run_to_folder
@@ -53,13 +54,34 @@ def run(
         try:
             results = run_to_folder(
                 chosen, folder, members=members, seed=seed, backend=backend,
-                progress=lambda done: bar.advance(task, done),
+                progress=lambda done: bar.advance(task, done), trajectories=trajectories,
+                block=_AGENTS_BLOCK if backend == "agents" else 2_000,
             )  # fmt: skip
         except KeyboardInterrupt:
             errors.print(f"interrupted: finished members are kept; run the same command again to resume into {folder}")
             raise typer.Exit(130) from None
     console.print(_summary(results))
     console.print(f"wrote {folder}/: annual.csv, annual.parquet, results.nc, arrivals.png, stocks.png, run.json")
+    if trajectories:
+        console.print(_journeys(folder / "journeys.csv"))
+        console.print(f"wrote {folder}/: trajectories.parquet, journeys.csv, journeys.png")
+
+
+#: members held in memory at once by the agents backend (3 million people each at 16 bytes a person)
+_AGENTS_BLOCK = 4
+
+
+def _journeys(path: Path) -> Table:
+    import pandas as pd
+
+    frame = pd.read_csv(path, index_col="measure")
+    table = Table(title="Journeys of arrivals in the South (all members, all years)")
+    for column in ("measure", "arrivals", "mean", "5%", "median", "95%"):
+        table.add_column(column, justify="right")
+    for measure, row in frame.iterrows():
+        table.add_row(measure, f"{row.arrivals:,.0f}", f"{row['mean']:,.1f}", f"{row.q05:,.0f}", f"{row.q50:,.0f}",
+                      f"{row.q95:,.0f}")  # fmt: skip
+    return table
 
 
 def _summary(results) -> Table:

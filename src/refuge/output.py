@@ -12,9 +12,11 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import xarray as xr
 
-from . import __version__, plots
+from . import __version__, journeys, plots
+from .backends.agents import Agents
 from .errors import RunError
 from .korea import north_korea
 from .results import Results
@@ -33,8 +35,12 @@ def run_to_folder(
     backend: str,
     block: int = 2_000,
     progress: Progress | None = None,
+    trajectories: bool = False,
 ) -> Results:
-    """Run ``scenario`` and write tables, plots and provenance to ``out``; return the results."""
+    """Run ``scenario`` and write tables, plots and provenance to ``out``; return the results.
+
+    ``trajectories`` (agents backend only) also writes every person's moves and their journeys.
+    """
     out = Path(out)
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).exists())):
         raise RunError(f"--out {out} exists and is not a refuge output folder; choose another folder")
@@ -49,16 +55,25 @@ def run_to_folder(
         "backend": backend,
         "block": block,
     }
+    recorder = None
+    if trajectories:
+        if backend != "agents":
+            raise RunError(f"--trajectories needs --backend agents, not {backend!r}: only agents are people")
+        settings["trajectories"] = True
+        recorder = Agents(record=True)
     partial = out.parent / f".{out.name}.partial"
     done = _finished_blocks(partial, settings)
     for first, part in iterate_blocks(
-        scenario, members=members, seed=seed, backend=backend, block=block, progress=progress, skip=done
+        scenario, members=members, seed=seed, backend=recorder or backend, block=block, progress=progress, skip=done
     ):
+        if recorder:
+            recorder.take_events(first).to_parquet(partial / f"events-{first:09d}.parquet", index=False)
         part.data.to_netcdf(partial / f"block-{first:09d}.nc")
     model = north_korea()
     blocks = sorted(partial.glob("block-*.nc"))
     results = Results.concat([Results(xr.load_dataset(path), model) for path in blocks])
-    _publish(results, settings, out)
+    events = pd.concat([pd.read_parquet(p) for p in sorted(partial.glob("events-*.parquet"))]) if recorder else None
+    _publish(results, settings, out, events)
     shutil.rmtree(partial)
     return results
 
@@ -73,13 +88,15 @@ def _finished_blocks(partial: Path, settings: dict) -> frozenset[int]:
     return frozenset()
 
 
-def _publish(results: Results, settings: dict, out: Path) -> None:
+def _publish(results: Results, settings: dict, out: Path, events: pd.DataFrame | None = None) -> None:
     staging = out.parent / f".{out.name}.staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     results.save(staging)
     plots.arrivals(results, staging / "arrivals.png")
     plots.stocks(results, staging / "stocks.png")
+    if events is not None:
+        journeys.write(events, staging)
     (staging / MARKER).write_text(json.dumps(settings, indent=2))
     if out.exists():
         shutil.rmtree(out)
