@@ -273,8 +273,8 @@ class AgentsBackend:
         people = member.people
         rows = np.flatnonzero(member.event[: people.count] >= 0)
         if rows.size:
-            columns = {name: people.table()[name][rows].copy() for name in
-                       ("sex", "age", "kin", "attempts", "route", "savings", "cost", "crossed")}  # fmt: skip
+            table = people.table()
+            columns = {name: table[name][rows] for name in _EVENT_COLUMNS[:-1]}
             member.events.append({"step": np.full(rows.size, step, np.int16), "person": rows.astype(np.int64),
                                   "flow": member.event[rows].copy(), **columns})  # fmt: skip
 
