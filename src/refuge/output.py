@@ -31,7 +31,7 @@ def run_to_folder(
     members: int,
     seed: int,
     backend: str,
-    block: int = 2_000,
+    block: int = 5_000,
     progress: Progress | None = None,
 ) -> Results:
     """Run ``scenario`` and write tables, plots and provenance to ``out``; return the results."""
