@@ -113,3 +113,22 @@ def test_an_interrupted_run_resumes_without_losing_finished_members(tmp_path, sh
     resumed = run_to_folder(scenario, tmp_path / "again", progress=redone.append, **settings)
     assert resumed.data.equals(whole.data)
     assert not partial.exists()
+
+
+def test_compare_puts_scenarios_side_by_side_member_by_member(tmp_path):
+    done = refuge_cli("compare", "baseline", "border-closure", "--members", "4", "--backend", "counts",
+                      "--out", str(tmp_path))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "border-closure" in done.stdout
+    table = pd.read_csv(tmp_path / "compare.csv")
+    closed = table.set_index(["scenario", "measure"]).loc[("border-closure", "crossings_to_china")]
+    assert closed.change_q95 < 0  # every member crosses less under a closure
+    baseline = table.set_index(["scenario", "measure"]).loc[("baseline", "arrivals_south_korea")]
+    assert baseline.change_median == 0
+    assert (tmp_path / "compare.png").stat().st_size > 0
+
+
+def test_compare_checks_every_name_before_running(tmp_path):
+    done = refuge_cli("compare", "baseline", "utopia", "--out", str(tmp_path / "c"))
+    assert done.returncode == 2 and "'utopia'" in done.stderr
+    assert not (tmp_path / "c").exists()

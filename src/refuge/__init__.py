@@ -2,7 +2,7 @@
 
 >>> import refuge
 >>> results = refuge.run("baseline", members=10, seed=0)
->>> results.quantiles("arrivals_south_korea").loc[2009, "q50"] > 0
+>>> bool(results.quantiles("arrivals_south_korea").loc[2009, "q50"] > 0)
 True
 """
 

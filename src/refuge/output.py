@@ -33,7 +33,7 @@ def run_to_folder(
     members: int,
     seed: int,
     backend: str,
-    block: int = 2_000,
+    block: int = 5_000,
     progress: Progress | None = None,
     trajectories: bool = False,
 ) -> Results:

@@ -67,3 +67,24 @@ def stocks(results: Results, path: Path) -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def scenarios(results: dict[str, Results], path: Path, start: int) -> Path:
+    """Arrivals in the South under each scenario (median and 50% band), from a few years before ``start``."""
+    fig, ax = plt.subplots(figsize=(10, 5))
+    colors = plt.get_cmap("tab10")
+    for i, (name, res) in enumerate(results.items()):
+        table = res.quantiles("arrivals_south_korea").loc[start - 5 :]
+        ax.fill_between(table.index, table.q25, table.q75, color=colors(i), alpha=0.25, lw=0)
+        ax.plot(table.index, table.q50, color=colors(i), lw=1.8, label=name)
+    ax.axvline(start, color="grey", ls=":", lw=1)
+    ax.set_yscale("symlog", linthresh=100)
+    ax.set_title("Arrivals in South Korea per year by scenario (median, 50% band)")
+    ax.set_xlabel("year")
+    ax.set_ylabel("people")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -39,7 +39,7 @@ def run(
     timeline: Timeline | None = None,
     parameters: Mapping[str, float | np.ndarray] | None = None,
     model: Model | None = None,
-    block: int = 2_000,
+    block: int = 5_000,
     progress: Progress | None = None,
 ) -> Results:
     """Run a scenario as an ensemble and return its labelled results.
@@ -66,7 +66,7 @@ def iterate_blocks(
     timeline: Timeline | None = None,
     parameters: Mapping[str, float | np.ndarray] | None = None,
     model: Model | None = None,
-    block: int = 2_000,
+    block: int = 5_000,
     progress: Progress | None = None,
     skip: frozenset[int] = frozenset(),
 ) -> Iterator[tuple[int, Results]]:

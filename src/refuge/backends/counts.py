@@ -55,7 +55,7 @@ def _ids(names: list[str]) -> np.ndarray:
     return np.array([[decision_id(f"{n}/{sex}") for sex in SEXES] for n in names], dtype=np.uint32)
 
 
-_ONE_BY_ONE = 12
+_ONE_BY_ONE = 24
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")

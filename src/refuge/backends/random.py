@@ -175,6 +175,6 @@ def _stirling_tail(k):
 def stochastic_round(x, k0, k1, step, decision):
     """``floor(x)`` plus one with probability ``x - floor(x)``: exact in the mean."""
     whole = math.floor(x)
-    if uniforms(k0, k1, step, decision, 0)[0] < x - whole:
+    if x > whole and uniforms(k0, k1, step, decision, 0)[0] < x - whole:
         whole += 1.0
     return np.int64(whole)

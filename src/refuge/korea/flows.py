@@ -4,6 +4,8 @@ Hazards are weekly, per person of the source stock (see ``refuge.model.definitio
 Competing flows out of one stock are split from their total by every backend.
 """
 
+from functools import lru_cache
+
 import numpy as np
 
 from ..model.definition import Flow, by_sex
@@ -31,8 +33,13 @@ def sex_weights(female_ratio):
     return by_sex(2.0 * female_ratio / (1.0 + female_ratio), 2.0 / (1.0 + female_ratio))
 
 
+@lru_cache(maxsize=1)
 def attempts(s, d, p):
-    """Attempts to cross: M1 push less M12 aid, raised by M8 news, cut by M2, M3, M10 deterrence."""
+    """Attempts to cross: M1 push less M12 aid, raised by M8 news, cut by M2, M3, M10 deterrence.
+
+    Three flows share it each week; the views are new objects each week, so the
+    one-entry cache keyed on them computes it once a week.
+    """
     push = p.push_floor + d.food_crisis * (1.0 - p.aid_relief * d.aid)
     news = 1.0 + p.news_effect * kin_share(s)
     deterrence = np.exp(
