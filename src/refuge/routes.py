@@ -7,7 +7,7 @@ where it has figures. A user's file is checked field by field, and any error
 names the file, the entry, the field and what is allowed.
 
 >>> graph = load_routes()
->>> graph.names[0], graph.legs[0]
+>>> graph.names[0], int(graph.legs[0])
 ('laos_thailand', 5)
 """
 
