@@ -24,7 +24,7 @@ import numpy as np
 
 from .random import decision_id, uniforms
 
-CHUNK = 1 << 16
+CHUNK = 1 << 14
 MOVE = decision_id("agents:move")
 ROUTE = decision_id("agents:route")
 BIRTH = decision_id("agents:birth")
@@ -33,14 +33,14 @@ SAVINGS_TIERS = 4
 
 
 @nb.njit(cache=True, inline="always")
-def class_of(s, kin, age, savings, route, leg, at_risk, hiding, transit, max_legs, tier_usd):
-    """Index of a person's class in their stock (see the module docstring)."""
+def class_of(i, s, kin, age, savings, route, leg, at_risk, hiding, transit, max_legs, tier_usd):
+    """Index of person ``i``'s class in their stock ``s`` (see the module docstring); reads only what it needs."""
     if s == at_risk:
-        return kin * 2 + (1 if 18 <= age < 40 else 0)
+        return kin[i] * 2 + (1 if 18 <= age[i] < 40 else 0)
     if s == hiding:
-        return min(savings // tier_usd, SAVINGS_TIERS - 1)
+        return min(savings[i] // tier_usd, SAVINGS_TIERS - 1)
     if s == transit:
-        return route * max_legs + leg
+        return route[i] * max_legs + leg[i]
     return 0
 
 
@@ -121,7 +121,8 @@ def _move_people(stock, sex, age, kin, attempts, route, leg, leg_weeks, savings,
     3. otherwise, in transit, move to the next edge when this one's weeks are up
        and pay it;
     4. get money from kin in the South; at risk without kin, gain kin at ``p_kin``;
-    5. at a new year, age one year; count the person in ``census``.
+    5. at a new year, age one year; count the person in ``census`` if their stock has classes
+       (the caller fills the other stocks' single class from the aggregate state).
     """
     recording = event.shape[0] > 0
     chunks = (count + CHUNK - 1) // CHUNK
@@ -137,8 +138,7 @@ def _move_people(stock, sex, age, kin, attempts, route, leg, leg_weeks, savings,
             x = sex[i]
             moved = -1
             if nout[s] > 0:
-                c = class_of(s, kin[i], age[i], savings[i], route[i], leg[i], at_risk, hiding, transit, max_legs,
-                             tier_usd)  # fmt: skip
+                c = class_of(i, s, kin, age, savings, route, leg, at_risk, hiding, transit, max_legs, tier_usd)
                 if i >> 2 != loaded:
                     loaded = i >> 2
                     w0, w1, w2, w3 = uniforms(k0, k1, step, MOVE, loaded)
@@ -179,7 +179,7 @@ def _move_people(stock, sex, age, kin, attempts, route, leg, leg_weeks, savings,
                         leg_weeks[i] = 0
                         _pay(i, leg_cost[r, 0], savings, cost)
                 s = stock[i]
-                if kin[i] == 1 and s in (at_risk, hiding):
+                if s in (at_risk, hiding) and kin[i] == 1:
                     savings[i] = min(savings[i] + remittance, 65535)
                 elif s == at_risk and moved < 0 and (u0 - p) / (1.0 - p) < p_kin:
                     kin[i] = 1
@@ -187,9 +187,10 @@ def _move_people(stock, sex, age, kin, attempts, route, leg, leg_weeks, savings,
                 event[i] = moved
             if new_year and age[i] < 255:
                 age[i] += 1
-            c = class_of(stock[i], kin[i], age[i], savings[i], route[i], leg[i], at_risk, hiding, transit, max_legs,
-                         tier_usd)  # fmt: skip
-            census[chunk, stock[i], x, c] += 1
+            s = stock[i]
+            if s in (at_risk, hiding, transit):
+                census[chunk, s, x, class_of(i, s, kin, age, savings, route, leg, at_risk, hiding, transit, max_legs,
+                                             tier_usd)] += 1  # fmt: skip
 
 
 #: one week of people on all cores, and on one: a single chunk is faster without waking threads

@@ -129,6 +129,7 @@ class AgentsBackend:
         self._crossing = np.array([n in ("cross_to_china", "kin_funded_escape") for n in names])
         self._enters_transit = (targets == self._transit) & (sources != self._transit)
         self._settle = np.array([n == "settle" for n in names])
+        self._plain = np.setdiff1d(np.arange(stocks), [self._at_risk, self._hiding, self._transit])
         self._max_legs = self.graph.weeks.shape[1]
         self._classes = max(CLASSES_AT_RISK, SAVINGS_TIERS, len(self.graph.names) * self._max_legs)
         self._weights = self._class_weights(options.heterogeneous)
@@ -265,6 +266,7 @@ class AgentsBackend:
         outflow = self._sources >= 0
         np.subtract.at(state, self._sources[outflow], moved[outflow])
         np.add.at(state, self._targets, moved)
+        member.census[self._plain, :, 0] = state[self._plain]
         tally += moved
 
     # -- journeys ----------------------------------------------------------------
