@@ -208,3 +208,36 @@ def test_journeys_are_written_and_add_up(small, tmp_path):
     assert (crossed["cost_usd"] >= np.floor(fee) + 300).all()  # the fee of the year, then a first edge (300 $)
     summary = journeys.distributions(table)
     assert summary.loc["attempts", "q50"] >= 1 and summary.loc["cost_usd", "arrivals"] == len(table)
+
+
+def test_move_kernel_matches_a_plain_python_week(small):
+    """One week of the compiled kernel equals the same week written person by person in Python."""
+    from refuge.backends.agent_step import MOVE, class_of
+    from refuge.backends.random import uniforms
+
+    busy = dataclasses.replace(small, initial={**small.initial, "china_hiding": (3_000, 3_000),
+                                               "in_transit": (500, 500), "third_country": (300, 300)})  # fmt: skip
+    built, _, stocks = _run_backend(busy, Agents(heterogeneous=False), members=1, scenario="baseline",
+                                    timeline=Timeline(2005, 2005))  # fmt: skip
+    b, people = built, built.people(0)
+    before = {name: column.copy() for name, column in people.table().items()}
+    inputs = compile_inputs(busy, refuge.load_scenario("baseline", busy), Timeline(2005, 2005), {})
+    state = stocks[:, -1].copy()
+    rates = busy.rates(state, DriverView(inputs.drivers_at(51)), ParameterView(inputs.parameters_at(51)))
+    b.step(state, rates, 51, np.zeros(rates.shape, dtype=np.int64))
+    k0, k1 = b._keys[0]
+    expected = before["stock"].copy()
+    for i in range(expected.size):
+        s = int(before["stock"][i])
+        if b._nout[s] == 0:
+            continue
+        x = before["sex"][i]
+        c = class_of(i, s, before["kin"], before["age"], before["savings"], before["route"], before["leg"],
+                     b._at_risk, b._hiding, b._transit, b._max_legs, b._a.savings_tier_usd)  # fmt: skip
+        u = uniforms(k0, k1, 51, MOVE, i >> 2)[i & 3]
+        p = b._p_leave[s, x, c]
+        if u < p:
+            j = int(np.searchsorted(b._cum[s, x, c, : b._nout[s] - 1], u / p, side="left"))
+            expected[i] = b._targets[b._outflows[s, j]]
+    assert (expected != before["stock"]).sum() > 20  # the week moved people, so the comparison has teeth
+    np.testing.assert_array_equal(people.stock[: expected.size], expected)

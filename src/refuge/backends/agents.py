@@ -73,8 +73,10 @@ class Agents:
         self.last: AgentsBackend | None = None
 
     def __call__(self, model: Model, keys: np.ndarray, timeline: Timeline | None = None) -> AgentsBackend:
-        self.last = AgentsBackend(model, keys, timeline, options=self)
-        return self.last
+        backend = AgentsBackend(model, keys, timeline, options=self)
+        if self.record:  # keep the people (and their moves) only when asked to
+            self.last = backend
+        return backend
 
     def take_events(self, first_member: int = 0) -> pd.DataFrame:
         """Moves of the last block as a table, members numbered from ``first_member``; clears them."""
