@@ -180,10 +180,11 @@ def test_hazard_tables_match_plain_numpy(small):
         total = rates[small.sources == s].sum(axis=0)
         if total.sum() == 0:
             continue
-        np.testing.assert_allclose(p_leave[s, :, 0], -np.expm1(-total))
+        present = b.census(0)[s, :, 0] > 0  # tables are made for classes with people in them
+        np.testing.assert_allclose(p_leave[s, present, 0], -np.expm1(-total[present]))
         if s != b._transit:
-            np.testing.assert_allclose(cum[s, :, 0, : b._nout[s]], np.cumsum(rates[small.sources == s], axis=0).T
-                                       / total[:, None])  # fmt: skip
+            split = np.cumsum(rates[small.sources == s], axis=0).T / total[:, None]
+            np.testing.assert_allclose(cum[s, present, 0, : b._nout[s]], split[present])
     embassy, third = rates[small.flow_index["reach_embassy"]], rates[small.flow_index["reach_third_country"]]
     on_embassy_routes = np.diff(route_cum, prepend=0.0, axis=1)[:, b.graph.flows == small.flow_index["reach_embassy"]]
     np.testing.assert_allclose(route_cum[:, -1], 1.0)

@@ -6,8 +6,9 @@ Philox block gives the stay-or-leave uniforms of four rows. A leaver's uniform,
 rescaled to (0, 1) below the chance to leave, picks the flow; a stayer's,
 rescaled above it, decides whether they gain kin; only a person entering
 transit draws a second block, for the route.
-People are split into fixed chunks of ``CHUNK`` rows; each chunk counts what
-it moved and who is where, and the chunk totals are summed in chunk order.
+People are split into chunks of rows (:func:`chunk_rows`); each chunk counts
+what it moved and who is where, and the integer chunk totals are summed, so
+the chunk size changes nothing but speed.
 
 A person's *class* within a stock is what makes their hazards differ from the
 stock's average: kin in the South and age at risk in the North, savings in
@@ -24,7 +25,13 @@ import numpy as np
 
 from .random import decision_id, uniforms
 
-CHUNK = 1 << 14
+SMALLEST_CHUNK = 4_096
+CHUNKS = 64
+
+
+def chunk_rows(count: int) -> int:
+    """Rows per chunk: about ``CHUNKS`` chunks to share among threads, none under ``SMALLEST_CHUNK`` rows."""
+    return max(SMALLEST_CHUNK, -(-count // CHUNKS))
 MOVE = decision_id("agents:move")
 ROUTE = decision_id("agents:route")
 BIRTH = decision_id("agents:birth")
@@ -47,7 +54,7 @@ def class_of(i, s, kin, age, savings, route, leg, at_risk, hiding, transit, max_
 @nb.njit(cache=True, error_model="numpy")
 def hazard_tables(rates, census, weights, outflows, nout, route_exit, route_flow, route_weight, transit, max_legs,
                   p_leave, cum, route_cum):  # fmt: skip
-    """This week's chance to leave and the split among flows, per (stock, sex, class).
+    """This week's chance to leave and the split among flows, per (stock, sex, class) with people in it.
 
     A flow's hazard for a class is the model's per-capita rate times the class's
     weight over the stock's average weight (from ``census``), so the stock's
@@ -75,6 +82,8 @@ def hazard_tables(rates, census, weights, outflows, nout, route_exit, route_flow
                     weighted += census[s, x, c] * weights[s, c, j]
                 mean_weight[j] = weighted / people if weighted > 0.0 else -1.0
             for c in range(classes):
+                if census[s, x, c] == 0:
+                    continue  # nobody in the class: nobody to draw for
                 total = 0.0
                 for j in range(nout[s]):
                     f = outflows[s, j]
@@ -92,25 +101,25 @@ def hazard_tables(rates, census, weights, outflows, nout, route_exit, route_flow
                 for j in range(nout[s]):
                     acc += haz[j] / total if total > 0.0 else 0.0
                     cum[s, x, c, j] = acc
-        for x in range(2):
-            exits = 0.0
-            flows_out = 0
-            for f in range(route_exit.shape[0]):
-                if route_exit[f]:
-                    exits += rates[f, x]
-                    flows_out += 1
-            acc = 0.0
-            for r in range(routes):
-                f = route_flow[r]
-                acc += route_weight[r] * (rates[f, x] / exits if exits > 0.0 else 1.0 / flows_out)
-                route_cum[x, r] = acc
+    for x in range(2):
+        exits = 0.0
+        flows_out = 0
+        for f in range(route_exit.shape[0]):
+            if route_exit[f]:
+                exits += rates[f, x]
+                flows_out += 1
+        acc = 0.0
+        for r in range(routes):
+            f = route_flow[r]
+            acc += route_weight[r] * (rates[f, x] / exits if exits > 0.0 else 1.0 / flows_out)
+            route_cum[x, r] = acc
 
 
-def _move_people(stock, sex, age, kin, attempts, route, leg, leg_weeks, savings, cost, crossed, event, count,
+def _move_people(stock, sex, age, kin, attempts, route, leg, leg_weeks, savings, cost, crossed, event, count, rows,
                 k0, k1, step, new_year, p_leave, cum, outflows, nout, targets, attempt, crossing, enters_transit,
                 route_cum, legs, leg_length, leg_cost, fee, remittance, p_kin, at_risk, hiding, transit, max_legs,
                 tier_usd, tally, census):  # fmt: skip
-    """One week for rows ``0 .. count-1``: leave or stay, pay, advance on the route, age, gain kin.
+    """One week for rows ``0 .. count-1`` in chunks of ``rows``: leave or stay, pay, move on, age, gain kin.
 
     Order for each person:
 
@@ -125,7 +134,7 @@ def _move_people(stock, sex, age, kin, attempts, route, leg, leg_weeks, savings,
        (the caller fills the other stocks' single class from the aggregate state).
     """
     recording = event.shape[0] > 0
-    chunks = (count + CHUNK - 1) // CHUNK
+    chunks = (count + rows - 1) // rows
     for chunk in nb.prange(chunks):
         for f in range(tally.shape[1]):
             tally[chunk, f, 0] = 0
@@ -133,7 +142,7 @@ def _move_people(stock, sex, age, kin, attempts, route, leg, leg_weeks, savings,
         census[chunk] = 0
         loaded = -1
         w0 = w1 = w2 = w3 = 0.0
-        for i in range(chunk * CHUNK, min(count, (chunk + 1) * CHUNK)):
+        for i in range(chunk * rows, min(count, (chunk + 1) * rows)):
             s = stock[i]
             x = sex[i]
             moved = -1
@@ -162,22 +171,23 @@ def _move_people(stock, sex, age, kin, attempts, route, leg, leg_weeks, savings,
                 if moved >= 0:
                     stock[i] = targets[moved]
                     tally[chunk, moved, x] += 1
-                    if attempt[moved] and attempts[i] < 255:
-                        attempts[i] += 1
-                    if crossing[moved]:
-                        if crossed[i] < 0:
-                            crossed[i] = step
-                        _pay(i, fee, savings, cost)
-                    if enters_transit[moved]:
-                        u2 = uniforms(k0, k1, step, ROUTE, i)[0]
-                        r = 0
-                        last = route_cum.shape[1] - 1
-                        while r < last and u2 * route_cum[x, last] > route_cum[x, r]:
-                            r += 1
-                        route[i] = r
-                        leg[i] = 0
-                        leg_weeks[i] = 0
-                        _pay(i, leg_cost[r, 0], savings, cost)
+                    if attempt[moved] or crossing[moved] or enters_transit[moved]:
+                        if attempt[moved] and attempts[i] < 255:
+                            attempts[i] += 1
+                        if crossing[moved]:
+                            if crossed[i] < 0:
+                                crossed[i] = step
+                            _pay(i, fee, savings, cost)
+                        if enters_transit[moved]:
+                            u2 = uniforms(k0, k1, step, ROUTE, i)[0]
+                            r = 0
+                            last = route_cum.shape[1] - 1
+                            while r < last and u2 * route_cum[x, last] > route_cum[x, r]:
+                                r += 1
+                            route[i] = r
+                            leg[i] = 0
+                            leg_weeks[i] = 0
+                            _pay(i, leg_cost[r, 0], savings, cost)
                 s = stock[i]
                 if s in (at_risk, hiding) and kin[i] == 1:
                     savings[i] = min(savings[i] + remittance, 65535)
@@ -196,6 +206,19 @@ def _move_people(stock, sex, age, kin, attempts, route, leg, leg_weeks, savings,
 #: one week of people on all cores, and on one: a single chunk is faster without waking threads
 move_people = nb.njit(parallel=True, cache=True, error_model="numpy")(_move_people)
 move_people_serial = nb.njit(cache=True, error_model="numpy")(_move_people)
+
+
+@nb.njit(cache=True)
+def apply_moves(state, tally, moved, sources, targets):
+    """Move the week's counts ``(flows, 2)`` between stocks of the aggregate state; add them to ``tally``."""
+    for f in range(moved.shape[0]):
+        for x in range(2):
+            k = moved[f, x]
+            if k != 0:
+                if sources[f] >= 0:
+                    state[sources[f], x] -= k
+                state[targets[f], x] += k
+                tally[f, x] += k
 
 
 @nb.njit(cache=True, inline="always")

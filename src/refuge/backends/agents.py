@@ -26,9 +26,10 @@ from ..model.definition import SEXES, Model
 from ..model.timeline import WEEKS_PER_YEAR, Timeline
 from ..routes import NO_ROUTES, RouteGraph, load_routes
 from .agent_step import (
-    CHUNK,
     CLASSES_AT_RISK,
     SAVINGS_TIERS,
+    apply_moves,
+    chunk_rows,
     hazard_tables,
     move_people,
     move_people_serial,
@@ -242,14 +243,15 @@ class AgentsBackend:
                       self.graph.flows, route_weights, self._transit, self._max_legs, self._p_leave, self._cum,
                       self._route_cum)  # fmt: skip
         p_kin = self._kin_chance(state, member.settled_last_week)
-        chunks = max(1, -(-people.count // CHUNK))
+        rows = chunk_rows(people.count)
+        chunks = max(1, -(-people.count // rows))
         moved_by_chunk = np.empty((chunks, rates.shape[0], 2), dtype=np.int64)
         census_by_chunk = np.empty((chunks, *member.census.shape), dtype=np.int64)
         if self._options.record and member.event.shape[0] < people.count:
             member.event = np.empty(people.capacity, dtype=np.int8)
         kernel = move_people if chunks > 1 else move_people_serial
         kernel(people.stock, people.sex, people.age, people.kin, people.attempts, people.route, people.leg,
-               people.leg_weeks, people.savings, people.cost, people.crossed, member.event, people.count,
+               people.leg_weeks, people.savings, people.cost, people.crossed, member.event, people.count, rows,
                k0, k1, step, new_year, self._p_leave, self._cum, self._outflows, self._nout, self._targets,
                self._attempt, self._crossing, self._enters_transit, self._route_cum, self.graph.legs,
                self.graph.weeks, self.graph.cost, fee, self._a.remittance_usd_per_week, p_kin,
@@ -265,11 +267,8 @@ class AgentsBackend:
                 self._add(people, member.census, m, self._targets[f], x, n, p_kin, route_weights, step)
                 moved[f, x] += n
         member.settled_last_week = int(moved[self._settle].sum())
-        outflow = self._sources >= 0
-        np.subtract.at(state, self._sources[outflow], moved[outflow])
-        np.add.at(state, self._targets, moved)
+        apply_moves(state, tally, moved, self._sources, self._targets)
         member.census[self._plain, :, 0] = state[self._plain]
-        tally += moved
 
     # -- journeys ----------------------------------------------------------------
 
