@@ -120,10 +120,11 @@ def test_people_are_conserved_and_the_state_is_their_sum(small, tmp_path):
         np.testing.assert_array_equal(built.census(m).sum(axis=-1), stocks[m, -1])
 
 
-def test_same_seed_same_people_whatever_the_blocks_and_threads(small):
-    """Members split into blocks of 1 or 3, on 1 or 2 threads: the same flows and the same moves."""
+def test_same_seed_same_people_whatever_the_blocks_and_threads(small, monkeypatch):
+    """Members in blocks of 3 on the parallel kernel (2 threads, 3 chunks), or one by one on one thread: same flows."""
     runs = []
     for block, threads in ((3, 2), (1, 1)):
+        monkeypatch.setattr(refuge.backends.agents, "PARALLEL_FROM", 0 if threads == 2 else 1 << 30)
         numba.set_num_threads(threads)
         try:
             recorder = Agents(record=True)

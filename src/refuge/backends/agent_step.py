@@ -27,6 +27,8 @@ from .random import decision_id, uniforms
 
 SMALLEST_CHUNK = 4_096
 CHUNKS = 64
+#: fewer rows run on one thread: waking the others each week can cost milliseconds on a busy machine
+PARALLEL_FROM = 1 << 18
 
 
 def chunk_rows(count: int) -> int:
@@ -203,7 +205,7 @@ def _move_people(stock, sex, age, kin, attempts, route, leg, leg_weeks, savings,
                                              tier_usd)] += 1  # fmt: skip
 
 
-#: one week of people on all cores, and on one: a single chunk is faster without waking threads
+#: one week of people on all cores, and on one (see ``PARALLEL_FROM``)
 move_people = nb.njit(parallel=True, cache=True, error_model="numpy")(_move_people)
 move_people_serial = nb.njit(cache=True, error_model="numpy")(_move_people)
 

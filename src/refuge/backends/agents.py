@@ -27,6 +27,7 @@ from ..model.timeline import WEEKS_PER_YEAR, Timeline
 from ..routes import NO_ROUTES, RouteGraph, load_routes
 from .agent_step import (
     CLASSES_AT_RISK,
+    PARALLEL_FROM,
     SAVINGS_TIERS,
     apply_moves,
     chunk_rows,
@@ -249,7 +250,7 @@ class AgentsBackend:
         census_by_chunk = np.empty((chunks, *member.census.shape), dtype=np.int64)
         if self._options.record and member.event.shape[0] < people.count:
             member.event = np.empty(people.capacity, dtype=np.int8)
-        kernel = move_people if chunks > 1 else move_people_serial
+        kernel = move_people if people.count >= PARALLEL_FROM else move_people_serial
         kernel(people.stock, people.sex, people.age, people.kin, people.attempts, people.route, people.leg,
                people.leg_weeks, people.savings, people.cost, people.crossed, member.event, people.count, rows,
                k0, k1, step, new_year, self._p_leave, self._cum, self._outflows, self._nout, self._targets,
