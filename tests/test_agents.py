@@ -5,6 +5,9 @@ The North Korean system on a small border population (10,000 at risk instead of
 """
 
 import dataclasses
+import os
+import subprocess
+import sys
 
 import numba
 import numpy as np
@@ -243,3 +246,13 @@ def test_move_kernel_matches_a_plain_python_week(small):
             expected[i] = b._targets[b._outflows[s, j]]
     assert (expected != before["stock"]).sum() > 20  # the week moved people, so the comparison has teeth
     np.testing.assert_array_equal(people.stock[: expected.size], expected)
+
+
+def test_trajectories_need_the_agents_backend(tmp_path):
+    """Asking counts for journeys is one clear message, exit code 2, and nothing written."""
+    out = tmp_path / "o"
+    command = [sys.executable, "-m", "refuge", "run", "baseline", "--members", "2", "--trajectories", "--out", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 2
+    assert "--trajectories needs --backend agents, not 'counts'" in done.stderr
+    assert "Traceback" not in done.stderr and not out.exists() and not list(tmp_path.glob(".*"))
