@@ -39,6 +39,10 @@ from .agent_step import (
 from .people import People
 from .random import decision_id, stochastic_round
 
+#: the North Korean flows that are an attempt to cross, and those that end across the river
+ATTEMPTS = ("cross_to_china", "caught_at_border", "shot_at_border", "kin_funded_escape")
+CROSSINGS = ("cross_to_china", "kin_funded_escape")
+
 
 @dataclass(frozen=True)
 class Assumptions:
@@ -97,6 +101,8 @@ class _Member:
 
 
 class AgentsBackend:
+    """The people of a block of ensemble members and their week; built by :class:`Agents`."""
+
     name = "agents"
     dtype = np.int64
 
@@ -128,9 +134,8 @@ class AgentsBackend:
         self._route_exit = np.zeros(len(model.flows), dtype=np.bool_)
         self._route_exit[self.graph.flows] = True
         names = [f.name for f in model.flows]
-        into = {"cross_to_china", "caught_at_border", "shot_at_border", "kin_funded_escape"}
-        self._attempt = np.array([n in into for n in names])
-        self._crossing = np.array([n in ("cross_to_china", "kin_funded_escape") for n in names])
+        self._attempt = np.array([n in ATTEMPTS for n in names])
+        self._crossing = np.array([n in CROSSINGS for n in names])
         self._enters_transit = (targets == self._transit) & (sources != self._transit)
         self._settle = np.array([n == "settle" for n in names])
         self._plain = np.setdiff1d(np.arange(stocks), [self._at_risk, self._hiding, self._transit])
