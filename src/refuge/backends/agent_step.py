@@ -4,8 +4,10 @@ Each person's draws come from the counter-based stream of (member key, step,
 decision, row), so a person's week does not depend on threads or chunks. One
 Philox block gives the stay-or-leave uniforms of four rows. A leaver's uniform,
 rescaled to (0, 1) below the chance to leave, picks the flow; a stayer's,
-rescaled above it, decides whether they gain kin; only a person entering
-transit draws a second block, for the route.
+rescaled above it, decides whether they gain kin (a rescaled uniform keeps
+2^-32 / p of resolution: ample for the weekly chances of this model); only a
+person entering transit draws a second block, for the route.
+
 People are split into chunks of rows (:func:`chunk_rows`); each chunk counts
 what it moved and who is where, and the integer chunk totals are summed, so
 the chunk size changes nothing but speed.
@@ -34,6 +36,8 @@ PARALLEL_FROM = 1 << 18
 def chunk_rows(count: int) -> int:
     """Rows per chunk: about ``CHUNKS`` chunks to share among threads, none under ``SMALLEST_CHUNK`` rows."""
     return max(SMALLEST_CHUNK, -(-count // CHUNKS))
+
+
 MOVE = decision_id("agents:move")
 ROUTE = decision_id("agents:route")
 BIRTH = decision_id("agents:birth")
