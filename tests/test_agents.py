@@ -124,22 +124,26 @@ def test_people_are_conserved_and_the_state_is_their_sum(small, tmp_path):
 
 
 def test_same_seed_same_people_whatever_the_blocks_and_threads(small, monkeypatch):
-    """Members in blocks of 3 on the parallel kernel (2 threads, 3 chunks), or one by one on one thread: same flows."""
+    """Members in blocks of 3 on the parallel kernel (2 threads, 3 chunks), or one by one on one thread:
+    the same flows and the same trajectories, person by person."""
     runs = []
     for block, threads in ((3, 2), (1, 1)):
         monkeypatch.setattr(refuge.backends.agents, "PARALLEL_FROM", 0 if threads == 2 else 1 << 30)
         numba.set_num_threads(threads)
         try:
-            recorder = Agents(record=True)
-            parts = list(refuge.simulation.iterate_blocks("baseline", members=3, seed=7, backend=recorder,
-                                                          model=small, timeline=TIMELINE, block=block))  # fmt: skip
+            recorder, flows, events = Agents(record=True), [], []
+            blocks = refuge.simulation.iterate_blocks("baseline", members=3, seed=7, backend=recorder, model=small,
+                                                      timeline=TIMELINE, block=block)  # fmt: skip
+            for first, part in blocks:
+                flows.append(part.data.flows.values)
+                events.append(recorder.take_events(first))
         finally:
             numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-        runs.append(parts)
-    (_, whole), = runs[0]
-    flows = np.concatenate([part.data.flows.values for _, part in runs[1]])
-    np.testing.assert_array_equal(whole.data.flows.values, flows)
-    assert whole.data.flows.values.sum() > 1_000
+        runs.append((np.concatenate(flows), pd.concat(events, ignore_index=True)))
+    (flows_a, events_a), (flows_b, events_b) = runs
+    np.testing.assert_array_equal(flows_a, flows_b)
+    assert flows_a.sum() > 1_000 and len(events_a) > 1_000 and events_a["member"].nunique() == 3
+    pd.testing.assert_frame_equal(events_a, events_b)
 
 
 def test_recorded_moves_add_up_to_the_flows(small):
