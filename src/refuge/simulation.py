@@ -41,17 +41,26 @@ def run(
     model: Model | None = None,
     block: int = 5_000,
     progress: Progress | None = None,
+    calibrated: bool = True,
 ) -> Results:
     """Run a scenario as an ensemble and return its labelled results.
 
     ``backend`` is a registered name or a configured backend such as ``Agents(record=True)``.
     ``parameters`` overrides defaults: floats, or arrays of one value per member.
+    With ``calibrated`` (the default), the North Korean model's members draw
+    their parameters from the shipped posterior (``refuge.calibration``), so an
+    ensemble carries parameter uncertainty as well as chance; ``parameters``
+    still override those draws. ``calibrated=False`` runs the hand-set defaults.
     ``progress`` is called with the number of member-weeks done after each year.
 
     >>> res = run("baseline", members=4, seed=1)
     >>> res.outputs().sel(variable="arrivals_south_korea", year=2009).shape
     (4,)
     """
+    if calibrated and model is None:
+        from .calibration.posterior import posterior_parameters
+
+        parameters = {**posterior_parameters(members, seed), **(parameters or {})}
     blocks = [b for _, b in iterate_blocks(scenario, members=members, seed=seed, backend=backend, timeline=timeline,
                                            parameters=parameters, model=model, block=block, progress=progress)]
     return Results.concat(blocks)

@@ -30,7 +30,8 @@ class MeanBackend:
 
     def step(self, state: np.ndarray, rates: np.ndarray, step: int, tally: np.ndarray) -> None:
         """Move people for one week in place, adding what each flow moved to ``tally``."""
-        total = np.matmul(self._by_source.T, rates * self._outflow[None, :, None])  # (m, stocks, 2); matmul, not einsum: 8x faster
+        # (members, stocks, 2); matmul rather than einsum, which is several times slower here
+        total = np.matmul(self._by_source.T, rates * self._outflow[None, :, None])
         leaving = -np.expm1(-total)
         with np.errstate(invalid="ignore", divide="ignore"):
             per_hazard = np.where(total > 0, state * leaving / total, 0.0)

@@ -1,0 +1,15 @@
+"""Calibration of the model to the historical record, validation, and estimates of hidden populations.
+
+* :mod:`.priors`: which parameters are fitted and their priors;
+* :mod:`.likelihood`: the targets from :mod:`refuge.evidence` and the likelihood;
+* :mod:`.sampler`: the emcee ensemble sampler, resumable from HDF5;
+* :mod:`.posterior`: posterior samples with provenance; the shipped posterior;
+* :mod:`.report`: posterior predictive, fit error, hold-out validation, hidden populations.
+"""
+
+from .posterior import Posterior, posterior_parameters, shipped_posterior
+from .priors import CALIBRATED, parameter_space
+from .sampler import Settings, calibrate
+
+__all__ = ["CALIBRATED", "Posterior", "Settings", "calibrate", "parameter_space", "posterior_parameters",
+           "shipped_posterior"]

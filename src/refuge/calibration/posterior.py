@@ -1,0 +1,94 @@
+"""Posterior samples with the provenance of the run that made them, and draws from them for runs.
+
+A posterior is two files side by side: ``posterior.csv`` (one row per sample,
+one column per calibrated parameter, values in natural units) and
+``posterior.json`` (the provenance: data version, seed, sampler settings,
+diagnostics, the code's version). The package ships one fitted to 2019;
+:func:`posterior_parameters` draws ensemble members' parameters from it, and
+``refuge.run`` uses it by default.
+
+>>> draws = posterior_parameters(5, seed=1)
+>>> len(draws["attempt_base"])
+5
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from .priors import OBSERVATION
+
+SAMPLES = "posterior.csv"
+PROVENANCE = "posterior.json"
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """Samples (a DataFrame, one column per parameter) and the provenance of the calibration."""
+
+    samples: pd.DataFrame
+    provenance: dict = field(default_factory=dict)
+
+    @property
+    def model_parameters(self) -> list[str]:
+        return [c for c in self.samples.columns if c not in OBSERVATION]
+
+    def save(self, folder: Path) -> list[Path]:
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = [folder / SAMPLES, folder / PROVENANCE]
+        self.samples.to_csv(paths[0], index=False, float_format="%.6g")
+        paths[1].write_text(json.dumps(self.provenance, indent=2, default=str) + "\n", encoding="utf-8")
+        return paths
+
+    @classmethod
+    def load(cls, folder: Path) -> Posterior:
+        """Read a posterior written by :meth:`save` (or by ``refuge calibrate``)."""
+        csv, meta = Path(folder) / SAMPLES, Path(folder) / PROVENANCE
+        if not csv.exists():
+            raise DataError(f"no posterior in {folder}: {SAMPLES} is missing (run `refuge calibrate --out {folder}`)")
+        try:
+            samples = pd.read_csv(csv)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+            raise DataError(f"{csv}: not a posterior sample table ({err})") from None
+        bad = [c for c in samples.columns if not np.issubdtype(samples[c].dtype, np.number)]
+        if bad or samples.empty or not np.isfinite(samples.to_numpy(dtype=float)).all():
+            raise DataError(f"{csv}: columns {bad or list(samples.columns)} must hold finite numbers, one row a sample")
+        provenance = json.loads(meta.read_text(encoding="utf-8")) if meta.exists() else {}
+        return cls(samples, provenance)
+
+    def draw(self, members: int, seed: int = 0) -> dict[str, np.ndarray]:
+        """Model parameters of ``members`` ensemble members, resampled from the posterior.
+
+        Each member gets one whole posterior sample (so correlations between
+        parameters are kept); the same seed gives the same draws.
+        """
+        rng = np.random.default_rng([seed, 0x9E3779B9])
+        rows = rng.integers(0, len(self.samples), size=members)
+        return {name: self.samples[name].to_numpy(dtype=float)[rows] for name in self.model_parameters}
+
+
+def shipped_folder() -> Path:
+    return Path(str(resources.files("refuge.data") / "posterior"))
+
+
+@cache
+def shipped_posterior() -> Posterior | None:
+    """The posterior the package ships (fitted to 2019), or ``None`` if this build has none."""
+    folder = shipped_folder()
+    if not (folder / SAMPLES).exists():
+        return None
+    return Posterior.load(folder)
+
+
+def posterior_parameters(members: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Parameters of ``members`` members drawn from the shipped posterior; ``{}`` if none is shipped."""
+    posterior = shipped_posterior()
+    return {} if posterior is None else posterior.draw(members, seed)

@@ -1,0 +1,137 @@
+"""The parameter space calibration explores: which parameters, their priors and why.
+
+Each calibrated model parameter keeps the :class:`~refuge.model.definition.Prior`
+written next to its evidence in ``korea/parameters.py``; the sampler works in
+internal coordinates (the logarithm for log-uniform priors), where every prior
+is uniform on a box.
+
+Parameters with a prior that the targets cannot inform (deaths at the border
+and in detention, arrests on the road, resettlement abroad: none of the
+calibration targets counts them) stay at their defaults, so the sampler does
+not spend its budget wandering over their priors.
+
+One parameter is not the model's: ``sigma_arrivals``, the log-scale spread of
+the record around the model's annual arrivals (model discrepancy plus record
+revisions). It is calibrated with the rest, so predictive bands are as wide as
+the misfit the record shows.
+
+>>> space = parameter_space()
+>>> space.names[0], space.ndim > 10
+('attempt_base', True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import RunError
+from ..korea import north_korea
+from ..model.definition import Model, Prior
+
+#: Model parameters the calibration fits, in sampler order.
+CALIBRATED = (
+    "attempt_base",
+    "push_floor",
+    "security_deterrence",
+    "punishment_deterrence",
+    "propaganda_deterrence",
+    "catch_at_border",
+    "female_attempt_ratio",
+    "direct_defection",
+    "arrest_in_china",
+    "male_arrest_ratio",
+    "hiding_capacity",
+    "return_home",
+    "onward_escape",
+    "cost_elasticity",
+    "kin_rescue",
+    "news_effect",
+)
+
+#: Calibrated parameters that are not the model's: the observation model.
+SIGMA_ARRIVALS = "sigma_arrivals"
+OBSERVATION = {
+    SIGMA_ARRIVALS: Prior(
+        0.03, 1.0, log=True,
+        reason="log-scale spread of the annual record around the model: from 3% (record revisions alone) "
+        "to a factor of e (a model that only gets the order of magnitude)",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Space:
+    """A box in internal coordinates: ``theta[i]`` is ``log(value)`` where ``logs[i]``, else the value."""
+
+    names: tuple[str, ...]
+    low: np.ndarray
+    high: np.ndarray
+    logs: np.ndarray
+    priors: tuple[Prior, ...]
+
+    @property
+    def ndim(self) -> int:
+        return len(self.names)
+
+    @property
+    def model_names(self) -> tuple[str, ...]:
+        return tuple(n for n in self.names if n not in OBSERVATION)
+
+    def values(self, theta: np.ndarray) -> np.ndarray:
+        """Internal coordinates ``(n, ndim)`` to parameter values."""
+        theta = np.atleast_2d(theta)
+        return np.where(self.logs, np.exp(theta), theta)
+
+    def internal(self, values: np.ndarray) -> np.ndarray:
+        values = np.atleast_2d(np.asarray(values, dtype=float))
+        with np.errstate(divide="ignore"):
+            return np.where(self.logs, np.log(values), values)
+
+    def log_prior(self, theta: np.ndarray) -> np.ndarray:
+        """0 inside the box, ``-inf`` outside (uniform in internal coordinates)."""
+        theta = np.atleast_2d(theta)
+        inside = np.all((theta >= self.low) & (theta <= self.high), axis=1)
+        return np.where(inside, 0.0, -np.inf)
+
+    def draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.uniform(self.low, self.high, size=(n, self.ndim))
+
+    def as_dict(self, values: np.ndarray) -> dict[str, np.ndarray]:
+        values = np.atleast_2d(values)
+        return {name: values[:, i] for i, name in enumerate(self.names)}
+
+    def table(self, model: Model | None = None) -> pd.DataFrame:
+        """The priors as a table: name, low, high, scale, default, reason."""
+        model = model or north_korea()
+        rows = []
+        for name, prior in zip(self.names, self.priors, strict=True):
+            default = model.parameter(name).value if name not in OBSERVATION else np.nan
+            rows.append(
+                {"parameter": name, "low": prior.low, "high": prior.high,
+                 "scale": "log-uniform" if prior.log else "uniform", "default": default,
+                 "reason": prior.reason or "; ".join(str(e) for e in model.parameter(name).evidence)
+                 if name not in OBSERVATION else prior.reason}
+            )
+        return pd.DataFrame(rows)
+
+
+def parameter_space(names: tuple[str, ...] = CALIBRATED, model: Model | None = None) -> Space:
+    """The calibration's space: the named model parameters (each must have a prior) plus the observation spread."""
+    model = model or north_korea()
+    priors = []
+    for name in names:
+        prior = model.parameter(name).prior
+        if prior is None:
+            raise RunError(f"parameter {name!r} has no prior, so it cannot be calibrated")
+        priors.append(prior)
+    all_names = (*names, *OBSERVATION)
+    priors.extend(OBSERVATION.values())
+    if any(p.log and p.low <= 0 for p in priors):
+        raise RunError("a log-uniform prior needs a low bound above 0")
+    logs = np.array([p.log for p in priors])
+    low = np.array([np.log(p.low) if p.log else p.low for p in priors])
+    high = np.array([np.log(p.high) if p.log else p.high for p in priors])
+    return Space(all_names, low, high, logs, tuple(priors))

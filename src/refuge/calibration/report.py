@@ -1,0 +1,263 @@
+"""What a calibration says: posterior predictive against the record, fit error, hold-out error,
+the posterior of each parameter, and estimates of people hiding in China.
+
+The predictive distribution of an annual count is the model's value times the
+calibrated log-normal spread (``sigma_arrivals``), so its bands are those the
+record is expected to fall in, not only the spread of the model's mean path.
+The hidden stock in China has no such noise: it is the model's own state.
+
+Fit error is the mean absolute percentage error (MAPE) of the predictive
+median against the record's annual totals, over the years with a single-year
+record (1995 on): in-sample up to the cut-off year, hold-out after it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..evidence import arrivals, load_evidence
+from .likelihood import COLUMNS, simulate_batch
+from .posterior import Posterior
+from .priors import SIGMA_ARRIVALS, parameter_space
+
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+FIRST_SCORED_YEAR = 1995
+LAST_YEAR = 2019
+
+
+@dataclass(frozen=True)
+class Predictive:
+    """Posterior predictive draws by year: ``values[variable]`` is ``(draws, years)``."""
+
+    years: np.ndarray
+    values: dict[str, np.ndarray]
+
+    def quantiles(self, variable: str) -> pd.DataFrame:
+        q = np.quantile(self.values[variable], QUANTILES, axis=0).T
+        return pd.DataFrame(q, index=pd.Index(self.years, name="year"),
+                            columns=[f"q{round(x * 100):02d}" for x in QUANTILES])
+
+
+def predictive(posterior: Posterior, *, until: int = LAST_YEAR, draws: int = 1000, seed: int = 0) -> Predictive:
+    """Simulate ``draws`` posterior samples to ``until`` and add the observation spread to annual arrivals."""
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, len(posterior.samples), size=draws)
+    chosen = posterior.samples.iloc[rows]
+    sims = simulate_batch({n: chosen[n].to_numpy(float) for n in posterior.model_parameters}, until)
+    sigma = chosen[SIGMA_ARRIVALS].to_numpy(float)[:, None]
+    total, female = sims[..., COLUMNS.index("arrivals")], sims[..., COLUMNS.index("arrivals_female")]
+    male = total - female
+
+    def noisy(x):
+        return x * np.exp(sigma * rng.standard_normal(x.shape))
+
+    female_obs, male_obs = noisy(female), noisy(male)
+    values = {
+        "arrivals": noisy(total),
+        "arrivals_female": female_obs,
+        "arrivals_male": male_obs,
+        "arrivals_model": total,
+        "hiding_in_china": sims[..., COLUMNS.index("hiding_in_china")],
+        "deported_from_china": sims[..., COLUMNS.index("deported_from_china")],
+    }
+    return Predictive(np.arange(1990, until + 1), values)
+
+
+def fit_table(pred: Predictive, until: int) -> pd.DataFrame:
+    """Per year: record, predictive quantiles, absolute % error of the median, inside the 50%/90% bands."""
+    record = arrivals()
+    frames = []
+    for variable, column in (("arrivals", "total"), ("arrivals_female", "female"), ("arrivals_male", "male")):
+        q = pred.quantiles(variable)
+        q["record"] = record[column].reindex(q.index)
+        q["variable"] = variable
+        frames.append(q)
+    table = pd.concat(frames).reset_index()
+    table = table[table["year"] >= FIRST_SCORED_YEAR].dropna(subset=["record"])
+    table["ape"] = (table["q50"] - table["record"]).abs() / table["record"] * 100
+    table["in50"] = (table["record"] >= table["q25"]) & (table["record"] <= table["q75"])
+    table["in90"] = (table["record"] >= table["q05"]) & (table["record"] <= table["q95"])
+    table["sample"] = np.where(table["year"] <= until, "in-sample", "hold-out")
+    return table[["variable", "year", "sample", "record", "q05", "q25", "q50", "q75", "q95", "ape", "in50", "in90"]]
+
+
+def fit_summary(table: pd.DataFrame) -> dict:
+    """MAPE of the median and band coverage of annual total arrivals, in-sample and hold-out."""
+    out = {}
+    totals = table[table["variable"] == "arrivals"]
+    for sample, part in totals.groupby("sample"):
+        out[sample] = {
+            "years": f"{int(part['year'].min())}-{int(part['year'].max())}",
+            "n_years": len(part),
+            "mape_median_pct": round(float(part["ape"].mean()), 1),
+            "years_in_90pct_band": int(part["in90"].sum()),
+            "years_in_50pct_band": int(part["in50"].sum()),
+        }
+    for variable in ("arrivals_female", "arrivals_male"):
+        part = table[(table["variable"] == variable) & (table["sample"] == "in-sample")]
+        if len(part):
+            out[f"{variable}_in_sample_mape_pct"] = round(float(part["ape"].mean()), 1)
+    return out
+
+
+def parameter_table(posterior: Posterior) -> pd.DataFrame:
+    """Posterior quantiles of each parameter beside its prior and the hand-set default."""
+    from ..korea import north_korea
+
+    model = north_korea()
+    space = parameter_space()
+    rows = []
+    for name, prior in zip(space.names, space.priors, strict=True):
+        if name not in posterior.samples:
+            continue
+        q = np.quantile(posterior.samples[name], QUANTILES)
+        default = model.parameter(name).value if name != SIGMA_ARRIVALS else np.nan
+        rows.append({"parameter": name, "prior_low": prior.low, "prior_high": prior.high,
+                     "prior_scale": "log" if prior.log else "linear", "default": default,
+                     **{f"q{round(x * 100):02d}": v for x, v in zip(QUANTILES, q, strict=True)}})
+    return pd.DataFrame(rows)
+
+
+def hiding_estimate(pred: Predictive, first: int = 1995, last: int = LAST_YEAR) -> pd.DataFrame:
+    """People hiding in China at each year's end: posterior median with 50% and 90% intervals."""
+    q = pred.quantiles("hiding_in_china")
+    return q.loc[first:last]
+
+
+def published_hiding_claims() -> pd.DataFrame:
+    """The published estimates and the seeds' claims of people hiding in China, for display beside the estimate."""
+    rows = []
+    for c in load_evidence():
+        if c.quantity != "hiding_in_china":
+            continue
+        rows.append({"id": c.id, "year": int(c.start), "value": c.value, "low": c.low, "high": c.high,
+                     "origin": c.origin, "use": c.use, "source": c.source, "quote": c.quote})
+    return pd.DataFrame(rows)
+
+
+# -- plots -----------------------------------------------------------------------------
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_predictive(pred: Predictive, until: int, path: Path, title: str = "") -> Path:
+    """Arrivals (total, women, men) with 50% and 90% predictive bands against the record."""
+    plt = _pyplot()
+    record = arrivals()
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), sharex=True)
+    for ax, (variable, column, label) in zip(
+        axes, (("arrivals", "total", "all arrivals"), ("arrivals_female", "female", "women"),
+               ("arrivals_male", "male", "men")), strict=True
+    ):
+        q = pred.quantiles(variable)
+        ax.fill_between(q.index, q["q05"], q["q95"], color="tab:blue", alpha=0.2, label="90% band")
+        ax.fill_between(q.index, q["q25"], q["q75"], color="tab:blue", alpha=0.4, label="50% band")
+        ax.plot(q.index, q["q50"], color="tab:blue", label="median")
+        obs = record[column].dropna()
+        inside = obs.index <= until
+        ax.plot(obs.index[inside], obs[inside], "ko", ms=4, label="record (fitted)")
+        if (~inside).any():
+            ax.plot(obs.index[~inside], obs[~inside], "o", mfc="white", mec="crimson", ms=5, label="record (held out)")
+        ax.axvline(until + 0.5, color="grey", ls=":", lw=1)
+        ax.set_title(f"{label}, South Korea arrivals")
+        ax.set_xlim(1994.5, pred.years.max() + 0.5)
+        ax.set_ylim(bottom=0)
+    axes[0].legend(fontsize=8, loc="upper left")
+    fig.suptitle(title or f"Posterior predictive, calibrated to {until}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_parameters(posterior: Posterior, path: Path) -> Path:
+    """A histogram of each parameter's posterior over its prior range (log axis for log priors)."""
+    plt = _pyplot()
+    space = parameter_space()
+    names = [n for n in space.names if n in posterior.samples]
+    cols = 4
+    rows = int(np.ceil(len(names) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(14, 2.6 * rows))
+    for ax, name in zip(axes.flat, names, strict=False):
+        prior = space.priors[space.names.index(name)]
+        values = posterior.samples[name].to_numpy(float)
+        if prior.log:
+            bins = np.geomspace(prior.low, prior.high, 40)
+            ax.set_xscale("log")
+        else:
+            bins = np.linspace(prior.low, prior.high, 40)
+        ax.hist(values, bins=bins, color="tab:blue", alpha=0.8)
+        ax.set_xlim(prior.low, prior.high)
+        ax.set_title(name, fontsize=9)
+        ax.set_yticks([])
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    fig.suptitle("Posterior of each calibrated parameter (x axis: its prior range)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_hiding(estimate: pd.DataFrame, claims: pd.DataFrame, path: Path) -> Path:
+    """The posterior of people hiding in China, with published estimates and the seeds' claims."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(10, 5))
+    x = estimate.index
+    ax.fill_between(x, estimate["q05"], estimate["q95"], color="tab:green", alpha=0.2, label="90% interval")
+    ax.fill_between(x, estimate["q25"], estimate["q75"], color="tab:green", alpha=0.4, label="50% interval")
+    ax.plot(estimate.index, estimate["q50"], color="tab:green", label="posterior median")
+    for origin, marker, color in (("record", "s", "black"), ("seed", "D", "crimson")):
+        part = claims[claims["origin"] == origin]
+        jitter = np.linspace(-0.25, 0.25, max(len(part), 1))
+        for (_, c), dx in zip(part.iterrows(), jitter, strict=False):
+            x = c["year"] + dx
+            low = c["low"] if pd.notna(c["low"]) else None
+            high = c["high"] if pd.notna(c["high"]) else None
+            if low is not None or high is not None:
+                ax.vlines(x, low if low is not None else 0, high if high is not None else (low or 0) * 1.5,
+                          color=color, alpha=0.6, lw=1.5)
+            value = c["value"] if pd.notna(c["value"]) else (high or low)
+            ax.plot(x, value, marker, color=color, mfc="white" if c["use"] == "context" else color, ms=5)
+    ax.plot([], [], "s", color="black", label="published estimates (range as a line; hollow: not fitted)")
+    ax.plot([], [], "D", color="crimson", mfc="white", label="seeds' claims (not fitted)")
+    ax.set_yscale("log")
+    ax.set_ylim(1e3, 5e5)
+    ax.set_xlim(estimate.index.min() - 0.5, estimate.index.max() + 0.5)
+    ax.set_ylabel("people hiding in China (log scale)")
+    ax.set_title("North Koreans hiding in China: posterior against published estimates")
+    ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_report(posterior: Posterior, out: Path, until: int, *, draws: int = 1000, seed: int = 0) -> dict:
+    """Write the posterior-predictive plot, fit tables, parameter table and plot, and the hiding estimate."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    pred = predictive(posterior, until=LAST_YEAR, draws=draws, seed=seed)
+    table = fit_table(pred, until)
+    summary = fit_summary(table)
+    table.to_csv(out / "fit.csv", index=False, float_format="%.1f")
+    (out / "fit_summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    plot_predictive(pred, until, out / "predictive.png")
+    parameter_table(posterior).to_csv(out / "parameters.csv", index=False, float_format="%.4g")
+    plot_parameters(posterior, out / "parameters.png")
+    estimate = hiding_estimate(pred)
+    estimate.round(0).to_csv(out / "hiding_in_china.csv")
+    plot_hiding(estimate, published_hiding_claims(), out / "hiding_in_china.png")
+    return summary
