@@ -208,6 +208,157 @@ def mechanisms() -> None:
     console.print(table)
 
 
+@app.command()
+def evidence(
+    quantity: Annotated[str | None, typer.Option(help="only claims about this quantity (e.g. hiding_in_china)")] = None,
+    annual: Annotated[bool, typer.Option(help="include the annual arrivals record row by row")] = False,
+) -> None:
+    """The quantitative claims behind the model, with their sources, and what the record says of each."""
+    from .evidence import QUANTITIES, evidence_table, load_evidence
+
+    if quantity is not None and quantity not in QUANTITIES:
+        raise RunError(f"--quantity {quantity!r} is not known; allowed: {', '.join(QUANTITIES)}")
+    frame = evidence_table(load_evidence(), include_annual=annual)
+    if quantity is not None:
+        frame = frame[frame["quantity"] == quantity]
+    table = Table(title="Evidence: claims, sources and what the arrivals record says")
+    for column in ("id", "quantity", "when", "claim", "origin", "use", "record check", "source", "quote"):
+        table.add_column(column, overflow="fold")
+    for _, row in frame.iterrows():
+        check = row["record_check"]
+        style = {"contradicted": "bold red", "consistent": "green"}.get(check, "dim")
+        verdict = f"[{style}]{check}[/]" + (f"\n{row['record_says']}" if row["record_says"] else "")
+        table.add_row(row["id"], row["quantity"], row["when"], _claim_text(row), row["origin"], row["use"], verdict,
+                      f"{row['source']}\n{row['source_url']}", row["quote"])
+    console.print(table)
+    contradicted = frame[frame["record_check"] == "contradicted"]
+    if len(contradicted):
+        console.print(f"[bold red]{len(contradicted)} claim(s) contradicted by the record[/]: "
+                      + ", ".join(f"{r.id} ({r.source})" for r in contradicted.itertuples()))
+
+
+def _claim_text(row) -> str:
+    def fmt(x):
+        return f"{x:,.3g}" if x < 1 else f"{x:,.0f}"
+
+    value, low, high = (row[k] if row[k] == row[k] else None for k in ("value", "low", "high"))
+    if low is not None and high is not None:
+        return f"{fmt(low)} – {fmt(high)}"
+    if high is not None:
+        return f"up to {fmt(high)}"
+    if low is not None:
+        return f"at least {fmt(low)}"
+    return fmt(value)
+
+
+@app.command()
+def calibrate(
+    until: Annotated[int, typer.Option(help="fit the record up to this year (the rest is held out)")] = 2019,
+    particles: Annotated[int, typer.Option(help="walkers in all, split over the chains")] = 128,
+    chains: Annotated[int, typer.Option(min=1, help="independent ensembles, run side by side")] = 2,
+    steps: Annotated[int, typer.Option(min=2, help="steps of each ensemble (the first half is burn-in)")] = 400,
+    seed: Annotated[int, typer.Option(min=0, help="seed of the sampler")] = 0,
+    workers: Annotated[int | None, typer.Option(help="worker processes [default: all cores]")] = None,
+    dask: Annotated[str | None, typer.Option(help="address of a Dask scheduler to run the chains on")] = None,
+    out: Annotated[Path | None, typer.Option(help="output folder [default: calibration/until-YEAR]")] = None,
+) -> None:
+    """Calibrate the model to the record up to a year: posterior, fit and hold-out error, plots.
+
+    Interrupted, it keeps every finished step; the same command resumes it.
+    """
+    from .calibration import Settings
+    from .calibration import calibrate as run_calibration
+    from .calibration.report import write_report
+
+    if particles % chains or (particles // chains) % 2:
+        raise RunError(f"--particles {particles} must split into {chains} chains of an even number of walkers")
+    settings = Settings(until=until, walkers=particles // chains, chains=chains, steps=steps, seed=seed)
+    settings.check()
+    folder = out or Path("calibration") / f"until-{until}"
+    client = _dask_client(dask) if dask else None
+    with Progress(
+        TextColumn(f"[bold]calibrating to {until}[/] ({particles} walkers in {chains} chains)"),
+        BarColumn(), MofNCompleteColumn(), TextColumn("steps  best log-posterior {task.fields[best]}"),
+        TimeRemainingColumn(), console=errors, transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("calibrate", total=steps, best="")
+
+        def progress(step: int, total: int, best: float) -> None:
+            bar.update(task, completed=step, best=f"{best:.1f}")
+
+        try:
+            posterior = run_calibration(settings, folder, workers=workers, client=client, progress=progress)
+        except KeyboardInterrupt:
+            errors.print(f"interrupted: the chains so far are kept in {folder}; run the same command to resume")
+            raise typer.Exit(130) from None
+    summary = write_report(posterior, folder, until)
+    meta = posterior.provenance
+    table = Table(title=f"Calibration to {until}: fit of annual arrivals (median of the posterior predictive)")
+    for column in ("years", "sample", "MAPE of median", "years in 90% band", "years in 50% band"):
+        table.add_column(column, justify="right")
+    for sample in ("in-sample", "hold-out"):
+        if sample in summary:
+            part = summary[sample]
+            table.add_row(part["years"], sample, f"{part['mape_median_pct']:.1f}%",
+                          f"{part['years_in_90pct_band']} of {part['n_years']}",
+                          f"{part['years_in_50pct_band']} of {part['n_years']}")
+    console.print(table)
+    console.print(
+        f"{meta['samples']} posterior samples from {meta['iterations']} steps; acceptance {meta['acceptance']:.2f}, "
+        f"R-hat max {meta['rhat_max']}, autocorrelation up to {meta['autocorr_steps_max']} steps; "
+        f"{meta['wall_seconds_this_session']:.0f} s"
+    )
+    console.print(f"wrote {folder}/: posterior.csv, posterior.json, predictive.png, fit.csv, fit_summary.json, "
+                  "parameters.csv, parameters.png, hiding_in_china.csv, hiding_in_china.png")
+
+
+def _dask_client(address: str):
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise RunError("--dask needs the dask extra: pip install 'refuge[dask]'") from None
+    try:
+        return Client(address, timeout="10s")
+    except (OSError, TimeoutError) as err:
+        raise RunError(f"--dask {address}: cannot reach the scheduler ({err})") from None
+
+
+@app.command()
+def estimate(
+    quantity: Annotated[str, typer.Argument(help="what to estimate: hiding-in-china")],
+    posterior: Annotated[Path | None, typer.Option(help="a calibration folder [default: shipped]")] = None,
+    draws: Annotated[int, typer.Option(min=10, help="posterior draws to simulate")] = 1000,
+    seed: Annotated[int, typer.Option(min=0, help="seed of the draws")] = 0,
+    out: Annotated[Path | None, typer.Option(help="output folder [default: out/estimate]")] = None,
+) -> None:
+    """Estimate what nobody counts: people hiding in China by year, 1995-2019, beside the published claims."""
+    from .calibration.posterior import Posterior, shipped_posterior
+    from .calibration.report import hiding_estimate, plot_hiding, predictive, published_hiding_claims
+
+    if quantity != "hiding-in-china":
+        raise RunError(f"cannot estimate {quantity!r}; allowed: hiding-in-china")
+    chosen = Posterior.load(posterior) if posterior else shipped_posterior()
+    if chosen is None:
+        raise RunError("this build ships no posterior; give --posterior DIR from `refuge calibrate`")
+    estimate_ = hiding_estimate(predictive(chosen, draws=draws, seed=seed))
+    claims = published_hiding_claims()
+    folder = out or Path("out") / "estimate"
+    folder.mkdir(parents=True, exist_ok=True)
+    estimate_.round(0).to_csv(folder / "hiding_in_china.csv")
+    plot_hiding(estimate_, claims, folder / "hiding_in_china.png")
+    table = Table(title="North Koreans hiding in China at year end: posterior, beside published estimates")
+    for column in ("year", "median", "50% interval", "90% interval", "claims that year (source)"):
+        table.add_column(column, justify="right" if column != "claims that year (source)" else "left",
+                         overflow="fold")
+    for year, row in estimate_.iterrows():
+        said = claims[claims["year"] == year]
+        text = "; ".join(f"{_claim_text(c)} ({c['origin']}: {c['source']})" for _, c in said.iterrows())
+        table.add_row(str(year), f"{row.q50:,.0f}", f"{row.q25:,.0f} – {row.q75:,.0f}",
+                      f"{row.q05:,.0f} – {row.q95:,.0f}", text)
+    console.print(table)
+    console.print(f"wrote {folder}/hiding_in_china.csv and hiding_in_china.png")
+
+
 def main() -> None:
     """Entry point: refuge errors become one message and exit code 2 (typer does the same for usage errors)."""
     try:

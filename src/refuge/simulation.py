@@ -57,12 +57,9 @@ def run(
     >>> res.outputs().sel(variable="arrivals_south_korea", year=2009).shape
     (4,)
     """
-    if calibrated and model is None:
-        from .calibration.posterior import posterior_parameters
-
-        parameters = {**posterior_parameters(members, seed), **(parameters or {})}
     blocks = [b for _, b in iterate_blocks(scenario, members=members, seed=seed, backend=backend, timeline=timeline,
-                                           parameters=parameters, model=model, block=block, progress=progress)]
+                                           parameters=parameters, model=model, block=block, progress=progress,
+                                           calibrated=calibrated)]
     return Results.concat(blocks)
 
 
@@ -78,8 +75,17 @@ def iterate_blocks(
     block: int = 5_000,
     progress: Progress | None = None,
     skip: frozenset[int] = frozenset(),
+    calibrated: bool = True,
 ) -> Iterator[tuple[int, Results]]:
-    """Simulate the ensemble block by block, yielding ``(first member, results)``; skip finished blocks."""
+    """Simulate the ensemble block by block, yielding ``(first member, results)``; skip finished blocks.
+
+    With ``calibrated``, members of the North Korean model draw their parameters
+    from the shipped posterior (see :func:`run`).
+    """
+    if calibrated and (model is None or model is north_korea()):
+        from .calibration.posterior import posterior_parameters
+
+        parameters = {**posterior_parameters(members, seed), **(parameters or {})}
     model = model or north_korea()
     timeline = timeline or Timeline()
     if isinstance(scenario, str):

@@ -39,7 +39,7 @@ from .likelihood import Targets, simulate_batch
 from .posterior import Posterior
 from .priors import SIGMA_ARRIVALS, Space, parameter_space
 
-CHAIN = "chain.h5"
+CHAIN = "chain-{}.h5"
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,9 @@ class Settings:
     """What a calibration was asked for; a chain resumes only under the same settings."""
 
     until: int = 2019
-    walkers: int = 128
-    steps: int = 600
+    walkers: int = 64
+    chains: int = 2
+    steps: int = 400
     screen: int = 4000
     seed: int = 0
     thin: int = 5
@@ -61,10 +62,12 @@ class Settings:
                 f"walkers must be even and at least {2 * len(parameter_space().names)} (twice the parameters), "
                 f"not {self.walkers}"
             )
+        if self.chains < 1:
+            raise RunError(f"chains must be at least 1, not {self.chains}")
         if self.steps < 2:
             raise RunError(f"steps must be at least 2, not {self.steps}")
-        if self.screen < self.walkers:
-            raise RunError(f"screen must be at least the number of walkers ({self.walkers}), not {self.screen}")
+        if self.screen < self.walkers * self.chains:
+            raise RunError(f"screen must be at least walkers x chains ({self.walkers * self.chains}), not {self.screen}")
         if self.seed < 0:
             raise RunError(f"seed must be 0 or more, not {self.seed}")
         if self.thin < 1:
@@ -135,68 +138,123 @@ def calibrate(
     progress: Progress | None = None,
     stop_after: int | None = None,
 ) -> Posterior:
-    """Calibrate the model to the record up to ``settings.until``; resume ``out/chain.h5`` if present.
+    """Calibrate the model to the record up to ``settings.until``; resume the chains in ``out`` if present.
 
-    ``workers`` defaults to the machine's cores (at most 2 on the project's machines
-    counts: ``os.cpu_count()``). ``progress(step, steps, best_log_prob)`` is called
-    after each step. ``stop_after`` stops after that many new steps (to test
-    resuming); the chain so far stays on disk and the next call continues it.
+    ``settings.chains`` independent ensembles run side by side, one per worker
+    process (``workers`` defaults to ``os.cpu_count()``), or one per Dask worker
+    when a ``dask.distributed.Client`` is given. ``progress(step, steps, best)``
+    is called as the slowest chain advances. ``stop_after`` stops every chain
+    after that many new steps (to test resuming): the chains stay on disk, no
+    posterior is written, and the next call continues them.
     """
-    import emcee
-
     settings.check()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     space = parameter_space()
     targets = Targets(settings.until)
-    workers = workers or max(1, min(os.cpu_count() or 1, 8))
-    evaluator = Evaluator(space, targets, workers=workers, client=client)
-    path = out / CHAIN
+    workers = workers or max(1, os.cpu_count() or 1)
     started = time.perf_counter()
-    try:
-        backend = emcee.backends.HDFBackend(str(path), name="chain")
-        resumed = _compatible(path, settings, space)
-        if not resumed:
-            if path.exists():
-                path.unlink()
-            backend = emcee.backends.HDFBackend(str(path), name="chain")
-            backend.reset(settings.walkers, space.ndim)
-            _write_settings(path, settings, space)
-        moves = [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
-        sampler = emcee.EnsembleSampler(
-            settings.walkers, space.ndim, evaluator, vectorize=True, backend=backend, moves=moves,
-            parameter_names=None,
-        )
-        done = backend.iteration
-        if done == 0:
-            sampler.random_state = np.random.RandomState(settings.seed).get_state()
-            start = _initial_walkers(evaluator, space, settings)
-        else:
-            start = None
-        remaining = settings.steps - done
-        if stop_after is not None:
-            remaining = min(remaining, stop_after)
-        if remaining > 0:
-            state = start if start is not None else sampler.get_last_sample()
-            for i, sample in enumerate(sampler.sample(state, iterations=remaining, store=True), start=done + 1):
-                if progress:
-                    progress(i, settings.steps, float(np.max(sample.log_prob)))
-        elapsed = time.perf_counter() - started
-        complete = backend.iteration >= settings.steps
-        posterior = _posterior(backend, space, settings, evaluator, elapsed, resumed, complete)
-        if complete:
-            posterior.save(out)
-        return posterior
-    finally:
-        evaluator.close()
+    paths = [out / CHAIN.format(k) for k in range(settings.chains)]
+    resumed = [_compatible(p, settings, space) for p in paths]
+    starts: list[np.ndarray | None] = [None] * settings.chains
+    if not all(resumed):
+        screening = Evaluator(space, targets, workers=workers, client=client)
+        try:
+            best = _initial_walkers(screening, space, settings)
+        finally:
+            screening.close()
+        for k, path in enumerate(paths):
+            if not resumed[k]:
+                starts[k] = best[k :: settings.chains]
+                path.unlink(missing_ok=True)
+    jobs = [(k, settings, str(paths[k]), starts[k], stop_after) for k in range(settings.chains)]
+    if client is not None:
+        futures = [client.submit(_run_chain, *job, None, pure=False) for job in jobs]
+        client.gather(futures)
+    elif settings.chains == 1 or workers == 1:
+        for job in jobs:
+            _run_chain(*job, _Reporter(progress, settings))
+    else:
+        import multiprocessing
+
+        with multiprocessing.Manager() as manager, ProcessPoolExecutor(min(workers, settings.chains)) as pool:
+            queue = manager.Queue()
+            futures = [pool.submit(_run_chain, *job, queue) for job in jobs]
+            _follow(queue, futures, settings, progress)
+            for f in futures:
+                f.result()
+    elapsed = time.perf_counter() - started
+    posterior = _posterior(paths, space, settings, targets, elapsed, any(resumed), workers)
+    if posterior.provenance["complete"]:
+        posterior.save(out)
+    return posterior
+
+
+class _Reporter:
+    """Progress of chains run one after another in this process."""
+
+    def __init__(self, progress: Progress | None, settings: Settings):
+        self.progress, self.settings, self.chain = progress, settings, 0
+
+    def put(self, item: tuple[int, int, float]) -> None:
+        k, step, best = item
+        if self.progress:
+            total = self.settings.steps * self.settings.chains
+            self.progress(k * self.settings.steps + step, total, best)
+
+
+def _follow(queue, futures, settings: Settings, progress: Progress | None) -> None:
+    """Report the slowest chain's step until every chain is done."""
+    import queue as queues
+
+    steps = dict.fromkeys(range(settings.chains), 0)
+    best = -np.inf
+    while not all(f.done() for f in futures):
+        try:
+            k, step, value = queue.get(timeout=0.5)
+        except queues.Empty:
+            continue
+        steps[k] = step
+        best = max(best, value)
+        if progress:
+            progress(min(steps.values()), settings.steps, best)
+
+
+def _run_chain(k: int, settings: Settings, path: str, start: np.ndarray | None, stop_after: int | None,
+               queue=None) -> int:
+    """Run (or resume) chain ``k`` to ``settings.steps``; returns the steps it holds."""
+    import emcee
+
+    space = parameter_space()
+    evaluator = Evaluator(space, Targets(settings.until), workers=1)
+    backend = emcee.backends.HDFBackend(path, name="chain")
+    if start is not None:
+        backend.reset(settings.walkers, space.ndim)
+        _write_settings(Path(path), settings, space)
+    moves = [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
+    sampler = emcee.EnsembleSampler(settings.walkers, space.ndim, evaluator, vectorize=True, backend=backend,
+                                    moves=moves)
+    done = backend.iteration
+    if done == 0:
+        sampler.random_state = np.random.RandomState([settings.seed, k]).get_state()
+        state = start
+    else:
+        state = sampler.get_last_sample()
+    remaining = settings.steps - done
+    if stop_after is not None:
+        remaining = min(remaining, stop_after)
+    for i, sample in enumerate(sampler.sample(state, iterations=max(remaining, 0), store=True), start=done + 1):
+        if queue is not None:
+            queue.put((k, i, float(np.max(sample.log_prob))))
+    return backend.iteration
 
 
 def _initial_walkers(evaluator: Evaluator, space: Space, settings: Settings) -> np.ndarray:
-    """The best ``walkers`` of ``screen`` prior draws, by log-posterior (one batched run)."""
+    """The best ``walkers x chains`` of ``screen`` prior draws, by log-posterior (one batched run)."""
     rng = np.random.default_rng(settings.seed)
     draws = space.draw(settings.screen, rng)
     logp = evaluator(draws)
-    best = np.argsort(-logp)[: settings.walkers]
+    best = np.argsort(-logp)[: settings.walkers * settings.chains]
     return draws[best]
 
 
@@ -229,39 +287,47 @@ def _compatible(path: Path, settings: Settings, space: Space) -> bool:
     return same and names == list(space.names) and version == data_version() and iterations > 0
 
 
-def _posterior(backend, space: Space, settings: Settings, evaluator: Evaluator, elapsed: float,
-               resumed: bool, complete: bool) -> Posterior:
+def _posterior(paths: list[Path], space: Space, settings: Settings, targets: Targets, elapsed: float,
+               resumed: bool, workers: int) -> Posterior:
+    """Pool the second half of every chain, thinned, into posterior samples with provenance and diagnostics."""
     import emcee
     import pandas as pd
 
-    steps = backend.iteration
-    burn = steps // 2
-    chain = backend.get_chain(discard=burn, thin=settings.thin, flat=True)
-    values = space.values(chain)
-    samples = pd.DataFrame(values, columns=list(space.names))
-    try:
-        tau = emcee.autocorr.integrated_time(backend.get_chain(discard=burn), quiet=True)
-        tau_list = [float(t) for t in tau]
-    except (emcee.autocorr.AutocorrError, ValueError):
-        tau_list = []
+    chains, taus, accepted, steps_held = [], [], [], []
+    for path in paths:
+        backend = emcee.backends.HDFBackend(str(path), name="chain", read_only=True)
+        steps = backend.iteration
+        steps_held.append(int(steps))
+        if steps == 0:
+            continue
+        burn = steps // 2
+        chains.append(backend.get_chain(discard=burn))  # (steps, walkers, ndim)
+        accepted.append(float(np.mean(backend.accepted / steps)))
+        taus.append(emcee.autocorr.integrated_time(chains[-1], quiet=True) if steps - burn > 1 else np.nan)
+    steps = min(steps_held)
+    flat = np.concatenate([c[:: settings.thin].reshape(-1, space.ndim) for c in chains]) if chains else np.empty(
+        (0, space.ndim))
+    samples = pd.DataFrame(space.values(flat), columns=list(space.names))
     provenance = {
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "data_version": data_version(),
         "settings": asdict(settings),
-        "sampler": f"emcee {emcee.__version__} EnsembleSampler, DEMove 0.8 + DESnookerMove 0.2, vectorised",
+        "sampler": f"emcee {emcee.__version__} EnsembleSampler x {settings.chains} chains, "
+        "DEMove 0.8 + DESnookerMove 0.2, vectorised likelihood",
         "parameters": list(space.names),
-        "priors": {n: {"low": p.low, "high": p.high, "log": p.log} for n, p in zip(space.names, space.priors,
-                                                                                     strict=True)},
-        "iterations": int(steps),
-        "burn_in": int(burn),
+        "priors": {n: {"low": p.low, "high": p.high, "log": p.log}
+                   for n, p in zip(space.names, space.priors, strict=True)},
+        "iterations": steps,
+        "burn_in": steps // 2,
         "samples": len(samples),
-        "acceptance": float(np.mean(backend.accepted / max(steps, 1))),
-        "autocorr_steps": tau_list,
-        "targets": [t.ids[0] if len(t.ids) == 1 else "+".join(t.ids) for t in evaluator.targets.terms],
-        "workers": evaluator.workers,
+        "acceptance": float(np.mean(accepted)) if accepted else 0.0,
+        "autocorr_steps_max": _finite_max(taus),
+        "rhat_max": _rhat(chains),
+        "targets": [t.ids[0] if len(t.ids) == 1 else "+".join(t.ids) for t in targets.terms],
+        "workers": workers,
         "wall_seconds_this_session": round(elapsed, 1),
         "resumed": resumed,
-        "complete": bool(complete),
+        "complete": steps >= settings.steps,
         "python": platform.python_version(),
     }
     try:
@@ -271,3 +337,24 @@ def _posterior(backend, space: Space, settings: Settings, evaluator: Evaluator, 
     except Exception:  # pragma: no cover - not installed as a distribution
         pass
     return Posterior(samples, provenance)
+
+
+def _finite_max(taus: list) -> float | None:
+    values = np.concatenate([np.atleast_1d(t) for t in taus]) if taus else np.array([])
+    values = values[np.isfinite(values)]
+    return round(float(values.max()), 1) if len(values) else None
+
+
+def _rhat(chains: list[np.ndarray]) -> float | None:
+    """Largest Gelman-Rubin statistic over parameters, each ensemble's walkers pooled as one chain."""
+    if len(chains) < 2:
+        return None
+    n = min(c.shape[0] for c in chains)
+    if n < 2:
+        return None
+    pooled = np.stack([c[-n:].reshape(-1, c.shape[-1]) for c in chains])  # (chains, draws, ndim)
+    draws = pooled.shape[1]
+    within = pooled.var(axis=1, ddof=1).mean(axis=0)
+    between = draws * pooled.mean(axis=1).var(axis=0, ddof=1)
+    var = (draws - 1) / draws * within + between / draws
+    return round(float(np.sqrt(var / within).max()), 3)
