@@ -5,8 +5,11 @@ Targets, all from :mod:`refuge.evidence`, up to a cut-off year:
 1. annual arrivals in the South, by sex where the record splits them (2001 on),
    the total otherwise (1995-2000), and the 1990-1994 combined total: log-normal
    around the model, spread ``sigma_arrivals`` (calibrated);
-2. cumulative totals at dated points (by sex for 1998 and 2001): log-normal,
-   spread :data:`CUMULATIVE_SIGMA`;
+2. cumulative totals at dated points (by sex for 1998 and 2001): log-normal
+   with the same spread ``sigma_arrivals``. They mostly restate the annual
+   record (a cumulative total is a sum of annual counts), so a tighter spread
+   would count the same people twice over; they matter for the 1990s, where
+   only totals and two sex splits (end-1998, end-2001) are known;
 3. soft, wide evidence: people hiding in China and deportations from China.
    The claims about one quantity in one year are a mixture (the truth is near
    one of them, we do not know which), each a log-normal as wide as its stated
@@ -28,8 +31,6 @@ from ..evidence import Claim, load_evidence
 from ..korea import INITIAL
 from ..model.timeline import Timeline
 
-#: Log-scale spread of a cumulative total around the model (MOU revisions and reporting dates move them a few %).
-CUMULATIVE_SIGMA = 0.05
 #: Extra log-scale spread of every soft claim (hiding in China, deportations): a factor of about 1.65.
 SOFT_SIGMA = 0.5
 #: One-sided claims cover this factor below an upper bound or above a lower bound.
@@ -76,7 +77,7 @@ class Term:
     years: np.ndarray  # year indices (from 1990) the term reads
     when: float  # instant for cumulative terms
     mu: np.ndarray  # log centre of each claim (a mixture for soft terms)
-    sd: np.ndarray  # log spread of each claim (0 for annual: sigma_arrivals is used)
+    sd: np.ndarray  # log spread of each claim (0 where the calibrated sigma_arrivals is used)
     ids: tuple[str, ...]
 
 
@@ -108,7 +109,7 @@ class Targets:
                           "cumulative_arrivals_male": "male"}[c.quantity]
                 self.terms.append(
                     Term("cumulative", column, np.array([], int), c.end, np.array([np.log(c.value)]),
-                         np.array([CUMULATIVE_SIGMA]), (c.id,))
+                         np.zeros(1), (c.id,))
                 )
             elif soft and c.quantity in ("hiding_in_china", "deported_from_china"):
                 by_year.setdefault((c.quantity, int(c.start)), []).append(c)
@@ -147,8 +148,8 @@ class Targets:
                 out += -0.5 * z**2 - np.log(sigma)
             elif term.kind == "cumulative":
                 model = _cumulative(values, term.when) + start[term.column]
-                z = (term.mu[0] - np.log(np.maximum(model, 1e-9))) / term.sd[0]
-                out += -0.5 * z**2 - np.log(term.sd[0])
+                z = (term.mu[0] - np.log(np.maximum(model, 1e-9))) / sigma
+                out += -0.5 * z**2 - np.log(sigma)
             else:
                 model = np.log(np.maximum(values[:, term.years[0]], 1e-9))[:, None]
                 z = (model - term.mu[None, :]) / term.sd[None, :]

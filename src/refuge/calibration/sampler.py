@@ -34,10 +34,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RunError
-from ..evidence import data_version
+from ..evidence import Claim, data_version
 from .likelihood import Targets, simulate_batch
 from .posterior import Posterior
-from .priors import SIGMA_ARRIVALS, Space, parameter_space
+from .priors import CALIBRATED, SIGMA_ARRIVALS, Space, parameter_space
 
 CHAIN = "chain-{}.h5"
 
@@ -53,25 +53,31 @@ class Settings:
     screen: int = 4000
     seed: int = 0
     thin: int = 5
+    refine: int = 3
+    names: tuple[str, ...] = CALIBRATED
 
     def check(self) -> None:
         if not 1995 <= self.until <= 2019:
             raise RunError(f"until must be a year from 1995 to 2019 (the record's span), not {self.until}")
-        if self.walkers < 2 * len(parameter_space().names) or self.walkers % 2:
-            raise RunError(
-                f"walkers must be even and at least {2 * len(parameter_space().names)} (twice the parameters), "
-                f"not {self.walkers}"
-            )
+        ndim = len(self.space().names)
+        if self.walkers < 2 * ndim or self.walkers % 2:
+            raise RunError(f"walkers must be even and at least {2 * ndim} (twice the parameters), not {self.walkers}")
         if self.chains < 1:
             raise RunError(f"chains must be at least 1, not {self.chains}")
         if self.steps < 2:
             raise RunError(f"steps must be at least 2, not {self.steps}")
         if self.screen < self.walkers * self.chains:
-            raise RunError(f"screen must be at least walkers x chains ({self.walkers * self.chains}), not {self.screen}")
+            raise RunError(f"screen must be at least walkers x chains ({self.walkers * self.chains}), "
+                           f"not {self.screen}")
         if self.seed < 0:
             raise RunError(f"seed must be 0 or more, not {self.seed}")
         if self.thin < 1:
             raise RunError(f"thin must be at least 1, not {self.thin}")
+        if self.refine < 0:
+            raise RunError(f"refine must be 0 or more, not {self.refine}")
+
+    def space(self) -> Space:
+        return parameter_space(tuple(self.names))
 
 
 def _simulate_chunk(names: tuple[str, ...], values: np.ndarray, until: int) -> np.ndarray:
@@ -137,6 +143,7 @@ def calibrate(
     client=None,
     progress: Progress | None = None,
     stop_after: int | None = None,
+    claims: list[Claim] | None = None,
 ) -> Posterior:
     """Calibrate the model to the record up to ``settings.until``; resume the chains in ``out`` if present.
 
@@ -145,17 +152,19 @@ def calibrate(
     when a ``dask.distributed.Client`` is given. ``progress(step, steps, best)``
     is called as the slowest chain advances. ``stop_after`` stops every chain
     after that many new steps (to test resuming): the chains stay on disk, no
-    posterior is written, and the next call continues them.
+    posterior is written, and the next call continues them. ``claims`` replaces
+    the shipped evidence (for tests on data simulated by the model itself).
     """
     settings.check()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    space = parameter_space()
-    targets = Targets(settings.until)
+    space = settings.space()
+    targets = Targets(settings.until, claims)
+    version = data_version() if claims is None else "custom claims"
     workers = workers or max(1, os.cpu_count() or 1)
     started = time.perf_counter()
     paths = [out / CHAIN.format(k) for k in range(settings.chains)]
-    resumed = [_compatible(p, settings, space) for p in paths]
+    resumed = [_compatible(p, settings, space, version) for p in paths]
     starts: list[np.ndarray | None] = [None] * settings.chains
     if not all(resumed):
         screening = Evaluator(space, targets, workers=workers, client=client)
@@ -167,7 +176,7 @@ def calibrate(
             if not resumed[k]:
                 starts[k] = best[k :: settings.chains]
                 path.unlink(missing_ok=True)
-    jobs = [(k, settings, str(paths[k]), starts[k], stop_after) for k in range(settings.chains)]
+    jobs = [(k, settings, str(paths[k]), starts[k], stop_after, claims, version) for k in range(settings.chains)]
     if client is not None:
         futures = [client.submit(_run_chain, *job, None, pure=False) for job in jobs]
         client.gather(futures)
@@ -184,7 +193,7 @@ def calibrate(
             for f in futures:
                 f.result()
     elapsed = time.perf_counter() - started
-    posterior = _posterior(paths, space, settings, targets, elapsed, any(resumed), workers)
+    posterior = _posterior(paths, space, settings, targets, elapsed, any(resumed), workers, version)
     if posterior.provenance["complete"]:
         posterior.save(out)
     return posterior
@@ -221,16 +230,16 @@ def _follow(queue, futures, settings: Settings, progress: Progress | None) -> No
 
 
 def _run_chain(k: int, settings: Settings, path: str, start: np.ndarray | None, stop_after: int | None,
-               queue=None) -> int:
+               claims: list[Claim] | None, version: str, queue=None) -> int:
     """Run (or resume) chain ``k`` to ``settings.steps``; returns the steps it holds."""
     import emcee
 
-    space = parameter_space()
-    evaluator = Evaluator(space, Targets(settings.until), workers=1)
+    space = settings.space()
+    evaluator = Evaluator(space, Targets(settings.until, claims), workers=1)
     backend = emcee.backends.HDFBackend(path, name="chain")
     if start is not None:
         backend.reset(settings.walkers, space.ndim)
-        _write_settings(Path(path), settings, space)
+        _write_settings(Path(path), settings, space, version)
     moves = [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
     sampler = emcee.EnsembleSampler(settings.walkers, space.ndim, evaluator, vectorize=True, backend=backend,
                                     moves=moves)
@@ -250,24 +259,36 @@ def _run_chain(k: int, settings: Settings, path: str, start: np.ndarray | None, 
 
 
 def _initial_walkers(evaluator: Evaluator, space: Space, settings: Settings) -> np.ndarray:
-    """The best ``walkers x chains`` of ``screen`` prior draws, by log-posterior (one batched run)."""
+    """Starting points: the best ``walkers x chains`` points of a batched search of the prior.
+
+    ``screen`` prior draws, then ``refine`` rounds that draw ``screen / 2`` points
+    from a normal fitted to the best tenth so far (cross-entropy search); each
+    round is one batched run. It only places the walkers: the burn-in that
+    follows is discarded.
+    """
     rng = np.random.default_rng(settings.seed)
-    draws = space.draw(settings.screen, rng)
-    logp = evaluator(draws)
-    best = np.argsort(-logp)[: settings.walkers * settings.chains]
-    return draws[best]
+    points = space.draw(settings.screen, rng)
+    logp = evaluator(points)
+    need = settings.walkers * settings.chains
+    for _ in range(settings.refine):
+        elite = points[np.argsort(-logp)[: max(need, len(points) // 10)]]
+        cov = np.cov(elite, rowvar=False) + np.diag(((space.high - space.low) * 1e-3) ** 2)
+        new = rng.multivariate_normal(elite.mean(axis=0), cov, size=max(settings.screen // 2, need))
+        new = np.clip(new, space.low, space.high)
+        points, logp = np.concatenate([points, new]), np.concatenate([logp, evaluator(new)])
+    return points[np.argsort(-logp)[:need]]
 
 
-def _write_settings(path: Path, settings: Settings, space: Space) -> None:
+def _write_settings(path: Path, settings: Settings, space: Space, version: str) -> None:
     import h5py
 
     with h5py.File(path, "a") as f:
         f.attrs["refuge_settings"] = json.dumps(asdict(settings))
         f.attrs["refuge_parameters"] = json.dumps(list(space.names))
-        f.attrs["refuge_data_version"] = data_version()
+        f.attrs["refuge_data_version"] = version
 
 
-def _compatible(path: Path, settings: Settings, space: Space) -> bool:
+def _compatible(path: Path, settings: Settings, space: Space, version: str) -> bool:
     """Whether ``path`` holds a chain this calibration can resume (same settings but steps, same data)."""
     import h5py
 
@@ -277,18 +298,17 @@ def _compatible(path: Path, settings: Settings, space: Space) -> bool:
         with h5py.File(path, "r") as f:
             old = json.loads(f.attrs.get("refuge_settings", "{}"))
             names = json.loads(f.attrs.get("refuge_parameters", "[]"))
-            version = f.attrs.get("refuge_data_version", "")
+            stored = f.attrs.get("refuge_data_version", "")
             iterations = int(f["chain"].attrs.get("iteration", 0)) if "chain" in f else 0
     except (OSError, KeyError, ValueError):
         return False
-    same = {k: v for k, v in old.items() if k != "steps"} == {
-        k: v for k, v in asdict(settings).items() if k != "steps"
-    }
-    return same and names == list(space.names) and version == data_version() and iterations > 0
+    mine = json.loads(json.dumps(asdict(settings)))
+    same = {k: v for k, v in old.items() if k != "steps"} == {k: v for k, v in mine.items() if k != "steps"}
+    return same and names == list(space.names) and stored == version and iterations > 0
 
 
 def _posterior(paths: list[Path], space: Space, settings: Settings, targets: Targets, elapsed: float,
-               resumed: bool, workers: int) -> Posterior:
+               resumed: bool, workers: int, version: str) -> Posterior:
     """Pool the second half of every chain, thinned, into posterior samples with provenance and diagnostics."""
     import emcee
     import pandas as pd
@@ -310,7 +330,7 @@ def _posterior(paths: list[Path], space: Space, settings: Settings, targets: Tar
     samples = pd.DataFrame(space.values(flat), columns=list(space.names))
     provenance = {
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "data_version": data_version(),
+        "data_version": version,
         "settings": asdict(settings),
         "sampler": f"emcee {emcee.__version__} EnsembleSampler x {settings.chains} chains, "
         "DEMove 0.8 + DESnookerMove 0.2, vectorised likelihood",

@@ -1,0 +1,155 @@
+"""Calibration: recovery of known parameters, resuming after an interruption, the shipped posterior, the CLI."""
+
+import os
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+
+import refuge
+from refuge.calibration import Posterior, Settings, calibrate, parameter_space, posterior_parameters
+from refuge.calibration.likelihood import Targets, simulate_batch
+from refuge.calibration.posterior import shipped_posterior
+from refuge.errors import DataError, RunError
+from refuge.evidence import Claim
+from refuge.model.timeline import Timeline
+
+FITTED = ("attempt_base", "onward_escape", "female_attempt_ratio")
+UNTIL = 2008
+
+
+def synthetic_claims(truth: dict[str, float], sigma: float, seed: int) -> list[Claim]:
+    """Annual arrivals by sex, 1995-UNTIL, simulated by the model itself, with log-normal noise."""
+    model = refuge.north_korea()
+    values = {p.name: np.array([truth.get(p.name, p.value)]) for p in model.parameters}
+    sims = simulate_batch(values, UNTIL)[0]
+    rng = np.random.default_rng(seed)
+    claims = []
+    for year in range(1995, UNTIL + 1):
+        total, female = sims[year - 1990, 0], sims[year - 1990, 1]
+        for quantity, value, tag in (("arrivals_female", female, "F"), ("arrivals_male", total - female, "M")):
+            noisy = float(value * np.exp(sigma * rng.standard_normal()))
+            claims.append(Claim(f"A{year}{tag}", quantity, str(year), year, year + 1.0, noisy, None, None,
+                                "record", "record", "target", "simulated", "https://example.org", "", "simulated"))
+    return claims
+
+
+def test_calibration_recovers_known_parameters_from_data_the_model_simulated(tmp_path):
+    model = refuge.north_korea()
+    truth = {name: model.parameter(name).value for name in FITTED}
+    claims = synthetic_claims(truth, sigma=0.1, seed=11)
+    settings = Settings(until=UNTIL, walkers=16, chains=1, steps=60, screen=300, refine=2, names=FITTED, seed=3)
+    posterior = calibrate(settings, tmp_path, workers=1, claims=claims)
+    assert posterior.provenance["complete"] and posterior.provenance["data_version"] == "custom claims"
+    space = parameter_space(FITTED)
+    for i, name in enumerate(FITTED):
+        low, high = np.quantile(posterior.samples[name], [0.05, 0.95])
+        assert low <= truth[name] <= high, (name, low, truth[name], high)
+        # and the data taught it something: the 90% interval is well inside the prior
+        width = np.diff(space.internal(np.array([[low] * 4, [high] * 4]))[:, i])[0]
+        assert width < 0.5 * (space.high[i] - space.low[i]), name
+    assert (tmp_path / "posterior.csv").exists() and (tmp_path / "posterior.json").exists()
+
+
+def test_an_interrupted_calibration_resumes_where_it_stopped(tmp_path):
+    model = refuge.north_korea()
+    claims = synthetic_claims({n: model.parameter(n).value for n in FITTED}, sigma=0.1, seed=5)
+    settings = Settings(until=2000, walkers=8, chains=1, steps=6, screen=40, refine=1, names=FITTED)
+
+    def interrupt(step, steps, best):
+        if step == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        calibrate(settings, tmp_path, workers=1, claims=claims, progress=interrupt)
+    chain_file = tmp_path / "chain-0.h5"
+    with h5py.File(chain_file, "r") as f:
+        assert f["chain"].attrs["iteration"] == 3
+        before = f["chain"]["chain"][:3].copy()
+    assert not (tmp_path / "posterior.csv").exists()  # nothing half-written
+
+    posterior = calibrate(settings, tmp_path, workers=1, claims=claims)
+    meta = posterior.provenance
+    assert meta["resumed"] and meta["complete"] and meta["iterations"] == 6
+    with h5py.File(chain_file, "r") as f:
+        np.testing.assert_array_equal(f["chain"]["chain"][:3], before)  # the finished steps were kept
+    assert np.isfinite(posterior.samples.to_numpy()).all() and len(posterior.samples) > 0
+    draws = Posterior.load(tmp_path).draw(4, seed=0)
+    assert set(draws) == set(FITTED) and all(len(v) == 4 for v in draws.values())
+
+    other = calibrate(Settings(**{**settings.__dict__, "seed": 9}), tmp_path, workers=1, claims=claims)
+    assert not other.provenance["resumed"]  # a chain with other settings is not continued
+
+
+def test_targets_hold_out_the_years_after_the_cutoff():
+    early, late = Targets(2011), Targets(2019)
+    read = {i for t in early.terms for i in t.ids}
+    assert "A2011F" in read and "A2012F" not in read and "C20" not in read  # C20: end-2013 cumulative
+    assert {"H05", "H06", "H07"} <= {i for t in late.terms for i in t.ids}  # the 2001 claims, as one mixture
+    assert len(late.terms) > len(early.terms)
+
+
+def test_settings_are_checked_with_clear_errors():
+    with pytest.raises(RunError, match="until must be a year from 1995 to 2019"):
+        Settings(until=1990).check()
+    with pytest.raises(RunError, match="walkers must be even and at least"):
+        Settings(walkers=7).check()
+
+
+def test_the_shipped_posterior_is_the_default_of_run():
+    posterior = shipped_posterior()
+    assert posterior is not None, "the package ships a posterior fitted to 2019"
+    assert posterior.provenance["settings"]["until"] == 2019 and posterior.provenance["complete"]
+    draws = posterior_parameters(6, seed=2)
+    np.testing.assert_array_equal(draws["attempt_base"], posterior_parameters(6, seed=2)["attempt_base"])
+    space = parameter_space()
+    assert set(draws) == set(space.model_names)
+    for name, prior in zip(space.names, space.priors, strict=True):
+        if name in draws:
+            assert ((draws[name] >= prior.low) & (draws[name] <= prior.high)).all(), name
+    timeline = Timeline(1990, 2000)
+    default = refuge.run(members=6, seed=2, backend="mean", timeline=timeline)
+    explicit = refuge.run(members=6, seed=2, backend="mean", timeline=timeline, parameters=draws, calibrated=False)
+    plain = refuge.run(members=6, seed=2, backend="mean", timeline=timeline, calibrated=False)
+    np.testing.assert_allclose(default.data.flows.values, explicit.data.flows.values)
+    arrivals = default.outputs().sel(variable="arrivals_south_korea", year=2000).values
+    assert arrivals.std() > 0  # members differ: parameter uncertainty, even in the deterministic backend
+    assert plain.outputs().sel(variable="arrivals_south_korea", year=2000).values.std() == 0
+
+
+def test_a_malformed_posterior_is_a_data_error(tmp_path):
+    (tmp_path / "posterior.csv").write_text("attempt_base,push_floor\n0.0004,abc\n")
+    with pytest.raises(DataError, match="must hold finite numbers"):
+        Posterior.load(tmp_path)
+    with pytest.raises(DataError, match="posterior.csv is missing"):
+        Posterior.load(tmp_path / "nowhere")
+
+
+def refuge_cli(*args, cwd=None):
+    env = {**os.environ, "COLUMNS": "250"}
+    return subprocess.run([sys.executable, "-m", "refuge", *args], capture_output=True, text=True, cwd=cwd, env=env)
+
+
+def test_cli_evidence_lists_claims_and_flags_contradictions():
+    done = refuge_cli("evidence")
+    assert done.returncode == 0, done.stderr
+    assert "14,000" in done.stdout and "contradicted" in done.stdout
+    assert "S01 (seed 004" in done.stdout.replace("\n", " ")
+    bad = refuge_cli("evidence", "--quantity", "ghosts")
+    assert bad.returncode == 2 and "allowed:" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_cli_estimate_and_calibrate_report_bad_input_in_one_message(tmp_path):
+    done = refuge_cli("estimate", "hiding-in-china", "--draws", "20", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "2019" in done.stdout and (tmp_path / "hiding_in_china.png").stat().st_size > 0
+    assert "300,000" in done.stdout  # the claims are shown beside the estimate
+    for args, message in (
+        (("estimate", "people-in-mongolia"), "allowed: hiding-in-china"),
+        (("calibrate", "--until", "1980", "--out", str(tmp_path / "c")), "until must be a year"),
+        (("calibrate", "--particles", "30", "--out", str(tmp_path / "c")), "even number of walkers"),
+    ):
+        bad = refuge_cli(*args)
+        assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr, bad.stderr

@@ -1,0 +1,107 @@
+"""The evidence as data: the shipped claims load, quote their sources, and a malformed row is a clear error."""
+
+from importlib import resources
+
+import pytest
+
+from refuge.errors import DataError
+from refuge.evidence import (
+    COLUMNS,
+    QUANTITIES,
+    evidence_table,
+    load_evidence,
+    parse_arrivals,
+    parse_claims,
+    record_cumulative,
+    verdict,
+)
+from refuge.model.provenance import _squash, evidence_text, seed_text
+
+HEADER = ",".join(COLUMNS)
+GOOD = 'H99,hiding_in_china,2001,20000,10000,30000,record,estimate,target,ROK,https://example.org/a,2001,"a quote",'
+
+
+def write(tmp_path, *rows, header=HEADER, name="claims.csv"):
+    path = tmp_path / name
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_shipped_evidence_loads_with_sources_and_quotes():
+    claims = load_evidence()
+    assert len({c.id for c in claims}) == len(claims)
+    assert {c.quantity for c in claims} <= set(QUANTITIES)
+    assert all(c.quote and c.source_url for c in claims)
+    by_id = {c.id: c for c in claims}
+    assert by_id["A2009F"].value == 2252 and by_id["A2009M"].value == 662  # the record by sex
+    assert by_id["A1995"].status == "derived"  # 1995 is arithmetic on sourced numbers, and says so
+
+
+def test_quotes_are_word_for_word_in_their_sources():
+    record = _squash(evidence_text()) + _squash((resources.files("refuge.data") / "arrivals.csv").read_text())
+    for claim in load_evidence():
+        if claim.id.startswith("A"):
+            continue
+        if claim.origin == "seed":
+            source = _squash(seed_text(claim.source_url.split()[1]))
+        else:
+            source = record
+        assert _squash(claim.quote) in source, claim.id
+
+
+def test_conflicting_claims_stay_side_by_side():
+    claims = [c for c in load_evidence() if c.quantity == "hiding_in_china" and c.when == "2001"]
+    assert sorted(c.central for c in claims)[0] == 10_000 and max(c.high or 0 for c in claims) == 300_000
+    assert len(claims) == 3  # China, the ROK government and NGOs, none merged into another
+
+
+def test_the_record_contradicts_seed_004_and_bears_out_seed_000():
+    by_id = {c.id: c for c in load_evidence()}
+    check, why = verdict(by_id["S01"])  # "14,000 defectors between 1953 and 2005"
+    assert check == "contradicted" and "7,6" in why
+    assert verdict(by_id["S03"])[0] == "consistent"  # seed 000: "has surpassed 10,000" in January 2007
+    assert verdict(by_id["C13"])[0] == "contradicted"  # KBS's "February 2006" against the MOU's February 2007
+    table = evidence_table()
+    assert set(table.loc[table.record_check == "contradicted", "id"]) == {"S01", "C13"}
+
+
+def test_record_cumulative_reproduces_the_mou_milestones():
+    assert record_cumulative(1999.0) == pytest.approx(607 + 86 + 42 + 56 + 85 + 71)
+    assert record_cumulative(2012.0) == pytest.approx(23_100, rel=0.005)  # MOU: 23,100 on 31 Dec 2011
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "allowed"),
+    [
+        (GOOD.replace("hiding_in_china", "hiding_in_japan"), "quantity", "hiding_in_china"),
+        (GOOD.replace(",20000,", ",lots,"), "value", "a number"),
+        (GOOD.replace(",10000,30000,", ",30000,10000,"), "low", "not above high"),
+        (GOOD.replace(",2001,20000", ",spring 2001,20000"), "when", "YYYY"),
+        (GOOD.replace(",record,estimate", ",rumour,estimate"), "origin", "record, seed"),
+        (GOOD.replace("https://example.org/a", "example.org"), "source_url", "http"),
+        (GOOD.replace('"a quote"', ""), "quote", "quote"),
+        (GOOD.replace(",target,", ",maybe,"), "use", "target, context"),
+        (GOOD.replace("hiding_in_china,2001", "arrivals,2001-05"), "when", "whole years"),
+    ],
+)
+def test_a_malformed_row_names_file_row_field_value_and_what_is_allowed(tmp_path, row, field, allowed):
+    path = write(tmp_path, GOOD.replace("H99", "H98"), row)
+    with pytest.raises(DataError) as err:
+        parse_claims(path)
+    message = str(err.value)
+    assert message.startswith("claims.csv, row 3, field ")
+    assert f"field {field!r}" in message and "allowed:" in message and allowed in message
+
+
+def test_missing_columns_and_duplicate_ids_are_errors(tmp_path):
+    with pytest.raises(DataError, match="missing columns"):
+        parse_claims(write(tmp_path, GOOD, header=HEADER.replace(",quote", "")))
+    with pytest.raises(DataError, match="row 3, field 'id'"):
+        parse_claims(write(tmp_path, GOOD, GOOD))
+
+
+def test_arrivals_whose_sexes_do_not_add_up_are_an_error(tmp_path):
+    header = "year,total,male,female,source_url,note"
+    path = write(tmp_path, "2009,2914,662,2000,https://example.org,", header=header, name="arrivals.csv")
+    with pytest.raises(DataError, match=r"arrivals.csv, row 2, field 'total'.*male \+ female = 2662"):
+        parse_arrivals(path)
