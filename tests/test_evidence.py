@@ -42,10 +42,7 @@ def test_quotes_are_word_for_word_in_their_sources():
     for claim in load_evidence():
         if claim.id.startswith("A"):
             continue
-        if claim.origin == "seed":
-            source = _squash(seed_text(claim.source_url.split()[1]))
-        else:
-            source = record
+        source = _squash(seed_text(claim.source_url.split()[1])) if claim.origin == "seed" else record
         assert _squash(claim.quote) in source, claim.id
 
 
