@@ -58,7 +58,7 @@ class Posterior:
             samples = pd.read_csv(csv)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
             raise DataError(f"{csv}: not a posterior sample table ({err})") from None
-        bad = [c for c in samples.columns if not np.issubdtype(samples[c].dtype, np.number)]
+        bad = [c for c in samples.columns if not pd.api.types.is_numeric_dtype(samples[c])]
         if bad or samples.empty or not np.isfinite(samples.to_numpy(dtype=float)).all():
             raise DataError(f"{csv}: columns {bad or list(samples.columns)} must hold finite numbers, one row a sample")
         provenance = json.loads(meta.read_text(encoding="utf-8")) if meta.exists() else {}
