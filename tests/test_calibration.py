@@ -155,3 +155,15 @@ def test_cli_estimate_and_calibrate_report_bad_input_in_one_message(tmp_path):
     ):
         bad = refuge_cli(*args)
         assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
+
+
+def test_calibration_runs_its_chains_on_a_dask_cluster(tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    model = refuge.north_korea()
+    claims = synthetic_claims({n: model.parameter(n).value for n in FITTED}, sigma=0.03, seed=5)
+    settings = Settings(until=2000, walkers=8, chains=2, steps=4, screen=40, refine=1, names=FITTED)
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    with cluster, distributed.Client(cluster) as client:
+        posterior = calibrate(settings, tmp_path, client=client, claims=claims)
+    assert posterior.provenance["complete"] and posterior.provenance["iterations"] == 4
+    assert sorted(p.name for p in tmp_path.glob("chain-*.h5")) == ["chain-0.h5", "chain-1.h5"]

@@ -193,7 +193,7 @@ def calibrate(
             for f in futures:
                 f.result()
     elapsed = time.perf_counter() - started
-    posterior = _posterior(paths, space, settings, targets, elapsed, any(resumed), workers, version)
+    posterior = _posterior(paths, space, settings, targets, elapsed, any(resumed), workers, version, client is not None)
     if posterior.provenance["complete"]:
         posterior.save(out)
     return posterior
@@ -308,7 +308,7 @@ def _compatible(path: Path, settings: Settings, space: Space, version: str) -> b
 
 
 def _posterior(paths: list[Path], space: Space, settings: Settings, targets: Targets, elapsed: float,
-               resumed: bool, workers: int, version: str) -> Posterior:
+               resumed: bool, workers: int, version: str, client_used: bool = False) -> Posterior:
     """Pool the second half of every chain, thinned, into posterior samples with provenance and diagnostics."""
     import emcee
     import pandas as pd
@@ -323,7 +323,8 @@ def _posterior(paths: list[Path], space: Space, settings: Settings, targets: Tar
         burn = steps // 2
         chains.append(backend.get_chain(discard=burn))  # (steps, walkers, ndim)
         accepted.append(float(np.mean(backend.accepted / steps)))
-        taus.append(emcee.autocorr.integrated_time(chains[-1], quiet=True) if steps - burn > 1 else np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            taus.append(emcee.autocorr.integrated_time(chains[-1], quiet=True) if steps - burn > 1 else np.nan)
     steps = min(steps_held)
     flat = np.concatenate([c[:: settings.thin].reshape(-1, space.ndim) for c in chains]) if chains else np.empty(
         (0, space.ndim))
@@ -344,7 +345,7 @@ def _posterior(paths: list[Path], space: Space, settings: Settings, targets: Tar
         "autocorr_steps_max": _finite_max(taus),
         "rhat_max": _rhat(chains),
         "targets": [t.ids[0] if len(t.ids) == 1 else "+".join(t.ids) for t in targets.terms],
-        "workers": workers,
+        "workers": "dask" if client_used else workers,
         "wall_seconds_this_session": round(elapsed, 1),
         "resumed": resumed,
         "complete": steps >= settings.steps,
