@@ -167,3 +167,13 @@ def test_calibration_runs_its_chains_on_a_dask_cluster(tmp_path):
         posterior = calibrate(settings, tmp_path, client=client, claims=claims)
     assert posterior.provenance["complete"] and posterior.provenance["iterations"] == 4
     assert sorted(p.name for p in tmp_path.glob("chain-*.h5")) == ["chain-0.h5", "chain-1.h5"]
+
+
+def test_cli_run_draws_from_the_posterior_unless_told_to_use_defaults(tmp_path):
+    import json
+
+    for flag, expected in (("--calibrated", "posterior to 2019"), ("--defaults", "defaults")):
+        out = tmp_path / flag.strip("-")
+        done = refuge_cli("run", "baseline", "--members", "3", "--backend", "mean", flag, "--out", str(out))
+        assert done.returncode == 0, done.stderr
+        assert json.loads((out / "run.json").read_text())["member_parameters"].startswith(expected)

@@ -34,6 +34,9 @@ def run(
     backend: Annotated[str, typer.Option(help="mean | counts | agents")] = "counts",
     out: Annotated[Path | None, typer.Option(help="output folder [default: out/SCENARIO]")] = None,
     trajectories: Annotated[bool, typer.Option(help="agents: write every person's moves and journey plots")] = False,
+    calibrated: Annotated[
+        bool, typer.Option("--calibrated/--defaults", help="parameters from the shipped posterior, or the defaults")
+    ] = True,
 ) -> None:
     """Run a scenario as an ensemble: print a summary, write tables and plots."""
     from .output import run_to_folder
@@ -53,7 +56,7 @@ def run(
         task = bar.add_task("run", total=total)
         try:
             results = run_to_folder(
-                chosen, folder, members=members, seed=seed, backend=backend,
+                chosen, folder, members=members, seed=seed, backend=backend, calibrated=calibrated,
                 progress=lambda done: bar.advance(task, done), trajectories=trajectories,
                 block=_AGENTS_BLOCK if backend == "agents" else 2_000,
             )  # fmt: skip

@@ -36,10 +36,12 @@ def run_to_folder(
     block: int = 5_000,
     progress: Progress | None = None,
     trajectories: bool = False,
+    calibrated: bool = True,
 ) -> Results:
     """Run ``scenario`` and write tables, plots and provenance to ``out``; return the results.
 
     ``trajectories`` (agents backend only) also writes every person's moves and their journeys.
+    ``calibrated`` draws members' parameters from the shipped posterior (see ``refuge.run``).
     """
     out = Path(out)
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).exists())):
@@ -54,6 +56,7 @@ def run_to_folder(
         "seed": seed,
         "backend": backend,
         "block": block,
+        "member_parameters": _parameter_source(calibrated),
     }
     recorder = None
     if trajectories:
@@ -64,7 +67,8 @@ def run_to_folder(
     partial = out.parent / f".{out.name}.partial"
     done = _finished_blocks(partial, settings)
     for first, part in iterate_blocks(
-        scenario, members=members, seed=seed, backend=recorder or backend, block=block, progress=progress, skip=done
+        scenario, members=members, seed=seed, backend=recorder or backend, block=block, progress=progress, skip=done,
+        calibrated=calibrated,
     ):
         if recorder:
             recorder.take_events(first).to_parquet(partial / f"events-{first:09d}.parquet", index=False)
@@ -76,6 +80,16 @@ def run_to_folder(
     _publish(results, settings, out, events)
     shutil.rmtree(partial)
     return results
+
+
+def _parameter_source(calibrated: bool) -> str:
+    from .calibration.posterior import shipped_posterior
+
+    posterior = shipped_posterior() if calibrated else None
+    if posterior is None:
+        return "defaults"
+    meta = posterior.provenance
+    return f"posterior to {meta['settings']['until']} (data {meta['data_version']}, {meta['created']})"
 
 
 def _finished_blocks(partial: Path, settings: dict) -> frozenset[int]:
