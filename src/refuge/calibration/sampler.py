@@ -2,8 +2,8 @@
 
 Why emcee (see ``docs/calibration.md``): the model's ``mean`` backend evaluates
 a whole batch of parameter sets in one pass, and emcee's ``vectorize=True``
-hands the likelihood half an ensemble at a time, so a few hundred walkers cost
-two batched runs a step. Its HDF5 backend writes every step as it is taken, so
+hands the likelihood half an ensemble at a time, so an ensemble of walkers
+costs two batched runs a step. Its HDF5 backend writes every step as it is taken, so
 an interrupted calibration resumes where it stopped, with the sampler's random
 state. ABC-SMC (pyabc) calls the model once per particle, which throws the
 vectorisation away.
@@ -11,12 +11,13 @@ vectorisation away.
 The steps of :func:`calibrate`:
 
 1. build the targets up to ``until`` and the parameter space with its priors;
-2. if ``out/chain.h5`` holds a chain of the same settings, resume it;
-   otherwise screen ``screen`` draws from the prior in one batch and start the
-   walkers at the best of them (spread over the good region, not at one point);
-3. run the ensemble for the remaining steps, reporting progress after each;
-4. discard the first half as burn-in, thin, and save the samples with their
-   provenance (``posterior.csv``, ``posterior.json``).
+2. each chain ``out/chain-K.h5`` that holds steps under the same settings and
+   evidence is resumed; the others start from the best points of a batched
+   cross-entropy search of the prior (:func:`_initial_walkers`);
+3. run the chains side by side (one per worker process, or per Dask worker)
+   for the remaining steps, reporting progress as the slowest advances;
+4. discard the first half of each chain as burn-in, thin, pool, and save the
+   samples with their provenance (``posterior.csv``, ``posterior.json``).
 """
 
 from __future__ import annotations
