@@ -177,3 +177,21 @@ def test_cli_run_draws_from_the_posterior_unless_told_to_use_defaults(tmp_path):
         done = refuge_cli("run", "baseline", "--members", "3", "--backend", "mean", flag, "--out", str(out))
         assert done.returncode == 0, done.stderr
         assert json.loads((out / "run.json").read_text())["member_parameters"].startswith(expected)
+
+
+def test_cli_calibrate_writes_posterior_fit_tables_and_plots(tmp_path):
+    import json
+
+    out = tmp_path / "c"
+    args = ("calibrate", "--until", "2005", "--particles", "34", "--chains", "1", "--steps", "3", "--screen", "34",
+            "--workers", "1", "--out", str(out))  # fmt: skip
+    done = refuge_cli(*args)
+    assert done.returncode == 0, done.stderr
+    assert "in-sample" in done.stdout and "hold-out" in done.stdout  # 2006-2019 are held out
+    for name in ("posterior.csv", "posterior.json", "predictive.png", "fit.csv", "fit_summary.json",
+                 "parameters.csv", "parameters.png", "hiding_in_china.csv", "hiding_in_china.png"):
+        assert (out / name).stat().st_size > 0, name
+    meta = json.loads((out / "posterior.json").read_text())
+    assert meta["settings"]["until"] == 2005 and meta["settings"]["seed"] == 0 and len(meta["data_version"]) == 12
+    summary = json.loads((out / "fit_summary.json").read_text())
+    assert summary["hold-out"]["years"] == "2006-2019" and summary["in-sample"]["years"] == "1995-2005"

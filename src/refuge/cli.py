@@ -261,6 +261,7 @@ def calibrate(
     chains: Annotated[int, typer.Option(min=1, help="independent ensembles, run side by side")] = 2,
     steps: Annotated[int, typer.Option(min=2, help="steps of each ensemble (the first half is burn-in)")] = 400,
     seed: Annotated[int, typer.Option(min=0, help="seed of the sampler")] = 0,
+    screen: Annotated[int, typer.Option(help="prior draws searched to place the walkers")] = 4000,
     workers: Annotated[int | None, typer.Option(help="worker processes [default: all cores]")] = None,
     dask: Annotated[str | None, typer.Option(help="address of a Dask scheduler to run the chains on")] = None,
     out: Annotated[Path | None, typer.Option(help="output folder [default: calibration/until-YEAR]")] = None,
@@ -275,7 +276,7 @@ def calibrate(
 
     if particles % chains or (particles // chains) % 2:
         raise RunError(f"--particles {particles} must split into {chains} chains of an even number of walkers")
-    settings = Settings(until=until, walkers=particles // chains, chains=chains, steps=steps, seed=seed)
+    settings = Settings(until=until, walkers=particles // chains, chains=chains, steps=steps, seed=seed, screen=screen)
     settings.check()
     folder = out or Path("calibration") / f"until-{until}"
     client = _dask_client(dask) if dask else None
