@@ -56,6 +56,7 @@ class Settings:
     thin: int = 5
     refine: int = 3
     names: tuple[str, ...] = CALIBRATED
+    soft: bool = True  # fit the soft evidence (hiding in China, deportations) as well as arrivals
 
     def check(self) -> None:
         if not 1995 <= self.until <= 2019:
@@ -160,7 +161,7 @@ def calibrate(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     space = settings.space()
-    targets = Targets(settings.until, claims)
+    targets = Targets(settings.until, claims, soft=settings.soft)
     version = data_version() if claims is None else "custom claims"
     workers = workers or max(1, os.cpu_count() or 1)
     started = time.perf_counter()
@@ -236,7 +237,7 @@ def _run_chain(k: int, settings: Settings, path: str, start: np.ndarray | None, 
     import emcee
 
     space = settings.space()
-    evaluator = Evaluator(space, Targets(settings.until, claims), workers=1)
+    evaluator = Evaluator(space, Targets(settings.until, claims, soft=settings.soft), workers=1)
     backend = emcee.backends.HDFBackend(path, name="chain")
     if start is not None:
         backend.reset(settings.walkers, space.ndim)
