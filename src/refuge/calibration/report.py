@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..evidence import arrivals, load_evidence
-from .likelihood import COLUMNS, simulate_batch
+from .likelihood import COLUMNS, ONE_SIDED, simulate_batch
 from .posterior import Posterior
 from .priors import SIGMA_ARRIVALS, parameter_space
 
@@ -226,19 +226,21 @@ def plot_hiding(estimate: pd.DataFrame, claims: pd.DataFrame, path: Path) -> Pat
             x = c["year"] + dx
             low = c["low"] if pd.notna(c["low"]) else None
             high = c["high"] if pd.notna(c["high"]) else None
-            if low is not None or high is not None:
-                ax.vlines(x, low if low is not None else 0, high if high is not None else (low or 0) * 1.5,
-                          color=color, alpha=0.6, lw=1.5)
+            if low is not None or high is not None:  # one-sided claims drawn as the likelihood reads them
+                low = low if low is not None else high / ONE_SIDED
+                high = high if high is not None else low * ONE_SIDED
+                ax.vlines(x, low, high, color=color, alpha=0.6, lw=1.5)
             value = c["value"] if pd.notna(c["value"]) else (high or low)
             ax.plot(x, value, marker, color=color, mfc="white" if c["use"] == "context" else color, ms=5)
-    ax.plot([], [], "s", color="black", label="published estimates (range as a line; hollow: not fitted)")
+    ax.plot([], [], "s", color="black", label="published estimates (range as a line; 'up to' a factor 3 below)")
+    ax.plot([], [], "s", color="black", mfc="white", label="published, not fitted (partial or known-only counts)")
     ax.plot([], [], "D", color="crimson", mfc="white", label="seeds' claims (not fitted)")
     ax.set_yscale("log")
     ax.set_ylim(1e3, 5e5)
     ax.set_xlim(estimate.index.min() - 0.5, estimate.index.max() + 0.5)
     ax.set_ylabel("people hiding in China (log scale)")
     ax.set_title("North Koreans hiding in China: posterior against published estimates")
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
