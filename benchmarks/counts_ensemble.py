@@ -1,7 +1,9 @@
 """Speed and memory of the counts backend: the baseline, 1990-2035 in weekly steps.
 
-Each size runs in a fresh process (after a warm-up that compiles the kernels), so
-its peak resident memory is its own. Run from the repository root:
+Members draw their parameters from the shipped posterior (the default of
+``refuge.run``) or all use the hand-set defaults. Each size runs in a fresh
+process (after a warm-up that compiles the kernels), so its peak resident
+memory is its own. Run from the repository root:
 
     .venv/bin/python benchmarks/counts_ensemble.py            # 1,000 and 10,000 members
     .venv/bin/python benchmarks/counts_ensemble.py 2000 5000  # other sizes
@@ -17,15 +19,16 @@ WORKER = """
 import json, resource, sys, time
 import numba, refuge
 from refuge.model.timeline import Timeline
-members = int(sys.argv[1])
-refuge.run("baseline", members=2, seed=0)  # compile and load the kernels
+members, calibrated = int(sys.argv[1]), sys.argv[2] == "posterior"
+refuge.run("baseline", members=2, seed=0, calibrated=calibrated)  # compile and load the kernels
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()
-results = refuge.run("baseline", members=members, seed=1)
+results = refuge.run("baseline", members=members, seed=1, calibrated=calibrated)
 seconds = time.perf_counter() - start
 steps = Timeline().steps
 print(json.dumps({
-    "members": members, "seconds": seconds, "member_steps_per_second": members * steps / seconds,
+    "members": members, "parameters": sys.argv[2], "seconds": seconds,
+    "member_steps_per_second": members * steps / seconds,
     "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "rss_before_mib": before / 1024,
     "threads": numba.get_num_threads(),
     "arrivals_2009_median": float(results.quantiles("arrivals_south_korea").loc[2009, "q50"]),
@@ -33,19 +36,22 @@ print(json.dumps({
 """
 
 
-def measure(members: int) -> dict:
-    done = subprocess.run([sys.executable, "-c", WORKER, str(members)], capture_output=True, text=True, check=True)
+def measure(members: int, parameters: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", WORKER, str(members), parameters], capture_output=True, text=True, check=True
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main(sizes: list[int]) -> None:
-    print(f"{'members':>8} {'seconds':>8} {'member-steps/s':>15} {'peak RSS MiB':>13} {'threads':>7}")
+    print(f"{'members':>8} {'parameters':>10} {'seconds':>8} {'member-steps/s':>15} {'peak RSS MiB':>13}")
     for members in sizes:
-        row = measure(members)
-        print(
-            f"{row['members']:>8} {row['seconds']:>8.2f} {row['member_steps_per_second']:>15.3g} "
-            f"{row['peak_rss_mib']:>13.0f} {row['threads']:>7}"
-        )
+        for parameters in ("posterior", "defaults"):
+            row = measure(members, parameters)
+            print(
+                f"{row['members']:>8} {parameters:>10} {row['seconds']:>8.2f} "
+                f"{row['member_steps_per_second']:>15.3g} {row['peak_rss_mib']:>13.0f}"
+            )
 
 
 if __name__ == "__main__":
