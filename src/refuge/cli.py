@@ -15,9 +15,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .errors import RefugeError, RunError
+from .evidence import arrivals
 from .korea import north_korea
 from .model.timeline import Timeline
-from .record import arrivals
 from .scenarios import builtin_scenarios, load_scenario
 from .scenarios.schema import describe_date
 
@@ -95,12 +95,12 @@ def _summary(results) -> Table:
     for column in ("year", "median", "90% band", "record", "hiding in China (median)"):
         table.add_column(column, justify="right")
     for year, row in arrivals_q.iterrows():
-        known = history["total"].get(year, None)
+        known = history["total"].get(year, float("nan"))
         table.add_row(
             str(year),
             f"{row.q50:,.0f}",
             f"{row.q05:,.0f} – {row.q95:,.0f}",
-            "" if known is None else f"{known:,}",
+            "" if known != known else f"{known:,.0f}",
             f"{hiding_q.loc[year, 'q50']:,.0f}",
         )
     return table

@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from . import record
+from .evidence import arrivals as recorded_arrivals
 from .results import Results
 
 _STOCKS = (
@@ -29,7 +29,7 @@ def _bands(ax, table, color, label):
 
 def arrivals(results: Results, path: Path) -> Path:
     """Arrivals in the South per year (all, and women) with ensemble bands, against the record."""
-    history = record.arrivals()
+    history = recorded_arrivals()
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharex=True)
     for ax, (variable, column, title) in zip(
         axes,
