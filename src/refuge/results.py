@@ -42,9 +42,18 @@ class Results:
 
     @classmethod
     def concat(cls, parts: list[Results]) -> Results:
+        """Blocks of members joined in member order, each array copied once."""
         if len(parts) == 1:
             return parts[0]
-        data = xr.concat([p.data for p in parts], dim="member").sortby("member")
+        parts = sorted(parts, key=lambda p: int(p.data.member[0]))
+        first = parts[0].data
+        variables = {
+            name: (first[name].dims, np.concatenate([p.data[name].values for p in parts]))
+            for name in ("flows", "stocks")
+        }
+        coords = {name: first.coords[name] for name in first.coords if name != "member"}
+        coords["member"] = np.concatenate([p.data.member.values for p in parts])
+        data = xr.Dataset(variables, coords=coords, attrs=first.attrs)
         return cls(data, parts[0].model)
 
     @property
