@@ -15,7 +15,7 @@ from refuge.evidence import (
     record_cumulative,
     verdict,
 )
-from refuge.model.provenance import _squash, evidence_text, seed_text
+from refuge.model.provenance import evidence_text, seed_text, squash
 
 HEADER = ",".join(COLUMNS)
 GOOD = 'H99,hiding_in_china,2001,20000,10000,30000,record,estimate,target,ROK,https://example.org/a,2001,"a quote",'
@@ -38,12 +38,12 @@ def test_shipped_evidence_loads_with_sources_and_quotes():
 
 
 def test_quotes_are_word_for_word_in_their_sources():
-    record = _squash(evidence_text()) + _squash((resources.files("refuge.data") / "arrivals.csv").read_text())
+    record = squash(evidence_text()) + squash((resources.files("refuge.data") / "arrivals.csv").read_text())
     for claim in load_evidence():
         if claim.id.startswith("A"):
             continue
-        source = _squash(seed_text(claim.source_url.split()[1])) if claim.origin == "seed" else record
-        assert _squash(claim.quote) in source, claim.id
+        source = squash(seed_text(claim.source_url.split()[1])) if claim.origin == "seed" else record
+        assert squash(claim.quote) in source, claim.id
 
 
 def test_conflicting_claims_stay_side_by_side():

@@ -35,7 +35,7 @@ def run(
     *,
     members: int = 100,
     seed: int = 0,
-    backend="counts",
+    backend: str | object = "counts",
     timeline: Timeline | None = None,
     parameters: Mapping[str, float | np.ndarray] | None = None,
     model: Model | None = None,

@@ -64,7 +64,8 @@ def evidence_text() -> str:
     return (resources.files("refuge.data") / "EVIDENCE.md").read_text(encoding="utf-8")
 
 
-def _squash(text: str) -> str:
+def squash(text: str) -> str:
+    """Text with curly apostrophes straightened and runs of whitespace made one space, for quote checks."""
     return " ".join(text.replace("\u2019", "'").split())
 
 
@@ -72,8 +73,8 @@ def is_verbatim(provenance: Provenance) -> bool:
     """Whether a quote appears word for word (up to whitespace) in its source."""
     match provenance:
         case Seed(seed, quote):
-            return _squash(quote) in _squash(seed_text(seed))
+            return squash(quote) in squash(seed_text(seed))
         case Record(_, quote):
-            return _squash(quote) in _squash(evidence_text())
+            return squash(quote) in squash(evidence_text())
         case _:
             return True
