@@ -6,12 +6,13 @@ import sys
 
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 
 import refuge
 from refuge.calibration import Posterior, Settings, calibrate, parameter_space, posterior_parameters
 from refuge.calibration.likelihood import Targets, simulate_batch
-from refuge.calibration.posterior import shipped_posterior
+from refuge.calibration.posterior import shipped_folder, shipped_posterior
 from refuge.errors import DataError, RunError
 from refuge.evidence import Claim
 from refuge.model.timeline import Timeline
@@ -121,10 +122,26 @@ def test_the_shipped_posterior_is_the_default_of_run():
     assert np.ptp(plain.outputs().sel(variable="arrivals_south_korea", year=2000).values) < 1e-9
 
 
-def test_a_malformed_posterior_is_a_data_error(tmp_path):
-    (tmp_path / "posterior.csv").write_text("attempt_base,push_floor\n0.0004,abc\n")
-    with pytest.raises(DataError, match="must hold finite numbers"):
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: t.drop(columns="return_home"), r"header: column\(s\) 'return_home' missing"),
+        (lambda t: t.rename(columns={"onward_escape": "onward_escpe"}), r"'onward_escpe'.*did you mean 'onward_escape'"),
+        (lambda t: t.assign(push_floor=t.push_floor.where(t.index != 3)), r"row 5, field 'push_floor': value ''"),
+        (lambda t: t.assign(catch_at_border=t.catch_at_border.where(t.index != 0, 7.0)), r"row 2, field 'catch_at_bo"),
+        (lambda t: t.head(0), "no samples"),
+    ],
+)
+def test_a_malformed_posterior_is_a_data_error_naming_row_and_field(tmp_path, change, message):
+    """A damaged posterior never runs on defaults in silence: the error names the file, row and field."""
+    shipped = shipped_folder()
+    (tmp_path / "posterior.json").write_text((shipped / "posterior.json").read_text())
+    change(pd.read_csv(shipped / "posterior.csv")).to_csv(tmp_path / "posterior.csv", index=False)
+    with pytest.raises(DataError, match=message):
         Posterior.load(tmp_path)
+
+
+def test_a_missing_posterior_is_a_data_error(tmp_path):
     with pytest.raises(DataError, match=r"posterior\.csv is missing"):
         Posterior.load(tmp_path / "nowhere")
 

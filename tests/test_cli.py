@@ -106,7 +106,7 @@ def test_an_interrupted_run_resumes_without_losing_finished_members(tmp_path, sh
     with pytest.raises(KeyboardInterrupt):
         run_to_folder(scenario, tmp_path / "again", progress=interrupt_in_second_block, **settings)
     partial = tmp_path / ".again.partial"
-    assert len(list(partial.glob("block-*.nc"))) == 1
+    assert len(list(partial.glob("block-*.npz"))) == len(list(partial.glob("block-*.json"))) == 1
     assert not (tmp_path / "again").exists()
 
     redone = []

@@ -35,7 +35,7 @@ BAD = {
     "missing-name": ("description: hi\n", ["name: is required"]),
     "bad-name": ("name: My Scenario\n", ["name", "'My Scenario'", "lower-case"]),
     "unknown-field": ("name: x\nlever: []\n", ["lever: unknown field"]),
-    "unknown-lever": ("name: x\nlevers: [{lever: magic, from: 2027, set: 1}]\n", ["levers[0].lever", "'magic'", "drivers are"]),
+    "unknown-lever": ("name: x\nlevers: [{lever: magic, from: 2027, set: 1}]\n", ["levers[0].lever", "'magic'", "refuge parameters"]),
     "bad-date": ("name: x\nlevers: [{lever: aid, from: next year, set: 1}]\n", ["levers[0].from", "'next year'", "YYYY-MM"]),
     "impossible-date": ("name: x\nlevers: [{lever: aid, from: 2027-13, set: 1}]\n", ["levers[0].from", "2027-13"]),
     "until-before-from": ("name: x\nlevers: [{lever: aid, from: 2030, until: 2027, set: 1}]\n", ["levers[0]", "must come after"]),

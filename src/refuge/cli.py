@@ -18,6 +18,7 @@ from .errors import RefugeError, RunError
 from .evidence import arrivals
 from .korea import north_korea
 from .model.timeline import Timeline
+from .output import MAX_MEMBERS, MAX_SEED
 from .scenarios import builtin_scenarios, load_scenario
 from .scenarios.schema import describe_date
 
@@ -29,10 +30,11 @@ errors = Console(stderr=True)
 @app.command()
 def run(
     scenario: Annotated[str, typer.Argument(help="a built-in scenario name or a scenario YAML file")],
-    members: Annotated[int, typer.Option(min=1, help="ensemble members")] = 500,
-    seed: Annotated[int, typer.Option(min=0, help="seed of all random streams")] = 0,
+    members: Annotated[int, typer.Option(min=1, max=MAX_MEMBERS, help="ensemble members")] = 500,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="seed of all random streams")] = 0,
     backend: Annotated[str, typer.Option(help="mean | counts | agents")] = "counts",
     out: Annotated[Path | None, typer.Option(help="output folder [default: out/SCENARIO]")] = None,
+    force: Annotated[bool, typer.Option(help="replace an output folder that holds another run")] = False,
     trajectories: Annotated[bool, typer.Option(help="agents: write every person's moves and journey plots")] = False,
     calibrated: Annotated[
         bool, typer.Option("--calibrated/--defaults", help="parameters from the shipped posterior, or the defaults")
@@ -57,7 +59,7 @@ def run(
         try:
             results = run_to_folder(
                 chosen, folder, members=members, seed=seed, backend=backend, calibrated=calibrated,
-                progress=lambda done: bar.advance(task, done), trajectories=trajectories,
+                progress=lambda done: bar.advance(task, done), trajectories=trajectories, force=force,
                 block=_AGENTS_BLOCK if backend == "agents" else 2_000,
             )  # fmt: skip
         except KeyboardInterrupt:

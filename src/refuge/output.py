@@ -1,29 +1,34 @@
-"""Running a scenario into a folder: resumable, and never half-written.
+"""Running a scenario into a folder: resumable, never half-written, never mixed with another run.
 
-Finished blocks of members are kept in a hidden ``.NAME.partial`` folder next
-to the output, so an interrupted run picks up where it stopped when started
-again with the same settings. The output itself is written to a staging folder
-and moved into place only when complete.
+Blocks of members go to disk as they finish (:mod:`refuge.store` keeps them with
+their settings and checksums), so an interrupted run resumes where it stopped
+and memory stays bounded as members grow; the folder's tables and plots are then
+written from the blocks one at a time and published in one atomic step.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-import xarray as xr
 
 from . import __version__, journeys, plots
+from .backends import get_backend
 from .backends.agents import Agents
 from .errors import RunError
 from .korea import north_korea
-from .results import Results
+from .model.timeline import Timeline
+from .results import Results, ResultsWriter
 from .scenarios import Scenario
 from .simulation import Progress, iterate_blocks
+from .store import RunFolder, check_output_path, write_file
 
-MARKER = "run.json"
+#: the most members one run may have; beyond, a run needs a cluster and a store of its own
+MAX_MEMBERS = 10_000_000
+#: the largest seed (it is stored as a signed 64-bit number in the results)
+MAX_SEED = 2**63 - 1
 
 
 def run_to_folder(
@@ -37,15 +42,18 @@ def run_to_folder(
     progress: Progress | None = None,
     trajectories: bool = False,
     calibrated: bool = True,
+    force: bool = False,
 ) -> Results:
-    """Run ``scenario`` and write tables, plots and provenance to ``out``; return the results.
+    """Run ``scenario`` and write tables, plots and provenance to ``out``; return the results (read from ``out``).
 
     ``trajectories`` (agents backend only) also writes every person's moves and their journeys.
     ``calibrated`` draws members' parameters from the shipped posterior (see ``refuge.run``).
+    A folder holding another run is replaced only with ``force``; one holding this run
+    intact is not run again; one holding anything refuge did not write is never touched.
     """
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).exists())):
-        raise RunError(f"--out {out} exists and is not a refuge output folder; choose another folder")
+    model, timeline = north_korea(), Timeline()
+    check_run(members=members, seed=seed, backend=backend, trajectories=trajectories, out=Path(out),
+              model=model, timeline=timeline)  # fmt: skip
     settings = {
         "refuge": __version__,
         "scenario": scenario.name,
@@ -57,29 +65,75 @@ def run_to_folder(
         "backend": backend,
         "block": block,
         "member_parameters": _parameter_source(calibrated),
+        "trajectories": trajectories,
     }
-    recorder = None
-    if trajectories:
-        if backend != "agents":
-            raise RunError(f"--trajectories needs --backend agents, not {backend!r}: only agents are people")
-        settings["trajectories"] = True
-        recorder = Agents(record=True)
-    partial = out.parent / f".{out.name}.partial"
-    done = _finished_blocks(partial, settings)
-    for first, part in iterate_blocks(
-        scenario, members=members, seed=seed, backend=recorder or backend, block=block, progress=progress, skip=done,
-        calibrated=calibrated,
-    ):
+    recorder = Agents(record=True) if trajectories else None
+    with RunFolder(Path(out), settings, force=force) as folder:
+        if folder.finished() is not None:
+            if progress:
+                progress(members * timeline.steps)
+            return Results.open(folder.out / "results.nc", model)
+        sizes = {first: min(block, members - first) for first in range(0, members, block)}
+        done = folder.finished_blocks(sizes)
+        for first, part in iterate_blocks(
+            scenario, members=members, seed=seed, backend=recorder or backend, block=block, progress=progress,
+            skip=frozenset(done), calibrated=calibrated, model=model, timeline=timeline,
+        ):  # fmt: skip
+            files = [write_file(folder.block_path(first, "block", ".npz"), part.save_block)]
+            if recorder:
+                events = recorder.take_events(first)
+                files.append(write_file(folder.block_path(first, "events", ".parquet"),
+                                        lambda p, e=events: e.to_parquet(p, index=False)))  # fmt: skip
+            folder.keep_block(first, part.members, files)
+        staging = folder.start_staging()
+        blocks = [folder.block_path(first, "block", ".npz") for first in sorted(sizes)]
+        _write_outputs(staging, blocks, model, timeline, {"scenario": scenario.name, "backend": backend, "seed": seed})
         if recorder:
-            recorder.take_events(first).to_parquet(partial / f"events-{first:09d}.parquet", index=False)
-        part.data.to_netcdf(partial / f"block-{first:09d}.nc")
-    model = north_korea()
-    blocks = sorted(partial.glob("block-*.nc"))
-    results = Results.concat([Results(xr.load_dataset(path), model) for path in blocks])
-    events = pd.concat([pd.read_parquet(p) for p in sorted(partial.glob("events-*.parquet"))]) if recorder else None
-    _publish(results, settings, out, events)
-    shutil.rmtree(partial)
-    return results
+            events = pd.concat([pd.read_parquet(folder.block_path(f, "events", ".parquet")) for f in sorted(sizes)])
+            journeys.write(events, staging)
+        folder.publish()
+    return Results.open(folder.out / "results.nc", model)
+
+
+def check_run(*, members: int, seed: int, backend: str, trajectories: bool, out: Path, model, timeline) -> None:
+    """Refuse, before any work, a run that cannot finish: its numbers, backend or the room its results need."""
+    if not 1 <= members <= MAX_MEMBERS:
+        raise RunError(f"members: {members} is not allowed; allowed: 1 to {MAX_MEMBERS:,}")
+    if not 0 <= seed <= MAX_SEED:
+        raise RunError(f"seed: {seed} is not allowed; allowed: 0 to 2**63 - 1")
+    get_backend(backend)
+    out = check_output_path(out)
+    if trajectories and backend != "agents":
+        raise RunError(f"--trajectories needs --backend agents, not {backend!r}: only agents are people")
+    per_member = len(timeline.years) * (len(model.flows) + len(model.stocks)) * 2 * 8
+    disk_needed = members * (per_member + len(model.outputs) * len(timeline.years) * 40)  # results.nc + tables
+    ancestor = out
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    free = shutil.disk_usage(ancestor).free
+    if disk_needed > free:
+        raise RunError(f"members: {members:,} members need about {_gb(disk_needed)} of disk for their results; "
+                       f"{ancestor} has {_gb(free)} free; run fewer members")  # fmt: skip
+    memory_needed = members * (len(model.parameters) * 8 + 64)  # each member's parameters, kept for the run
+    available = _available_memory()
+    if available is not None and memory_needed > available:
+        raise RunError(f"members: {members:,} members need about {_gb(memory_needed)} of memory; "
+                       f"{_gb(available)} is available; run fewer members")  # fmt: skip
+
+
+def _gb(n: float) -> str:
+    return f"{n / 2**30:,.1f} GiB"
+
+
+def _available_memory() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
 
 
 def _parameter_source(calibrated: bool) -> str:
@@ -92,26 +146,30 @@ def _parameter_source(calibrated: bool) -> str:
     return f"posterior to {meta['settings']['until']} (data {meta['data_version']}, {meta['created']})"
 
 
-def _finished_blocks(partial: Path, settings: dict) -> frozenset[int]:
-    marker = partial / "settings.json"
-    if partial.exists() and marker.exists() and json.loads(marker.read_text()) == settings:
-        return frozenset(int(p.stem.removeprefix("block-")) for p in partial.glob("block-*.nc"))
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    marker.write_text(json.dumps(settings, indent=2))
-    return frozenset()
+def _write_outputs(folder: Path, blocks: list[Path], model, timeline: Timeline, attrs: dict) -> None:
+    """Tables and ``results.nc`` written block by block, then the plots, read back from ``results.nc``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-
-def _publish(results: Results, settings: dict, out: Path, events: pd.DataFrame | None = None) -> None:
-    staging = out.parent / f".{out.name}.staging"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    results.save(staging)
-    plots.arrivals(results, staging / "arrivals.png")
-    plots.stocks(results, staging / "stocks.png")
-    if events is not None:
-        journeys.write(events, staging)
-    (staging / MARKER).write_text(json.dumps(settings, indent=2))
-    if out.exists():
-        shutil.rmtree(out)
-    staging.rename(out)
+    with ResultsWriter(folder / "results.nc", model, timeline, attrs) as netcdf, \
+            open(folder / "annual.csv", "w", encoding="utf-8", newline="") as csv:  # fmt: skip
+        parquet = None
+        for i, path in enumerate(blocks):
+            with np.load(path) as arrays:
+                first = int(arrays["first"])
+                part = Results.from_arrays(model, timeline, arrays["flows"], arrays["stocks"], first_member=first,
+                                           **attrs)  # fmt: skip
+            netcdf.append(part)
+            tidy = part.tidy()
+            tidy.to_csv(csv, index=False, header=i == 0)
+            table = pa.Table.from_pandas(tidy, preserve_index=False)
+            if parquet is None:
+                parquet = pq.ParquetWriter(folder / "annual.parquet", table.schema)
+            parquet.write_table(table)
+        parquet.close()
+    results = Results.open(folder / "results.nc", model)
+    try:
+        plots.arrivals(results, folder / "arrivals.png")
+        plots.stocks(results, folder / "stocks.png")
+    finally:
+        results.data.close()

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .errors import RunError
 from .model.definition import SEXES, Model
 from .model.timeline import Timeline
 
@@ -62,15 +63,20 @@ class Results:
 
     def outputs(self) -> xr.DataArray:
         """The model's named outputs, ``(member, year, variable)``."""
-        series = []
-        for out in self.model.outputs:
-            if out.stock is not None:
-                values = self.data.stocks.sel(stock=out.stock)
-            else:
-                values = self.data.flows.sel(flow=list(out.flows)).sum("flow")
-            values = values.sel(sex=out.sex) if out.sex else values.sum("sex")
-            series.append(values.reset_coords(drop=True).astype(float).expand_dims(variable=[out.name]))
+        series = [self.output(out.name).expand_dims(variable=[out.name]) for out in self.model.outputs]
         return xr.concat(series, dim="variable").transpose("member", "year", "variable")
+
+    def output(self, name: str) -> xr.DataArray:
+        """One named output, ``(member, year)``: only its flows or stock are read."""
+        out = {o.name: o for o in self.model.outputs}.get(name)
+        if out is None:
+            raise RunError(f"output {name!r} is not known; outputs are {', '.join(o.name for o in self.model.outputs)}")
+        if out.stock is not None:
+            values = self.data.stocks.sel(stock=out.stock)
+        else:
+            values = self.data.flows.sel(flow=list(out.flows)).sum("flow")
+        values = values.sel(sex=out.sex) if out.sex else values.sum("sex")
+        return values.reset_coords(drop=True).astype(float)
 
     def tidy(self) -> pd.DataFrame:
         """Outputs as a long table: ``member, year, variable, value``."""
@@ -79,16 +85,65 @@ class Results:
 
     def quantiles(self, variable: str, q=(0.05, 0.25, 0.5, 0.75, 0.95)) -> pd.DataFrame:
         """Ensemble quantiles of one output by year, columns named by quantile."""
-        values = self.outputs().sel(variable=variable)
+        values = self.output(variable)
         table = values.quantile(list(q), dim="member").to_pandas().T
         table.columns = [f"q{round(x * 100):02d}" for x in q]
         return table
 
-    def save(self, folder: Path) -> list[Path]:
-        """Write ``annual.csv``, ``annual.parquet`` and ``results.nc``; return the paths."""
-        tidy = self.tidy()
-        paths = [folder / "annual.csv", folder / "annual.parquet", folder / "results.nc"]
-        tidy.to_csv(paths[0], index=False)
-        tidy.to_parquet(paths[1], index=False)
-        self.data.to_netcdf(paths[2])
-        return paths
+    @classmethod
+    def open(cls, path: Path, model: Model) -> Results:
+        """Results written by a run (``results.nc``), read lazily: arrays load as they are used."""
+        return cls(xr.open_dataset(path), model)
+
+    def save_block(self, path: Path) -> None:
+        """The raw arrays of this block of members, for a run to resume from (``.npz``)."""
+        first = int(self.data.member[0]) if self.members else 0
+        with open(path, "wb") as f:
+            np.savez(f, flows=self.data.flows.values, stocks=self.data.stocks.values, first=first)
+
+
+class ResultsWriter:
+    """``results.nc`` written one block of members at a time, so a run's memory does not grow with its members."""
+
+    def __init__(self, path: Path, model: Model, timeline: Timeline, attrs: dict) -> None:
+        import netCDF4
+
+        self._file = netCDF4.Dataset(path, "w", format="NETCDF4")
+        f = self._file
+        f.setncatts({k: v for k, v in attrs.items() if v is not None})
+        names = {"flow": [x.name for x in model.flows], "stock": [x.name for x in model.stocks], "sex": list(SEXES)}
+        f.createDimension("member", None)
+        f.createDimension("year", len(timeline.years))
+        for dim, labels in names.items():
+            f.createDimension(dim, len(labels))
+            var = f.createVariable(dim, str, (dim,))
+            var[:] = np.array(labels, dtype=object)
+        f.createVariable("member", "i8", ("member",))
+        f.createVariable("year", "i8", ("year",))[:] = timeline.years
+        self._dims = {"flows": ("member", "year", "flow", "sex"), "stocks": ("member", "year", "stock", "sex")}
+        self._filled = 0
+
+    def append(self, part: Results) -> None:
+        f = self._file
+        for name, dims in self._dims.items():
+            values = part.data[name].values
+            if name not in f.variables:
+                var = f.createVariable(name, values.dtype, dims, zlib=True, complevel=1,
+                                       chunksizes=(min(len(values), 1024), *values.shape[1:]))  # fmt: skip
+                var.units = "people"
+                var.long_name = _LONG_NAMES[name]
+            f.variables[name][self._filled : self._filled + len(values)] = values
+        f.variables["member"][self._filled : self._filled + part.members] = part.data.member.values
+        self._filled += part.members
+
+    def __enter__(self) -> ResultsWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._file.close()
+
+
+_LONG_NAMES = {
+    "flows": "people moved along each flow in the year",
+    "stocks": "people in each stock at the year's end",
+}

@@ -19,8 +19,8 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-import yaml
 
+from . import safe_yaml
 from .errors import DataError
 from .model.definition import Model
 
@@ -69,19 +69,12 @@ def load_routes(path: str | Path | None = None, model: Model | None = None) -> R
         with resources.as_file(resources.files("refuge.data") / "routes.yaml") as file:
             return parse_routes(file.read_text(encoding="utf-8"), "routes.yaml", model)
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise DataError(f"{path}: cannot read the route graph ({err.strerror})") from None
-    return parse_routes(text, str(path), model)
+    return parse_routes(safe_yaml.read(path, f"{path} (route graph)"), str(path), model)
 
 
 def parse_routes(text: str, label: str, model: Model) -> RouteGraph:
     """Validate the YAML text of a route graph against ``model``; raise :class:`DataError` on any fault."""
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise DataError(f"{label}: not valid YAML ({err})") from None
+    raw = safe_yaml.load(text, label)
     if not isinstance(raw, dict):
         raise DataError(f"{label}: expected a mapping with places, edges, routes and crossing_fee_usd")
     for key in ("places", "edges", "routes", "crossing_fee_usd"):

@@ -14,6 +14,7 @@ diagnostics, the code's version). The package ships one fitted to 2019;
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass, field
 from functools import cache
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from ..korea import north_korea
 from .priors import OBSERVATION
 
 SAMPLES = "posterior.csv"
@@ -55,13 +57,10 @@ class Posterior:
         if not csv.exists():
             raise DataError(f"no posterior in {folder}: {SAMPLES} is missing (run `refuge calibrate --out {folder}`)")
         try:
-            samples = pd.read_csv(csv)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-            raise DataError(f"{csv}: not a posterior sample table ({err})") from None
-        bad = [c for c in samples.columns if not pd.api.types.is_numeric_dtype(samples[c])]
-        if bad or samples.empty or not np.isfinite(samples.to_numpy(dtype=float)).all():
-            raise DataError(f"{csv}: columns {bad or list(samples.columns)} must hold finite numbers, one row a sample")
-        provenance = json.loads(meta.read_text(encoding="utf-8")) if meta.exists() else {}
+            provenance = json.loads(meta.read_text(encoding="utf-8")) if meta.exists() else {}
+        except (OSError, ValueError) as err:
+            raise DataError(f"{meta}: not a posterior's provenance (JSON: {err})") from None
+        samples = _read_samples(csv, provenance)
         return cls(samples, provenance)
 
     def draw(self, members: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -73,6 +72,46 @@ class Posterior:
         rng = np.random.default_rng([seed, 0x9E3779B9])
         rows = rng.integers(0, len(self.samples), size=members)
         return {name: self.samples[name].to_numpy(dtype=float)[rows] for name in self.model_parameters}
+
+
+def _read_samples(csv: Path, provenance: dict) -> pd.DataFrame:
+    """The sample table, checked cell by cell: each column a calibrated parameter, each cell finite and in range.
+
+    The columns required are those the provenance says were sampled (the current
+    calibration's when it says nothing), so no parameter falls back to its default unseen.
+    """
+    from .priors import CALIBRATED
+
+    try:
+        samples = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as err:
+        raise DataError(f"{csv}: not a posterior sample table ({err})") from None
+    settings = provenance.get("settings") if isinstance(provenance, dict) else None
+    names = settings.get("names") if isinstance(settings, dict) else None
+    required = [str(n) for n in names] if isinstance(names, list) and names else list(CALIBRATED)
+    bounds = {p.name: p.bounds for p in north_korea().parameters} | {n: (p.low, p.high) for n, p in OBSERVATION.items()}
+    for column in samples.columns:
+        if column not in bounds:
+            close = difflib.get_close_matches(column, list(bounds), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise DataError(f"{csv}, header, field {column!r}: not a parameter of the model{hint}")
+    missing = [n for n in (*required, *OBSERVATION) if n not in samples.columns]
+    if missing:
+        raise DataError(f"{csv}, header: column(s) {', '.join(map(repr, missing))} missing; the sampled parameters "
+                        f"are {', '.join(required)} and {', '.join(OBSERVATION)}")  # fmt: skip
+    if samples.empty:
+        raise DataError(f"{csv}: no samples; allowed: one row a sample")
+    values = {}
+    for column in samples.columns:
+        numbers = pd.to_numeric(samples[column], errors="coerce").to_numpy(dtype=float)
+        low, high = bounds[column]
+        bad = ~(np.isfinite(numbers) & (numbers >= low) & (numbers <= high))
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise DataError(f"{csv}, row {row + 2}, field {column!r}: value {samples[column].iloc[row]!r} is not "
+                            f"allowed; allowed: a number in [{low:g}, {high:g}]")  # fmt: skip
+        values[column] = numbers
+    return pd.DataFrame(values)
 
 
 def shipped_folder() -> Path:

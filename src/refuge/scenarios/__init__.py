@@ -7,18 +7,25 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
+from .. import safe_yaml
 from ..errors import ScenarioError
 from ..korea import north_korea
 from ..model.definition import Model
+from ..model.timeline import Timeline
 from .schema import LeverSpec, ScenarioSpec
+
+#: the longest chain of scenarios extending each other through ``base:``
+MAX_BASES = 8
+#: the longest scenario reference (a name or a path) accepted
+MAX_REFERENCE = 1_024
 
 _BUILTIN = resources.files(__package__) / "builtin"
 
@@ -51,15 +58,17 @@ def load_scenario(name_or_path: str | Path, model: Model | None = None) -> Scena
 
 
 def _load(ref: str, model: Model, chain: tuple[str, ...], relative_to: Path | None = None) -> Scenario:
-    label, text = _read(ref, relative_to)
+    label, text = _read(ref, relative_to, is_base=bool(chain))
     if label in chain:
         raise ScenarioError(f"{label}: base: scenarios extend each other in a cycle ({' -> '.join((*chain, label))})")
+    if len(chain) >= MAX_BASES:
+        raise ScenarioError(f"{chain[0]}: base: a chain of more than {MAX_BASES} scenarios extending each other")
     spec = _parse(label, text)
     _check_against_model(label, spec, model)
     if spec.base is None:
         base = Scenario(name="", description="")
     else:
-        folder = Path(label).parent if label.endswith((".yaml", ".yml")) else None
+        folder = Path(label).parent if not label.startswith("built-in") else None
         try:
             base = _load(spec.base, model, (*chain, label), folder)
         except ScenarioError as err:
@@ -73,36 +82,43 @@ def _load(ref: str, model: Model, chain: tuple[str, ...], relative_to: Path | No
     )
 
 
-def _read(ref: str, relative_to: Path | None) -> tuple[str, str]:
+def _read(ref: str, relative_to: Path | None, *, is_base: bool = False) -> tuple[str, str]:
     if ref in builtin_names():
         return f"built-in scenario {ref!r}", (_BUILTIN / f"{ref}.yaml").read_text(encoding="utf-8")
+    if len(ref) > MAX_REFERENCE or "\x00" in ref:
+        raise ScenarioError(f"a scenario reference of {len(ref):,} characters is not a name or a usable path")
+    if is_base and not ref.endswith((".yaml", ".yml")):
+        raise ScenarioError(f"{ref!r} is neither a built-in scenario ({', '.join(builtin_names())}) "
+                            "nor a scenario file (.yaml or .yml)")  # fmt: skip
     path = Path(ref)
     if relative_to is not None and not path.is_absolute():
         path = relative_to / path
-    if path.is_file():
-        try:
-            return str(path), path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            raise ScenarioError(f"{path}: cannot be read ({err})") from None
+    try:
+        exists = path.is_file()
+    except OSError as err:
+        raise ScenarioError(f"{ref!r}: not a usable path ({err.strerror})") from None
+    if exists:
+        return str(path), safe_yaml.read(path, str(path), ScenarioError)
+    close = difflib.get_close_matches(ref, builtin_names(), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
     raise ScenarioError(
-        f"{ref!r} is neither a built-in scenario ({', '.join(builtin_names())}) nor a scenario file that exists"
+        f"{ref!r} is neither a built-in scenario ({', '.join(builtin_names())}) nor a scenario file that exists{hint}"
     )
 
 
 def _parse(label: str, text: str) -> ScenarioSpec:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        where = getattr(err, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where is not None else ""
-        raise ScenarioError(f"{label}: not valid YAML{line}: {getattr(err, 'problem', err)}") from None
+    data = safe_yaml.load(text, label, ScenarioError)
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}"
         raise ScenarioError(f"{label}: a scenario must be a mapping with at least 'name'; this file is {kind}")
     try:
         return ScenarioSpec.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(f"{label}: " + "; ".join(_describe(e) for e in err.errors())) from None
+        problems = [_describe(e) for e in err.errors()[:10]]
+        misplaced = sorted(set(data) & {"lever", "from", "until", "set", "scale", "add"})
+        if misplaced:
+            problems.append(f"hint: {', '.join(misplaced)} belong(s) inside a lever: indent it under '- lever: ...'")
+        raise ScenarioError(f"{label}: " + "; ".join(problems)) from None
 
 
 def _describe(error: dict) -> str:
@@ -113,40 +129,100 @@ def _describe(error: dict) -> str:
     if error["type"] == "missing":
         return f"{path}: is required"
     if error["type"] == "extra_forbidden":
-        return f"{path}: unknown field (value {error['input']!r})"
-    if error["type"] == "string_pattern_mismatch":
-        return f"{path}: {error['input']!r} is not allowed; use lower-case letters, digits and dashes"
+        field = str(error["loc"][-1])
+        close = difflib.get_close_matches(field, _FIELDS.get(len(error["loc"]), ()), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"{path}: unknown field{hint}"
     shown = error.get("input")
     if isinstance(shown, dict | list):
         return f"{path}: {message}"
-    return f"{path}: {shown!r} is not allowed: {message}"
+    if error["type"] == "string_pattern_mismatch":
+        return f"{path}: {_shown(shown)} is not allowed; use lower-case letters, digits and dashes"
+    return f"{path}: {_shown(shown)} is not allowed: {message}"
+
+
+#: the fields allowed at each depth of an error's location: the scenario's, then a lever's
+_FIELDS = {1: tuple(ScenarioSpec.model_fields), 3: ("lever", "from", "until", "set", "scale", "add")}
+
+
+def _shown(value: object) -> str:
+    """A value for a message, cut short: messages name a value, they do not echo a file."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _check_against_model(label: str, spec: ScenarioSpec, model: Model) -> None:
     drivers = {d.name: d for d in model.drivers}
     parameters = {p.name: p for p in model.parameters}
+    timeline = Timeline()
     problems = []
     for i, lever in enumerate(spec.levers):
         where = f"levers[{i}]"
         target = drivers.get(lever.lever) or parameters.get(lever.lever)
         if target is None:
-            problems.append(
-                f"{where}.lever: {lever.lever!r} is not a driver or parameter; drivers are {', '.join(drivers)}"
-            )
+            close = difflib.get_close_matches(lever.lever, [*drivers, *parameters], n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            problems.append(f"{where}.lever: {_shown(lever.lever)} is not a driver or parameter; {hint}"
+                            "see 'refuge parameters' for drivers and parameters")  # fmt: skip
             continue
+        for key, when in (("from", lever.start), ("until", lever.until)):
+            if when is not None and not timeline.start <= when <= timeline.end + 1:
+                problems.append(f"{where}.{key}: {when:g} is outside the run's years "
+                                f"{timeline.start}-{timeline.end}")  # fmt: skip
         kind, value = lever.action
         low, high = target.bounds
         if kind == "set" and not low <= value <= high:
             problems.append(f"{where}.set: {value:g} is outside {lever.lever}'s range {_range(low, high)}")
     for name, value in spec.parameters.items():
         if name not in parameters:
-            problems.append(f"parameters.{name}: not a parameter of the model (see 'refuge parameters')")
+            close = difflib.get_close_matches(name, list(parameters), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(f"parameters.{_shown(name)}: not a parameter of the model{hint} (see 'refuge parameters')")
             continue
         low, high = parameters[name].bounds
         if not (math.isfinite(value) and low <= value <= high):
             problems.append(f"parameters.{name}: {value:g} is outside the allowed range {_range(low, high)}")
+    if not problems:
+        problems = _levered_parameters_out_of_bounds(spec, parameters)
     if problems:
-        raise ScenarioError(f"{label}: " + "; ".join(problems))
+        raise ScenarioError(f"{label}: " + "; ".join(problems[:10]))
+
+
+def _levered_parameters_out_of_bounds(spec: ScenarioSpec, parameters: dict) -> list[str]:
+    """Parameters that ``scale`` or ``add`` levers would push outside their bounds at some time.
+
+    The levers on a parameter act in order on its value in each window between
+    their dates; the values checked are the default or the scenario's override, and
+    the lowest and highest of the shipped posterior, which runs draw from.
+    """
+    from ..calibration.posterior import shipped_posterior
+
+    posterior = shipped_posterior()
+    problems = []
+    for name in sorted({lever.lever for lever in spec.levers if lever.lever in parameters}):
+        starts = {spec.parameters.get(name, parameters[name].value)}
+        if posterior is not None and name in posterior.samples:
+            starts |= {float(posterior.samples[name].min()), float(posterior.samples[name].max())}
+        problem = _first_out_of_bounds(spec.levers, name, sorted(starts), parameters[name].bounds)
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def _first_out_of_bounds(levers, name: str, starts: list[float], bounds: tuple[float, float]) -> str | None:
+    mine = [(i, lever) for i, lever in enumerate(levers) if lever.lever == name]
+    times = sorted({t for _, lever in mine for t in (lever.start, lever.until) if t is not None})
+    for t in times:
+        active = [(i, lever) for i, lever in mine if lever.start <= t and (lever.until is None or t < lever.until)]
+        for start in starts:
+            value = start
+            for i, lever in active:
+                kind, amount = lever.action
+                value = amount if kind == "set" else value * amount if kind == "scale" else value + amount
+                if not (math.isfinite(value) and bounds[0] <= value <= bounds[1]):
+                    return (f"levers[{i}].{kind}: {amount:g} takes {name} from {start:g} to {value:g}, "
+                            f"outside its range {_range(*bounds)}")
+    return None
 
 
 def _range(low: float, high: float) -> str:

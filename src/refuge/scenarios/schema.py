@@ -28,7 +28,7 @@ NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 class LeverSpec(BaseModel):
     """One dated intervention on a driver or a parameter."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     lever: str = Field(description="name of a driver or parameter")
     start: float = Field(alias="from", description="when the lever starts")
@@ -75,13 +75,13 @@ class LeverSpec(BaseModel):
 class ScenarioSpec(BaseModel):
     """A scenario as written in a file: a base, levers, parameter overrides."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    name: str = Field(pattern=NAME_PATTERN, description="lower-case letters, digits and dashes")
-    description: str = ""
-    base: str | None = None
-    levers: list[LeverSpec] = []
-    parameters: dict[str, float] = {}
+    name: str = Field(pattern=NAME_PATTERN, max_length=64, description="lower-case letters, digits and dashes")
+    description: str = Field(default="", max_length=4_000)
+    base: str | None = Field(default=None, max_length=1_024)
+    levers: list[LeverSpec] = Field(default=[], max_length=200)
+    parameters: dict[str, float] = Field(default={}, max_length=200)
 
     @field_validator("levers", "parameters", mode="before")
     @classmethod

@@ -1,0 +1,468 @@
+"""The run store: output folders that are never half-written, never mixed, never someone else's.
+
+A run into ``DIR`` works beside it, in ``DIR``'s parent:
+
+* ``.DIR.lock``: held (``flock``) for the whole run, so a second run into the
+  same folder is refused with the first one's process named, never interleaved;
+* ``.DIR.partial/``: finished blocks of members, each with a record of the
+  settings it belongs to and its checksum, so an interrupted run resumes from
+  the blocks that match and verify, and recomputes the rest;
+* ``.DIR.staging-PID/``: the finished folder being written, published by one
+  atomic rename (an exchange when ``DIR`` already exists), so a reader sees the
+  old folder or the new one, never a mixture.
+
+``DIR/run.json`` is the manifest: the run's settings and every file refuge wrote
+there with its size and SHA-256. refuge replaces a folder only when its manifest
+verifies and lists everything in it, and deletes only files a manifest lists or
+that its own working folders hold under its own names.
+
+Every file is written to a temporary name, flushed and renamed, and file writes
+hold Ctrl-C until they finish (a second or two at most), so an interruption at any
+point, ``kill -9`` included, leaves nothing that a rerun would trust wrongly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import RunError
+
+MANIFEST = "run.json"
+FORMAT = "refuge-run/1"
+_PARTIAL_FORMAT = "refuge-partial/1"
+_BLOCK_PREFIX = "block-"
+#: the longest output path accepted (Linux's PATH_MAX less room for refuge's own names)
+MAX_PATH = 3_800
+
+
+def digest(settings: dict) -> str:
+    """A short fingerprint of a run's settings: blocks and folders carry it."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# --- interruption -----------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def held_interrupts() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT, SIGTERM) while a file is written; deliver it as ``KeyboardInterrupt`` afterwards.
+
+    A signal arriving inside a library's file write (netCDF, Parquet) can leave its
+    locks held and the file half-made; held here, it lands between writes instead.
+    Outside the main thread (where Python delivers signals) this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {sig: signal.signal(sig, lambda number, frame: caught.append(number)) for sig in _HELD}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if caught:
+            raise KeyboardInterrupt
+
+
+_HELD = (signal.SIGINT, signal.SIGTERM)
+
+
+def write_file(path: Path, write: Callable[[Path], object]) -> Path:
+    """Write ``path`` through ``write(temporary)``, flush it to disk and rename it into place."""
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with held_interrupts():
+        try:
+            write(temporary)
+            _fsync(temporary)
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+            raise
+    return path
+
+
+def write_text(path: Path, text: str) -> Path:
+    return write_file(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def _fsync(path: Path) -> None:
+    flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0)
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# --- the folder ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What ``run.json`` says: the run's settings and the files written, name -> (bytes, sha256)."""
+
+    settings: dict
+    files: dict[str, tuple[int, str]]
+
+    @classmethod
+    def read(cls, folder: Path) -> Manifest | None:
+        """The folder's manifest, or ``None`` where there is none or it is not refuge's."""
+        try:
+            data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+            if data.get("format") != FORMAT:
+                return None
+            files = {str(name): (int(size), str(check)) for name, (size, check) in data.pop("files").items()}
+            data.pop("format")
+            return cls(data, files)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def text(self) -> str:
+        files = {name: [size, check] for name, (size, check) in sorted(self.files.items())}
+        return json.dumps({"format": FORMAT, **self.settings, "files": files}, indent=2)
+
+    def problems(self, folder: Path) -> list[str]:
+        """Why ``folder`` does not hold exactly this manifest's files, intact; empty if it does."""
+        found = {p.name for p in folder.iterdir()} - {MANIFEST}
+        problems = [f"{name} is not refuge's" for name in sorted(found - set(self.files))]
+        problems += [f"{name} is missing" for name in sorted(set(self.files) - found)]
+        for name in sorted(set(self.files) & found):
+            path = folder / name
+            size, check = self.files[name]
+            if not path.is_file() or path.stat().st_size != size or sha256(path) != check:
+                problems.append(f"{name} was changed")
+        return problems
+
+
+def describe(settings: dict) -> str:
+    return (f"scenario {settings.get('scenario')!r}, {settings.get('members')} members, seed {settings.get('seed')}, "
+            f"backend {settings.get('backend')}")  # fmt: skip
+
+
+class RunFolder:
+    """One output folder and its working files, used as a context manager that holds the folder's lock.
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> with RunFolder(root / "out", {"seed": 1}) as folder:
+    ...     _ = write_text(folder.start_staging() / "a.txt", "hello")
+    ...     folder.publish()
+    >>> sorted(p.name for p in (root / "out").iterdir())
+    ['a.txt', 'run.json']
+    """
+
+    def __init__(self, out: Path, settings: dict, *, force: bool = False) -> None:
+        self.out = check_output_path(out)
+        self.settings = json.loads(json.dumps(settings, default=str))  # as run.json will give it back
+        self.force = force
+        parent, name = self.out.parent, self.out.name
+        self.partial = parent / f".{name}.partial"
+        self.staging = parent / f".{name}.staging-{os.getpid()}"
+        self._lock_path = parent / f".{name}.lock"
+        self._lock: int | None = None
+
+    # The lock -------------------------------------------------------------------------------------------------------
+
+    def __enter__(self) -> RunFolder:
+        self.check_replaceable()
+        try:
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise RunError(f"--out {self.out}: its folder cannot be created ({err.strerror})") from None
+        self._acquire()
+        try:
+            self.check_replaceable()  # again, now that no other run can change it
+            self._clear_stale()
+        except BaseException:
+            self._release()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with contextlib.suppress(OSError):
+            _remove_own(self.staging)
+        self._release()
+
+    def _acquire(self) -> None:
+        while True:
+            try:
+                fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as err:
+                raise RunError(f"--out {self.out}: cannot write in {self.out.parent} ({err.strerror})") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 4096).decode(errors="replace").strip() or "another process"
+                os.close(fd)
+                raise RunError(
+                    f"--out {self.out}: another refuge run is writing there ({holder}); wait for it to finish, "
+                    "or choose another --out"
+                ) from None
+            # the file may have been unlinked by the run that held it: lock the file that is there now
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self._lock_path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(sys.argv)}".encode())
+        self._lock = fd
+
+    def _release(self) -> None:
+        if self._lock is None:
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(self._lock_path)
+        os.close(self._lock)
+        self._lock = None
+
+    # What may be replaced -------------------------------------------------------------------------------------------
+
+    def check_replaceable(self) -> Manifest | None:
+        """Refuse an output folder that refuge may not replace; return its manifest if it has one."""
+        out = self.out
+        if not out.exists():
+            return None
+        if not out.is_dir():
+            raise RunError(f"--out {out} is a file, not a folder; choose another --out")
+        if not any(out.iterdir()):
+            return None
+        manifest = Manifest.read(out)
+        if manifest is None:
+            raise RunError(f"--out {out} exists and is not a refuge output folder (it has no refuge {MANIFEST}); "
+                           "refuge never deletes what it did not write: choose another --out")  # fmt: skip
+        problems = manifest.problems(out)
+        if problems:
+            raise RunError(f"--out {out} holds files refuge did not write or that were changed since "
+                           f"({'; '.join(problems[:5])}); move them away or choose another --out")  # fmt: skip
+        if manifest.settings != self.settings and not self.force:
+            raise RunError(f"--out {out} holds another run ({describe(manifest.settings)}); "
+                           "choose another --out, or give --force to replace it")  # fmt: skip
+        return manifest
+
+    def finished(self) -> Manifest | None:
+        """The folder's manifest if it already holds this very run, intact."""
+        manifest = Manifest.read(self.out) if self.out.is_dir() else None
+        if manifest is not None and manifest.settings == self.settings and not manifest.problems(self.out):
+            return manifest
+        return None
+
+    def _clear_stale(self) -> None:
+        """Remove what killed runs into this folder left behind: their staging folders and temporary files."""
+        for pattern in (f".{self.out.name}.staging-*", f".{self.out.name}.partial.new-*"):
+            for stale in self.out.parent.glob(pattern):
+                _remove_own(stale)
+        if self.partial.exists():
+            for temporary in self.partial.glob(".*.tmp-*"):
+                temporary.unlink()
+
+    # Blocks ---------------------------------------------------------------------------------------------------------
+
+    def finished_blocks(self, expected: dict[int, int]) -> dict[int, list[str]]:
+        """Blocks kept from an interrupted run of these settings: first member -> its files.
+
+        ``expected`` maps each block's first member to its size. A block counts only if its
+        record matches these settings and that size and its files verify; anything else in
+        the partial folder is removed, and a partial folder of other settings is emptied.
+        """
+        marker = self.partial / "settings.json"
+        mine = digest(self.settings)
+        if self.partial.exists():
+            try:
+                same = json.loads(marker.read_text(encoding="utf-8")).get("digest") == mine
+            except (OSError, ValueError, AttributeError):
+                same = False
+            if not same:
+                _remove_own(self.partial)
+                if self.partial.exists():
+                    raise RunError(f"{self.partial} holds files refuge did not write; move them away")
+        if not self.partial.exists():
+            building = self.partial.with_name(f"{self.partial.name}.new-{os.getpid()}")
+            building.mkdir()
+            write_text(building / "settings.json", json.dumps({"format": _PARTIAL_FORMAT, "digest": mine,
+                                                               "settings": self.settings}, indent=2, default=str))
+            os.rename(building, self.partial)
+        kept: dict[int, list[str]] = {}
+        for record_path in self.partial.glob(f"{_BLOCK_PREFIX}*.json"):
+            record = _read_record(record_path)
+            first = record.get("first") if record else None
+            files = record.get("files", {}) if record else {}
+            if (record and record.get("digest") == mine and expected.get(first) == record.get("count")
+                    and all(_verifies(self.partial / n, size, check) for n, (size, check) in files.items())):
+                kept[first] = sorted(files)
+            else:
+                for name in files:
+                    with contextlib.suppress(OSError):
+                        (self.partial / name).unlink()
+                record_path.unlink()
+        known = {name for files in kept.values() for name in files} | {"settings.json"}
+        known |= {f"{_BLOCK_PREFIX}{first:09d}.json" for first in kept}
+        for path in self.partial.iterdir():
+            if path.name not in known and path.name.startswith((_BLOCK_PREFIX, "events-")):
+                path.unlink()
+        return kept
+
+    def block_path(self, first: int, kind: str, suffix: str) -> Path:
+        return self.partial / f"{kind}-{first:09d}{suffix}"
+
+    def keep_block(self, first: int, count: int, files: list[Path]) -> None:
+        """Record a finished block (its files already written in the partial folder) as one to resume from."""
+        record = {
+            "first": first,
+            "count": count,
+            "digest": digest(self.settings),
+            "files": {p.name: [p.stat().st_size, sha256(p)] for p in files},
+        }
+        write_text(self.partial / f"{_BLOCK_PREFIX}{first:09d}.json", json.dumps(record, indent=2))
+
+    # Publishing -----------------------------------------------------------------------------------------------------
+
+    def start_staging(self) -> Path:
+        _remove_own(self.staging)
+        self.staging.mkdir()
+        return self.staging
+
+    def publish(self) -> Manifest:
+        """Write the manifest and put the staging folder in place of ``out`` in one atomic step."""
+        names = sorted(p.name for p in self.staging.iterdir() if p.name != MANIFEST)
+        files = {}
+        for name in names:
+            path = self.staging / name
+            _fsync(path)
+            files[name] = (path.stat().st_size, sha256(path))
+        manifest = Manifest(self.settings, files)
+        write_text(self.staging / MANIFEST, manifest.text())
+        _fsync(self.staging)
+        with held_interrupts():
+            self.check_replaceable()
+            if self.out.exists() and any(self.out.iterdir()):
+                _exchange(self.staging, self.out)  # the old folder is now at the staging path
+            else:
+                os.replace(self.staging, self.out)  # onto nothing, or onto an empty folder
+            _fsync(self.out.parent)
+        _remove_own(self.staging)
+        _remove_own(self.partial)
+        return manifest
+
+
+def check_output_path(out: Path) -> Path:
+    """The output folder as an absolute path, refused early when it can never be written."""
+    text = str(out)
+    if not text or "\x00" in text:
+        raise RunError(f"--out {out!r} is not a usable path")
+    if len(text) > MAX_PATH:
+        raise RunError(f"--out is {len(text):,} characters long; at most {MAX_PATH:,} are allowed")
+    try:
+        out = Path(os.path.abspath(out))
+    except OSError as err:
+        raise RunError(f"--out {out}: {err.strerror}") from None
+    if out == out.parent:
+        raise RunError(f"--out {out} is the root of the file system; choose a folder of its own")
+    if any(len(part.encode()) > 200 for part in out.parts):
+        raise RunError(f"--out {out}: a folder name is longer than 200 bytes")
+    try:
+        here = Path.cwd()
+    except OSError:
+        here = None
+    if here is not None and (here == out or out in here.parents):
+        raise RunError(f"--out {out} is the current folder or holds it; a run replaces its folder whole, "
+                       "so run from outside it or choose another --out")  # fmt: skip
+    ancestor = out.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise RunError(f"--out {out}: {ancestor} is a file, so no folder can be made under it")
+    try:
+        with tempfile.TemporaryFile(dir=ancestor):
+            pass
+    except OSError as err:
+        raise RunError(f"--out {out}: {ancestor} cannot be written ({err.strerror})") from None
+    return out
+
+
+def _read_record(path: Path) -> dict | None:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and isinstance(record.get("files"), dict) else None
+
+
+def _verifies(path: Path, size: object, check: object) -> bool:
+    try:
+        return path.is_file() and path.stat().st_size == size and sha256(path) == check
+    except OSError:
+        return False
+
+
+def _remove_own(folder: Path) -> None:
+    """Delete a working or replaced folder of refuge's: the files its manifest lists and refuge's own names only.
+
+    Anything else found there stays, and so does the folder then.
+    """
+    if not folder.is_dir():
+        return
+    manifest = Manifest.read(folder)
+    listed = set(manifest.files) if manifest else set()
+    for path in folder.iterdir():
+        name = path.name
+        ours = (name in listed or name in _OUTPUT_NAMES or name.startswith((_BLOCK_PREFIX, "events-"))
+                or (name.startswith(".") and ".tmp-" in name))  # fmt: skip
+        if ours and path.is_file() and not path.is_symlink():
+            path.unlink()
+    with contextlib.suppress(OSError):
+        folder.rmdir()
+
+
+#: the names of the files a run may write into its folder (staging folders of killed runs hold these)
+_OUTPUT_NAMES = frozenset({
+    MANIFEST, "settings.json", "annual.csv", "annual.parquet", "results.nc", "arrivals.png", "stocks.png",
+    "trajectories.parquet", "journeys.csv", "journeys.png",
+})
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> None:
+    """Swap two folders atomically (Linux ``renameat2``); elsewhere, two renames a moment apart."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is not None:
+        if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+            return
+        code = ctypes.get_errno()
+        if code not in (errno.ENOSYS, errno.EINVAL):
+            raise OSError(code, os.strerror(code), str(b))
+    aside = a.with_name(a.name + ".old")
+    os.rename(b, aside)
+    os.rename(a, b)
+    os.rename(aside, a)
