@@ -177,7 +177,7 @@ def _check_against_model(label: str, spec: ScenarioSpec, model: Model) -> None:
         if name not in parameters:
             close = difflib.get_close_matches(name, list(parameters), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            problems.append(f"parameters.{_shown(name)}: not a parameter of the model{hint} (see 'refuge parameters')")
+            problems.append(f"parameters.{_shown(name)[1:-1]}: not a parameter of the model{hint} (see 'refuge parameters')")
             continue
         low, high = parameters[name].bounds
         if not (math.isfinite(value) and low <= value <= high):
