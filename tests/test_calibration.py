@@ -126,7 +126,7 @@ def test_the_shipped_posterior_is_the_default_of_run():
     ("change", "message"),
     [
         (lambda t: t.drop(columns="return_home"), r"header: column\(s\) 'return_home' missing"),
-        (lambda t: t.rename(columns={"onward_escape": "onward_escpe"}), r"'onward_escpe'.*did you mean 'onward_escape'"),
+        (lambda t: t.rename(columns={"onward_escape": "onward_escpe"}), r"'onward_escpe'.*mean 'onward_escape'"),
         (lambda t: t.assign(push_floor=t.push_floor.where(t.index != 3)), r"row 5, field 'push_floor': value ''"),
         (lambda t: t.assign(catch_at_border=t.catch_at_border.where(t.index != 0, 7.0)), r"row 2, field 'catch_at_bo"),
         (lambda t: t.head(0), "no samples"),

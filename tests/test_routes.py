@@ -64,7 +64,7 @@ def test_faults_are_named(model, change, message):
 
 
 def test_unreadable_or_malformed_files_are_refuge_errors(tmp_path, model):
-    with pytest.raises(DataError, match="route graph.*cannot be read"):
+    with pytest.raises(DataError, match=r"route graph.*cannot be read"):
         load_routes(tmp_path / "missing.yaml", model)
     bad = tmp_path / "bad.yaml"
     bad.write_text("places: [unclosed")

@@ -35,6 +35,9 @@ def run(
     backend: Annotated[str, typer.Option(help="mean | counts | agents")] = "counts",
     out: Annotated[Path | None, typer.Option(help="output folder [default: out/SCENARIO]")] = None,
     force: Annotated[bool, typer.Option(help="replace an output folder that holds another run")] = False,
+    block: Annotated[
+        int | None, typer.Option(min=1, max=MAX_MEMBERS, help="members held in memory at once (and kept on resume)")
+    ] = None,
     trajectories: Annotated[bool, typer.Option(help="agents: write every person's moves and journey plots")] = False,
     calibrated: Annotated[
         bool, typer.Option("--calibrated/--defaults", help="parameters from the shipped posterior, or the defaults")
@@ -60,7 +63,7 @@ def run(
             results = run_to_folder(
                 chosen, folder, members=members, seed=seed, backend=backend, calibrated=calibrated,
                 progress=lambda done: bar.advance(task, done), trajectories=trajectories, force=force,
-                block=_AGENTS_BLOCK if backend == "agents" else 2_000,
+                block=block or (_AGENTS_BLOCK if backend == "agents" else 2_000),
             )  # fmt: skip
         except KeyboardInterrupt:
             errors.print(f"interrupted: finished members are kept; run the same command again to resume into {folder}")

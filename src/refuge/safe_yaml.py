@@ -46,8 +46,9 @@ def load(text: str, label: str, error: type[RefugeError] = DataError):
     """Parse YAML ``text`` within the limits; raise ``error`` naming ``label`` and the line."""
     if len(text) > MAX_BYTES:
         raise error(f"{label}: larger than {MAX_BYTES // 1024} KiB; a scenario or route file is a few lines")
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)
         return loader.get_single_data()
     except _Refused as err:
         raise error(f"{label}: {err.args[0]}") from None
@@ -56,7 +57,8 @@ def load(text: str, label: str, error: type[RefugeError] = DataError):
     except (RecursionError, MemoryError, ValueError, OverflowError) as err:
         raise error(f"{label}: cannot be read as YAML ({type(err).__name__})") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _where(err: yaml.YAMLError) -> str:

@@ -147,7 +147,10 @@ _FIELDS = {1: tuple(ScenarioSpec.model_fields), 3: ("lever", "from", "until", "s
 
 def _shown(value: object) -> str:
     """A value for a message, cut short: messages name a value, they do not echo a file."""
-    text = repr(value)
+    return _cut(repr(value))
+
+
+def _cut(text: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -177,7 +180,7 @@ def _check_against_model(label: str, spec: ScenarioSpec, model: Model) -> None:
         if name not in parameters:
             close = difflib.get_close_matches(name, list(parameters), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            problems.append(f"parameters.{_shown(name)[1:-1]}: not a parameter of the model{hint} (see 'refuge parameters')")
+            problems.append(f"parameters.{_cut(name)}: not a parameter of the model{hint} (see 'refuge parameters')")
             continue
         low, high = parameters[name].bounds
         if not (math.isfinite(value) and low <= value <= high):
