@@ -69,7 +69,7 @@ def run_to_folder(
     }
     recorder = Agents(record=True) if trajectories else None
     with RunFolder(Path(out), settings, force=force) as folder:
-        if folder.finished() is not None:
+        if folder.completed() is not None:
             if progress:
                 progress(members * timeline.steps)
             return Results.open(folder.out / "results.nc", model)

@@ -20,11 +20,11 @@ import yaml
 from .errors import DataError, RefugeError
 
 #: the largest file read, in bytes
-MAX_BYTES = 256 * 1024
+MAX_BYTES = 64 * 1024
 #: the deepest nesting of lists and mappings
 MAX_DEPTH = 16
 #: the most values (scalars, lists, mappings) in one file
-MAX_NODES = 20_000
+MAX_NODES = 4_000
 
 
 def read(path, label: str, error: type[RefugeError] = DataError) -> str:

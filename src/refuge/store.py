@@ -267,10 +267,11 @@ class RunFolder:
                            "choose another --out, or give --force to replace it")  # fmt: skip
         return manifest
 
-    def finished(self) -> Manifest | None:
-        """The folder's manifest if it already holds this very run, intact."""
+    def completed(self) -> Manifest | None:
+        """The folder's manifest if it already holds this very run, intact (then its working blocks go)."""
         manifest = Manifest.read(self.out) if self.out.is_dir() else None
         if manifest is not None and manifest.settings == self.settings and not manifest.problems(self.out):
+            _remove_own(self.partial)  # left by a run killed between publishing and tidying up
             return manifest
         return None
 

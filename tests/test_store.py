@@ -1,0 +1,166 @@
+"""The run store: what refuge may replace or delete, locks, checksummed blocks, arguments checked up front."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import refuge
+from refuge.errors import RunError
+from refuge.model.timeline import Timeline
+from refuge.results import Results, ResultsWriter
+from refuge.store import RunFolder, held_interrupts, write_text
+
+SETTINGS = {"scenario": "baseline", "members": 4, "seed": 1, "backend": "counts"}
+
+
+def publish(out, settings=SETTINGS, *, force=False, files=("a.txt",)):
+    with RunFolder(out, settings, force=force) as folder:
+        staging = folder.start_staging()
+        for name in files:
+            write_text(staging / name, name)
+        return folder.publish()
+
+
+def test_a_folder_refuge_did_not_write_is_never_touched(tmp_path):
+    (tmp_path / "thesis.tex").write_text("years of work")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "run.json").write_text(json.dumps({"seed": 1}))  # a stray file of that name is not a manifest
+    with pytest.raises(RunError, match="not a refuge output folder"):
+        publish(tmp_path)
+    assert (tmp_path / "thesis.tex").read_text() == "years of work" and (tmp_path / "sub").is_dir()
+    assert sorted(p.name for p in tmp_path.parent.iterdir() if p.name.startswith(f".{tmp_path.name}")) == []
+
+
+def test_another_run_is_replaced_only_with_force_and_then_whole(tmp_path):
+    out = tmp_path / "o"
+    publish(out, files=("a.txt", "b.txt"))
+    other = {**SETTINGS, "scenario": "border-closure"}
+    with pytest.raises(RunError, match=r"holds another run \(scenario 'baseline'.*--force"):
+        publish(out, other, files=("c.txt",))
+    publish(out, other, force=True, files=("c.txt",))
+    assert sorted(p.name for p in out.iterdir()) == ["c.txt", "run.json"]
+    assert json.loads((out / "run.json").read_text())["scenario"] == "border-closure"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]  # nothing left beside it
+
+
+@pytest.mark.parametrize("damage", ["extra", "changed", "missing"])
+def test_a_run_folder_that_was_changed_is_refused_even_with_force(tmp_path, damage):
+    out = tmp_path / "o"
+    publish(out)
+    if damage == "extra":
+        (out / "notes.md").write_text("mine")
+    elif damage == "changed":
+        (out / "a.txt").write_text("edited by hand")
+    else:
+        (out / "a.txt").unlink()
+    with pytest.raises(RunError, match="did not write or that were changed"):
+        publish(out, {**SETTINGS, "seed": 2}, force=True)
+    assert (out / "run.json").exists()
+
+
+def test_a_second_run_into_a_locked_folder_is_refused_naming_the_first(tmp_path):
+    out = tmp_path / "o"
+    busy = rf"another refuge run is writing there \(pid {os.getpid()}"
+    with RunFolder(out, SETTINGS), pytest.raises(RunError, match=busy):
+        RunFolder(out, SETTINGS).__enter__()
+    with RunFolder(out, SETTINGS):  # released on exit
+        pass
+
+
+def test_only_blocks_that_match_and_verify_are_kept(tmp_path):
+    out = tmp_path / "o"
+    sizes = {0: 2, 2: 2, 4: 1}
+    with RunFolder(out, SETTINGS) as folder:
+        assert folder.finished_blocks(sizes) == {}
+        for first, count in sizes.items():
+            path = folder.block_path(first, "block", ".npz")
+            write_text(path, f"block {first}")
+            folder.keep_block(first, count, [path])
+        folder.block_path(2, "block", ".npz").write_text("block 2, damaged")
+        (folder.partial / ".block-000000004.npz.tmp-99").write_text("half")
+        kept = folder.finished_blocks(sizes)
+        assert sorted(kept) == [0, 4]
+        assert not folder.block_path(2, "block", ".npz").exists()
+        assert sorted(folder.finished_blocks({0: 2, 2: 2, 4: 2})) == [0]  # a block of another size is not this run's
+    with RunFolder(out, {**SETTINGS, "seed": 9}) as folder:
+        assert folder.finished_blocks(sizes) == {}  # blocks of other settings are dropped
+
+
+def test_ctrl_c_during_a_write_lands_after_it(tmp_path):
+    path = tmp_path / "f.txt"
+    with pytest.raises(KeyboardInterrupt), held_interrupts():
+        os.kill(os.getpid(), signal.SIGINT)
+        path.write_text("whole")
+    assert path.read_text() == "whole"
+
+
+def test_results_written_block_by_block_equal_the_blocks_joined(tmp_path, model, short):
+    whole = refuge.run("baseline", members=5, seed=4, timeline=short, block=2, backend="counts")
+    blocks = [Results(whole.data.isel(member=slice(i, i + 2)), model) for i in (0, 2, 4)]
+    with ResultsWriter(tmp_path / "r.nc", model, short, {"scenario": "baseline"}) as writer:
+        for block in blocks:
+            writer.append(block)
+    back = Results.open(tmp_path / "r.nc", model)
+    np.testing.assert_array_equal(back.data.flows.values, whole.data.flows.values)
+    np.testing.assert_array_equal(back.data.stocks.values, whole.data.stocks.values)
+    assert list(back.data.member.values) == list(range(5))
+    assert back.data.flows.attrs["units"] == "people"
+    back.data.close()
+
+
+def cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "refuge", *args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, "COLUMNS": "200"})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--seed", str(2**64)], "--seed"),
+        (["--members", str(2**70)], "--members"),
+        (["--members", "10000000", "--out", "/proc/refuge"], "/proc cannot be written"),
+        (["--out", "afile/sub"], "is a file, so no folder can be made under it"),
+        (["--out", "x" * 5000], "characters long"),
+        (["--backend", "quantum"], "backend 'quantum' is not known"),
+        (["--backend", "counts", "--trajectories"], "--trajectories needs --backend agents"),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_work_and_leave_nothing(tmp_path, args, message):
+    (tmp_path / "afile").write_text("")
+    done = cli("run", "baseline", *args, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert message in " ".join(done.stderr.split()), done.stderr
+    assert "Traceback" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_members_beyond_the_disk_are_refused_with_the_estimate(tmp_path):
+    done = cli("run", "baseline", "--members", "10000000", "--out", str(tmp_path / "o"), cwd=tmp_path)
+    free = os.statvfs(tmp_path).f_bavail * os.statvfs(tmp_path).f_frsize
+    if free > 10_000_000 * 30_000:
+        pytest.skip("this disk has room for ten million members' results")
+    assert done.returncode == 2 and "GiB of disk" in done.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_output_folder_may_not_hold_the_current_folder(tmp_path):
+    publish(tmp_path / "o")
+    done = cli("run", "baseline", "--members", "2", "--out", ".", cwd=tmp_path / "o")
+    assert done.returncode == 2 and "current folder" in done.stderr
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["a.txt", "run.json"]
+
+
+def test_a_run_into_a_folder_publishes_the_numbers_of_the_api(tmp_path):
+    """``run_to_folder`` publishes the same numbers ``refuge.run`` returns."""
+    from refuge.output import run_to_folder
+    from refuge.scenarios import load_scenario
+
+    results = run_to_folder(load_scenario("baseline"), tmp_path / "o", members=3, seed=2, backend="mean", block=2)
+    direct = refuge.run("baseline", members=3, seed=2, backend="mean", block=2, timeline=Timeline())
+    np.testing.assert_allclose(results.data.flows.values, direct.data.flows.values)
+    results.data.close()
