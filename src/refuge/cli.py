@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from . import __version__
 from .errors import RefugeError, RunError
 from .evidence import arrivals
 from .korea import north_korea
@@ -339,22 +340,30 @@ def estimate(
     draws: Annotated[int, typer.Option(min=10, help="posterior draws to simulate")] = 1000,
     seed: Annotated[int, typer.Option(min=0, help="seed of the draws")] = 0,
     out: Annotated[Path | None, typer.Option(help="output folder [default: out/estimate]")] = None,
+    force: Annotated[bool, typer.Option(help="replace an output folder that holds another estimate")] = False,
 ) -> None:
     """Estimate what nobody counts: people hiding in China by year, 1995-2019, beside the published claims."""
     from .calibration.posterior import Posterior, shipped_posterior
     from .calibration.report import hiding_estimate, plot_hiding, predictive, published_hiding_claims
+    from .store import check_output_path, publish_folder
 
     if quantity != "hiding-in-china":
         raise RunError(f"cannot estimate {quantity!r}; allowed: hiding-in-china")
     chosen = Posterior.load(posterior) if posterior else shipped_posterior()
     if chosen is None:
         raise RunError("this build ships no posterior; give --posterior DIR from `refuge calibrate`")
+    folder = out or Path("out") / "estimate"
+    settings = {"refuge": __version__, "estimate": quantity, "posterior": str(posterior or "shipped"),
+                "posterior_created": chosen.provenance.get("created"), "draws": draws, "seed": seed}  # fmt: skip
+    check_output_path(folder)
     estimate_ = hiding_estimate(predictive(chosen, draws=draws, seed=seed))
     claims = published_hiding_claims()
-    folder = out or Path("out") / "estimate"
-    folder.mkdir(parents=True, exist_ok=True)
-    estimate_.round(0).to_csv(folder / "hiding_in_china.csv")
-    plot_hiding(estimate_, claims, folder / "hiding_in_china.png")
+
+    def write(staging: Path) -> None:
+        estimate_.round(0).to_csv(staging / "hiding_in_china.csv")
+        plot_hiding(estimate_, claims, staging / "hiding_in_china.png")
+
+    publish_folder(folder, settings, write, force=force)
     table = Table(title="North Koreans hiding in China at year end: posterior, beside published estimates")
     for column in ("year", "median", "50% interval", "90% interval", "claims that year (source)"):
         table.add_column(column, justify="right" if column != "claims that year (source)" else "left",

@@ -373,6 +373,20 @@ class RunFolder:
         return manifest
 
 
+def publish_folder(out: Path, settings: dict, write: Callable[[Path], object], *, force: bool = False) -> Manifest:
+    """Write a whole folder at once through ``write(staging)`` and publish it, with the store's rules.
+
+    For verbs whose work is quick (estimate, compare): no blocks, just the manifest, the lock and
+    the atomic publish; a folder already holding the same settings is left as it is.
+    """
+    with RunFolder(out, settings, force=force) as folder:
+        done = folder.completed()
+        if done is not None:
+            return done
+        write(folder.start_staging())
+        return folder.publish()
+
+
 def check_output_path(out: Path) -> Path:
     """The output folder as an absolute path, refused early when it can never be written."""
     text = str(out)
