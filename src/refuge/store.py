@@ -400,6 +400,8 @@ def check_output_path(out: Path) -> Path:
         raise RunError(f"--out {out}: {err.strerror}") from None
     if out == out.parent:
         raise RunError(f"--out {out} is the root of the file system; choose a folder of its own")
+    if out.is_symlink():
+        raise RunError(f"--out {out} is a symbolic link; give the folder itself ({os.path.realpath(out)})")
     if any(len(part.encode()) > 200 for part in out.parts):
         raise RunError(f"--out {out}: a folder name is longer than 200 bytes")
     try:
