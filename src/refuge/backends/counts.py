@@ -82,7 +82,7 @@ def _split_one_by_one(left, rates, moved, m, x, flows, first, last, total, k0, k
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
 def _split_by_binomials(left, rates, moved, m, x, flows, first, last, total, k0, k1, step, decisions):
-    """Many leavers: successive conditional binomials, the largest flow taking the rest."""
+    """Many leavers, or one flow: successive conditional binomials, the largest flow taking the rest."""
     largest = first
     for j in range(first, last):
         if rates[m, flows[j], x] > rates[m, flows[largest], x]:
@@ -123,7 +123,7 @@ def _draw_week(state, rates, tally, moved, keys, step, stocks, starts, ends, out
                 left = binomial(n, -math.expm1(-total), k0, k1, step, leave_ids[stock, x])
                 if left == 0:
                     continue
-                if left <= _ONE_BY_ONE:
+                if left <= _ONE_BY_ONE and ends[i] - starts[i] > 1:
                     _split_one_by_one(left, rates, moved, m, x, outflows, starts[i], ends[i], total,
                                       k0, k1, step, split_ids[stock, x])  # fmt: skip
                 else:
