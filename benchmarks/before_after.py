@@ -56,7 +56,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         packages = {args.rev: earlier(args.rev, Path(folder)), "this checkout": refuge}
         for package in packages.values():
-            package.run("baseline", members=2, seed=0)  # compile and load the kernels outside the clock
+            # compile and load the kernels this size uses outside the clock
+            package.run("baseline", members=args.members, seed=0, timeline=package.simulation.Timeline(1990, 1990))
         results = {}
         for repeat in range(args.repeats):
             for name, package in packages.items():
