@@ -1,24 +1,35 @@
 """One movement model, four engines, one run: refuge's agents backend, Flee 3.1, Mesa 3 and a compiled ceiling.
 
-The model: a 10x10 torus of places; every step each agent moves with probability
-0.3 to one of its four neighbours, chosen uniformly. The same graph, agents and
-steps go to each engine:
+The model: a torus of places; every step each agent moves with probability 0.3
+to one of its four neighbours. Every engine is set up so that it makes the same
+work per agent-step: one decision per agent, 0.3 moves. The run counts the moves
+each engine made and reports them per agent-step (``moves_per_agent_step``).
 
-* refuge: a :class:`refuge.model.definition.Model` with one stock per place and one
-  flow per directed edge, hazard ``-ln(0.7)/4`` each (so the chance to leave in a
-  step is 0.3, split evenly), stepped by the ``agents`` backend. The rates are
-  constant, so they are evaluated once and the backend's ``step`` is timed;
-* Flee: all places are towns with move chance 0.3, links of length 1 (shorter than
-  the daily move distance), awareness level 1; agents added with ``addAgent(location, {})``
-  (``insertAgent`` fails in Flee 3.1 on a missing argument);
-* Mesa 3: a ``Network`` discrete space on the torus graph, ``CellAgent`` agents that
-  move to ``cell.neighborhood.select_random_cell()``, stepped with ``shuffle_do``;
-* ceiling: the same walk written directly in Numba over an array of positions,
-  parallel over both cores, with Numba's per-thread generator; since these agents
-  never interact, each thread takes its agents through every step in one go.
+* refuge: a :class:`refuge.model.definition.Model` on a 10x10 torus with one stock
+  per place and one flow per directed edge, hazard ``-ln(0.7)/4`` each (so the
+  chance to leave in a step is 0.3, split evenly), stepped by the ``agents``
+  backend. The rates are constant, so they are evaluated once and the backend's
+  ``step`` is timed (with its per-week Python work);
+* Flee: the 10x10 torus, all places towns, the move chance 0.3 given as Flee's
+  ``default_movechance`` (the one it reads for towns), awareness level 1. Links are
+  1.5 days' travel long: a move starts one day and ends the next, and the agent
+  arriving decides again that day. Shorter links let an agent arrive and move on
+  within one day (0.43 moves per agent-step instead of 0.3); longer ones leave it
+  on the link for days. Agents added with ``addAgent(location, {})``;
+* Mesa 3: a ``Network`` discrete space on a torus with about 100 agents per cell
+  whatever the number of agents (side ``sqrt(agents / 100)``), ``CellAgent`` agents
+  that move to ``cell.neighborhood.select_random_cell()``, stepped with
+  ``shuffle_do``. ``mesa-crowded`` is the same on the 10x10 torus, where a cell
+  holds ``agents / 100``: Mesa's cells keep lists of agents, so there its moves slow
+  down with the crowd;
+* ceiling: the fastest plain walk this machine runs: positions as ``uint8``, one
+  SplitMix64 hash of (agent, step) per agent-step for the decision and the
+  direction, parallel over all cores, each thread taking its agents through every
+  step in one go (these agents never interact, so no per-step synchronisation).
 
-Reports agent-steps per second and bytes per agent (tracemalloc peak while the
-agents are built, divided by their number), and the ratios to refuge.
+Reports agent-steps per second, moves per agent-step, bytes per agent (tracemalloc
+peak while the agents are built, divided by their number), the ratios to refuge,
+and the load average before each row.
 
     python benchmarks/peers.py --sizes 10000 100000 1000000 --json benchmarks/peers.json
 """
@@ -42,14 +53,16 @@ import numpy as np
 
 SIDE = 10
 MOVE = 0.3
+OCCUPANCY = 100  # Mesa's agents per cell
+FLEE_SPEED = 360.0  # km a day; links are 1.5 days long
 
 
-def torus() -> np.ndarray:
-    """Neighbours of each place, ``(100, 4)``: right, left, down, up, wrapping around."""
-    places = np.arange(SIDE * SIDE)
-    row, col = divmod(places, SIDE)
-    return np.stack([row * SIDE + (col + 1) % SIDE, row * SIDE + (col - 1) % SIDE,
-                     ((row + 1) % SIDE) * SIDE + col, ((row - 1) % SIDE) * SIDE + col], axis=1)  # fmt: skip
+def torus(side: int = SIDE) -> np.ndarray:
+    """Neighbours of each place, ``(side * side, 4)``: right, left, down, up, wrapping around."""
+    places = np.arange(side * side)
+    row, col = divmod(places, side)
+    return np.stack([row * side + (col + 1) % side, row * side + (col - 1) % side,
+                     ((row + 1) % side) * side + col, ((row - 1) % side) * side + col], axis=1)  # fmt: skip
 
 
 # -- refuge -----------------------------------------------------------------------
@@ -88,21 +101,21 @@ def run_refuge(agents: int, steps: int) -> tuple[float, float]:
     backend, state, rates = build_refuge(agents)
     tally = np.zeros(rates.shape, dtype=np.int64)
     backend.step(state, rates, 0, tally)  # compile outside the clock
-    start = time.perf_counter()
-    for step in range(1, steps):
-        backend.step(state, rates, step, tally)
     tally[:] = 0
-    backend.step(state, rates, steps, tally)
+    start = time.perf_counter()
+    for step in range(1, steps + 1):
+        backend.step(state, rates, step, tally)
     seconds = time.perf_counter() - start
-    return seconds, tally.sum() / agents
+    return seconds, tally.sum() / (agents * steps)
 
 
 # -- Flee -------------------------------------------------------------------------
 
-_FLEE_SETTINGS = """
-log_levels: {agent: 0, link: 0, camp: 0, init: 0}
-spawn_rules: {take_from_population: false, camps_are_sinks: false}
-move_rules: {max_move_speed: 360.0, max_walk_speed: 360.0, awareness_level: 1}
+_FLEE_SETTINGS = f"""
+log_levels: {{agent: 0, link: 0, camp: 0, init: 0}}
+spawn_rules: {{take_from_population: false, camps_are_sinks: false}}
+move_rules: {{max_move_speed: {FLEE_SPEED}, max_walk_speed: {FLEE_SPEED}, awareness_level: 1,
+             default_movechance: {MOVE}}}
 """
 
 
@@ -116,38 +129,41 @@ def build_flee(agents: int):
     with contextlib.redirect_stderr(quiet), contextlib.redirect_stdout(quiet):
         SimulationSettings.ReadFromYML(file.name)
         world = flee.Ecosystem()
-        places = [world.addLocation(f"p{i}", x=i % SIDE, y=i // SIDE, location_type="town", movechance=MOVE)
-                  for i in range(SIDE * SIDE)]  # fmt: skip
+        places = [world.addLocation(f"p{i}", x=i % SIDE, y=i // SIDE, location_type="town") for i in range(SIDE**2)]
         for i, (right, _, down, _) in enumerate(torus()):
-            world.linkUp(f"p{i}", f"p{right}", 1.0)
-            world.linkUp(f"p{i}", f"p{down}", 1.0)
+            world.linkUp(f"p{i}", f"p{right}", 1.5 * FLEE_SPEED)
+            world.linkUp(f"p{i}", f"p{down}", 1.5 * FLEE_SPEED)
         for k in range(agents):
             world.addAgent(places[k % len(places)], {})
     os.unlink(file.name)
+    assert all(p.movechance == MOVE for p in places), "Flee did not take the move chance"
     return world
 
 
 def run_flee(agents: int, steps: int) -> tuple[float, float]:
+    """After a step, the agents on links are exactly those that set out that step (each link takes 1.5 days)."""
     world = build_flee(agents)
     quiet = io.StringIO()
-    seconds = 0.0
+    seconds, moves = 0.0, 0
     with contextlib.redirect_stderr(quiet), contextlib.redirect_stdout(quiet):
         for _ in range(steps):
-            before = [a.location for a in world.agents]
             start = time.perf_counter()
             world.evolve()
             seconds += time.perf_counter() - start
-    moved = sum(a.location is not b for a, b in zip(world.agents, before, strict=True)) / agents
-    return seconds, moved
+            moves += sum(a.travelling for a in world.agents)
+    return seconds, moves / (agents * steps)
 
 
 # -- Mesa -------------------------------------------------------------------------
 
 
-def build_mesa(agents: int):
+def build_mesa(agents: int, side: int | None = None):
+    """Mesa on a torus of ``side`` (by default about ``OCCUPANCY`` agents a cell)."""
     import mesa
     import networkx as nx
     from mesa.discrete_space import CellAgent, Network
+
+    side = side or max(SIDE, round(math.sqrt(agents / OCCUPANCY)))
 
     class Walker(CellAgent):
         def step(self):
@@ -158,11 +174,11 @@ def build_mesa(agents: int):
         def __init__(self, n):
             super().__init__(seed=0)
             graph = nx.Graph()
-            for i, (right, _, down, _) in enumerate(torus()):
+            for i, (right, _, down, _) in enumerate(torus(side)):
                 graph.add_edge(i, int(right))
                 graph.add_edge(i, int(down))
             self.space = Network(graph, random=self.random)
-            cells = [self.space[i] for i in range(SIDE * SIDE)]
+            cells = [self.space[i] for i in range(side * side)]
             for k in range(n):
                 Walker(self).cell = cells[k % len(cells)]
 
@@ -172,48 +188,72 @@ def build_mesa(agents: int):
     return Walk(agents)
 
 
-def run_mesa(agents: int, steps: int) -> tuple[float, float]:
-    model = build_mesa(agents)
+def build_mesa_crowded(agents: int):
+    return build_mesa(agents, SIDE)
+
+
+def run_mesa(agents: int, steps: int, build=build_mesa) -> tuple[float, float]:
+    model = build(agents)
     walkers = list(model.agents)
-    seconds = 0.0
+    seconds, moves = 0.0, 0
     for _ in range(steps):
         before = [a.cell for a in walkers]
         start = time.perf_counter()
         model.step()
         seconds += time.perf_counter() - start
-    moved = sum(a.cell is not b for a, b in zip(walkers, before, strict=True)) / agents
-    return seconds, moved
+        moves += sum(a.cell is not b for a, b in zip(walkers, before, strict=True))
+    return seconds, moves / (agents * steps)
+
+
+def run_mesa_crowded(agents: int, steps: int) -> tuple[float, float]:
+    return run_mesa(agents, steps, build_mesa_crowded)
 
 
 # -- ceiling ----------------------------------------------------------------------
 
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+@nb.njit(inline="always")
+def _splitmix64(z):
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
 
 @nb.njit(parallel=True, cache=True)
-def _walk(position, neighbours, steps, chance):
-    """Every agent through every step; returns the number of moves in the last step."""
+def _walk(position, neighbours, steps, threshold):
+    """Every agent through every step: move when the hash's top 62 bits fall under ``threshold``; returns moves."""
     moves = 0
     for i in nb.prange(position.shape[0]):
+        p = position[i]
+        counter = np.uint64(i) * np.uint64(steps)
         for step in range(steps):
-            if np.random.random() < chance:
-                position[i] = neighbours[position[i], np.random.randint(4)]
-                if step == steps - 1:
-                    moves += 1
+            h = _splitmix64((counter + np.uint64(step)) * _GAMMA)
+            if (h >> np.uint64(2)) < threshold:
+                p = neighbours[p, h & np.uint64(3)]
+                moves += 1
+        position[i] = p
     return moves
 
 
 def run_ceiling(agents: int, steps: int) -> tuple[float, float]:
     neighbours = torus().astype(np.uint8)
     position = (np.arange(agents) % (SIDE * SIDE)).astype(np.uint8)
-    _walk(position.copy(), neighbours, 1, MOVE)
+    threshold = np.uint64(MOVE * 2.0**62)
+    _walk(position.copy(), neighbours, 1, threshold)
     start = time.perf_counter()
-    moves = _walk(position, neighbours, steps, MOVE)
-    return time.perf_counter() - start, moves / agents
+    moves = _walk(position, neighbours, steps, threshold)
+    return time.perf_counter() - start, moves / (agents * steps)
 
 
 # -- the run ----------------------------------------------------------------------
 
 ENGINES = {"refuge": (run_refuge, build_refuge), "flee": (run_flee, build_flee), "mesa": (run_mesa, build_mesa),
-           "ceiling": (run_ceiling, None)}  # fmt: skip
+           "mesa-crowded": (run_mesa_crowded, build_mesa_crowded), "ceiling": (run_ceiling, None)}  # fmt: skip
+PEERS = ("flee", "mesa", "mesa-crowded")
 
 
 def bytes_per_agent(engine: str, agents: int) -> float | None:
@@ -228,6 +268,14 @@ def bytes_per_agent(engine: str, agents: int) -> float | None:
     return peak / agents
 
 
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())  # fmt: skip
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {"cpu": cpu, "cpus": os.cpu_count(), "memory_gib": round(memory, 1), "python": platform.python_version(),
+            "numba": nb.__version__, "numba_threads": nb.get_num_threads()}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
@@ -235,7 +283,7 @@ def main() -> None:
                         help="agent-steps per size for refuge and the ceiling (steps = this / agents; peers 1/100)")
     parser.add_argument("--peer-limit", type=float, default=120.0,
                         help="skip a peer at larger sizes once one of its runs took this long (s)")
-    parser.add_argument("--engines", nargs="+", default=list(ENGINES))
+    parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     rows, too_slow = [], set()
@@ -246,35 +294,37 @@ def main() -> None:
                 rows.append({"engine": engine, "agents": agents, "skipped": "previous size over --peer-limit"})
                 continue
             run, _ = ENGINES[engine]
-            engine_steps = steps if engine in ("refuge", "ceiling") else max(2, steps // 100)
-            seconds, moved = run(agents, engine_steps)
-            memory = bytes_per_agent(engine, min(agents, 100_000) if engine in ("flee", "mesa") else agents)
+            engine_steps = max(2, steps // 100) if engine in PEERS else steps
+            load = os.getloadavg()[0]
+            seconds, moves = run(agents, engine_steps)
+            memory = bytes_per_agent(engine, min(agents, 100_000) if engine in PEERS else agents)
             row = {"engine": engine, "agents": agents, "steps": engine_steps, "seconds": round(seconds, 3),
-                   "agent_steps_per_s": agents * engine_steps / seconds, "moved_last_step": round(moved, 4),
-                   "bytes_per_agent": round(memory, 1)}  # fmt: skip
+                   "agent_steps_per_s": agents * engine_steps / seconds, "moves_per_agent_step": round(moves, 4),
+                   "bytes_per_agent": round(memory, 1), "load_before": load}  # fmt: skip
             rows.append(row)
             print(json.dumps(row), flush=True)
-            if engine in ("flee", "mesa") and seconds > args.peer_limit:
+            if engine in PEERS and seconds > args.peer_limit:
                 too_slow.add(engine)
-    machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "numba_threads": nb.get_num_threads()}
-    report = {"machine": machine, "rows": rows}
+    report = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "rows": rows}
     print(table(rows))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
 
 
 def table(rows: list[dict]) -> str:
-    """A Markdown table: speed, memory, and refuge's ratio to each engine."""
+    """A Markdown table: speed, moves per agent-step, memory, refuge's ratio to each engine, load."""
     speed = {(r["engine"], r["agents"]): r.get("agent_steps_per_s") for r in rows}
-    lines = ["| agents | engine | agent-steps/s | bytes/agent | refuge ÷ engine |", "|---:|---|---:|---:|---:|"]
+    lines = ["| agents | engine | agent-steps/s | moves/agent-step | bytes/agent | refuge ÷ engine | load |",
+             "|---:|---|---:|---:|---:|---:|---:|"]  # fmt: skip
     for r in rows:
         if "skipped" in r:
-            lines.append(f"| {r['agents']:,} | {r['engine']} | skipped ({r['skipped']}) | | |")
+            lines.append(f"| {r['agents']:,} | {r['engine']} | skipped ({r['skipped']}) | | | | |")
             continue
         ours = speed.get(("refuge", r["agents"]))
         ratio = f"{ours / r['agent_steps_per_s']:.3g}" if ours else ""
-        speed_text, memory = f"{r['agent_steps_per_s']:.3g}", f"{r['bytes_per_agent']:.0f}"
-        lines.append(f"| {r['agents']:,} | {r['engine']} | {speed_text} | {memory} | {ratio} |")
+        lines.append(f"| {r['agents']:,} | {r['engine']} | {r['agent_steps_per_s']:.3g} | "
+                     f"{r['moves_per_agent_step']:.3f} | {r['bytes_per_agent']:.0f} | {ratio} | "
+                     f"{r['load_before']:.2f} |")  # fmt: skip
     return "\n".join(lines)
 
 

@@ -24,6 +24,7 @@ import numba as nb
 import numpy as np
 
 import refuge
+from refuge.backends.agent_step import PARALLEL_FROM
 from refuge.backends.agents import Agents
 from refuge.backends.random import member_keys
 from refuge.model.timeline import WEEKS_PER_YEAR, Timeline
@@ -56,7 +57,8 @@ def main() -> None:
     timeline = Timeline(args.start, args.end)
     inputs = compile_inputs(model, refuge.load_scenario("regime-collapse", model), timeline, {})
     warm = Timeline(args.start, args.start)
-    small = dataclasses.replace(model, initial={"nk_at_risk": (1_000, 1_000)})
+    half = PARALLEL_FROM // 2  # enough people for the parallel kernel, the one the run uses
+    small = dataclasses.replace(model, initial={"nk_at_risk": (half, half)})
     simulate(small, compile_inputs(small, refuge.load_scenario("regime-collapse", small), warm, {}),
              Agents()(small, member_keys(0, 1), warm), 1)  # compile the kernels outside the clock  # fmt: skip
     before = current_rss()

@@ -5,23 +5,32 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from refuge.backends.random import binomial, member_keys, philox4x32, stochastic_round
+from refuge.backends.random import binomial, member_keys, philox4x32, stochastic_round, uniforms
 
-# Random123's known-answer vectors for Philox4x32-10: counter, key, expected output.
+# Random123's known-answer vectors (kat_vectors) for Philox4x32-7 and -10: rounds, counter, key, expected output.
 KAT = [
-    ((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
-    ((0xFFFFFFFF,) * 4, (0xFFFFFFFF,) * 2, (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
-    (
-        (0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344),
-        (0xA4093822, 0x299F31D0),
-        (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1),
-    ),
-]
+    (7, (0, 0, 0, 0), (0, 0), (0x5F6FB709, 0x0D893F64, 0x4F121F81, 0x4F730A48)),
+    (7, (0xFFFFFFFF,) * 4, (0xFFFFFFFF,) * 2, (0x5207DDC2, 0x45165E59, 0x4D8EE751, 0x8C52F662)),
+    (7, (0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344), (0xA4093822, 0x299F31D0),
+     (0x4DFCCABA, 0x190A87F0, 0xC47362BA, 0xB6B5242A)),
+    (10, (0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
+    (10, (0xFFFFFFFF,) * 4, (0xFFFFFFFF,) * 2, (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
+    (10, (0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344), (0xA4093822, 0x299F31D0),
+     (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1)),
+]  # fmt: skip
 
 
-@pytest.mark.parametrize(("counter", "key", "expected"), KAT)
-def test_philox_matches_random123_known_answers(counter, key, expected):
-    assert tuple(int(w) for w in philox4x32(*counter, *key)) == expected
+@pytest.mark.parametrize(("rounds", "counter", "key", "expected"), KAT)
+def test_philox_matches_random123_known_answers(rounds, counter, key, expected):
+    assert tuple(int(w) for w in philox4x32(*counter, *key, rounds)) == expected
+
+
+def test_draws_use_philox4x32_7():
+    """The streams are Philox4x32-7 at (step, decision, block, 0): a change of generator shows here."""
+    k0, k1 = np.uint32(0xA4093822), np.uint32(0x299F31D0)
+    words = philox4x32(0x243F6A88, 0x85A308D3, 0x13198A2E, 0, k0, k1, 7)
+    expected = tuple((np.float64(w) + 0.5) / 2.0**32 for w in words)
+    assert uniforms(k0, k1, 0x243F6A88, 0x85A308D3, 0x13198A2E) == expected
 
 
 @nb.njit

@@ -25,6 +25,7 @@ import math
 import numba as nb
 import numpy as np
 
+from .compiled import parallel_and_serial
 from .random import decision_id, uniforms
 
 SMALLEST_CHUNK = 4_096
@@ -210,8 +211,7 @@ def _move_people(stock, sex, age, kin, attempts, route, leg, leg_weeks, savings,
 
 
 #: one week of people on all cores, and on one (see ``PARALLEL_FROM``)
-move_people = nb.njit(parallel=True, cache=True, error_model="numpy")(_move_people)
-move_people_serial = nb.njit(cache=True, error_model="numpy")(_move_people)
+move_people, move_people_serial = parallel_and_serial(_move_people, error_model="numpy")
 
 
 @nb.njit(cache=True)

@@ -4,7 +4,8 @@ Competing risks out of a stock are split from one total hazard: the number
 leaving is ``Binomial(n, 1 - exp(-H))``, and the leavers are shared among the
 stock's flows by successive conditional binomials (a multinomial draw).
 Inflows are rounded stochastically. One compiled kernel does the draws for
-all members in parallel; each member draws from its own counter-based stream
+all members, in parallel when there are enough of them to pay for waking the
+threads; each member draws from its own counter-based stream
 (``refuge.backends.random``), so results do not depend on threads or chunks.
 """
 
@@ -16,6 +17,7 @@ import numba as nb
 import numpy as np
 
 from ..model.definition import SEXES, Model
+from .compiled import parallel_and_serial
 from .random import binomial, decision_id, stochastic_round, uniforms
 
 
@@ -45,7 +47,8 @@ class CountsBackend:
         """Draw one week for every member, in place, adding what each flow moved to ``tally``."""
         if self._moved is None or self._moved.shape != rates.shape:
             self._moved = np.empty(rates.shape, dtype=np.int64)
-        _draw_week(
+        kernel = draw_week if state.shape[0] >= PARALLEL_MEMBERS else draw_week_serial
+        kernel(
             state, rates, tally, self._moved, self._keys, step, self._stocks, self._starts, self._ends, self._outflows,
             self._inflows, self._sources, self._targets, self._leave_ids, self._split_ids, self._flow_ids,
         )  # fmt: skip
@@ -56,6 +59,9 @@ def _ids(names: list[str]) -> np.ndarray:
 
 
 _ONE_BY_ONE = 24
+#: fewer members run on one thread: a week of a member is about 2 us, and on a busy machine
+#: a parallel region waits for the slower thread's turn on a core (milliseconds)
+PARALLEL_MEMBERS = 1_000
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
@@ -76,7 +82,7 @@ def _split_one_by_one(left, rates, moved, m, x, flows, first, last, total, k0, k
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
 def _split_by_binomials(left, rates, moved, m, x, flows, first, last, total, k0, k1, step, decisions):
-    """Many leavers: successive conditional binomials, the largest flow taking the rest."""
+    """Many leavers, or one flow: successive conditional binomials, the largest flow taking the rest."""
     largest = first
     for j in range(first, last):
         if rates[m, flows[j], x] > rates[m, flows[largest], x]:
@@ -94,7 +100,6 @@ def _split_by_binomials(left, rates, moved, m, x, flows, first, last, total, k0,
     moved[m, flows[largest], x] += left
 
 
-@nb.njit(parallel=True, cache=True, error_model="numpy")
 def _draw_week(state, rates, tally, moved, keys, step, stocks, starts, ends, outflows, inflows, sources, targets,
                leave_ids, split_ids, flow_ids):  # fmt: skip
     members = state.shape[0]
@@ -118,7 +123,7 @@ def _draw_week(state, rates, tally, moved, keys, step, stocks, starts, ends, out
                 left = binomial(n, -math.expm1(-total), k0, k1, step, leave_ids[stock, x])
                 if left == 0:
                     continue
-                if left <= _ONE_BY_ONE:
+                if left <= _ONE_BY_ONE and ends[i] - starts[i] > 1:
                     _split_one_by_one(left, rates, moved, m, x, outflows, starts[i], ends[i], total,
                                       k0, k1, step, split_ids[stock, x])  # fmt: skip
                 else:
@@ -136,3 +141,7 @@ def _draw_week(state, rates, tally, moved, keys, step, stocks, starts, ends, out
                         state[m, sources[f], x] -= k
                     state[m, targets[f], x] += k
                     tally[m, f, x] += k
+
+
+#: one week of every member on all cores, and on one (see ``PARALLEL_MEMBERS``)
+draw_week, draw_week_serial = parallel_and_serial(_draw_week, error_model="numpy")

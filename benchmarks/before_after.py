@@ -1,0 +1,72 @@
+"""The counts ensemble with this checkout and with an earlier revision, alternately in one process.
+
+The earlier revision's ``src/refuge`` is exported with ``git archive`` into a
+temporary folder as the package ``refuge_before`` (refuge imports itself
+relatively, so it runs under another name), so both see the same machine load.
+Prints each run's wall and CPU seconds, the load average, and whether the
+two revisions gave the same numbers.
+
+    python benchmarks/before_after.py --rev main --members 2000 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import refuge
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def earlier(rev: str, folder: Path):
+    """Revision ``rev`` of the package, imported as ``refuge_before``."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "src/refuge"], capture_output=True, check=True)
+    tar = folder / "before.tar"
+    tar.write_bytes(archive.stdout)
+    with tarfile.open(tar) as file:
+        file.extractall(folder, filter="data")
+    (folder / "src" / "refuge").rename(folder / "refuge_before")
+    sys.path.insert(0, str(folder))
+    return importlib.import_module("refuge_before")
+
+
+def timed(package, members: int, seed: int) -> tuple[float, float, np.ndarray]:
+    start, cpu = time.perf_counter(), time.process_time()
+    flows = package.run("baseline", members=members, seed=seed).data.flows.values
+    return time.perf_counter() - start, time.process_time() - cpu, flows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rev", default="main")
+    parser.add_argument("--members", type=int, default=2_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        packages = {args.rev: earlier(args.rev, Path(folder)), "this checkout": refuge}
+        for package in packages.values():
+            # compile and load the kernels this size uses outside the clock
+            package.run("baseline", members=args.members, seed=0, timeline=package.simulation.Timeline(1990, 1990))
+        results = {}
+        for repeat in range(args.repeats):
+            for name, package in packages.items():
+                load = os.getloadavg()[0]
+                wall, cpu, results[name] = timed(package, args.members, args.seed)
+                print(f"{repeat} {name:>14}: {wall:6.2f} s wall, {cpu:6.2f} s CPU, load {load:.2f}", flush=True)
+        same = np.array_equal(*results.values())
+        print(f"same numbers for seed {args.seed}: {same}")
+
+
+if __name__ == "__main__":
+    main()
