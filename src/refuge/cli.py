@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from . import cli_analysis
 from .errors import RefugeError, RunError
 from .evidence import arrivals
 from .korea import north_korea
@@ -361,6 +362,9 @@ def estimate(
                       f"{row.q05:,.0f} – {row.q95:,.0f}", text)
     console.print(table)
     console.print(f"wrote {folder}/hiding_in_china.csv and hiding_in_china.png")
+
+
+app.command()(cli_analysis.sensitivity)
 
 
 def main() -> None:

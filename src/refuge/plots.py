@@ -88,3 +88,34 @@ def scenarios(results: dict[str, Results], path: Path, start: int) -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def sensitivity(result, path: Path) -> Path:
+    """Indices of each output, factor by factor, with their 95% intervals: one panel an output."""
+    method = result.settings["method"]
+    keys = ("S1", "ST") if method == "sobol" else ("mu_star",)
+    outputs = result.settings["outputs"]
+    names = [f.name for f in result.factors]
+    fig, axes = plt.subplots(1, len(outputs), figsize=(3.2 * len(outputs) + 2.5, 0.28 * len(names) + 1.8),
+                             sharey=True, squeeze=False)  # fmt: skip
+    rows = range(len(names))
+    for ax, output in zip(axes[0], outputs, strict=True):
+        table = result.table[result.table.output == output]
+        for k, key in enumerate(keys):
+            part = table[table["index"] == key].set_index("parameter").loc[names]
+            error = [(part.value - part.low).clip(lower=0), (part.high - part.value).clip(lower=0)]
+            ax.barh([r + 0.38 * (k - (len(keys) - 1) / 2) for r in rows], part.value, height=0.38, xerr=error,
+                    label=key, color=("tab:blue", "tab:orange")[k], error_kw={"lw": 0.8})  # fmt: skip
+        ax.set_title(output.replace("_", " "), fontsize=10)
+        ax.set_xlabel("share of variance" if method == "sobol" else "mean |effect| (people)")
+        ax.grid(axis="x", alpha=0.3)
+    axes[0][0].set_yticks(list(rows), names, fontsize=8)
+    axes[0][0].invert_yaxis()
+    axes[0][0].legend(fontsize=8)
+    start, end = result.settings["start"], result.settings["end"]
+    fig.suptitle(f"Sensitivity ({method}) of scenario {result.settings['scenario']}, {start}-{end}, "
+                 "bars: 95% intervals", fontsize=10)  # fmt: skip
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,97 @@
+"""Commands that analyse runs: ``refuge sensitivity`` and ``refuge report``.
+
+Kept apart from ``cli.py`` so that the heavy imports (SALib, matplotlib,
+xarray) happen only when one of these commands runs.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def sensitivity(
+    scenario: Annotated[str, typer.Argument(help="a built-in scenario name or a scenario YAML file")] = "baseline",
+    method: Annotated[str, typer.Option(help="sobol (variance shares, CIs) | morris (cheap screening)")] = "sobol",
+    samples: Annotated[
+        int | None, typer.Option(help="Sobol base sample, a power of two [256]; Morris trajectories [20]")
+    ] = None,
+    output: Annotated[
+        list[str] | None,
+        typer.Option(help="arrivals | peak_hiding | deaths | re_defections | peak_reception | deported | crossings; "
+                          "repeat for several [default: the first five]"),
+    ] = None,
+    start: Annotated[int, typer.Option(help="first year of the window the outputs are measured over")] = 2027,
+    end: Annotated[int, typer.Option(help="last year of the window")] = 2035,
+    backend: Annotated[str, typer.Option(help="mean (fast, one pass) | counts (with chance)")] = "mean",
+    seed: Annotated[int, typer.Option(min=0, help="seed of the sample and of counts' random streams")] = 0,
+    levers: Annotated[bool, typer.Option(help="vary the scenario's lever values and start dates")] = True,
+    spread: Annotated[float, typer.Option(min=0.0, help="lever values vary by this share either side")] = 0.5,
+    shift: Annotated[float, typer.Option(min=0.0, help="lever start dates vary by this many years either side")] = 2.0,
+    out: Annotated[Path | None, typer.Option(help="output folder [default: out/sensitivity-SCENARIO]")] = None,
+) -> None:
+    """Which calibrated parameters and lever settings drive an outcome: Sobol indices or Morris screening.
+
+    Parameters vary over their posterior's 5-95% range, levers within --spread
+    of their value and --shift years of their start.
+    """
+    from . import sensitivity as sa
+    from .korea import north_korea
+    from .model.timeline import Timeline
+    from .progress import progress
+    from .scenarios import load_scenario
+
+    chosen = load_scenario(scenario)
+    model = north_korea()
+    factors = [f for f in sa.parameter_factors(model) if f.name not in chosen.parameters]
+    if levers:
+        factors += sa.lever_factors(model, chosen, Timeline(1990, end), spread=spread, shift=shift)
+    members = sa.runs(method, samples or (256 if method == "sobol" else 20), len(factors))
+    weeks = (end - 1990 + 1) * 52
+    with progress(errors, f"{chosen.name}: {method}, {len(factors)} factors, {members:,} runs ({backend})",
+                  members * weeks) as advance:  # fmt: skip
+        result = sa.sensitivity(chosen, method=method, samples=samples, outputs=output, start=start, end=end,
+                                backend=backend, seed=seed, levers=levers, spread=spread, shift=shift,
+                                progress=advance)  # fmt: skip
+    folder = out or Path("out") / f"sensitivity-{chosen.name}"
+    result.save(folder, command=_command())
+    console.print(_indices_table(result))
+    for line in result.in_words():
+        console.print(line, highlight=False)
+    console.print(f"wrote {folder}/: indices.csv, indices.png, drivers.txt, sensitivity.json")
+
+
+def _indices_table(result) -> Table:
+    method = result.settings["method"]
+    keys = ("S1", "ST") if method == "sobol" else ("mu_star", "sigma")
+    table = Table(title=f"Sensitivity ({method}) of {result.settings['scenario']}, {result.settings['start']}-"
+                        f"{result.settings['end']}: top five factors, [95% interval]")  # fmt: skip
+    table.add_column("output")
+    table.add_column("factor", overflow="fold")
+    for key in keys:
+        table.add_column(key, justify="right")
+    for output in result.settings["outputs"]:
+        rows = result.table[result.table.output == output].set_index(["parameter", "index"])
+        for i, name in enumerate(result.top(output, 5).parameter):
+            cells = []
+            for key in keys:
+                row = rows.loc[(name, key)]
+                fmt = "{:.2f}" if method == "sobol" else "{:,.0f}"
+                interval = "" if row.low != row.low else f" [{fmt.format(row.low)}, {fmt.format(row.high)}]"
+                cells.append(fmt.format(row.value) + interval)
+            table.add_row(output if i == 0 else "", name, *cells)
+    return table
+
+
+def _command() -> str:
+    """The command line as typed, to be written beside its results."""
+    return shlex.join(["refuge", *sys.argv[1:]])
