@@ -365,6 +365,7 @@ def estimate(
 
 
 app.command()(cli_analysis.sensitivity)
+app.command()(cli_analysis.report)
 
 
 def main() -> None:

@@ -70,6 +70,16 @@ def sensitivity(
     console.print(f"wrote {folder}/: indices.csv, indices.png, drivers.txt, sensitivity.json")
 
 
+def report(
+    folder: Annotated[Path, typer.Argument(help="a folder from run, compare, sensitivity, calibrate or a backtest")],
+) -> None:
+    """Write FOLDER/report.html: one self-contained page of its scenarios, tables, plots and provenance."""
+    from .report import write_report
+
+    path = write_report(folder)
+    console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, self-contained: open it anywhere)")
+
+
 def _indices_table(result) -> Table:
     method = result.settings["method"]
     keys = ("S1", "ST") if method == "sobol" else ("mu_star", "sigma")
