@@ -116,16 +116,36 @@ def test_an_interrupted_run_resumes_without_losing_finished_members(tmp_path, sh
 
 
 def test_compare_puts_scenarios_side_by_side_member_by_member(tmp_path):
-    done = refuge_cli("compare", "baseline", "border-closure", "--members", "4", "--backend", "counts",
-                      "--out", str(tmp_path))  # fmt: skip
+    names = ["baseline", "border-closure", "coordinated-resettlement", "redefection-campaign"]
+    done = subprocess.run([sys.executable, "-m", "refuge", "compare", *names, "--members", "4", "--backend", "mean",
+                           "--out", str(tmp_path)], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "80"})  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "border-closure" in done.stdout
+    assert max(len(line) for line in done.stdout.splitlines()) <= 80
+    for name in names:
+        assert name in done.stdout  # no name cut at 80 columns
+    assert "re-defections" in done.stdout and done.stdout.count("90% band") == 1  # one band, said once
     table = pd.read_csv(tmp_path / "compare.csv")
+    assert "re_defections" in set(table.measure)
     closed = table.set_index(["scenario", "measure"]).loc[("border-closure", "crossings_to_china")]
     assert closed.change_q95 < 0  # every member crosses less under a closure
     baseline = table.set_index(["scenario", "measure"]).loc[("baseline", "arrivals_south_korea")]
     assert baseline.change_median == 0
+    campaign = table.set_index(["scenario", "measure"]).loc[("redefection-campaign", "re_defections")]
+    assert campaign.change_q05 > 0 and campaign.change_pct_median > 0
+    differences = pd.read_csv(tmp_path / "differences.csv")
+    assert set(differences.scenario) == set(names[1:]) and differences.year.min() == 2022
     assert (tmp_path / "compare.png").stat().st_size > 0
+    assert json.loads((tmp_path / "compare.json").read_text())["scenarios"] == names
+    assert refuge_cli("report", str(tmp_path)).returncode == 0
+    page = (tmp_path / "report.html").read_text()
+    assert "Comparison" in page and "redefection-campaign" in page and "data:image/png;base64," in page
+
+
+def test_compare_needs_two_scenarios(tmp_path):
+    done = refuge_cli("compare", "baseline", "--out", str(tmp_path / "c"))
+    assert done.returncode == 2 and "at least two scenarios" in done.stderr
+    assert not (tmp_path / "c").exists()
 
 
 def test_compare_checks_every_name_before_running(tmp_path):

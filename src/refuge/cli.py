@@ -118,49 +118,9 @@ def compare(
     out: Annotated[Path, typer.Option(help="output folder")] = Path("out/compare"),
 ) -> None:
     """Compare scenarios side by side, member against member, over a window of years."""
-    from . import compare as comparison
-    from . import plots
+    from .cli_analysis import compare_body
 
-    if not 1990 <= start <= end <= Timeline().end:
-        raise RunError(f"--start {start} and --end {end} must satisfy 1990 <= start <= end <= {Timeline().end}")
-    for name in names:
-        load_scenario(name)  # every name is checked before anything runs
-    with Progress(TextColumn("[bold]comparing[/]"), BarColumn(), TimeRemainingColumn(), console=errors,
-                  transient=True) as bar:  # fmt: skip
-        task = bar.add_task("compare", total=len(names) * members * Timeline().steps)
-        results = comparison.run_all(names, members=members, seed=seed, backend=backend,
-                                     progress=lambda done: bar.advance(task, done))  # fmt: skip
-    table = comparison.effects(results, start, end)
-    out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "compare.csv", index=False)
-    plots.scenarios(results, out / "compare.png", start)
-    console.print(_comparison(table, names[0], start, end))
-    console.print(f"wrote {out}/: compare.csv, compare.png")
-
-
-def _comparison(table, reference: str, start: int, end: int) -> Table:
-    shown = Table(title=f"Scenarios {start}–{end}: median [90% band]; change is member by member against {reference}")
-    shown.add_column("scenario")
-    labels = {
-        "arrivals_south_korea": "arrivals in the South",
-        "crossings_to_china": "crossings to China",
-        "deported_from_china": "deported from China",
-        "deaths": "deaths",
-        "hiding_in_china": "peak hiding in China",
-        "south_korea_reception": "peak in reception",
-    }
-    for label in labels.values():
-        shown.add_column(label, justify="right")
-    for name, rows in table.groupby("scenario", sort=False):
-        cells = []
-        for measure in labels:
-            row = rows.set_index("measure").loc[measure]
-            cell = f"{row['median']:,.0f}"
-            if name != reference:
-                cell += f"\n{row.change_median:+,.0f} [{row.change_q05:+,.0f}, {row.change_q95:+,.0f}]"
-            cells.append(cell)
-        shown.add_row(name, *cells)
-    return shown
+    compare_body(names, members=members, seed=seed, backend=backend, start=start, end=end, out=out)
 
 
 @app.command()

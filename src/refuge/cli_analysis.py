@@ -70,6 +70,39 @@ def sensitivity(
     console.print(f"wrote {folder}/: indices.csv, indices.png, drivers.txt, sensitivity.json")
 
 
+def compare_body(names: list[str], *, members: int, seed: int, backend: str, start: int, end: int, out: Path) -> None:
+    """``refuge compare``: run the scenarios with one seed, write compare.csv, differences.csv and compare.png."""
+    import json
+
+    from . import __version__, plots
+    from . import compare as comparison
+    from .errors import RunError
+    from .model.timeline import Timeline
+    from .progress import progress
+    from .scenarios import load_scenario
+
+    if len(names) < 2:
+        raise RunError(f"compare needs at least two scenarios, the first being the reference (got {len(names)}); "
+                       f"e.g. refuge compare baseline {names[0] if names else 'border-closure'}")  # fmt: skip
+    if not 1990 <= start <= end <= Timeline().end:
+        raise RunError(f"--start {start} and --end {end} must satisfy 1990 <= start <= end <= {Timeline().end}")
+    for name in names:
+        load_scenario(name)  # every name is checked before anything runs
+    with progress(errors, f"comparing {len(names)} scenarios", len(names) * members * Timeline().steps) as advance:
+        results = comparison.run_all(names, members=members, seed=seed, backend=backend, progress=advance)
+    table = comparison.effects(results, start, end)
+    differences = comparison.yearly_differences(results, start - 5, end)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "compare.csv", index=False, float_format="%.6g")
+    differences.to_csv(out / "differences.csv", index=False, float_format="%.6g")
+    plots.differences(differences, out / "compare.png", start, names[0])
+    meta = {"refuge": __version__, "command": _command(), "scenarios": names, "members": members, "seed": seed,
+            "backend": backend, "start": start, "end": end, "band": comparison.BAND_WORDS}  # fmt: skip
+    (out / "compare.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    console.print(comparison.table(table, start, end, backend))
+    console.print(f"wrote {out}/: compare.csv, differences.csv, compare.png, compare.json")
+
+
 def report(
     folder: Annotated[Path, typer.Argument(help="a folder from run, compare, sensitivity, calibrate or a backtest")],
 ) -> None:
