@@ -1,12 +1,15 @@
 """End to end: every verb of the ``refuge`` command, as a user runs it."""
 
+import io
 import json
 import os
+import re
 import subprocess
 import sys
 
 import pandas as pd
 import pytest
+import xarray as xr
 
 import refuge
 from refuge.output import run_to_folder
@@ -34,6 +37,9 @@ def test_run_prints_a_summary_and_writes_tables_and_plots(tmp_path, backend):
     assert required <= set(table.variable)
     assert table.member.nunique() == 8 and table.year.min() == 1990 and table.year.max() >= 2035
     assert json.loads((out / "run.json").read_text())["seed"] == 3
+    with xr.open_dataset(out / "results.nc") as saved:
+        assert saved.flows.attrs["units"] == "people per year" and saved.stocks.attrs["units"] == "people"
+        assert saved.year.attrs["units"] == "calendar year"
     assert not list(tmp_path.glob(".*"))  # no staging or partial folders left behind
 
 
@@ -89,6 +95,38 @@ def test_parameters_and_mechanisms_show_their_evidence():
     assert params.returncode == 0 and "hiding_capacity" in params.stdout and "seed 002" in params.stdout
     mech = refuge_cli("mechanisms")
     assert mech.returncode == 0 and "M12" in mech.stdout and "kin_funded_escape" in mech.stdout
+
+
+def test_parameters_lists_the_drivers_levers_act_on_with_ranges_and_units():
+    done = refuge_cli("parameters", "--csv")
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(io.StringIO(done.stdout)).set_index("name")
+    drivers = table[table.kind == "driver"]
+    assert {"refugee_status", "border_security", "border_closure", "aid"} <= set(drivers.index)
+    assert drivers.loc["refugee_status", "allowed_range"] == "0 to 1"
+    assert table.loc["catch_at_border", "unit"] == "probability at security 1"
+    assert table.loc["hiding_capacity", "allowed_range"] == "1000 to 2e+06"
+
+
+@pytest.mark.parametrize(("verb", "column", "item"), [("scenarios", "name", "border-closure"),
+                                                      ("mechanisms", "id", "M9"), ("evidence", "quantity", "arrivals"),
+                                                      ("parameters", "name", "news_effect")])  # fmt: skip
+def test_listing_verbs_write_csv(verb, column, item):
+    done = refuge_cli(verb, "--csv")
+    assert done.returncode == 0, done.stderr
+    assert item in set(pd.read_csv(io.StringIO(done.stdout))[column])
+
+
+@pytest.mark.parametrize("verb", ["parameters", "mechanisms", "evidence", "scenarios"])
+def test_no_word_is_broken_at_80_columns(verb):
+    wide = refuge_cli(verb, "--csv").stdout.split("\n", 1)[1]  # the rows, not the header
+    words = {w for w in re.split(r"[\s,\"]+", wide) if len(w) <= 70 and w.isascii() and w.isalnum()}
+    done = subprocess.run([sys.executable, "-m", "refuge", verb], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "80"})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    shown = set(re.split(r"[^A-Za-z0-9]+", done.stdout))
+    assert words <= shown, sorted(words - shown)[:10]  # every word of the listing appears whole
+    assert all(len(line) <= 80 or " " not in line.strip() for line in done.stdout.splitlines())
 
 
 def test_an_interrupted_run_resumes_without_losing_finished_members(tmp_path, short):

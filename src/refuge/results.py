@@ -5,6 +5,9 @@
 * ``flows``  (member, year, flow, sex): people moved along each flow in the year;
 * ``stocks`` (member, year, stock, sex): people in each stock at the year's end.
 
+Each variable carries its ``units`` and ``long_name`` (CF attributes), so a
+``results.nc`` opened anywhere says what its numbers count.
+
 :meth:`Results.outputs` derives the model's named yearly outputs from them.
 """
 
@@ -20,6 +23,14 @@ import xarray as xr
 from .model.definition import SEXES, Model
 from .model.timeline import Timeline
 
+#: CF attributes of the arrays of a results file
+UNITS = {
+    "flows": {"units": "people per year", "long_name": "people moved along each flow in the calendar year"},
+    "stocks": {"units": "people", "long_name": "people in each stock at the end of the calendar year"},
+    "year": {"units": "calendar year", "long_name": "year (52 weekly steps)"},
+    "member": {"units": "1", "long_name": "ensemble member (its own random stream and parameter draw)"},
+}
+
 
 @dataclass(frozen=True)
 class Results:
@@ -32,12 +43,14 @@ class Results:
         coords = {"member": members, "year": timeline.years, "sex": list(SEXES)}
         data = xr.Dataset(
             {
-                "flows": (("member", "year", "flow", "sex"), flows),
-                "stocks": (("member", "year", "stock", "sex"), stocks),
+                "flows": (("member", "year", "flow", "sex"), flows, UNITS["flows"]),
+                "stocks": (("member", "year", "stock", "sex"), stocks, UNITS["stocks"]),
             },
             coords={**coords, "flow": [f.name for f in model.flows], "stock": [s.name for s in model.stocks]},
             attrs=attrs,
         )
+        data.year.attrs.update(UNITS["year"])
+        data.member.attrs.update(UNITS["member"])
         return cls(data, model)
 
     @classmethod
@@ -48,11 +61,11 @@ class Results:
         parts = sorted(parts, key=lambda p: int(p.data.member[0]))
         first = parts[0].data
         variables = {
-            name: (first[name].dims, np.concatenate([p.data[name].values for p in parts]))
+            name: (first[name].dims, np.concatenate([p.data[name].values for p in parts]), first[name].attrs)
             for name in ("flows", "stocks")
         }
         coords = {name: first.coords[name] for name in first.coords if name != "member"}
-        coords["member"] = np.concatenate([p.data.member.values for p in parts])
+        coords["member"] = ("member", np.concatenate([p.data.member.values for p in parts]), first.member.attrs)
         data = xr.Dataset(variables, coords=coords, attrs=first.attrs)
         return cls(data, parts[0].model)
 
