@@ -111,15 +111,11 @@ def test_parameters_lists_the_drivers_levers_act_on_with_ranges_and_units():
 @pytest.mark.parametrize(("verb", "column", "item"), [("scenarios", "name", "border-closure"),
                                                       ("mechanisms", "id", "M9"), ("evidence", "quantity", "arrivals"),
                                                       ("parameters", "name", "news_effect")])  # fmt: skip
-def test_listing_verbs_write_csv(verb, column, item):
-    done = refuge_cli(verb, "--csv")
-    assert done.returncode == 0, done.stderr
-    assert item in set(pd.read_csv(io.StringIO(done.stdout))[column])
-
-
-@pytest.mark.parametrize("verb", ["parameters", "mechanisms", "evidence", "scenarios"])
-def test_no_word_is_broken_at_80_columns(verb):
-    wide = refuge_cli(verb, "--csv").stdout.split("\n", 1)[1]  # the rows, not the header
+def test_listing_verbs_write_csv_and_break_no_word_at_80_columns(verb, column, item):
+    listed = refuge_cli(verb, "--csv")
+    assert listed.returncode == 0, listed.stderr
+    assert item in set(pd.read_csv(io.StringIO(listed.stdout))[column])
+    wide = listed.stdout.split("\n", 1)[1]  # the rows, not the header
     words = {w for w in re.split(r"[\s,\"]+", wide) if len(w) <= 70 and w.isascii() and w.isalnum()}
     done = subprocess.run([sys.executable, "-m", "refuge", verb], capture_output=True, text=True,
                           env={**os.environ, "COLUMNS": "80"})  # fmt: skip

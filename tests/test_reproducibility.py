@@ -20,6 +20,15 @@ def test_members_do_not_depend_on_block_size(short):
     np.testing.assert_array_equal(whole.data.stocks.values, blocks.data.stocks.values)
 
 
+def test_the_parallel_and_serial_kernels_draw_the_same_numbers(short):
+    from refuge.backends.counts import PARALLEL_FROM
+
+    members = PARALLEL_FROM + 4
+    parallel = refuge.run("baseline", members=members, seed=5, timeline=short, block=members)
+    serial = refuge.run("baseline", members=members, seed=5, timeline=short, block=PARALLEL_FROM // 2)
+    np.testing.assert_array_equal(parallel.data.stocks.values, serial.data.stocks.values)
+
+
 def test_members_are_different_draws(short):
     res = refuge.run("baseline", members=4, seed=0, timeline=short)
     arrivals = res.outputs().sel(variable="arrivals_south_korea", year=2005).values

@@ -14,6 +14,7 @@ Each variable carries its ``units`` and ``long_name`` (CF attributes), so a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -74,16 +75,28 @@ class Results:
         return self.data.sizes["member"]
 
     def outputs(self) -> xr.DataArray:
-        """The model's named outputs, ``(member, year, variable)``."""
-        series = []
+        """The model's named outputs, ``(member, year, variable)``; computed once, as plots and tables reread them."""
+        return self._outputs
+
+    @cached_property
+    def _outputs(self) -> xr.DataArray:
+        flows, stocks = self.data.flows.values, self.data.stocks.values
+        flow_at = {name: i for i, name in enumerate(self.data.flow.values)}
+        stock_at = {name: i for i, name in enumerate(self.data.stock.values)}
+        sex_at = {name: i for i, name in enumerate(self.data.sex.values)}
+        columns = []
         for out in self.model.outputs:
             if out.stock is not None:
-                values = self.data.stocks.sel(stock=out.stock)
+                values = stocks[:, :, stock_at[out.stock], :]
             else:
-                values = self.data.flows.sel(flow=list(out.flows)).sum("flow")
-            values = values.sel(sex=out.sex) if out.sex else values.sum("sex")
-            series.append(values.reset_coords(drop=True).astype(float).expand_dims(variable=[out.name]))
-        return xr.concat(series, dim="variable").transpose("member", "year", "variable")
+                values = flows[:, :, [flow_at[f] for f in out.flows], :].sum(axis=2)
+            columns.append((values[:, :, sex_at[out.sex]] if out.sex else values.sum(axis=2)).astype(float))
+        return xr.DataArray(
+            np.stack(columns, axis=-1),
+            dims=("member", "year", "variable"),
+            coords={"member": self.data.member.values, "year": self.data.year.values,
+                    "variable": np.array([out.name for out in self.model.outputs], dtype=object)},
+        )  # fmt: skip
 
     def tidy(self) -> pd.DataFrame:
         """Outputs as a long table: ``member, year, variable, value``."""

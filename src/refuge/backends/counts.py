@@ -45,7 +45,8 @@ class CountsBackend:
         """Draw one week for every member, in place, adding what each flow moved to ``tally``."""
         if self._moved is None or self._moved.shape != rates.shape:
             self._moved = np.empty(rates.shape, dtype=np.int64)
-        _draw_week(
+        kernel = _draw_week if state.shape[0] >= PARALLEL_FROM else _draw_week_serial
+        kernel(
             state, rates, tally, self._moved, self._keys, step, self._stocks, self._starts, self._ends, self._outflows,
             self._inflows, self._sources, self._targets, self._leave_ids, self._split_ids, self._flow_ids,
         )  # fmt: skip
@@ -56,6 +57,9 @@ def _ids(names: list[str]) -> np.ndarray:
 
 
 _ONE_BY_ONE = 24
+
+#: members from which a week is drawn on all cores: below it, waking the threads costs more than the draws
+PARALLEL_FROM = 256
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
@@ -97,42 +101,57 @@ def _split_by_binomials(left, rates, moved, m, x, flows, first, last, total, k0,
 @nb.njit(parallel=True, cache=True, error_model="numpy")
 def _draw_week(state, rates, tally, moved, keys, step, stocks, starts, ends, outflows, inflows, sources, targets,
                leave_ids, split_ids, flow_ids):  # fmt: skip
-    members = state.shape[0]
+    for m in nb.prange(state.shape[0]):
+        _draw_member(m, state, rates, tally, moved, keys, step, stocks, starts, ends, outflows, inflows, sources,
+                     targets, leave_ids, split_ids, flow_ids)  # fmt: skip
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _draw_week_serial(state, rates, tally, moved, keys, step, stocks, starts, ends, outflows, inflows, sources,
+                      targets, leave_ids, split_ids, flow_ids):  # fmt: skip
+    for m in range(state.shape[0]):
+        _draw_member(m, state, rates, tally, moved, keys, step, stocks, starts, ends, outflows, inflows, sources,
+                     targets, leave_ids, split_ids, flow_ids)  # fmt: skip
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _draw_member(m, state, rates, tally, moved, keys, step, stocks, starts, ends, outflows, inflows, sources, targets,
+                 leave_ids, split_ids, flow_ids):  # fmt: skip
+    """One member's week: who leaves each stock, along which flow, and the inflows."""
     flows = rates.shape[1]
-    for m in nb.prange(members):
-        k0, k1 = keys[m, 0], keys[m, 1]
-        for f in range(flows):
-            moved[m, f, 0] = 0
-            moved[m, f, 1] = 0
-        for i in range(stocks.shape[0]):
-            stock = stocks[i]
-            for x in range(2):
-                n = state[m, stock, x]
-                if n <= 0:
-                    continue
-                total = 0.0
-                for j in range(starts[i], ends[i]):
-                    total += rates[m, outflows[j], x]
-                if total <= 0.0:
-                    continue
-                left = binomial(n, -math.expm1(-total), k0, k1, step, leave_ids[stock, x])
-                if left == 0:
-                    continue
-                if left <= _ONE_BY_ONE:
-                    _split_one_by_one(left, rates, moved, m, x, outflows, starts[i], ends[i], total,
-                                      k0, k1, step, split_ids[stock, x])  # fmt: skip
-                else:
-                    _split_by_binomials(left, rates, moved, m, x, outflows, starts[i], ends[i], total,
-                                        k0, k1, step, flow_ids)  # fmt: skip
-        for j in range(inflows.shape[0]):
-            f = inflows[j]
-            for x in range(2):
-                moved[m, f, x] = stochastic_round(rates[m, f, x], k0, k1, step, flow_ids[f, x])
-        for f in range(flows):
-            for x in range(2):
-                k = moved[m, f, x]
-                if k != 0:
-                    if sources[f] >= 0:
-                        state[m, sources[f], x] -= k
-                    state[m, targets[f], x] += k
-                    tally[m, f, x] += k
+    k0, k1 = keys[m, 0], keys[m, 1]
+    for f in range(flows):
+        moved[m, f, 0] = 0
+        moved[m, f, 1] = 0
+    for i in range(stocks.shape[0]):
+        stock = stocks[i]
+        for x in range(2):
+            n = state[m, stock, x]
+            if n <= 0:
+                continue
+            total = 0.0
+            for j in range(starts[i], ends[i]):
+                total += rates[m, outflows[j], x]
+            if total <= 0.0:
+                continue
+            left = binomial(n, -math.expm1(-total), k0, k1, step, leave_ids[stock, x])
+            if left == 0:
+                continue
+            if left <= _ONE_BY_ONE:
+                _split_one_by_one(left, rates, moved, m, x, outflows, starts[i], ends[i], total,
+                                  k0, k1, step, split_ids[stock, x])  # fmt: skip
+            else:
+                _split_by_binomials(left, rates, moved, m, x, outflows, starts[i], ends[i], total,
+                                    k0, k1, step, flow_ids)  # fmt: skip
+    for j in range(inflows.shape[0]):
+        f = inflows[j]
+        for x in range(2):
+            moved[m, f, x] = stochastic_round(rates[m, f, x], k0, k1, step, flow_ids[f, x])
+    for f in range(flows):
+        for x in range(2):
+            k = moved[m, f, x]
+            if k != 0:
+                if sources[f] >= 0:
+                    state[m, sources[f], x] -= k
+                state[m, targets[f], x] += k
+                tally[m, f, x] += k
