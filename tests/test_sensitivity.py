@@ -87,3 +87,19 @@ def test_bad_sensitivity_settings_are_one_message_and_exit_2(tmp_path, args, mes
                           capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 2 and message in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "s").exists()
+
+
+def test_on_counts_every_row_draws_the_same_random_numbers():
+    from refuge.korea import north_korea
+    from refuge.scenarios import load_scenario
+    from refuge.sensitivity import model_function, parameter_factors
+
+    factors = parameter_factors(north_korea())
+    middle = np.array([[f.scale(np.array(0.5)) for f in factors]])
+    rows = np.repeat(middle, 3, axis=0)
+    rows[2, 0] *= 1.5  # a third row with more attempts
+    evaluate = model_function(load_scenario("baseline"), factors, ["arrivals", "deaths"], start=1996, end=2000,
+                              backend="counts")  # fmt: skip
+    arrivals = evaluate(rows)["arrivals"]
+    assert arrivals[0] == arrivals[1]  # same factors, same draws: chance does not enter the indices
+    assert arrivals[2] > arrivals[0]

@@ -14,8 +14,8 @@ Factors are
 
 Outputs are measures over a window of years. One sample row is one ensemble
 member, so the ``mean`` backend runs every row in one vectorised pass; on
-``counts`` each row is one stochastic member, and chance adds to the
-variance that the indices split.
+``counts`` every row draws from the same random stream (common random
+numbers), so the indices split the factors' effects, not chance.
 
 Sobol indices (first-order ``S1``, total ``ST``) split the output's variance;
 Morris screening (``mu_star``, ``sigma``) ranks factors from far fewer runs.
@@ -276,7 +276,8 @@ def model_function(
         for first in range(0, len(rows), block):
             chunk = rows[first : first + block]
             inputs = _stacked_inputs(model, scenario, timeline, factors, chunk)
-            backend_ = backend_class(model, member_keys(seed, len(chunk), first), timeline)
+            keys = np.repeat(member_keys(seed, 1), len(chunk), axis=0)  # common random numbers: one stream for all
+            backend_ = backend_class(model, keys, timeline)
             flows, stocks = simulate(model, inputs, backend_, len(chunk), progress)
             window = Results.from_arrays(model, timeline, flows, stocks).outputs().sel(year=slice(start, end))
             for name in outputs:
