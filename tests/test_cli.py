@@ -186,3 +186,11 @@ def test_compare_checks_every_name_before_running(tmp_path):
     done = refuge_cli("compare", "baseline", "utopia", "--out", str(tmp_path / "c"))
     assert done.returncode == 2 and "'utopia'" in done.stderr
     assert not (tmp_path / "c").exists()
+
+
+def test_the_command_line_starts_without_the_numerical_libraries():
+    heavy = "{'numpy', 'numba', 'pandas', 'xarray', 'matplotlib'}"
+    probe = f"import sys, refuge.cli; print(sorted({heavy} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"  # so `refuge --help` answers at once (BENCHMARKS.md)
