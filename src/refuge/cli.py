@@ -116,11 +116,11 @@ def compare(
     start: Annotated[int, typer.Option(help="first year of the window compared")] = 2027,
     end: Annotated[int, typer.Option(help="last year of the window compared")] = 2035,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("out/compare"),
+    scheduler: cli_analysis.Scheduler = None,
 ) -> None:
     """Compare scenarios side by side, member against member, over a window of years."""
-    from .cli_analysis import compare_body
-
-    compare_body(names, members=members, seed=seed, backend=backend, start=start, end=end, out=out)
+    cli_analysis.compare_body(names, members=members, seed=seed, backend=backend, start=start, end=end, out=out,
+                              scheduler=scheduler)  # fmt: skip
 
 
 #: ``--csv`` on the listing verbs

@@ -18,6 +18,28 @@ from rich.table import Table
 console = Console()
 errors = Console(stderr=True)
 
+#: ``--scheduler`` on the commands that run ensembles
+Scheduler = Annotated[
+    str | None,
+    typer.Option(help="address of a Dask scheduler (tcp://HOST:8786) to run blocks of members on; same results"),
+]
+
+
+def client(address: str | None):
+    """A Dask client for ``--scheduler ADDRESS``, or ``None`` to run here."""
+    from .errors import RunError
+
+    if address is None:
+        return None
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise RunError("--scheduler needs the dask extra: pip install 'refuge[dask]'") from None
+    try:
+        return Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as err:
+        raise RunError(f"--scheduler {address}: cannot reach the scheduler ({err})") from None
+
 
 def sensitivity(
     scenario: Annotated[str, typer.Argument(help="a built-in scenario name or a scenario YAML file")] = "baseline",
@@ -38,6 +60,7 @@ def sensitivity(
     spread: Annotated[float, typer.Option(min=0.0, help="lever values vary by this share either side")] = 0.5,
     shift: Annotated[float, typer.Option(min=0.0, help="lever start dates vary by this many years either side")] = 2.0,
     out: Annotated[Path | None, typer.Option(help="output folder [default: out/sensitivity-SCENARIO]")] = None,
+    scheduler: Scheduler = None,
 ) -> None:
     """Which calibrated parameters and lever settings drive an outcome: Sobol indices or Morris screening.
 
@@ -61,7 +84,7 @@ def sensitivity(
                   members * weeks) as advance:  # fmt: skip
         result = sa.sensitivity(chosen, method=method, samples=samples, outputs=output, start=start, end=end,
                                 backend=backend, seed=seed, levers=levers, spread=spread, shift=shift,
-                                progress=advance)  # fmt: skip
+                                progress=advance, client=client(scheduler))  # fmt: skip
     folder = out or Path("out") / f"sensitivity-{chosen.name}"
     result.save(folder, command=_command())
     console.print(_indices_table(result))
@@ -70,7 +93,8 @@ def sensitivity(
     console.print(f"wrote {folder}/: indices.csv, indices.png, drivers.txt, sensitivity.json")
 
 
-def compare_body(names: list[str], *, members: int, seed: int, backend: str, start: int, end: int, out: Path) -> None:
+def compare_body(names: list[str], *, members: int, seed: int, backend: str, start: int, end: int, out: Path,
+                 scheduler: str | None = None) -> None:  # fmt: skip
     """``refuge compare``: run the scenarios with one seed, write compare.csv, differences.csv and compare.png."""
     import json
 
@@ -89,7 +113,8 @@ def compare_body(names: list[str], *, members: int, seed: int, backend: str, sta
     for name in names:
         load_scenario(name)  # every name is checked before anything runs
     with progress(errors, f"comparing {len(names)} scenarios", len(names) * members * Timeline().steps) as advance:
-        results = comparison.run_all(names, members=members, seed=seed, backend=backend, progress=advance)
+        results = comparison.run_all(names, members=members, seed=seed, backend=backend, progress=advance,
+                                     client=client(scheduler))  # fmt: skip
     table = comparison.effects(results, start, end)
     differences = comparison.yearly_differences(results, start - 5, end)
     out.mkdir(parents=True, exist_ok=True)

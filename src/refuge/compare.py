@@ -30,8 +30,14 @@ BAND = (0.05, 0.95)
 BAND_WORDS = "median [90% band over members]"
 
 
-def run_all(names: list[str], *, members: int, seed: int, backend: str, progress=None) -> dict[str, Results]:
-    return {name: run(name, members=members, seed=seed, backend=backend, progress=progress) for name in names}
+def run_all(
+    names: list[str], *, members: int, seed: int, backend: str, progress=None, client=None, block: int = 2_000
+) -> dict[str, Results]:
+    """Every scenario with one seed (on a Dask ``client``'s workers when given: the same numbers)."""
+    return {
+        name: run(name, members=members, seed=seed, backend=backend, progress=progress, client=client, block=block)
+        for name in names
+    }
 
 
 def effects(results: dict[str, Results], start: int, end: int) -> pd.DataFrame:

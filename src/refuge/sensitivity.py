@@ -257,9 +257,39 @@ def _with_levers(scenario, levered: list[tuple[int, Factor]], row: np.ndarray):
 
 def model_function(
     scenario, factors: list[Factor], outputs: list[str], *, start: int, end: int, backend: str = "mean",
-    seed: int = 0, block: int = 2_000, progress=None,
+    seed: int = 0, block: int = 2_000, progress=None, client=None,
 ) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
-    """The model as ``f(rows) -> {output: values}``: one member a row, measures over ``start..end``."""
+    """The model as ``f(rows) -> {output: values}``: one member a row, measures over ``start..end``.
+
+    Rows go in blocks of ``block``, on the workers of a Dask ``client`` when given;
+    every row draws from one random stream, so where a block runs changes nothing.
+    """
+    from .model.timeline import Timeline
+
+    steps = Timeline(1990, end).steps
+    settings = dict(scenario=scenario, factors=factors, outputs=outputs, start=start, end=end, backend=backend,
+                    seed=seed)  # fmt: skip
+
+    def evaluate(rows: np.ndarray) -> dict[str, np.ndarray]:
+        chunks = [rows[first : first + block] for first in range(0, len(rows), block)]
+        if client is None:
+            parts = []
+            for chunk in chunks:
+                parts.append(_block_outputs(chunk, **settings, progress=progress))
+        else:
+            futures = [client.submit(_block_outputs, chunk, pure=False, **settings) for chunk in chunks]
+            parts = []
+            for future, chunk in zip(futures, chunks, strict=True):
+                parts.append(future.result())
+                if progress:
+                    progress(len(chunk) * steps)
+        return {name: np.concatenate([part[name] for part in parts]) for name in outputs}
+
+    return evaluate
+
+
+def _block_outputs(rows: np.ndarray, *, scenario, factors, outputs, start, end, backend, seed, progress=None):
+    """The named outputs of one block of rows, each row one member."""
     from .backends import get_backend
     from .backends.random import member_keys
     from .korea import north_korea
@@ -269,24 +299,16 @@ def model_function(
 
     model = north_korea()
     timeline = Timeline(1990, end)
-    backend_class = get_backend(backend)
-
-    def evaluate(rows: np.ndarray) -> dict[str, np.ndarray]:
-        found: dict[str, list[np.ndarray]] = {name: [] for name in outputs}
-        for first in range(0, len(rows), block):
-            chunk = rows[first : first + block]
-            inputs = _stacked_inputs(model, scenario, timeline, factors, chunk)
-            keys = np.repeat(member_keys(seed, 1), len(chunk), axis=0)  # common random numbers: one stream for all
-            backend_ = backend_class(model, keys, timeline)
-            flows, stocks = simulate(model, inputs, backend_, len(chunk), progress)
-            window = Results.from_arrays(model, timeline, flows, stocks).outputs().sel(year=slice(start, end))
-            for name in outputs:
-                variable, how, _ = OUTPUTS[name]
-                values = window.sel(variable=variable)
-                found[name].append((values.sum("year") if how == "sum" else values.max("year")).to_numpy())
-        return {name: np.concatenate(parts) for name, parts in found.items()}
-
-    return evaluate
+    inputs = _stacked_inputs(model, scenario, timeline, factors, rows)
+    keys = np.repeat(member_keys(seed, 1), len(rows), axis=0)  # common random numbers: one stream for all rows
+    flows, stocks = simulate(model, inputs, get_backend(backend)(model, keys, timeline), len(rows), progress)
+    window = Results.from_arrays(model, timeline, flows, stocks).outputs().sel(year=slice(start, end))
+    found = {}
+    for name in outputs:
+        variable, how, _ = OUTPUTS[name]
+        values = window.sel(variable=variable)
+        found[name] = (values.sum("year") if how == "sum" else values.max("year")).to_numpy()
+    return found
 
 
 @dataclass(frozen=True)
@@ -337,11 +359,12 @@ class Sensitivity:
 def sensitivity(
     scenario="baseline", *, method: str = "sobol", samples: int | None = None, outputs: list[str] | None = None,
     start: int = 2027, end: int = 2035, backend: str = "mean", seed: int = 0, parameters: bool = True,
-    levers: bool = True, spread: float = 0.5, shift: float = 2.0, progress=None,
+    levers: bool = True, spread: float = 0.5, shift: float = 2.0, progress=None, client=None, block: int = 2_000,
 ) -> Sensitivity:
     """Sensitivity of a scenario's outputs over ``start..end`` to its calibrated parameters and levers.
 
-    ``samples`` defaults to 256 (Sobol) or 20 trajectories (Morris).
+    ``samples`` defaults to 256 (Sobol) or 20 trajectories (Morris). With a Dask
+    ``client``, blocks of ``block`` rows run on its workers, with the same results.
     """
     from .korea import north_korea
     from .model.timeline import Timeline
@@ -364,7 +387,7 @@ def sensitivity(
         factors += lever_factors(model, chosen, Timeline(1990, end), spread=spread, shift=shift)
     samples = samples or (256 if method == "sobol" else 20)
     evaluate = model_function(chosen, factors, outputs, start=start, end=end, backend=backend, seed=seed,
-                              progress=progress)  # fmt: skip
+                              progress=progress, client=client, block=block)  # fmt: skip
     table = indices(factors, evaluate, method=method, samples=samples, seed=seed)
     settings = {"scenario": chosen.name, "method": method, "samples": samples, "outputs": outputs, "start": start,
                 "end": end, "backend": backend, "seed": seed, "spread": spread, "shift": shift}  # fmt: skip
