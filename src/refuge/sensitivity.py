@@ -221,16 +221,13 @@ class _Stacked:
         return values
 
 
-def _stacked_inputs(model, scenario, timeline, factors: list[Factor], rows: np.ndarray) -> _Stacked:
+def _stacked_inputs(model, scenario, timeline, factors: list[Factor], rows: np.ndarray):
     from .scenarios.levers import compile_inputs
 
     parameters = {f.name: rows[:, i, None] for i, f in enumerate(factors) if f.kind == "parameter"}
     levered = [(i, f) for i, f in enumerate(factors) if f.kind != "parameter"]
-    if not levered:
-        inputs = compile_inputs(model, scenario, timeline, parameters)
-        drivers = {n: np.broadcast_to(s[:, None, None], (len(s), len(rows), 1)) for n, s in inputs.drivers.items()}
-        schedules = {n: (a[:, None, None], b[:, None, None]) for n, (a, b) in inputs.schedules.items()}
-        return _Stacked(timeline, drivers, inputs.parameters, schedules)
+    if not levered:  # the levers are as written: one set of driver series serves every row
+        return compile_inputs(model, scenario, timeline, parameters)
     compiled = [compile_inputs(model, _with_levers(scenario, levered, row), timeline) for row in rows]
     values = compile_inputs(model, scenario, timeline, parameters).parameters
     drivers = {n: np.stack([c.drivers[n] for c in compiled], axis=1)[..., None] for n in compiled[0].drivers}
