@@ -331,7 +331,7 @@ class Sensitivity:
             words = OUTPUTS[output][2]
             if method == "sobol":
                 parts = [f"{r.parameter} ({labels[r.parameter]}): {r.value:.0%} of the variance with its interactions "
-                         f"[{max(r.low, 0):.0%}-{r.high:.0%}]" for r in top.itertuples()]  # fmt: skip
+                         f"[{max(r.low, 0):.0%}-{min(r.high, 1):.0%}]" for r in top.itertuples()]  # fmt: skip
             else:
                 parts = [f"{r.parameter} ({labels[r.parameter]}): moves it by {r.value:,.0f} on average"
                          for r in top.itertuples()]  # fmt: skip
