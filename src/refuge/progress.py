@@ -17,10 +17,11 @@ from rich.console import Console
 def progress(console: Console, label: str, total: int, unit: str = "member-weeks") -> Iterator[Callable[[int], None]]:
     """A function to call with the work done since the last call, shown as ``label`` moves to ``total``."""
     if console.is_terminal:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-        columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn(unit), TimeRemainingColumn())
-        with Progress(*columns, console=console, transient=True) as bar:
+        # a percentage, not "done/total": large counts do not fit beside the bar at 80 columns
+        columns = (TextColumn(label), BarColumn(bar_width=None), TaskProgressColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=console, transient=True, expand=True) as bar:
             task = bar.add_task("work", total=total)
             yield lambda done: bar.advance(task, done)
         return
