@@ -1,12 +1,15 @@
 """End to end: every verb of the ``refuge`` command, as a user runs it."""
 
+import io
 import json
 import os
+import re
 import subprocess
 import sys
 
 import pandas as pd
 import pytest
+import xarray as xr
 
 import refuge
 from refuge.output import run_to_folder
@@ -34,6 +37,9 @@ def test_run_prints_a_summary_and_writes_tables_and_plots(tmp_path, backend):
     assert required <= set(table.variable)
     assert table.member.nunique() == 8 and table.year.min() == 1990 and table.year.max() >= 2035
     assert json.loads((out / "run.json").read_text())["seed"] == 3
+    with xr.open_dataset(out / "results.nc") as saved:
+        assert saved.flows.attrs["units"] == "people per year" and saved.stocks.attrs["units"] == "people"
+        assert saved.year.attrs["units"] == "calendar year"
     assert not list(tmp_path.glob(".*"))  # no staging or partial folders left behind
 
 
@@ -91,6 +97,34 @@ def test_parameters_and_mechanisms_show_their_evidence():
     assert mech.returncode == 0 and "M12" in mech.stdout and "kin_funded_escape" in mech.stdout
 
 
+def test_parameters_lists_the_drivers_levers_act_on_with_ranges_and_units():
+    done = refuge_cli("parameters", "--csv")
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(io.StringIO(done.stdout)).set_index("name")
+    drivers = table[table.kind == "driver"]
+    assert {"refugee_status", "border_security", "border_closure", "aid"} <= set(drivers.index)
+    assert drivers.loc["refugee_status", "allowed_range"] == "0 to 1"
+    assert table.loc["catch_at_border", "unit"] == "probability at security 1"
+    assert table.loc["hiding_capacity", "allowed_range"] == "1000 to 2e+06"
+
+
+@pytest.mark.parametrize(("verb", "column", "item"), [("scenarios", "name", "border-closure"),
+                                                      ("mechanisms", "id", "M9"), ("evidence", "quantity", "arrivals"),
+                                                      ("parameters", "name", "news_effect")])  # fmt: skip
+def test_listing_verbs_write_csv_and_break_no_word_at_80_columns(verb, column, item):
+    listed = refuge_cli(verb, "--csv")
+    assert listed.returncode == 0, listed.stderr
+    assert item in set(pd.read_csv(io.StringIO(listed.stdout))[column])
+    wide = listed.stdout.split("\n", 1)[1]  # the rows, not the header
+    words = {w for w in re.split(r"[\s,\"]+", wide) if len(w) <= 70 and w.isascii() and w.isalnum()}
+    done = subprocess.run([sys.executable, "-m", "refuge", verb], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "80"})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    shown = set(re.split(r"[^A-Za-z0-9]+", done.stdout))
+    assert words <= shown, sorted(words - shown)[:10]  # every word of the listing appears whole
+    assert all(len(line) <= 80 or " " not in line.strip() for line in done.stdout.splitlines())
+
+
 def test_an_interrupted_run_resumes_without_losing_finished_members(tmp_path, short):
     scenario = load_scenario("baseline")
     settings = dict(members=6, seed=8, backend="counts", block=2)
@@ -116,19 +150,47 @@ def test_an_interrupted_run_resumes_without_losing_finished_members(tmp_path, sh
 
 
 def test_compare_puts_scenarios_side_by_side_member_by_member(tmp_path):
-    done = refuge_cli("compare", "baseline", "border-closure", "--members", "4", "--backend", "counts",
-                      "--out", str(tmp_path))  # fmt: skip
+    names = ["baseline", "border-closure", "coordinated-resettlement", "redefection-campaign"]
+    done = subprocess.run([sys.executable, "-m", "refuge", "compare", *names, "--members", "4", "--backend", "mean",
+                           "--out", str(tmp_path)], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "80"})  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "border-closure" in done.stdout
+    assert max(len(line) for line in done.stdout.splitlines()) <= 80
+    for name in names:
+        assert name in done.stdout  # no name cut at 80 columns
+    assert "re-defections" in done.stdout and done.stdout.count("90% band") == 1  # one band, said once
     table = pd.read_csv(tmp_path / "compare.csv")
+    assert "re_defections" in set(table.measure)
     closed = table.set_index(["scenario", "measure"]).loc[("border-closure", "crossings_to_china")]
     assert closed.change_q95 < 0  # every member crosses less under a closure
     baseline = table.set_index(["scenario", "measure"]).loc[("baseline", "arrivals_south_korea")]
     assert baseline.change_median == 0
+    campaign = table.set_index(["scenario", "measure"]).loc[("redefection-campaign", "re_defections")]
+    assert campaign.change_q05 > 0 and campaign.change_pct_median > 0
+    differences = pd.read_csv(tmp_path / "differences.csv")
+    assert set(differences.scenario) == set(names[1:]) and differences.year.min() == 2022
     assert (tmp_path / "compare.png").stat().st_size > 0
+    assert json.loads((tmp_path / "compare.json").read_text())["scenarios"] == names
+    assert refuge_cli("report", str(tmp_path)).returncode == 0
+    page = (tmp_path / "report.html").read_text()
+    assert "Comparison" in page and "redefection-campaign" in page and "data:image/png;base64," in page
+
+
+def test_compare_needs_two_scenarios(tmp_path):
+    done = refuge_cli("compare", "baseline", "--out", str(tmp_path / "c"))
+    assert done.returncode == 2 and "at least two scenarios" in done.stderr
+    assert not (tmp_path / "c").exists()
 
 
 def test_compare_checks_every_name_before_running(tmp_path):
     done = refuge_cli("compare", "baseline", "utopia", "--out", str(tmp_path / "c"))
     assert done.returncode == 2 and "'utopia'" in done.stderr
     assert not (tmp_path / "c").exists()
+
+
+def test_the_command_line_starts_without_the_numerical_libraries():
+    heavy = "{'numpy', 'numba', 'pandas', 'xarray', 'matplotlib'}"
+    probe = f"import sys, refuge.cli; print(sorted({heavy} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"  # so `refuge --help` answers at once (BENCHMARKS.md)

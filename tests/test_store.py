@@ -109,7 +109,7 @@ def test_results_written_block_by_block_equal_the_blocks_joined(tmp_path, model,
     np.testing.assert_array_equal(back.data.flows.values, whole.data.flows.values)
     np.testing.assert_array_equal(back.data.stocks.values, whole.data.stocks.values)
     assert list(back.data.member.values) == list(range(5))
-    assert back.data.flows.attrs["units"] == "people"
+    assert back.data.flows.attrs["units"] == "people per year" and back.data.stocks.attrs["units"] == "people"
     back.data.close()
 
 

@@ -1,6 +1,7 @@
 """The ``refuge`` command line: run scenarios, list and validate them, read the model's evidence.
 
-Bad input of any kind ends in one message and exit code 2, never a traceback.
+Bad input of any kind ends in one message and exit code 2, never a traceback. The model, numpy
+and matplotlib are imported inside the commands that need them, so ``refuge --help`` is quick.
 """
 
 from __future__ import annotations
@@ -11,17 +12,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from . import __version__
+from . import __version__, cli_analysis
 from .errors import RefugeError, RunError
-from .evidence import arrivals
-from .korea import north_korea
-from .model.timeline import Timeline
-from .output import MAX_MEMBERS, MAX_SEED
-from .scenarios import builtin_scenarios, load_scenario
-from .scenarios.schema import describe_date
+from .limits import MAX_MEMBERS, MAX_SEED
+from .listing import show
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
@@ -45,25 +41,18 @@ def run(
     ] = True,
 ) -> None:
     """Run a scenario as an ensemble: print a summary, write tables and plots."""
+    from .model.timeline import Timeline
     from .output import run_to_folder
+    from .progress import progress
 
     chosen = load_scenario(scenario)
     folder = out or Path("out") / chosen.name
     total = members * Timeline().steps
-    with Progress(
-        TextColumn(f"[bold]{chosen.name}[/] ({backend}, {members} members)"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("member-weeks"),
-        TimeRemainingColumn(),
-        console=errors,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("run", total=total)
+    with progress(errors, f"{chosen.name} ({backend}, {members} members)", total) as advance:
         try:
             results = run_to_folder(
                 chosen, folder, members=members, seed=seed, backend=backend, calibrated=calibrated,
-                progress=lambda done: bar.advance(task, done), trajectories=trajectories, force=force,
+                progress=advance, trajectories=trajectories, force=force,
                 block=block or (_AGENTS_BLOCK if backend == "agents" else 2_000),
             )  # fmt: skip
         except KeyboardInterrupt:
@@ -93,11 +82,23 @@ def _journeys(path: Path) -> Table:
     return table
 
 
+def load_scenario(name: str):
+    """A scenario by name or path (imports the model only when a command needs it)."""
+    from .scenarios import load_scenario as load
+
+    return load(name)
+
+
 def _summary(results) -> Table:
+    from .evidence import arrivals
+
     history = arrivals()
     arrivals_q = results.quantiles("arrivals_south_korea")
     hiding_q = results.quantiles("hiding_in_china")
-    table = Table(title=f"Arrivals in South Korea per year — scenario {results.data.attrs['scenario']}")
+    spread = "parameter draws only: mean has no chance" if results.data.attrs.get("backend") == "mean" else \
+        "parameter draws and chance"  # fmt: skip
+    table = Table(title=f"Arrivals in South Korea per year — scenario {results.data.attrs['scenario']} "
+                        f"(90% band over members: {spread})")  # fmt: skip
     for column in ("year", "median", "90% band", "record", "hiding in China (median)"):
         table.add_column(column, justify="right")
     for year, row in arrivals_q.iterrows():
@@ -121,68 +122,32 @@ def compare(
     start: Annotated[int, typer.Option(help="first year of the window compared")] = 2027,
     end: Annotated[int, typer.Option(help="last year of the window compared")] = 2035,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("out/compare"),
+    scheduler: cli_analysis.Scheduler = None,
+    force: cli_analysis.Force = False,
 ) -> None:
     """Compare scenarios side by side, member against member, over a window of years."""
-    from . import compare as comparison
-    from . import plots
-
-    if not 1990 <= start <= end <= Timeline().end:
-        raise RunError(f"--start {start} and --end {end} must satisfy 1990 <= start <= end <= {Timeline().end}")
-    for name in names:
-        load_scenario(name)  # every name is checked before anything runs
-    with Progress(TextColumn("[bold]comparing[/]"), BarColumn(), TimeRemainingColumn(), console=errors,
-                  transient=True) as bar:  # fmt: skip
-        task = bar.add_task("compare", total=len(names) * members * Timeline().steps)
-        results = comparison.run_all(names, members=members, seed=seed, backend=backend,
-                                     progress=lambda done: bar.advance(task, done))  # fmt: skip
-    table = comparison.effects(results, start, end)
-    out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "compare.csv", index=False)
-    plots.scenarios(results, out / "compare.png", start)
-    console.print(_comparison(table, names[0], start, end))
-    console.print(f"wrote {out}/: compare.csv, compare.png")
+    cli_analysis.compare_body(names, members=members, seed=seed, backend=backend, start=start, end=end, out=out,
+                              scheduler=scheduler, force=force)  # fmt: skip
 
 
-def _comparison(table, reference: str, start: int, end: int) -> Table:
-    shown = Table(title=f"Scenarios {start}–{end}: median [90% band]; change is member by member against {reference}")
-    shown.add_column("scenario")
-    labels = {
-        "arrivals_south_korea": "arrivals in the South",
-        "crossings_to_china": "crossings to China",
-        "deported_from_china": "deported from China",
-        "deaths": "deaths",
-        "hiding_in_china": "peak hiding in China",
-        "south_korea_reception": "peak in reception",
-    }
-    for label in labels.values():
-        shown.add_column(label, justify="right")
-    for name, rows in table.groupby("scenario", sort=False):
-        cells = []
-        for measure in labels:
-            row = rows.set_index("measure").loc[measure]
-            cell = f"{row['median']:,.0f}"
-            if name != reference:
-                cell += f"\n{row.change_median:+,.0f} [{row.change_q05:+,.0f}, {row.change_q95:+,.0f}]"
-            cells.append(cell)
-        shown.add_row(name, *cells)
-    return shown
+#: ``--csv`` on the listing verbs
+AsCsv = Annotated[bool, typer.Option("--csv", help="print CSV (one row an item) instead of a table")]
 
 
 @app.command()
-def scenarios() -> None:
+def scenarios(as_csv: AsCsv = False) -> None:
     """List the built-in scenarios."""
-    table = Table(title="Built-in scenarios")
-    table.add_column("name")
-    table.add_column("levers", justify="right")
-    table.add_column("description")
-    for item in builtin_scenarios():
-        table.add_row(item.name, str(len(item.levers)), " ".join(item.description.split()))
-    console.print(table)
+    from .scenarios import builtin_scenarios
+
+    rows = [(item.name, len(item.levers), " ".join(item.description.split())) for item in builtin_scenarios()]
+    show(console, "Built-in scenarios", ("name", "levers", "description"), rows, as_csv=as_csv, right=("levers",))
 
 
 @app.command()
 def validate(file: Annotated[str, typer.Argument(help="a scenario YAML file (or a built-in name)")]) -> None:
     """Check a scenario file against the model and show what it does."""
+    from .scenarios.schema import describe_date
+
     item = load_scenario(file)
     console.print(f"[green]valid[/]: scenario [bold]{item.name}[/] ({item.source})")
     for lever in item.levers:
@@ -194,33 +159,51 @@ def validate(file: Annotated[str, typer.Argument(help="a scenario YAML file (or 
 
 
 @app.command()
-def parameters() -> None:
-    """The model's parameters, their default values and their evidence."""
-    table = Table(title="Parameters of the North Korean system")
-    for column in ("name", "value", "unit", "meaning", "evidence"):
-        table.add_column(column, overflow="fold")
-    for p in north_korea().parameters:
-        table.add_row(p.name, f"{p.value:g}", p.unit, p.label, "\n".join(str(e) for e in p.evidence))
-    console.print(table)
+def parameters(as_csv: AsCsv = False) -> None:
+    """The drivers levers act on, and the model's parameters: ranges, units, defaults and evidence."""
+    from .korea import north_korea
+    from .model.timeline import Timeline
+
+    model = north_korea()
+    columns = ("name", "kind", "default or history", "allowed range", "unit", "meaning", "evidence")
+    rows = []
+    timeline = Timeline()
+    for d in model.drivers:
+        series = d.series(timeline)
+        history = f"{series.min():g} to {series.max():g} over {timeline.start}-{timeline.end}"
+        rows.append((d.name, "driver", history, _range(d.bounds), d.unit, d.label,
+                     "; ".join(str(e) for e in d.evidence)))  # fmt: skip
+    for p in model.parameters:
+        rows.append((p.name, "parameter", f"{p.value:g}", _range(p.bounds), p.unit, p.label,
+                     "; ".join(str(e) for e in p.evidence)))  # fmt: skip
+    show(console, "Drivers (what levers act on) and parameters of the North Korean system", columns, rows,
+         as_csv=as_csv)  # fmt: skip
+
+
+def _range(bounds: tuple[float, float]) -> str:
+    low, high = bounds
+    return f"{low:g} or more" if high == float("inf") else f"{low:g} to {high:g}"
 
 
 @app.command()
-def mechanisms() -> None:
+def mechanisms(as_csv: AsCsv = False) -> None:
     """The mechanisms M1-M12, the flows that carry them, and their seed evidence."""
+    from .korea import north_korea
+
     model = north_korea()
-    table = Table(title="Mechanisms of the North Korean system")
-    for column in ("id", "mechanism", "flows", "evidence"):
-        table.add_column(column, overflow="fold")
+    rows = []
     for m in model.mechanisms:
         flows = ", ".join(f.name for f in model.flows if m.id in f.mechanisms)
-        table.add_row(m.id, m.title, flows, "\n".join(str(e) for e in m.evidence))
-    console.print(table)
+        rows.append((m.id, m.title, flows, "; ".join(str(e) for e in m.evidence)))
+    show(console, "Mechanisms of the North Korean system", ("id", "mechanism", "flows", "evidence"), rows,
+         as_csv=as_csv)  # fmt: skip
 
 
 @app.command()
 def evidence(
     quantity: Annotated[str | None, typer.Option(help="only claims about this quantity (e.g. hiding_in_china)")] = None,
     annual: Annotated[bool, typer.Option(help="include the annual arrivals record row by row")] = False,
+    as_csv: AsCsv = False,
 ) -> None:
     """The quantitative claims behind the model, with their sources, and what the record says of each."""
     from .evidence import QUANTITIES, evidence_table, load_evidence
@@ -230,18 +213,14 @@ def evidence(
     frame = evidence_table(load_evidence(), include_annual=annual)
     if quantity is not None:
         frame = frame[frame["quantity"] == quantity]
-    table = Table(title="Evidence: claims, sources and what the arrivals record says")
-    for column in ("id", "quantity", "when", "claim", "origin", "use", "record check", "source", "quote"):
-        table.add_column(column, overflow="fold")
-    for _, row in frame.iterrows():
-        check = row["record_check"]
-        style = {"contradicted": "bold red", "consistent": "green"}.get(check, "dim")
-        verdict = f"[{style}]{check}[/]" + (f"\n{row['record_says']}" if row["record_says"] else "")
-        table.add_row(row["id"], row["quantity"], row["when"], _claim_text(row), row["origin"], row["use"], verdict,
-                      f"{row['source']}\n{row['source_url']}", row["quote"])
-    console.print(table)
+    columns = ("id", "quantity", "when", "claim", "origin", "use", "record check", "record says", "source", "url",
+               "quote")  # fmt: skip
+    rows = [(row["id"], row["quantity"], row["when"], _claim_text(row), row["origin"], row["use"], row["record_check"],
+             row["record_says"], row["source"], row["source_url"], row["quote"]) for _, row in frame.iterrows()]
+    show(console, "Evidence: claims, sources and what the arrivals record says", columns, rows, as_csv=as_csv,
+         styles={"record check": {"contradicted": "bold red", "consistent": "green"}})  # fmt: skip
     contradicted = frame[frame["record_check"] == "contradicted"]
-    if len(contradicted):
+    if len(contradicted) and not as_csv:
         console.print(f"[bold red]{len(contradicted)} claim(s) contradicted by the record[/]: "
                       + ", ".join(f"{r.id} ({r.source})" for r in contradicted.itertuples()))
 
@@ -276,6 +255,8 @@ def calibrate(
 
     Interrupted, it keeps every finished step; the same command resumes it.
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     from .calibration import Settings
     from .calibration import calibrate as run_calibration
     from .calibration.report import write_report
@@ -375,6 +356,10 @@ def estimate(
                       f"{row.q05:,.0f} – {row.q95:,.0f}", text)
     console.print(table)
     console.print(f"wrote {folder}/hiding_in_china.csv and hiding_in_china.png")
+
+
+app.command()(cli_analysis.sensitivity)
+app.command()(cli_analysis.report)
 
 
 def main() -> None:

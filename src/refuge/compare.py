@@ -3,65 +3,124 @@
 All scenarios run with one seed, so member ``m`` of each sees the same random
 numbers until its levers act (common random numbers): the difference between
 two scenarios, member by member, is the lever's effect with little chance noise.
+Every figure is a median with a 90% band over members, in tables, CSV and plots alike.
 """
 
 from __future__ import annotations
 
 import pandas as pd
+from rich.table import Table
 
 from .results import Results
 from .simulation import run
 
-#: outputs compared, and whether they add up over the window (flows) or peak (stocks)
+#: outputs compared: whether they add up over the window (flows) or peak (stocks), and words for them
 MEASURES = {
-    "arrivals_south_korea": "sum",
-    "crossings_to_china": "sum",
-    "deported_from_china": "sum",
-    "deaths": "sum",
-    "re_defections": "sum",
-    "hiding_in_china": "max",
-    "south_korea_reception": "max",
+    "arrivals_south_korea": ("sum", "arrivals in the South"),
+    "crossings_to_china": ("sum", "crossings to China"),
+    "deported_from_china": ("sum", "deported from China"),
+    "deaths": ("sum", "deaths"),
+    "re_defections": ("sum", "re-defections"),
+    "hiding_in_china": ("max", "peak hiding in China"),
+    "south_korea_reception": ("max", "peak in reception"),
 }
 
+#: the band every figure of a comparison shows, and how it is said
+BAND = (0.05, 0.95)
+BAND_WORDS = "median [90% band over members]"
 
-def run_all(names: list[str], *, members: int, seed: int, backend: str, progress=None) -> dict[str, Results]:
-    return {name: run(name, members=members, seed=seed, backend=backend, progress=progress) for name in names}
+
+def run_all(
+    names: list[str], *, members: int, seed: int, backend: str, progress=None, client=None, block: int = 2_000
+) -> dict[str, Results]:
+    """Every scenario with one seed (on a Dask ``client``'s workers when given: the same numbers)."""
+    return {
+        name: run(name, members=members, seed=seed, backend=backend, progress=progress, client=client, block=block)
+        for name in names
+    }
 
 
 def effects(results: dict[str, Results], start: int, end: int) -> pd.DataFrame:
     """Each measure over ``start..end`` per scenario, and its difference from the first scenario.
 
     Rows are (scenario, measure); columns the median and 90% band of the value
-    and of the member-by-member difference from the first scenario.
+    and of the member-by-member difference from the first scenario, absolute
+    and relative (the median of the members' ratios, minus one).
     """
     names = list(results)
-    window = {
-        name: _measures(res.outputs().sel(year=slice(start, end))) for name, res in results.items()
-    }
+    window = {name: _measures(res.outputs().sel(year=slice(start, end))) for name, res in results.items()}
     reference = window[names[0]]
     rows = []
     for name in names:
         for measure in MEASURES:
             value = window[name][measure]
             change = value - reference[measure]
+            ratio = (value / reference[measure].where(reference[measure] > 0)) - 1
             rows.append(
                 {
                     "scenario": name,
                     "measure": measure,
                     "median": value.median(),
-                    "q05": value.quantile(0.05),
-                    "q95": value.quantile(0.95),
+                    "q05": value.quantile(BAND[0]),
+                    "q95": value.quantile(BAND[1]),
                     "change_median": change.median(),
-                    "change_q05": change.quantile(0.05),
-                    "change_q95": change.quantile(0.95),
+                    "change_q05": change.quantile(BAND[0]),
+                    "change_q95": change.quantile(BAND[1]),
+                    "change_pct_median": 100 * ratio.median(),
                 }
             )
     return pd.DataFrame(rows)
 
 
+def yearly_differences(results: dict[str, Results], first: int, last: int) -> pd.DataFrame:
+    """Member-by-member differences from the first scenario, year by year: ``scenario, measure, year, q05, q50, q95``.
+
+    Flows are the year's totals, stocks the year-end counts.
+    """
+    names = list(results)
+    reference = results[names[0]].outputs().sel(year=slice(first, last), variable=list(MEASURES))
+    frames = []
+    for name in names[1:]:
+        change = results[name].outputs().sel(year=slice(first, last), variable=list(MEASURES)) - reference
+        q = change.quantile([BAND[0], 0.5, BAND[1]], dim="member")
+        frame = q.to_dataframe(name="value").reset_index().pivot_table(
+            index=["variable", "year"], columns="quantile", values="value"
+        )
+        frame.columns = ["q05", "q50", "q95"]
+        frames.append(frame.reset_index().rename(columns={"variable": "measure"}).assign(scenario=name))
+    return pd.concat(frames)[["scenario", "measure", "year", "q05", "q50", "q95"]]
+
+
+def table(effects_: pd.DataFrame, start: int, end: int, backend: str = "counts") -> Table:
+    """The comparison for a terminal: one block of rows a scenario, so that 80 columns cut no name."""
+    reference = effects_.scenario.iloc[0]
+    spread = "parameter draws" if backend == "mean" else "parameter draws and chance"
+    shown = Table(title=f"Scenarios {start}-{end}: {BAND_WORDS} ({spread}); change is member by member "
+                        f"against {reference}")  # fmt: skip
+    shown.add_column("scenario / measure", no_wrap=True)
+    shown.add_column("value", justify="right")
+    shown.add_column(f"change from {reference}", justify="right")
+    for name, rows in effects_.groupby("scenario", sort=False):
+        shown.add_row(f"[bold]{name}[/]", "", "")
+        for row in rows.itertuples():
+            value = f"{row.median:,.0f} [{row.q05:,.0f}, {row.q95:,.0f}]"
+            change = ""
+            if name != reference:
+                pct = "" if row.change_pct_median != row.change_pct_median else f" ({_signed(row.change_pct_median)}%)"
+                change = f"{_signed(row.change_median)}{pct} [{_signed(row.change_q05)}, {_signed(row.change_q95)}]"
+            shown.add_row(f"  {MEASURES[row.measure][1]}", value, change)
+        shown.add_section()
+    return shown
+
+
+def _signed(x: float) -> str:
+    """A change with its sign, and a plain 0 for what rounds to nothing (never "-0")."""
+    return "0" if round(x) == 0 else f"{x:+,.0f}"
+
+
 def _measures(outputs) -> pd.DataFrame:
     columns = {}
-    for measure, how in MEASURES.items():
+    for measure, (how, _) in MEASURES.items():
         values = outputs.sel(variable=measure)
         columns[measure] = (values.sum("year") if how == "sum" else values.max("year")).to_pandas()
     return pd.DataFrame(columns)

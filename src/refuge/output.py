@@ -19,16 +19,13 @@ from .backends import get_backend
 from .backends.agents import Agents
 from .errors import RunError
 from .korea import north_korea
+from .limits import MAX_MEMBERS, MAX_SEED
 from .model.timeline import Timeline
 from .results import Results, ResultsWriter
 from .scenarios import Scenario
 from .simulation import Progress, iterate_blocks
 from .store import RunFolder, check_output_path, write_file
 
-#: the most members one run may have; beyond, a run needs a cluster and a store of its own
-MAX_MEMBERS = 10_000_000
-#: the largest seed (it is stored as a signed 64-bit number in the results)
-MAX_SEED = 2**63 - 1
 
 
 def run_to_folder(

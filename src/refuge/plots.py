@@ -69,22 +69,66 @@ def stocks(results: Results, path: Path) -> Path:
     return path
 
 
-def scenarios(results: dict[str, Results], path: Path, start: int) -> Path:
-    """Arrivals in the South under each scenario (median and 50% band), from a few years before ``start``."""
-    fig, ax = plt.subplots(figsize=(10, 5))
+def differences(table, path: Path, start: int, reference: str) -> Path:
+    """Each measure's member-by-member difference from ``reference``, year by year, one panel a measure.
+
+    ``table`` is :func:`refuge.compare.yearly_differences`: linear axes in people, median and 90% band.
+    """
+    from .compare import MEASURES
+
+    fig, axes = plt.subplots(4, 2, figsize=(12, 13), sharex=True)
     colors = plt.get_cmap("tab10")
-    for i, (name, res) in enumerate(results.items()):
-        table = res.quantiles("arrivals_south_korea").loc[start - 5 :]
-        ax.fill_between(table.index, table.q25, table.q75, color=colors(i), alpha=0.25, lw=0)
-        ax.plot(table.index, table.q50, color=colors(i), lw=1.8, label=name)
-    ax.axvline(start, color="grey", ls=":", lw=1)
-    ax.set_yscale("symlog", linthresh=100)
-    ax.set_title("Arrivals in South Korea per year by scenario (median, 50% band)")
-    ax.set_xlabel("year")
-    ax.set_ylabel("people")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    names = list(dict.fromkeys(table.scenario))
+    for ax, (measure, (how, words)) in zip(axes.flat, MEASURES.items(), strict=False):
+        for i, name in enumerate(names):
+            part = table[(table.scenario == name) & (table.measure == measure)]
+            ax.fill_between(part.year, part.q05, part.q95, color=colors(i), alpha=0.2, lw=0)
+            ax.plot(part.year, part.q50, color=colors(i), lw=1.8, label=name)
+        ax.axhline(0, color="black", lw=0.8)
+        ax.axvline(start, color="grey", ls=":", lw=1)
+        ax.set_title(words if how == "sum" else f"{words.removeprefix('peak ')} at year end")
+        ax.set_ylabel("people a year" if how == "sum" else "people at year end")
+        ax.grid(alpha=0.3)
+    last = axes.flat[-1]
+    last.axis("off")
+    last.legend(*axes.flat[0].get_legend_handles_labels(), loc="center", title="scenario", fontsize=9)
+    for ax in (axes[-1][0], axes[-2][1]):
+        ax.set_xlabel("year")
+        ax.xaxis.set_tick_params(labelbottom=True)
+    fig.suptitle(f"Difference from {reference}, member by member: median and 90% band over members "
+                 f"(dotted line: {start})", fontsize=11)  # fmt: skip
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def sensitivity(result, path: Path) -> Path:
+    """Indices of each output, factor by factor, with their 95% intervals: one panel an output."""
+    method = result.settings["method"]
+    keys = ("S1", "ST") if method == "sobol" else ("mu_star",)
+    outputs = result.settings["outputs"]
+    names = [f.name for f in result.factors]
+    fig, axes = plt.subplots(1, len(outputs), figsize=(3.2 * len(outputs) + 2.5, 0.28 * len(names) + 1.8),
+                             sharey=True, squeeze=False)  # fmt: skip
+    rows = range(len(names))
+    for ax, output in zip(axes[0], outputs, strict=True):
+        table = result.table[result.table.output == output]
+        for k, key in enumerate(keys):
+            part = table[table["index"] == key].set_index("parameter").loc[names]
+            error = [(part.value - part.low).clip(lower=0), (part.high - part.value).clip(lower=0)]
+            ax.barh([r + 0.38 * (k - (len(keys) - 1) / 2) for r in rows], part.value, height=0.38, xerr=error,
+                    label=key, color=("tab:blue", "tab:orange")[k], error_kw={"lw": 0.8})  # fmt: skip
+        ax.set_title(output.replace("_", " "), fontsize=10)
+        ax.set_xlabel("share of variance" if method == "sobol" else "mean |effect| (people)")
+        ax.grid(axis="x", alpha=0.3)
+    axes[0][0].set_yticks(list(rows), names, fontsize=8)
+    axes[0][0].invert_yaxis()
+    axes[0][0].legend(fontsize=8)
+    start, end = result.settings["start"], result.settings["end"]
+    fig.suptitle(f"Sensitivity ({method}) of scenario {result.settings['scenario']}, {start}-{end}, "
+                 "bars: 95% intervals", fontsize=10)  # fmt: skip
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

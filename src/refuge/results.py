@@ -5,12 +5,16 @@
 * ``flows``  (member, year, flow, sex): people moved along each flow in the year;
 * ``stocks`` (member, year, stock, sex): people in each stock at the year's end.
 
+Each variable carries its ``units`` and ``long_name`` (CF attributes), so a
+``results.nc`` opened anywhere says what its numbers count.
+
 :meth:`Results.outputs` derives the model's named yearly outputs from them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +24,14 @@ import xarray as xr
 from .errors import RunError
 from .model.definition import SEXES, Model
 from .model.timeline import Timeline
+
+#: CF attributes of the arrays of a results file
+UNITS = {
+    "flows": {"units": "people per year", "long_name": "people moved along each flow in the calendar year"},
+    "stocks": {"units": "people", "long_name": "people in each stock at the end of the calendar year"},
+    "year": {"units": "calendar year", "long_name": "year (52 weekly steps)"},
+    "member": {"units": "1", "long_name": "ensemble member (its own random stream and parameter draw)"},
+}
 
 
 @dataclass(frozen=True)
@@ -33,12 +45,14 @@ class Results:
         coords = {"member": members, "year": timeline.years, "sex": list(SEXES)}
         data = xr.Dataset(
             {
-                "flows": (("member", "year", "flow", "sex"), flows),
-                "stocks": (("member", "year", "stock", "sex"), stocks),
+                "flows": (("member", "year", "flow", "sex"), flows, UNITS["flows"]),
+                "stocks": (("member", "year", "stock", "sex"), stocks, UNITS["stocks"]),
             },
             coords={**coords, "flow": [f.name for f in model.flows], "stock": [s.name for s in model.stocks]},
             attrs=attrs,
         )
+        data.year.attrs.update(UNITS["year"])
+        data.member.attrs.update(UNITS["member"])
         return cls(data, model)
 
     @classmethod
@@ -49,11 +63,11 @@ class Results:
         parts = sorted(parts, key=lambda p: int(p.data.member[0]))
         first = parts[0].data
         variables = {
-            name: (first[name].dims, np.concatenate([p.data[name].values for p in parts]))
+            name: (first[name].dims, np.concatenate([p.data[name].values for p in parts]), first[name].attrs)
             for name in ("flows", "stocks")
         }
         coords = {name: first.coords[name] for name in first.coords if name != "member"}
-        coords["member"] = np.concatenate([p.data.member.values for p in parts])
+        coords["member"] = ("member", np.concatenate([p.data.member.values for p in parts]), first.member.attrs)
         data = xr.Dataset(variables, coords=coords, attrs=first.attrs)
         return cls(data, parts[0].model)
 
@@ -62,15 +76,36 @@ class Results:
         return self.data.sizes["member"]
 
     def outputs(self) -> xr.DataArray:
-        """The model's named outputs, ``(member, year, variable)``."""
-        series = [self.output(out.name).expand_dims(variable=[out.name]) for out in self.model.outputs]
-        return xr.concat(series, dim="variable").transpose("member", "year", "variable")
+        """The model's named outputs, ``(member, year, variable)``; computed once, as plots and tables reread them."""
+        return self._outputs
+
+    @cached_property
+    def _outputs(self) -> xr.DataArray:
+        flows, stocks = self.data.flows.values, self.data.stocks.values
+        flow_at = {name: i for i, name in enumerate(self.data.flow.values)}
+        stock_at = {name: i for i, name in enumerate(self.data.stock.values)}
+        sex_at = {name: i for i, name in enumerate(self.data.sex.values)}
+        columns = []
+        for out in self.model.outputs:
+            if out.stock is not None:
+                values = stocks[:, :, stock_at[out.stock], :]
+            else:
+                values = flows[:, :, [flow_at[f] for f in out.flows], :].sum(axis=2)
+            columns.append((values[:, :, sex_at[out.sex]] if out.sex else values.sum(axis=2)).astype(float))
+        return xr.DataArray(
+            np.stack(columns, axis=-1),
+            dims=("member", "year", "variable"),
+            coords={"member": self.data.member.values, "year": self.data.year.values,
+                    "variable": np.array([out.name for out in self.model.outputs], dtype=object)},
+        )  # fmt: skip
 
     def output(self, name: str) -> xr.DataArray:
-        """One named output, ``(member, year)``: only its flows or stock are read."""
+        """One named output, ``(member, year)``: only its flows or stock are read (results on disk stay there)."""
         out = {o.name: o for o in self.model.outputs}.get(name)
         if out is None:
             raise RunError(f"output {name!r} is not known; outputs are {', '.join(o.name for o in self.model.outputs)}")
+        if "_outputs" in self.__dict__:
+            return self._outputs.sel(variable=name, drop=True)
         if out.stock is not None:
             values = self.data.stocks.sel(stock=out.stock)
         else:
@@ -118,8 +153,10 @@ class ResultsWriter:
             f.createDimension(dim, len(labels))
             var = f.createVariable(dim, str, (dim,))
             var[:] = np.array(labels, dtype=object)
-        f.createVariable("member", "i8", ("member",))
-        f.createVariable("year", "i8", ("year",))[:] = timeline.years
+        f.createVariable("member", "i8", ("member",)).setncatts(UNITS["member"])
+        year = f.createVariable("year", "i8", ("year",))
+        year.setncatts(UNITS["year"])
+        year[:] = timeline.years
         self._dims = {"flows": ("member", "year", "flow", "sex"), "stocks": ("member", "year", "stock", "sex")}
         self._filled = 0
 
@@ -130,8 +167,7 @@ class ResultsWriter:
             if name not in f.variables:
                 var = f.createVariable(name, values.dtype, dims, zlib=True, complevel=1,
                                        chunksizes=(min(len(values), 1024), *values.shape[1:]))  # fmt: skip
-                var.units = "people"
-                var.long_name = _LONG_NAMES[name]
+                var.setncatts(UNITS[name])
             f.variables[name][self._filled : self._filled + len(values)] = values
         f.variables["member"][self._filled : self._filled + part.members] = part.data.member.values
         self._filled += part.members
@@ -142,8 +178,3 @@ class ResultsWriter:
     def __exit__(self, *exc) -> None:
         self._file.close()
 
-
-_LONG_NAMES = {
-    "flows": "people moved along each flow in the year",
-    "stocks": "people in each stock at the year's end",
-}

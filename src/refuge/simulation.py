@@ -42,6 +42,7 @@ def run(
     block: int = 5_000,
     progress: Progress | None = None,
     calibrated: bool = True,
+    client=None,
 ) -> Results:
     """Run a scenario as an ensemble and return its labelled results.
 
@@ -51,16 +52,43 @@ def run(
     their parameters from the shipped posterior (``refuge.calibration``), so an
     ensemble carries parameter uncertainty as well as chance; ``parameters``
     still override those draws. ``calibrated=False`` runs the hand-set defaults.
-    ``progress`` is called with the number of member-weeks done after each year.
+    ``progress`` is called with the number of member-weeks done after each year
+    (after each block on a cluster). With a Dask ``client``, blocks run on its
+    workers; each member keeps its own stream, so the numbers are the same.
 
     >>> res = run("baseline", members=4, seed=1)
     >>> res.outputs().sel(variable="arrivals_south_korea", year=2009).shape
     (4,)
     """
-    blocks = [b for _, b in iterate_blocks(scenario, members=members, seed=seed, backend=backend, timeline=timeline,
-                                           parameters=parameters, model=model, block=block, progress=progress,
-                                           calibrated=calibrated)]
-    return Results.concat(blocks)
+    settings = dict(members=members, seed=seed, backend=backend, timeline=timeline, parameters=parameters, model=model,
+                    block=block, calibrated=calibrated)  # fmt: skip
+    if client is not None:
+        return Results.concat(_on_cluster(client, scenario, progress, **settings))
+    return Results.concat([b for _, b in iterate_blocks(scenario, progress=progress, **settings)])
+
+
+def _on_cluster(client, scenario, progress: Progress | None, **settings) -> list[Results]:
+    """Blocks of members as tasks on a Dask cluster, gathered as they finish."""
+    from dask.distributed import as_completed
+
+    if isinstance(scenario, str):
+        scenario = load_scenario(scenario, settings["model"])
+    members, block = settings["members"], settings["block"]
+    steps = (settings["timeline"] or Timeline()).steps
+    futures = [client.submit(_one_block, scenario, first, pure=False, **settings) for first in range(0, members, block)]
+    parts = []
+    for future in as_completed(futures):
+        part = future.result()
+        parts.append(part)
+        if progress:
+            progress(part.members * steps)
+    return parts
+
+
+def _one_block(scenario, first: int, **settings) -> Results:
+    """The block of members starting at ``first``, as a local run would make it."""
+    others = frozenset(range(0, settings["members"], settings["block"])) - {first}
+    return next(part for _, part in iterate_blocks(scenario, skip=others, **settings))
 
 
 def iterate_blocks(

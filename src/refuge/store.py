@@ -147,8 +147,8 @@ class Manifest:
         return json.dumps({"format": FORMAT, **self.settings, "files": files}, indent=2)
 
     def problems(self, folder: Path) -> list[str]:
-        """Why ``folder`` does not hold exactly this manifest's files, intact; empty if it does."""
-        found = {p.name for p in folder.iterdir()} - {MANIFEST}
+        """Why ``folder`` does not hold exactly this manifest's files (and reports on them), intact; empty if so."""
+        found = {p.name for p in folder.iterdir()} - {MANIFEST} - DERIVED
         problems = [f"{name} is not refuge's" for name in sorted(found - set(self.files))]
         problems += [f"{name} is missing" for name in sorted(set(self.files) - found)]
         for name in sorted(set(self.files) & found):
@@ -458,8 +458,11 @@ def _remove_own(folder: Path) -> None:
         folder.rmdir()
 
 
+#: files refuge may add to a published folder later (``refuge report``); a replaced folder loses them
+DERIVED = frozenset({"report.html"})
+
 #: the names of the files a run may write into its folder (staging folders of killed runs hold these)
-_OUTPUT_NAMES = frozenset({
+_OUTPUT_NAMES = DERIVED | frozenset({
     MANIFEST, "settings.json", "annual.csv", "annual.parquet", "results.nc", "arrivals.png", "stocks.png",
     "trajectories.parquet", "journeys.csv", "journeys.png",
 })

@@ -1,0 +1,180 @@
+"""Commands that analyse runs: ``refuge sensitivity`` and ``refuge report``.
+
+Kept apart from ``cli.py`` so that the heavy imports (SALib, matplotlib,
+xarray) happen only when one of these commands runs.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+errors = Console(stderr=True)
+
+#: ``--scheduler`` on the commands that run ensembles
+Scheduler = Annotated[
+    str | None,
+    typer.Option(help="address of a Dask scheduler (tcp://HOST:8786) to run blocks of members on; same results"),
+]
+
+
+#: ``--force`` on the commands that write a folder
+Force = Annotated[bool, typer.Option(help="replace an output folder that holds other results")]
+
+
+def client(address: str | None):
+    """A Dask client for ``--scheduler ADDRESS``, or ``None`` to run here."""
+    from .errors import RunError
+
+    if address is None:
+        return None
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise RunError("--scheduler needs the dask extra: pip install 'refuge[dask]'") from None
+    try:
+        return Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as err:
+        raise RunError(f"--scheduler {address}: cannot reach the scheduler ({err})") from None
+
+
+def sensitivity(
+    scenario: Annotated[str, typer.Argument(help="a built-in scenario name or a scenario YAML file")] = "baseline",
+    method: Annotated[str, typer.Option(help="sobol (variance shares, CIs) | morris (cheap screening)")] = "sobol",
+    samples: Annotated[
+        int | None, typer.Option(help="Sobol base sample, a power of two [256]; Morris trajectories [20]")
+    ] = None,
+    output: Annotated[
+        list[str] | None,
+        typer.Option(help="arrivals | peak_hiding | deaths | re_defections | peak_reception | deported | crossings; "
+                          "repeat for several [default: the first five]"),
+    ] = None,
+    start: Annotated[int, typer.Option(help="first year of the window the outputs are measured over")] = 2027,
+    end: Annotated[int, typer.Option(help="last year of the window")] = 2035,
+    backend: Annotated[str, typer.Option(help="mean (fast, one pass) | counts (with chance)")] = "mean",
+    seed: Annotated[int, typer.Option(min=0, help="seed of the sample and of counts' random streams")] = 0,
+    levers: Annotated[bool, typer.Option(help="vary the scenario's lever values and start dates")] = True,
+    spread: Annotated[float, typer.Option(min=0.0, help="lever values vary by this share either side")] = 0.5,
+    shift: Annotated[float, typer.Option(min=0.0, help="lever start dates vary by this many years either side")] = 2.0,
+    out: Annotated[Path | None, typer.Option(help="output folder [default: out/sensitivity-SCENARIO]")] = None,
+    scheduler: Scheduler = None,
+    force: Force = False,
+) -> None:
+    """Which calibrated parameters and lever settings drive an outcome: Sobol indices or Morris screening.
+
+    Parameters vary over their posterior's 5-95% range, levers within --spread
+    of their value and --shift years of their start.
+    """
+    from . import __version__
+    from . import sensitivity as sa
+    from .korea import north_korea
+    from .model.timeline import Timeline
+    from .progress import progress
+    from .scenarios import load_scenario
+    from .store import check_output_path, publish_folder
+
+    chosen = load_scenario(scenario)
+    check_output_path(out or Path("out") / f"sensitivity-{chosen.name}")
+    model = north_korea()
+    factors = [f for f in sa.parameter_factors(model) if f.name not in chosen.parameters]
+    if levers:
+        factors += sa.lever_factors(model, chosen, Timeline(1990, end), spread=spread, shift=shift)
+    members = sa.runs(method, samples or (256 if method == "sobol" else 20), len(factors))
+    weeks = (end - 1990 + 1) * 52
+    with progress(errors, f"{chosen.name}: {method}, {len(factors)} factors, {members:,} runs ({backend})",
+                  members * weeks) as advance:  # fmt: skip
+        result = sa.sensitivity(chosen, method=method, samples=samples, outputs=output, start=start, end=end,
+                                backend=backend, seed=seed, levers=levers, spread=spread, shift=shift,
+                                progress=advance, client=client(scheduler))  # fmt: skip
+    folder = out or Path("out") / f"sensitivity-{chosen.name}"
+    publish_folder(folder, {"refuge": __version__, **result.settings},
+                   lambda staging: result.save(staging, command=_command()), force=force)  # fmt: skip
+    console.print(_indices_table(result))
+    for line in result.in_words():
+        console.print(line, highlight=False)
+    console.print(f"wrote {folder}/: indices.csv, indices.png, drivers.txt, sensitivity.json")
+
+
+def compare_body(names: list[str], *, members: int, seed: int, backend: str, start: int, end: int, out: Path,
+                 scheduler: str | None = None, force: bool = False) -> None:  # fmt: skip
+    """``refuge compare``: run the scenarios with one seed, write compare.csv, differences.csv and compare.png."""
+    import json
+
+    from . import __version__, plots
+    from . import compare as comparison
+    from .errors import RunError
+    from .model.timeline import Timeline
+    from .progress import progress
+    from .scenarios import load_scenario
+    from .store import RunFolder, publish_folder
+
+    if len(names) < 2:
+        raise RunError(f"compare needs at least two scenarios, the first being the reference (got {len(names)}); "
+                       f"e.g. refuge compare baseline {names[0] if names else 'border-closure'}")  # fmt: skip
+    if not 1990 <= start <= end <= Timeline().end:
+        raise RunError(f"--start {start} and --end {end} must satisfy 1990 <= start <= end <= {Timeline().end}")
+    for name in names:
+        load_scenario(name)  # every name is checked before anything runs
+    settings = {"refuge": __version__, "scenarios": names, "members": members, "seed": seed, "backend": backend,
+                "start": start, "end": end}  # fmt: skip
+    RunFolder(out, settings, force=force).check_replaceable()  # refused now, not after the runs
+    with progress(errors, f"comparing {len(names)} scenarios", len(names) * members * Timeline().steps) as advance:
+        results = comparison.run_all(names, members=members, seed=seed, backend=backend, progress=advance,
+                                     client=client(scheduler))  # fmt: skip
+    table = comparison.effects(results, start, end)
+    differences = comparison.yearly_differences(results, start - 5, end)
+
+    def write(staging: Path) -> None:
+        table.to_csv(staging / "compare.csv", index=False, float_format="%.6g")
+        differences.to_csv(staging / "differences.csv", index=False, float_format="%.6g")
+        plots.differences(differences, staging / "compare.png", start, names[0])
+        meta = {**settings, "command": _command(), "band": comparison.BAND_WORDS}
+        (staging / "compare.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+    publish_folder(out, settings, write, force=force)
+    console.print(comparison.table(table, start, end, backend))
+    console.print(f"wrote {out}/: compare.csv, differences.csv, compare.png, compare.json")
+
+
+def report(
+    folder: Annotated[Path, typer.Argument(help="a folder from run, compare, sensitivity, calibrate or a backtest")],
+) -> None:
+    """Write FOLDER/report.html: one self-contained page of its scenarios, tables, plots and provenance."""
+    from .report import write_report
+
+    path = write_report(folder)
+    console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, self-contained: open it anywhere)")
+
+
+def _indices_table(result) -> Table:
+    method = result.settings["method"]
+    keys = ("S1", "ST") if method == "sobol" else ("mu_star", "sigma")
+    table = Table(title=f"Sensitivity ({method}) of {result.settings['scenario']}, {result.settings['start']}-"
+                        f"{result.settings['end']}: top five factors, [95% interval]")  # fmt: skip
+    table.add_column("output")
+    table.add_column("factor", overflow="fold")
+    for key in keys:
+        table.add_column(key, justify="right")
+    for output in result.settings["outputs"]:
+        rows = result.table[result.table.output == output].set_index(["parameter", "index"])
+        for i, name in enumerate(result.top(output, 5).parameter):
+            cells = []
+            for key in keys:
+                row = rows.loc[(name, key)]
+                fmt = "{:.2f}" if method == "sobol" else "{:,.0f}"
+                interval = "" if row.low != row.low else f" [{fmt.format(row.low)}, {fmt.format(row.high)}]"
+                cells.append(fmt.format(row.value) + interval)
+            table.add_row(output if i == 0 else "", name, *cells)
+    return table
+
+
+def _command() -> str:
+    """The command line as typed, to be written beside its results."""
+    return shlex.join(["refuge", *sys.argv[1:]])

@@ -1,0 +1,6 @@
+"""The largest runs refuge accepts, kept apart so the command line can check them without importing the model."""
+
+#: the most members one run may have; beyond, a run needs a cluster and a store of its own
+MAX_MEMBERS = 10_000_000
+#: the largest seed (it is stored as a signed 64-bit number in the results)
+MAX_SEED = 2**63 - 1

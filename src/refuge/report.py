@@ -1,0 +1,295 @@
+"""One self-contained HTML report of a results folder, to hand to a colleague.
+
+``refuge report DIR`` reads what a run, a comparison, a sensitivity analysis,
+a calibration or a backtest wrote into ``DIR`` and writes ``DIR/report.html``:
+the scenarios and their levers in words, the summary tables, every plot
+(embedded as base64 PNG), the provenance of every parameter, the calibration
+behind the run, and the command, version and seed that made it. It links to
+nothing: it opens the same on a laptop without a network, attached to an email.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import RunError
+from .store import write_text
+
+#: files that say what kind of folder this is, in the order they are looked for
+KINDS = {
+    "run.json": "run",
+    "compare.csv": "comparison",
+    "sensitivity.json": "sensitivity",
+    "scores.csv": "backtest",
+    "fit_summary.json": "calibration",
+}
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.25rem; margin-top: 2rem; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0; }
+th, td { border: 1px solid #ddd; padding: 0.2rem 0.5rem; text-align: right; vertical-align: top; }
+th { background: #f3f3f3; } td.text, th.text { text-align: left; }
+img { max-width: 100%; } code, pre { background: #f6f6f6; padding: 0.1rem 0.3rem; }
+.note { color: #555; font-size: 0.9rem; }
+"""
+
+
+def write_report(folder: Path) -> Path:
+    """Write ``folder/report.html`` from what the folder holds; return its path."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise RunError(f"{folder} is not a folder; give a folder written by refuge run, compare, sensitivity, "
+                       "calibrate or a backtest")  # fmt: skip
+    kinds = [kind for marker, kind in KINDS.items() if (folder / marker).exists()]
+    if not kinds:
+        raise RunError(f"{folder} holds none of {', '.join(KINDS)}: it is not a refuge results folder")
+    body = []
+    for kind in kinds:
+        body += _SECTIONS[kind](folder)
+    body += _plots(folder)
+    body += _provenance(folder)
+    title = f"refuge {' and '.join(kinds)}: {folder.resolve().name}"
+    page = (
+        "<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
+        f"<title>{_e(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n<h1>{_e(title)}</h1>\n"
+        + "\n".join(body)
+        + f"\n<p class='note'>Written {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by refuge {_version()}.</p>"
+        "\n</body>\n</html>\n"
+    )
+    return write_text(folder / "report.html", page)
+
+
+# -- sections by kind of folder ------------------------------------------------------------------------------------
+
+
+def _run(folder: Path) -> list[str]:
+    from .evidence import arrivals
+
+    meta = _json(folder / "run.json")
+    out = ["<h2>Run</h2>", _scenario_words(meta["scenario"], meta.get("levers", []), meta.get("parameters", {}))]
+    out.append(_settings(meta, ("members", "backend", "seed", "block", "member_parameters")))
+    out.append(_command(meta.get("command") or _run_command(meta, folder)))
+    annual = pd.read_csv(folder / "annual.csv")
+    arrivals_ = annual[annual.variable == "arrivals_south_korea"].groupby("year").value
+    hiding = annual[annual.variable == "hiding_in_china"].groupby("year").value
+    record = arrivals()["total"]
+    table = pd.DataFrame({
+        "median": arrivals_.median(),
+        "5%": arrivals_.quantile(0.05),
+        "95%": arrivals_.quantile(0.95),
+        "record": record.reindex(arrivals_.median().index),
+        "hiding in China (median)": hiding.median(),
+    })  # fmt: skip
+    table.index.name = "year"
+    out.append("<h3>Arrivals in South Korea per year: ensemble median and 90% band, beside the record</h3>")
+    out.append(_table(table.round(0), index=True))
+    return out
+
+
+def _comparison(folder: Path) -> list[str]:
+    meta = _json(folder / "compare.json") if (folder / "compare.json").exists() else {}
+    table = pd.read_csv(folder / "compare.csv")
+    names = list(dict.fromkeys(table.scenario))
+    out = ["<h2>Comparison</h2>"]
+    if meta:
+        out.append(_settings(meta, ("start", "end", "members", "backend", "seed", "band")))
+        out.append(_command(meta.get("command", "")))
+    out.append(f"<p>Reference: <b>{_e(names[0])}</b>. Changes are taken member by member against it, so each "
+               "member sees the same random numbers in every scenario until its levers act.</p>")  # fmt: skip
+    for name in names:
+        out.append(_scenario_words(name))
+    out.append(_table(table))
+    return out
+
+
+def _sensitivity(folder: Path) -> list[str]:
+    meta = _json(folder / "sensitivity.json")
+    out = ["<h2>Sensitivity</h2>", _scenario_words(meta["scenario"])]
+    out.append(_settings(meta, ("method", "samples", "start", "end", "backend", "seed", "spread", "shift")))
+    out.append(_command(meta.get("command", "")))
+    if (folder / "drivers.txt").exists():
+        lines = (folder / "drivers.txt").read_text(encoding="utf-8").splitlines()
+        out.append("<h3>Top drivers</h3><ul>" + "".join(f"<li>{_e(line)}</li>" for line in lines if line) + "</ul>")
+    factors = pd.DataFrame(meta.get("factors", []))
+    if len(factors):
+        out.append("<h3>Factors and the ranges they were varied over</h3>")
+        out.append(_table(factors))
+    out.append("<h3>Indices (95% intervals)</h3>")
+    out.append(_table(pd.read_csv(folder / "indices.csv")))
+    return out
+
+
+def _backtest(folder: Path) -> list[str]:
+    out = ["<h2>Backtest scores</h2>"]
+    meta_path = next((p for p in (folder / "backtest.json", folder / "settings.json") if p.exists()), None)
+    if meta_path:
+        meta = _json(meta_path)
+        out.append(_settings(meta, [k for k in meta if not isinstance(meta[k], dict | list)]))
+        out.append(_command(meta.get("command", "")))
+    out.append(_table(pd.read_csv(folder / "scores.csv")))
+    return out
+
+
+def _calibration(folder: Path) -> list[str]:
+    out = ["<h2>Calibration fit</h2>"]
+    summary = _json(folder / "fit_summary.json")
+    rows = [{"sample": k, **v} for k, v in summary.items() if isinstance(v, dict)]
+    if rows:
+        out.append(_table(pd.DataFrame(rows)))
+    if (folder / "parameters.csv").exists():
+        out.append("<h3>Posterior of the calibrated parameters</h3>")
+        out.append(_table(pd.read_csv(folder / "parameters.csv")))
+    return out
+
+
+_SECTIONS = {
+    "run": _run,
+    "comparison": _comparison,
+    "sensitivity": _sensitivity,
+    "backtest": _backtest,
+    "calibration": _calibration,
+}
+
+
+# -- shared parts -------------------------------------------------------------------------------------------------
+
+
+def _scenario_words(name: str, levers: list[dict] | None = None, parameters: dict | None = None) -> str:
+    """A scenario and its levers in sentences, from the run's record or else from its definition."""
+    from .errors import ScenarioError
+    from .korea import north_korea
+    from .scenarios import load_scenario
+    from .scenarios.schema import describe_date
+
+    model = north_korea()
+    try:
+        scenario = load_scenario(name)
+    except ScenarioError:  # a scenario file moved since: say what the run recorded
+        scenario = None
+    if levers is None and scenario is None:
+        return f"<h3>Scenario {_e(name)}</h3><p class='note'>Its definition is not at hand.</p>"
+    description = scenario.description if scenario else ""
+    if levers is None:
+        levers = [lever.model_dump(by_alias=True) for lever in scenario.levers]
+        parameters = scenario.parameters
+    labels = {d.name: d.label for d in model.drivers} | {p.name: p.label for p in model.parameters}
+    items = []
+    for lever in levers:
+        kind = next(k for k in ("set", "scale", "add") if lever.get(k) is not None)
+        verb = {"set": "is set to", "scale": "is multiplied by", "add": "is raised by"}[kind]
+        when = f"from {describe_date(lever['from'])}"
+        if lever.get("until") is not None:
+            when += f" until {describe_date(lever['until'])}"
+        items.append(f"<li>{_e(when.capitalize())}, <b>{_e(lever['lever'])}</b> "
+                     f"({_e(labels.get(lever['lever'], ''))}) {verb} {lever[kind]:g}.</li>")  # fmt: skip
+    for key, value in (parameters or {}).items():
+        items.append(f"<li>Parameter <b>{_e(key)}</b> ({_e(labels.get(key, ''))}) is {value:g} throughout.</li>")
+    text = f"<h3>Scenario {_e(name)}</h3>"
+    if description:
+        text += f"<p>{_e(' '.join(description.split()))}</p>"
+    if items:
+        return text + "<ul>" + "".join(items) + "</ul>"
+    return text + "<p>The baseline: history as recorded, then today's policies held, with no levers.</p>"
+
+
+def _plots(folder: Path) -> list[str]:
+    images = sorted(folder.glob("*.png"))
+    if not images:
+        return []
+    out = ["<h2>Plots</h2>"]
+    for image in images:
+        data = base64.b64encode(image.read_bytes()).decode("ascii")
+        out.append(f"<figure><img alt='{_e(image.stem)}' src='data:image/png;base64,{data}'>"
+                   f"<figcaption class='note'>{_e(image.name)}</figcaption></figure>")  # fmt: skip
+    return out
+
+
+def _provenance(folder: Path) -> list[str]:
+    """Every parameter the model used, its value and its evidence; the posterior the members were drawn from."""
+    from .calibration.posterior import shipped_posterior
+    from .korea import north_korea
+
+    posterior = shipped_posterior()
+    calibrated = posterior is not None and "defaults" not in _json_or_empty(folder / "run.json").get(
+        "member_parameters", "posterior"
+    )
+    rows = []
+    for p in north_korea().parameters:
+        row = {"name": p.name, "default": f"{p.value:g}", "unit": p.unit, "meaning": p.label}
+        if calibrated and p.name in posterior.samples:
+            q = posterior.samples[p.name].quantile([0.05, 0.5, 0.95])
+            row["used (posterior 5% / 50% / 95%)"] = " / ".join(f"{v:.3g}" for v in q)
+        else:
+            row["used (posterior 5% / 50% / 95%)"] = "default"
+        row["evidence"] = "; ".join(str(e) for e in p.evidence)
+        rows.append(row)
+    out = ["<h2>Parameters and their provenance</h2>"]
+    if calibrated:
+        meta = posterior.provenance
+        out.append(
+            f"<p>Members draw whole samples from the shipped posterior, calibrated to the record up to "
+            f"{_e(meta.get('settings', {}).get('until', '?'))} ({_e(meta.get('samples', '?'))} samples, "
+            f"acceptance {meta.get('acceptance', float('nan')):.2f}, R-hat at most {_e(meta.get('rhat_max', '?'))}, "
+            f"sampler {_e(meta.get('sampler', '?'))}, data version {_e(meta.get('data_version', '?'))}, "
+            f"made {_e(meta.get('created', '?'))}). Other parameters keep their defaults.</p>"
+        )
+    out.append(_table(pd.DataFrame(rows), text=("name", "unit", "meaning", "evidence")))
+    return out
+
+
+def _settings(meta: dict, keys) -> str:
+    cells = "".join(f"<tr><th class='text'>{_e(k)}</th><td class='text'>{_e(meta[k])}</td></tr>" for k in keys
+                    if k in meta)  # fmt: skip
+    return f"<table>{cells}<tr><th class='text'>refuge version</th><td class='text'>" \
+           f"{_e(meta.get('refuge', _version()))}</td></tr></table>"  # fmt: skip
+
+
+def _command(command: str) -> str:
+    return f"<p>Command: <code>{_e(command)}</code></p>" if command else ""
+
+
+def _run_command(meta: dict, folder: Path) -> str:
+    """The command that makes this run again, from its recorded settings."""
+    scenario = meta["scenario"] if meta.get("source", "").startswith("built-in") else meta.get("source", "")
+    parts = ["refuge", "run", scenario, "--members", str(meta["members"]), "--seed", str(meta["seed"]),
+             "--backend", meta["backend"], "--out", str(folder)]  # fmt: skip
+    if meta.get("member_parameters") == "defaults":
+        parts.append("--defaults")
+    if meta.get("trajectories"):
+        parts.append("--trajectories")
+    return " ".join(parts)
+
+
+def _table(frame: pd.DataFrame, *, index: bool = False, text=("scenario", "measure", "output", "parameter")) -> str:
+    body = frame.to_html(index=index, border=0, na_rep="", float_format=lambda x: f"{x:,.4g}", escape=True)
+    for column in text:
+        body = body.replace(f"<th>{column}</th>", f"<th class='text'>{column}</th>")
+    return body
+
+
+def _json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise RunError(f"{path}: cannot be read as JSON ({err})") from None
+
+
+def _json_or_empty(path: Path) -> dict:
+    return _json(path) if path.exists() else {}
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _e(value) -> str:
+    return html.escape(str(value), quote=True)

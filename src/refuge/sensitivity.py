@@ -1,0 +1,396 @@
+"""Global sensitivity: which assumptions and which lever settings drive an output.
+
+The model is treated as a plain function from factors to outputs (SALib's
+shape: ``X = sample(problem)``, ``Y = f(X)``, ``S = analyze(problem, Y)``).
+Factors are
+
+* the calibrated parameters, each over the 5-95% range of the shipped
+  posterior (log-spaced where its prior is log-uniform); sampled independently,
+  so the posterior's correlations are not kept: this asks what each assumption
+  *could* do within what the record allows;
+* each lever of the scenario: its value (within ``spread`` of the written one,
+  kept inside the driver's or parameter's bounds) and its start date (within
+  ``shift`` years, the lever's window keeping its length).
+
+Outputs are measures over a window of years. One sample row is one ensemble
+member, so the ``mean`` backend runs every row in one vectorised pass; on
+``counts`` every row draws from the same random stream (common random
+numbers), so the indices split the factors' effects, not chance.
+
+Sobol indices (first-order ``S1``, total ``ST``) split the output's variance;
+Morris screening (``mu_star``, ``sigma``) ranks factors from far fewer runs.
+
+>>> import numpy as np
+>>> factors = [Factor("a", "a", 0.0, 1.0), Factor("b", "b", 0.0, 1.0)]
+>>> table = indices(factors, lambda x: {"y": 4 * x[:, 0] + x[:, 1]}, method="sobol", samples=256)
+>>> top = table[table["index"] == "ST"].sort_values("value").parameter.iloc[-1]
+>>> top
+'a'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import RunError
+
+#: outputs a user can name: the model output, how the window reduces it, and words for it
+OUTPUTS = {
+    "arrivals": ("arrivals_south_korea", "sum", "arrivals in the South"),
+    "peak_hiding": ("hiding_in_china", "max", "peak people hiding in China"),
+    "deaths": ("deaths", "sum", "deaths"),
+    "re_defections": ("re_defections", "sum", "re-defections"),
+    "peak_reception": ("south_korea_reception", "max", "peak load of reception in the South"),
+    "deported": ("deported_from_china", "sum", "deportations from China"),
+    "crossings": ("crossings_to_china", "sum", "crossings into China"),
+}
+
+METHODS = ("sobol", "morris")
+
+#: the index each method ranks factors by
+RANKED_BY = {"sobol": "ST", "morris": "mu_star"}
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One uncertain input: a name, plain words for it, and the range it is sampled over."""
+
+    name: str
+    label: str
+    low: float
+    high: float
+    log: bool = False
+    kind: str = "parameter"
+
+    def scale(self, unit: np.ndarray) -> np.ndarray:
+        """Values for points of ``[0, 1]``: linear, or log-spaced for a log factor."""
+        if self.log:
+            return np.exp(np.log(self.low) + unit * (np.log(self.high) - np.log(self.low)))
+        return self.low + unit * (self.high - self.low)
+
+
+def indices(
+    factors: list[Factor],
+    evaluate: Callable[[np.ndarray], Mapping[str, np.ndarray]],
+    *,
+    method: str = "sobol",
+    samples: int = 256,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Sensitivity indices of each output of ``evaluate`` to each factor, as a tidy table.
+
+    ``evaluate`` takes a matrix ``(rows, factors)`` in natural units and returns
+    one array of ``rows`` values per output. ``samples`` is Sobol's base sample
+    (runs: ``samples * (factors + 2)``) or Morris's number of trajectories
+    (runs: ``samples * (factors + 1)``). Columns: ``output, parameter, index,
+    value, low, high``, where ``low``-``high`` is the 95% bootstrap interval.
+    """
+    if method not in METHODS:
+        raise RunError(f"--method {method!r} is not known; choose one of {', '.join(METHODS)}")
+    if len(factors) < 2:
+        raise RunError(f"sensitivity needs at least two factors, not {len(factors)}")
+    if samples < 2:
+        raise RunError(f"--samples must be at least 2, not {samples}")
+    problem = {"num_vars": len(factors), "names": [f.name for f in factors], "bounds": [[0.0, 1.0]] * len(factors)}
+    unit = _sample(problem, method, samples, seed)
+    natural = np.column_stack([f.scale(unit[:, i]) for i, f in enumerate(factors)])
+    rows = []
+    for output, values in evaluate(natural).items():
+        rows += _analyse(problem, method, unit, np.asarray(values, dtype=float), output, seed)
+    return pd.DataFrame(rows, columns=["output", "parameter", "index", "value", "low", "high"])
+
+
+def _sample(problem: dict, method: str, samples: int, seed: int) -> np.ndarray:
+    if method == "sobol":
+        from SALib.sample import sobol
+
+        if samples & (samples - 1):
+            raise RunError(f"--samples {samples}: Sobol sequences need a power of two (e.g. 128, 256, 512)")
+        return sobol.sample(problem, samples, calc_second_order=False, seed=seed)
+    from SALib.sample import morris
+
+    return morris.sample(problem, samples, num_levels=4, seed=seed)
+
+
+def _analyse(problem: dict, method: str, unit: np.ndarray, y: np.ndarray, output: str, seed: int) -> list[tuple]:
+    names = problem["names"]
+    if not np.isfinite(y).all():
+        raise RunError(f"output {output!r} has undefined values for some factor settings")
+    if np.ptp(y) == 0:  # an output no factor moves: every index is zero
+        keys = ("S1", "ST") if method == "sobol" else ("mu_star", "sigma")
+        return [(output, name, key, 0.0, 0.0, 0.0) for name in names for key in keys]
+    if method == "sobol":
+        from SALib.analyze import sobol
+
+        si = sobol.analyze(problem, y, calc_second_order=False, conf_level=0.95, seed=seed)
+        return [
+            (output, name, key, si[key][i], si[key][i] - si[f"{key}_conf"][i], si[key][i] + si[f"{key}_conf"][i])
+            for key in ("S1", "ST")
+            for i, name in enumerate(names)
+        ]
+    from SALib.analyze import morris
+
+    si = morris.analyze(problem, unit, y, conf_level=0.95, num_levels=4, seed=seed)
+    rows = []
+    for i, name in enumerate(names):
+        star, conf = si["mu_star"][i], si["mu_star_conf"][i]
+        rows.append((output, name, "mu_star", star, max(star - conf, 0.0), star + conf))
+        rows.append((output, name, "sigma", si["sigma"][i], math.nan, math.nan))
+    return rows
+
+
+# -- the model as a function of its factors -----------------------------------------------------------------------
+
+
+def parameter_factors(model, names: list[str] | None = None) -> list[Factor]:
+    """Calibrated parameters over the 5-95% range of the shipped posterior (prior range if none is shipped)."""
+    from .calibration.posterior import shipped_posterior
+    from .calibration.priors import CALIBRATED
+
+    posterior = shipped_posterior()
+    factors = []
+    for name in names or CALIBRATED:
+        parameter = model.parameter(name)
+        prior = parameter.prior
+        if posterior is not None and name in posterior.samples:
+            low, high = np.quantile(posterior.samples[name], [0.05, 0.95])
+        elif prior is not None:
+            low, high = prior.low, prior.high
+        else:
+            raise RunError(f"parameter {name!r} has no posterior or prior range to vary over")
+        log = bool(prior and prior.log and low > 0)
+        factors.append(Factor(name, parameter.label, float(low), float(high), log))
+    return factors
+
+
+def lever_factors(model, scenario, timeline, *, spread: float = 0.5, shift: float = 2.0) -> list[Factor]:
+    """Each lever's value (within ``spread`` of the written value) and start (within ``shift`` years)."""
+    factors = []
+    for i, lever in enumerate(scenario.levers):
+        kind, value = lever.action
+        bounds = (model.driver(lever.lever) if _is_driver(model, lever.lever) else model.parameter(lever.lever)).bounds
+        if kind == "scale":
+            bounds = (0.0, math.inf)
+        low, high = (value * (1 - spread), value * (1 + spread)) if value else (0.0, spread)
+        if kind == "add":
+            low, high = min(low, high), max(low, high)
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+        tag = f"lever{i + 1}.{lever.lever}"
+        if high > low:
+            factors.append(Factor(f"{tag}.{kind}", f"the {kind} value of lever {i + 1} on {lever.lever}", low, high,
+                                  kind="lever value"))  # fmt: skip
+        length = None if lever.until is None else lever.until - lever.start
+        latest = timeline.end + 1 - (length or 1 / 52)
+        first, last = max(lever.start - shift, timeline.start), min(lever.start + shift, latest)
+        if last > first:
+            factors.append(Factor(f"{tag}.from", f"when lever {i + 1} on {lever.lever} starts (year)", first, last,
+                                  kind="lever date"))  # fmt: skip
+    return factors
+
+
+def _is_driver(model, name: str) -> bool:
+    return any(d.name == name for d in model.drivers)
+
+
+@dataclass(frozen=True)
+class _Stacked:
+    """Inputs of a run in which each member has its own drivers, parameters and lever schedules."""
+
+    timeline: object
+    drivers: dict[str, np.ndarray]  # (steps, members, 1)
+    parameters: dict[str, float | np.ndarray]
+    schedules: dict[str, tuple[np.ndarray, np.ndarray]]  # (steps, members, 1) each
+
+    def drivers_at(self, step: int) -> dict[str, np.ndarray]:
+        return {name: series[step] for name, series in self.drivers.items()}
+
+    def parameters_at(self, step: int) -> dict[str, float | np.ndarray]:
+        if not self.schedules:
+            return self.parameters
+        values = dict(self.parameters)
+        for name, (a, b) in self.schedules.items():
+            values[name] = values[name] * a[step] + b[step]
+        return values
+
+
+def _stacked_inputs(model, scenario, timeline, factors: list[Factor], rows: np.ndarray):
+    from .scenarios.levers import compile_inputs
+
+    parameters = {f.name: rows[:, i, None] for i, f in enumerate(factors) if f.kind == "parameter"}
+    levered = [(i, f) for i, f in enumerate(factors) if f.kind != "parameter"]
+    if not levered:  # the levers are as written: one set of driver series serves every row
+        return compile_inputs(model, scenario, timeline, parameters)
+    compiled = [compile_inputs(model, _with_levers(scenario, levered, row), timeline) for row in rows]
+    values = compile_inputs(model, scenario, timeline, parameters).parameters
+    drivers = {n: np.stack([c.drivers[n] for c in compiled], axis=1)[..., None] for n in compiled[0].drivers}
+    schedules = {
+        n: tuple(np.stack([c.schedules[n][k] for c in compiled], axis=1)[..., None] for k in (0, 1))
+        for n in compiled[0].schedules
+    }
+    return _Stacked(timeline, drivers, values, schedules)
+
+
+def _with_levers(scenario, levered: list[tuple[int, Factor]], row: np.ndarray):
+    levers = list(scenario.levers)
+    for column, factor in levered:
+        index = int(factor.name.removeprefix("lever").split(".", 1)[0]) - 1
+        lever = levers[index]
+        if factor.kind == "lever date":
+            moved = row[column] - lever.start
+            until = None if lever.until is None else lever.until + moved
+            levers[index] = lever.model_copy(update={"start": row[column], "until": until})
+        else:
+            levers[index] = lever.model_copy(update={lever.action[0]: row[column]})
+    return dataclasses.replace(scenario, levers=tuple(levers))
+
+
+def model_function(
+    scenario, factors: list[Factor], outputs: list[str], *, start: int, end: int, backend: str = "mean",
+    seed: int = 0, block: int = 2_000, progress=None, client=None,
+) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
+    """The model as ``f(rows) -> {output: values}``: one member a row, measures over ``start..end``.
+
+    Rows go in blocks of ``block``, on the workers of a Dask ``client`` when given;
+    every row draws from one random stream, so where a block runs changes nothing.
+    """
+    from .model.timeline import Timeline
+
+    steps = Timeline(1990, end).steps
+    settings = dict(scenario=scenario, factors=factors, outputs=outputs, start=start, end=end, backend=backend,
+                    seed=seed)  # fmt: skip
+
+    def evaluate(rows: np.ndarray) -> dict[str, np.ndarray]:
+        chunks = [rows[first : first + block] for first in range(0, len(rows), block)]
+        if client is None:
+            parts = []
+            for chunk in chunks:
+                parts.append(_block_outputs(chunk, **settings, progress=progress))
+        else:
+            futures = [client.submit(_block_outputs, chunk, pure=False, **settings) for chunk in chunks]
+            parts = []
+            for future, chunk in zip(futures, chunks, strict=True):
+                parts.append(future.result())
+                if progress:
+                    progress(len(chunk) * steps)
+        return {name: np.concatenate([part[name] for part in parts]) for name in outputs}
+
+    return evaluate
+
+
+def _block_outputs(rows: np.ndarray, *, scenario, factors, outputs, start, end, backend, seed, progress=None):
+    """The named outputs of one block of rows, each row one member."""
+    from .backends import get_backend
+    from .backends.random import member_keys
+    from .korea import north_korea
+    from .model.timeline import Timeline
+    from .results import Results
+    from .simulation import simulate
+
+    model = north_korea()
+    timeline = Timeline(1990, end)
+    inputs = _stacked_inputs(model, scenario, timeline, factors, rows)
+    keys = np.repeat(member_keys(seed, 1), len(rows), axis=0)  # common random numbers: one stream for all rows
+    flows, stocks = simulate(model, inputs, get_backend(backend)(model, keys, timeline), len(rows), progress)
+    window = Results.from_arrays(model, timeline, flows, stocks).outputs().sel(year=slice(start, end))
+    found = {}
+    for name in outputs:
+        variable, how, _ = OUTPUTS[name]
+        values = window.sel(variable=variable)
+        found[name] = (values.sum("year") if how == "sum" else values.max("year")).to_numpy()
+    return found
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """Indices of a scenario's outputs, the factors they were taken over, and the settings."""
+
+    table: pd.DataFrame
+    factors: list[Factor]
+    settings: dict
+
+    def top(self, output: str, count: int = 3) -> pd.DataFrame:
+        """The factors that drive ``output`` most, by total index (Sobol) or mu_star (Morris)."""
+        ranked = self.table[(self.table.output == output) & (self.table["index"] == RANKED_BY[self.settings["method"]])]
+        return ranked.sort_values("value", ascending=False).head(count)
+
+    def in_words(self) -> list[str]:
+        """One sentence per output naming its top drivers, with how much each accounts for."""
+        labels = {f.name: f.label for f in self.factors}
+        start, end, method = self.settings["start"], self.settings["end"], self.settings["method"]
+        lines = []
+        for output in self.settings["outputs"]:
+            top = self.top(output)
+            words = OUTPUTS[output][2]
+            if method == "sobol":
+                parts = [f"{r.parameter} ({labels[r.parameter]}): {r.value:.0%} of the variance with its interactions "
+                         f"[{max(r.low, 0):.0%}-{min(r.high, 1):.0%}]" for r in top.itertuples()]  # fmt: skip
+            else:
+                parts = [f"{r.parameter} ({labels[r.parameter]}): moves it by {r.value:,.0f} on average"
+                         for r in top.itertuples()]  # fmt: skip
+            lines.append(f"{words[0].upper()}{words[1:]} {start}-{end} hang most on " + "; then ".join(parts) + ".")
+        return lines
+
+    def save(self, folder: Path, command: str = "") -> list[Path]:
+        """Write ``indices.csv``, ``indices.png``, ``drivers.txt`` and ``sensitivity.json`` into ``folder``."""
+        from . import __version__, plots
+
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = [folder / name for name in ("indices.csv", "indices.png", "drivers.txt", "sensitivity.json")]
+        self.table.to_csv(paths[0], index=False, float_format="%.6g")
+        plots.sensitivity(self, paths[1])
+        paths[2].write_text("\n".join(self.in_words()) + "\n", encoding="utf-8")
+        meta = {"refuge": __version__, "command": command, **self.settings,
+                "factors": [dataclasses.asdict(f) for f in self.factors]}  # fmt: skip
+        paths[3].write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        return paths
+
+
+def sensitivity(
+    scenario="baseline", *, method: str = "sobol", samples: int | None = None, outputs: list[str] | None = None,
+    start: int = 2027, end: int = 2035, backend: str = "mean", seed: int = 0, parameters: bool = True,
+    levers: bool = True, spread: float = 0.5, shift: float = 2.0, progress=None, client=None, block: int = 2_000,
+) -> Sensitivity:
+    """Sensitivity of a scenario's outputs over ``start..end`` to its calibrated parameters and levers.
+
+    ``samples`` defaults to 256 (Sobol) or 20 trajectories (Morris). With a Dask
+    ``client``, blocks of ``block`` rows run on its workers, with the same results.
+    """
+    from .korea import north_korea
+    from .model.timeline import Timeline
+    from .scenarios import load_scenario
+
+    if backend not in ("mean", "counts"):
+        raise RunError(f"--backend {backend!r}: sensitivity runs on mean or counts")
+    outputs = list(outputs or ("arrivals", "peak_hiding", "deaths", "re_defections", "peak_reception"))
+    unknown = [o for o in outputs if o not in OUTPUTS]
+    if unknown:
+        raise RunError(f"--output {unknown[0]!r} is not known; choose from {', '.join(OUTPUTS)}")
+    timeline = Timeline()
+    if not timeline.start < start <= end <= timeline.end:
+        raise RunError(f"--start {start} and --end {end} must satisfy {timeline.start} < start <= end <= "
+                       f"{timeline.end}")  # fmt: skip
+    model = north_korea()
+    chosen = load_scenario(scenario) if isinstance(scenario, str) else scenario
+    factors = [f for f in parameter_factors(model) if f.name not in chosen.parameters] if parameters else []
+    if levers:
+        factors += lever_factors(model, chosen, Timeline(1990, end), spread=spread, shift=shift)
+    samples = samples or (256 if method == "sobol" else 20)
+    evaluate = model_function(chosen, factors, outputs, start=start, end=end, backend=backend, seed=seed,
+                              progress=progress, client=client, block=block)  # fmt: skip
+    table = indices(factors, evaluate, method=method, samples=samples, seed=seed)
+    settings = {"scenario": chosen.name, "method": method, "samples": samples, "outputs": outputs, "start": start,
+                "end": end, "backend": backend, "seed": seed, "spread": spread, "shift": shift}  # fmt: skip
+    return Sensitivity(table, factors, settings)
+
+
+def runs(method: str, samples: int, factors: int) -> int:
+    """Model runs (members) a sensitivity analysis costs."""
+    return samples * (factors + 2) if method == "sobol" else samples * (factors + 1)

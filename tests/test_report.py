@@ -1,0 +1,90 @@
+"""refuge report: one HTML page that holds everything it shows and points at nothing outside itself."""
+
+import os
+import subprocess
+import sys
+from html.parser import HTMLParser
+
+import pytest
+
+
+class Page(HTMLParser):
+    """Collects every reference a page makes, and checks its tags are balanced."""
+
+    VOID = frozenset({"meta", "img", "br", "hr", "link", "input"})
+
+    def __init__(self):
+        super().__init__()
+        self.references, self.open, self.tags, self.text = [], [], set(), []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        self.references += [value for name, value in attrs if name in ("src", "href", "action", "data") and value]
+        if tag not in self.VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.open and self.open[-1] == tag, (tag, self.open[-3:])
+        self.open.pop()
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def refuge_cli(*args):
+    env = {**os.environ, "COLUMNS": "80"}
+    return subprocess.run([sys.executable, "-m", "refuge", *args], capture_output=True, text=True, env=env)
+
+
+def parse(path):
+    page = Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    page.close()
+    assert not page.open, page.open
+    return page, "".join(page.text)
+
+
+def assert_self_contained(page):
+    assert page.references, "no plots embedded"
+    for reference in page.references:
+        assert reference.startswith(("data:image/png;base64,", "#")), reference[:80]
+    assert not {"link", "script", "iframe"} & page.tags
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("reports") / "aid"
+    done = refuge_cli("run", "more-aid", "--members", "3", "--seed", "5", "--backend", "mean", "--out", str(folder))
+    assert done.returncode == 0, done.stderr
+    return folder
+
+
+def test_a_run_report_holds_the_scenario_tables_plots_provenance_and_command(run_folder):
+    done = refuge_cli("report", str(run_folder))
+    assert done.returncode == 0, done.stderr
+    page, text = parse(run_folder / "report.html")
+    assert_self_contained(page)
+    assert sum(r.startswith("data:image/png") for r in page.references) == 2  # arrivals.png, stocks.png
+    assert "From 2027-01, aid" in text and "is set to 1" in text
+    assert f"refuge run more-aid --members 3 --seed 5 --backend mean --out {run_folder}" in text
+    assert "hiding_capacity" in text and 'seed 002: "' in text  # every parameter with its evidence
+    assert "posterior" in text and "R-hat" in text
+    assert "2,914" in text  # the record beside the model
+
+
+def test_a_sensitivity_report_names_the_drivers(tmp_path):
+    folder = tmp_path / "sa"
+    done = refuge_cli("sensitivity", "border-closure", "--method", "morris", "--samples", "2", "--end", "2029",
+                      "--output", "arrivals", "--out", str(folder))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert refuge_cli("report", str(folder)).returncode == 0
+    page, text = parse(folder / "report.html")
+    assert_self_contained(page)
+    assert "hang most on" in text and "lever1.border_closure.set" in text and "refuge sensitivity" in text
+
+
+def test_report_of_a_folder_that_is_not_refuge_s_is_one_message(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    done = refuge_cli("report", str(tmp_path))
+    assert done.returncode == 2 and "not a refuge results folder" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "report.html").exists()

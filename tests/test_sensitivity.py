@@ -1,0 +1,105 @@
+"""Sensitivity analysis: right on a function whose indices are known, and wired to the model and the CLI."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from refuge.sensitivity import Factor, indices, sensitivity
+
+#: Ishigami (a=7, b=0.1): first-order and total Sobol indices, known in closed form
+ISHIGAMI_S1 = {"x1": 0.3139, "x2": 0.4424, "x3": 0.0}
+ISHIGAMI_ST = {"x1": 0.5576, "x2": 0.4424, "x3": 0.2437}
+
+
+def ishigami(x):
+    return {"y": np.sin(x[:, 0]) + 7 * np.sin(x[:, 1]) ** 2 + 0.1 * x[:, 2] ** 4 * np.sin(x[:, 0])}
+
+
+def test_sobol_recovers_the_ishigami_indices_within_their_intervals():
+    factors = [Factor(f"x{i}", f"x{i}", -np.pi, np.pi) for i in (1, 2, 3)]
+    table = indices(factors, ishigami, method="sobol", samples=2048, seed=1).set_index(["parameter", "index"])
+    for key, known in (("S1", ISHIGAMI_S1), ("ST", ISHIGAMI_ST)):
+        for name, value in known.items():
+            row = table.loc[(name, key)]
+            assert row.low <= value <= row.high, (name, key, row.to_dict())
+            assert row.high - row.low < 0.2  # intervals narrow enough to tell the factors apart
+
+
+def test_morris_screens_out_a_factor_that_does_nothing():
+    factors = [Factor(f"x{i}", f"x{i}", -np.pi, np.pi) for i in (1, 2, 3, 4)]  # x4 is not used
+    table = indices(factors, ishigami, method="morris", samples=30, seed=2)
+    star = table[table["index"] == "mu_star"].set_index("parameter").value
+    assert star["x4"] == 0 and star["x1"] > 1 and star["x2"] > 1
+    assert list(table.columns) == ["output", "parameter", "index", "value", "low", "high"]
+
+
+def test_a_log_factor_is_sampled_evenly_in_its_logarithm():
+    values = Factor("k", "k", 1e-4, 1e-2, log=True).scale(np.array([0.0, 0.5, 1.0]))
+    assert np.allclose(values, [1e-4, 1e-3, 1e-2])
+
+
+def test_the_model_s_indices_cover_its_parameters_and_the_scenario_s_levers():
+    result = sensitivity("border-closure", method="morris", samples=2, outputs=["arrivals", "re_defections"],
+                         end=2030)  # fmt: skip
+    names = {f.name for f in result.factors}
+    assert {"attempt_base", "hiding_capacity", "lever1.border_closure.set", "lever1.border_closure.from"} <= names
+    star = result.table[result.table["index"] == "mu_star"].set_index(["output", "parameter"]).value
+    assert star[("arrivals", "attempt_base")] > 0
+    assert star[("arrivals", "lever1.border_closure.set")] > 0  # a weaker closure lets more people out
+    assert set(result.table.output) == {"arrivals", "re_defections"}
+    assert result.in_words()[0].startswith("Arrivals in the South 2027-2030 hang most on ")
+
+
+def test_sensitivity_command_writes_indices_a_plot_and_the_drivers_in_words(tmp_path):
+    env = {**os.environ, "COLUMNS": "80"}
+    done = subprocess.run(
+        [sys.executable, "-m", "refuge", "sensitivity", "more-aid", "--samples", "4", "--output", "arrivals",
+         "--output", "deaths", "--end", "2029", "--out", str(tmp_path)],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(tmp_path / "indices.csv")
+    assert list(table.columns) == ["output", "parameter", "index", "value", "low", "high"]
+    assert set(table["index"]) == {"S1", "ST"} and "lever1.aid.from" in set(table.parameter)
+    assert (table.low <= table.value).all() and (table.value <= table.high).all()
+    assert (tmp_path / "indices.png").stat().st_size > 0
+    assert "hang most on" in (tmp_path / "drivers.txt").read_text()
+    meta = json.loads((tmp_path / "sensitivity.json").read_text())
+    assert meta["method"] == "sobol" and meta["command"].startswith("refuge sensitivity more-aid")
+    assert "% of 1" in done.stderr  # progress as plain lines when stderr is not a terminal
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--output", "happiness"], "--output 'happiness' is not known"),
+        (["--samples", "100"], "power of two"),
+        (["--method", "fast"], "--method 'fast' is not known"),
+    ],
+)
+def test_bad_sensitivity_settings_are_one_message_and_exit_2(tmp_path, args, message):
+    done = subprocess.run([sys.executable, "-m", "refuge", "sensitivity", *args, "--out", str(tmp_path / "s")],
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 2 and message in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "s").exists()
+
+
+def test_on_counts_every_row_draws_the_same_random_numbers():
+    from refuge.korea import north_korea
+    from refuge.scenarios import load_scenario
+    from refuge.sensitivity import model_function, parameter_factors
+
+    factors = parameter_factors(north_korea())
+    middle = np.array([[f.scale(np.array(0.5)) for f in factors]])
+    rows = np.repeat(middle, 3, axis=0)
+    rows[2, 0] *= 1.5  # a third row with more attempts
+    evaluate = model_function(load_scenario("baseline"), factors, ["arrivals", "deaths"], start=1996, end=2000,
+                              backend="counts")  # fmt: skip
+    arrivals = evaluate(rows)["arrivals"]
+    assert arrivals[0] == arrivals[1]  # same factors, same draws: chance does not enter the indices
+    assert arrivals[2] > arrivals[0]
