@@ -27,7 +27,6 @@ from .simulation import Progress, iterate_blocks
 from .store import RunFolder, check_output_path, write_file
 
 
-
 def run_to_folder(
     scenario: Scenario,
     out: Path,
