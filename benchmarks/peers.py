@@ -284,8 +284,11 @@ def main() -> None:
     parser.add_argument("--peer-limit", type=float, default=120.0,
                         help="skip a peer at larger sizes once one of its runs took this long (s)")
     parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
+    parser.add_argument("--threads", type=int, help="Numba threads for refuge and the ceiling (default: all cores)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    if args.threads:
+        nb.set_num_threads(args.threads)
     rows, too_slow = [], set()
     for agents in args.sizes:
         steps = max(5, int(args.agent_steps // agents))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import resource
 import time
 from pathlib import Path
@@ -65,13 +66,14 @@ def main() -> None:
     recorder = Agents()
     backend = recorder(model, member_keys(0, 1), timeline)
     years = []
-    start = time.perf_counter()
+    load = os.getloadavg()[0]
+    start, cpu = time.perf_counter(), time.process_time()
 
     def tick(_done: int) -> None:
         years.append(time.perf_counter())
 
     flows, stocks = simulate(model, inputs, backend, 1, progress=tick)
-    total = time.perf_counter() - start
+    total, cpu = time.perf_counter() - start, time.process_time() - cpu
     people = backend.people(0)
     per_year = np.diff([start, *years])
     moved = flows[0].sum(axis=(1, 2))
@@ -82,6 +84,8 @@ def main() -> None:
         "seconds_per_year": [round(float(s), 2) for s in per_year],
         "moves_per_year": [int(m) for m in moved],
         "seconds_total": round(total, 1),
+        "cpu_seconds_total": round(cpu, 1),  # about threads x wall when the kernel really runs in parallel
+        "load_before": load,
         "agent_steps_per_second": people.count * WEEKS_PER_YEAR * len(years) / total,
         "column_bytes_per_person": people.bytes_per_person,
         "column_bytes_incl_spare_per_person": round(people.nbytes / people.count, 2),

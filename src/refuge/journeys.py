@@ -38,7 +38,7 @@ def arrivals(events: pd.DataFrame) -> pd.DataFrame:
     """One row per arrival in the South, with the journey's length, attempts and cost.
 
     ``weeks_from_crossing`` is missing for people who crossed before the run began
-    or went straight to the South (direct defection).
+    or went straight to the South (direct defection) without crossing into China first.
     """
     rows = events[events["flow"].isin(ARRIVALS)]
     weeks = (rows["step"] - rows["crossed"]).where(rows["crossed"] >= 0)

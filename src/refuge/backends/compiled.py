@@ -6,6 +6,10 @@ without ``parallel=True`` and whichever build is cached first is loaded for both
 in later processes, so a "parallel" kernel can run on one thread. Here each build
 is a copy of the function under its own name, so it has its own cache entry.
 
+Numba checks only a kernel's own file for changes, not the files of what it
+calls: after editing ``random.py``, delete the cached builds (``find src -name
+'*.nb[ic]' -delete``) or kernels elsewhere keep the old generator.
+
 OpenMP's threads, left to themselves, spin while they wait for the next kernel:
 between two weeks' kernels they take a core from the Python that computes the
 hazards, and on a busy machine from everyone else (a 1,000-member counts run at
