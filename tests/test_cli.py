@@ -194,3 +194,21 @@ def test_the_command_line_starts_without_the_numerical_libraries():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"  # so `refuge --help` answers at once (BENCHMARKS.md)
+
+
+def test_compare_and_run_never_replace_other_results_without_force(tmp_path):
+    """A three-scenario comparison is not silently replaced by another one, nor by a run."""
+    three = ["baseline", "border-closure", "more-aid"]
+    first = refuge_cli("compare", *three, "--members", "2", "--backend", "mean", "--out", str(tmp_path / "c"))
+    assert first.returncode == 0, first.stderr
+    before = (tmp_path / "c" / "compare.csv").read_bytes()
+    other = refuge_cli("compare", "baseline", "new-famine", "--members", "2", "--backend", "mean",
+                       "--out", str(tmp_path / "c"))  # fmt: skip
+    assert other.returncode == 2 and "holds another run" in other.stderr and "--force" in other.stderr
+    run = refuge_cli("run", "baseline", "--members", "2", "--out", str(tmp_path / "c"))
+    assert run.returncode == 2 and "holds another run" in run.stderr
+    assert (tmp_path / "c" / "compare.csv").read_bytes() == before
+    forced = refuge_cli("compare", "baseline", "new-famine", "--members", "2", "--backend", "mean",
+                        "--out", str(tmp_path / "c"), "--force")  # fmt: skip
+    assert forced.returncode == 0, forced.stderr
+    assert set(pd.read_csv(tmp_path / "c" / "compare.csv").scenario) == {"baseline", "new-famine"}

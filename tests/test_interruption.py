@@ -163,7 +163,9 @@ def test_ctrl_c_stops_promptly_keeps_finished_blocks_and_the_rerun_is_identical(
         code, waited, err = _killed_after(when * seconds, home / "o", home, signal.SIGINT)
         assert waited < 10, waited  # no deadlock: the bound is loose for a loaded machine; typical is well under 1 s
         assert "Traceback" not in err
-        assert code in (0, 130), err
+        # 130: stopped, finished blocks kept; 0 or -SIGINT: the signal came as the finished run was exiting
+        assert code in (0, 130, -signal.SIGINT), err
+        assert code == 130 or (home / "o" / "run.json").exists()
         again = _refuge(*ARGS, "--out", str(home / "o"), cwd=home)
         assert again.returncode == 0, again.stderr
         _same_numbers(home / "o", folder)

@@ -363,9 +363,15 @@ app.command()(cli_analysis.report)
 
 
 def main() -> None:
-    """Entry point: refuge errors become one message and exit code 2 (typer does the same for usage errors)."""
+    """Entry point: refuge errors become one message and exit code 2 (typer does the same for usage errors).
+
+    Ctrl-C outside a command's own handling ends with exit code 130, without a traceback.
+    """
     try:
         app()
     except RefugeError as err:
         errors.print(f"[red]error[/]: {err}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except KeyboardInterrupt:
+        errors.print("interrupted")
+        sys.exit(130)

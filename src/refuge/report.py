@@ -23,7 +23,7 @@ from .store import write_text
 
 #: files that say what kind of folder this is, in the order they are looked for
 KINDS = {
-    "run.json": "run",
+    "results.nc": "run",
     "compare.csv": "comparison",
     "sensitivity.json": "sensitivity",
     "scores.csv": "backtest",

@@ -160,8 +160,12 @@ class Manifest:
 
 
 def describe(settings: dict) -> str:
-    return (f"scenario {settings.get('scenario')!r}, {settings.get('members')} members, seed {settings.get('seed')}, "
-            f"backend {settings.get('backend')}")  # fmt: skip
+    """The settings that tell one run (or comparison, estimate, analysis) from another, in a few words."""
+    shown = [f"{key} {settings[key]!r}" for key in _DESCRIBED if settings.get(key) is not None]
+    return ", ".join(shown) or "other settings"
+
+
+_DESCRIBED = ("scenario", "scenarios", "estimate", "method", "members", "seed", "backend")
 
 
 class RunFolder:
@@ -171,7 +175,7 @@ class RunFolder:
     >>> root = Path(tempfile.mkdtemp())
     >>> with RunFolder(root / "out", {"seed": 1}) as folder:
     ...     _ = write_text(folder.start_staging() / "a.txt", "hello")
-    ...     folder.publish()
+    ...     _ = folder.publish()
     >>> sorted(p.name for p in (root / "out").iterdir())
     ['a.txt', 'run.json']
     """
