@@ -89,10 +89,9 @@ def _summary(results) -> Table:
     history = arrivals()
     arrivals_q = results.quantiles("arrivals_south_korea")
     hiding_q = results.quantiles("hiding_in_china")
-    spread = "parameter draws only: mean has no chance" if results.data.attrs.get("backend") == "mean" else \
-        "parameter draws and chance"  # fmt: skip
-    table = Table(title=f"Arrivals in South Korea per year — scenario {results.data.attrs['scenario']} "
-                        f"(90% band over members: {spread})")  # fmt: skip
+    band = "90% band over members" + ("' parameter draws: mean has no chance" if
+                                      results.data.attrs.get("backend") == "mean" else "")  # fmt: skip
+    table = Table(title=f"Arrivals in South Korea per year — scenario {results.data.attrs['scenario']} ({band})")
     for column in ("year", "median", "90% band", "record", "hiding in China (median)"):
         table.add_column(column, justify="right")
     for year, row in arrivals_q.iterrows():
