@@ -1,7 +1,6 @@
 """The ``refuge`` command line: run scenarios, list and validate them, read the model's evidence.
 
-Bad input of any kind ends in one message and exit code 2, never a traceback. The model, numpy
-and matplotlib are imported inside the commands that need them, so ``refuge --help`` is quick.
+Bad input of any kind ends in one message and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+# the model, numpy and matplotlib are imported inside the commands that use them: `refuge --help` stays quick
 from . import cli_analysis
 from .errors import RefugeError, RunError
 from .listing import show
