@@ -88,3 +88,21 @@ def test_report_of_a_folder_that_is_not_refuge_s_is_one_message(tmp_path):
     done = refuge_cli("report", str(tmp_path))
     assert done.returncode == 2 and "not a refuge results folder" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "report.html").exists()
+
+
+def test_calibration_and_backtest_folders_report_their_fit_scores_and_command(tmp_path):
+    import json
+
+    from refuge.report import write_report
+
+    fit = {"in-sample": {"years": "1995-2011", "n_years": 17, "mape_median_pct": 42.6},
+           "hold-out": {"years": "2012-2019", "n_years": 8, "mape_median_pct": 52.7}}  # fmt: skip
+    (tmp_path / "fit_summary.json").write_text(json.dumps(fit))
+    settings = {"until": 2011, "walkers": 34, "chains": 2, "steps": 40, "seed": 1, "screen": 400}
+    (tmp_path / "posterior.json").write_text(json.dumps({"settings": settings, "samples": 680, "refuge": "0.1.0"}))
+    (tmp_path / "scores.csv").write_text("origin,forecaster,mape\n2011,refuge,21.5\n2011,naive,34.0\n")
+    page, text = parse(write_report(tmp_path))
+    assert all(r.startswith("data:") for r in page.references)
+    assert "Calibration fit" in text and "2012-2019" in text and "52.7" in text
+    assert "refuge calibrate --until 2011 --particles 68 --chains 2 --steps 40 --seed 1 --screen 400" in text
+    assert "Backtest scores" in text and "naive" in text and "34" in text

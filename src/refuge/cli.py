@@ -1,7 +1,6 @@
 """The ``refuge`` command line: run scenarios, list and validate them, read the model's evidence.
 
-Bad input of any kind ends in one message and exit code 2, never a traceback. The model, numpy
-and matplotlib are imported inside the commands that need them, so ``refuge --help`` is quick.
+Bad input of any kind ends in one message and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+# the model, numpy and matplotlib are imported inside the commands that use them: `refuge --help` stays quick
 from . import __version__, cli_analysis
 from .errors import RefugeError, RunError
 from .limits import MAX_MEMBERS, MAX_SEED
@@ -95,10 +95,9 @@ def _summary(results) -> Table:
     history = arrivals()
     arrivals_q = results.quantiles("arrivals_south_korea")
     hiding_q = results.quantiles("hiding_in_china")
-    spread = "parameter draws only: mean has no chance" if results.data.attrs.get("backend") == "mean" else \
-        "parameter draws and chance"  # fmt: skip
-    table = Table(title=f"Arrivals in South Korea per year — scenario {results.data.attrs['scenario']} "
-                        f"(90% band over members: {spread})")  # fmt: skip
+    band = "90% band over members" + ("' parameter draws: mean has no chance" if
+                                      results.data.attrs.get("backend") == "mean" else "")  # fmt: skip
+    table = Table(title=f"Arrivals in South Korea per year — scenario {results.data.attrs['scenario']} ({band})")
     for column in ("year", "median", "90% band", "record", "hiding in China (median)"):
         table.add_column(column, justify="right")
     for year, row in arrivals_q.iterrows():

@@ -139,6 +139,21 @@ def _backtest(folder: Path) -> list[str]:
 
 def _calibration(folder: Path) -> list[str]:
     out = ["<h2>Calibration fit</h2>"]
+    meta = _json_or_empty(folder / "posterior.json")
+    if meta:
+        given = meta.get("settings", {})
+        acceptance = meta.get("acceptance")
+        shown = {"until": given.get("until"), "samples": meta.get("samples"),
+                 "acceptance": None if acceptance is None else round(acceptance, 3), "R-hat max": meta.get("rhat_max"),
+                 "sampler": meta.get("sampler"), "seed": given.get("seed"), "data version": meta.get("data_version"),
+                 "created": meta.get("created"), "refuge": meta.get("refuge")}  # fmt: skip
+        out.append(_settings({k: v for k, v in shown.items() if v is not None}, [k for k in shown if k != "refuge"]))
+        if {"until", "walkers", "chains", "steps", "seed", "screen"} <= set(given):
+            out.append(_command(
+                f"refuge calibrate --until {given['until']} --particles {given['walkers'] * given['chains']} "
+                f"--chains {given['chains']} --steps {given['steps']} --seed {given['seed']} "
+                f"--screen {given['screen']} --out {folder}"
+            ))  # fmt: skip
     summary = _json(folder / "fit_summary.json")
     rows = [{"sample": k, **v} for k, v in summary.items() if isinstance(v, dict)]
     if rows:
