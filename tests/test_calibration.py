@@ -94,7 +94,7 @@ def test_targets_hold_out_the_years_after_the_cutoff():
 
 
 def test_settings_are_checked_with_clear_errors():
-    with pytest.raises(RunError, match="until must be a year from 1995 to 2019"):
+    with pytest.raises(RunError, match="until must be a year from 1995 to 2025"):
         Settings(until=1990).check()
     with pytest.raises(RunError, match="walkers must be even and at least"):
         Settings(walkers=7).check()
@@ -187,11 +187,11 @@ def test_cli_calibrate_writes_posterior_fit_tables_and_plots(tmp_path):
             "--workers", "1", "--out", str(out))  # fmt: skip
     done = refuge_cli(*args)
     assert done.returncode == 0, done.stderr
-    assert "in-sample" in done.stdout and "hold-out" in done.stdout  # 2006-2019 are held out
+    assert "in-sample" in done.stdout and "hold-out" in done.stdout  # 2006-2025 are held out
     for name in ("posterior.csv", "posterior.json", "predictive.png", "fit.csv", "fit_summary.json",
                  "parameters.csv", "parameters.png", "hiding_in_china.csv", "hiding_in_china.png"):
         assert (out / name).stat().st_size > 0, name
     meta = json.loads((out / "posterior.json").read_text())
     assert meta["settings"]["until"] == 2005 and meta["settings"]["seed"] == 0 and len(meta["data_version"]) == 12
     summary = json.loads((out / "fit_summary.json").read_text())
-    assert summary["hold-out"]["years"] == "2006-2019" and summary["in-sample"]["years"] == "1995-2005"
+    assert summary["hold-out"]["years"] == "2006-2025" and summary["in-sample"]["years"] == "1995-2005"

@@ -113,7 +113,7 @@ def compare(
     seed: Annotated[int, typer.Option(min=0, help="one seed for all: common random numbers")] = 0,
     backend: Annotated[str, typer.Option(help="mean | counts")] = "counts",
     start: Annotated[int, typer.Option(help="first year of the window compared")] = 2027,
-    end: Annotated[int, typer.Option(help="last year of the window compared")] = 2035,
+    end: Annotated[int, typer.Option(help="last year of the window compared")] = 2040,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("out/compare"),
 ) -> None:
     """Compare scenarios side by side, member against member, over a window of years."""
@@ -256,7 +256,7 @@ def _claim_text(row) -> str:
 
 @app.command()
 def calibrate(
-    until: Annotated[int, typer.Option(help="fit the record up to this year (the rest is held out)")] = 2019,
+    until: Annotated[int, typer.Option(help="fit the record up to this year (the rest is held out)")] = 2025,
     particles: Annotated[int, typer.Option(help="walkers in all, split over the chains")] = 128,
     chains: Annotated[int, typer.Option(min=1, help="independent ensembles, run side by side")] = 2,
     steps: Annotated[int, typer.Option(min=2, help="steps of each ensemble (the first half is burn-in)")] = 400,
@@ -316,6 +316,50 @@ def calibrate(
                   "parameters.csv, parameters.png, hiding_in_china.csv, hiding_in_china.png")
 
 
+@app.command()
+def backtest(
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("out/backtest"),
+    origins: Annotated[str, typer.Option(help="origins, comma-separated")] = "2005,2008,2011,2014,2019",
+    quick: Annotated[bool, typer.Option("--quick", help="a tiny sampler budget (tests; scores mean little)")] = False,
+    steps: Annotated[int, typer.Option(min=2, help="sampler steps of each origin's calibration")] = 60,
+    seed: Annotated[int, typer.Option(min=0, help="seed of the sampler and the draws")] = 0,
+    workers: Annotated[int | None, typer.Option(help="worker processes [default: all cores]")] = None,
+) -> None:
+    """Rolling-origin backtest: calibrate blind at each origin, forecast 5 years, score against naive forecasters.
+
+    Writes scores.csv (origin, horizon, forecaster, kind, crps, ape, in50, in90, width90), summary.csv,
+    summary.md and backtest.png. Rows of kind 'forecast' are forecasts; rows of kind 'conditional' are
+    projections given the dated events after the origin, not forecasts.
+    """
+    from .calibration.backtest import Budget
+    from .calibration.backtest import backtest as run_backtest
+    from .evidence import record_end
+
+    try:
+        chosen = tuple(int(x) for x in origins.split(","))
+    except ValueError:
+        raise RunError(f"--origins {origins!r} is not a comma-separated list of years") from None
+    bad = [o for o in chosen if not 1995 <= o < record_end()]
+    if bad:
+        raise RunError(f"--origins: {bad} not allowed; an origin is a year from 1995 to {record_end() - 1}")
+    budget = Budget.quick() if quick else Budget(steps=steps)
+    with Progress(TextColumn("[bold]backtest[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("origins"),
+                  TimeRemainingColumn(), console=errors, transient=True) as bar:  # fmt: skip
+        task = bar.add_task("backtest", total=len(chosen))
+        table = run_backtest(out, origins=chosen, budget=budget, seed=seed, workers=workers,
+                             progress=lambda done, total: bar.update(task, completed=done))
+    summary = table.groupby(["kind", "forecaster", "horizon"])[["crps", "ape", "in90"]].mean().reset_index()
+    for kind, title in (("forecast", "Forecasts: blind after each origin"),
+                        ("conditional", "Conditional projections: given the dated events after each origin")):
+        view = Table(title=f"{title} (mean over origins)")
+        for column in ("forecaster", "horizon", "CRPS", "APE of median", "in 90% interval"):
+            view.add_column(column, justify="right")
+        for _, r in summary[summary["kind"] == kind].iterrows():
+            view.add_row(r.forecaster, str(r.horizon), f"{r.crps:,.0f}", f"{r.ape:.1f}%", f"{r.in90:.0%}")
+        console.print(view)
+    console.print(f"wrote {out}/: scores.csv, summary.csv, summary.md, backtest.png")
+
+
 def _dask_client(address: str):
     try:
         from dask.distributed import Client
@@ -335,7 +379,7 @@ def estimate(
     seed: Annotated[int, typer.Option(min=0, help="seed of the draws")] = 0,
     out: Annotated[Path | None, typer.Option(help="output folder [default: out/estimate]")] = None,
 ) -> None:
-    """Estimate what nobody counts: people hiding in China by year, 1995-2019, beside the published claims."""
+    """Estimate what nobody counts: people hiding in China by year, 1995-2025, beside the published claims."""
     from .calibration.posterior import Posterior, shipped_posterior
     from .calibration.report import hiding_estimate, plot_hiding, predictive, published_hiding_claims
 

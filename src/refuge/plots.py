@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from .evidence import arrivals as recorded_arrivals
+from .evidence import record_end
 from .results import Results
 
 _STOCKS = (
@@ -27,6 +28,14 @@ def _bands(ax, table, color, label):
     ax.plot(years, table.q50, color=color, lw=1.8, label=f"{label}, median")
 
 
+def mark_record_end(ax, label: bool = True) -> None:
+    """A dashed line where the historical record ends (the end of its last year): projections lie to its right."""
+    end = record_end() + 1
+    ax.axvline(end, color="dimgrey", ls="--", lw=1, label=f"record ends ({end - 1})" if label else None)
+    ax.annotate(f"record ends {end - 1}", (end, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12),
+                textcoords="offset points", fontsize=7, color="dimgrey")
+
+
 def arrivals(results: Results, path: Path) -> Path:
     """Arrivals in the South per year (all, and women) with ensemble bands, against the record."""
     history = recorded_arrivals()
@@ -39,6 +48,7 @@ def arrivals(results: Results, path: Path) -> Path:
         _bands(ax, results.quantiles(variable), "tab:blue", "model")
         known = history[column].dropna()
         ax.plot(known.index, known.to_numpy(dtype=float), "o", color="black", ms=4, label="record (MOU)")
+        mark_record_end(ax)
         ax.set_title(f"Arrivals in South Korea per year: {title}")
         ax.set_xlabel("year")
         ax.set_ylabel("people")
@@ -56,6 +66,7 @@ def stocks(results: Results, path: Path) -> Path:
     fig, axes = plt.subplots(2, 2, figsize=(12, 7), sharex=True)
     for ax, (variable, title) in zip(axes.flat, _STOCKS, strict=True):
         _bands(ax, results.quantiles(variable), "tab:purple", "model")
+        mark_record_end(ax)
         ax.set_title(title)
         ax.set_ylabel("people at year end")
         ax.grid(alpha=0.3)
@@ -78,6 +89,7 @@ def scenarios(results: dict[str, Results], path: Path, start: int) -> Path:
         ax.fill_between(table.index, table.q25, table.q75, color=colors(i), alpha=0.25, lw=0)
         ax.plot(table.index, table.q50, color=colors(i), lw=1.8, label=name)
     ax.axvline(start, color="grey", ls=":", lw=1)
+    mark_record_end(ax)
     ax.set_yscale("symlog", linthresh=100)
     ax.set_title("Arrivals in South Korea per year by scenario (median, 50% band)")
     ax.set_xlabel("year")

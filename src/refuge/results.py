@@ -3,7 +3,9 @@
 ``Results.data`` is an :class:`xarray.Dataset` with
 
 * ``flows``  (member, year, flow, sex): people moved along each flow in the year;
-* ``stocks`` (member, year, stock, sex): people in each stock at the year's end.
+* ``stocks`` (member, year, stock, sex): people in each stock at the year's end;
+* ``clock`` (member, year, flow, sex), for models with clock stocks: person-weeks
+  those moved along each flow in the year had spent in the clock stocks.
 
 :meth:`Results.outputs` derives the model's named yearly outputs from them.
 """
@@ -18,7 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from .model.definition import SEXES, Model
-from .model.timeline import Timeline
+from .model.timeline import WEEKS_PER_YEAR, Timeline
 
 
 @dataclass(frozen=True)
@@ -27,14 +29,18 @@ class Results:
     model: Model
 
     @classmethod
-    def from_arrays(cls, model: Model, timeline: Timeline, flows, stocks, *, first_member: int = 0, **attrs):
+    def from_arrays(cls, model: Model, timeline: Timeline, flows, stocks, *, first_member: int = 0, clock=None,
+                    **attrs):
         members = np.arange(first_member, first_member + flows.shape[0])
         coords = {"member": members, "year": timeline.years, "sex": list(SEXES)}
+        variables = {
+            "flows": (("member", "year", "flow", "sex"), flows),
+            "stocks": (("member", "year", "stock", "sex"), stocks),
+        }
+        if clock is not None:
+            variables["clock"] = (("member", "year", "flow", "sex"), clock)
         data = xr.Dataset(
-            {
-                "flows": (("member", "year", "flow", "sex"), flows),
-                "stocks": (("member", "year", "stock", "sex"), stocks),
-            },
+            variables,
             coords={**coords, "flow": [f.name for f in model.flows], "stock": [s.name for s in model.stocks]},
             attrs=attrs,
         )
@@ -49,7 +55,7 @@ class Results:
         first = parts[0].data
         variables = {
             name: (first[name].dims, np.concatenate([p.data[name].values for p in parts]))
-            for name in ("flows", "stocks")
+            for name in first.data_vars
         }
         coords = {name: first.coords[name] for name in first.coords if name != "member"}
         coords["member"] = np.concatenate([p.data.member.values for p in parts])
@@ -66,6 +72,16 @@ class Results:
         for out in self.model.outputs:
             if out.stock is not None:
                 values = self.data.stocks.sel(stock=out.stock)
+            elif out.clock:
+                weeks = self.data.clock.sel(flow=list(out.flows)).sum("flow")
+                people = self.data.flows.sel(flow=list(out.flows)).sum("flow")
+                if out.sex:
+                    weeks, people = weeks.sel(sex=out.sex), people.sel(sex=out.sex)
+                else:
+                    weeks, people = weeks.sum("sex"), people.sum("sex")
+                values = (weeks / people.where(people > 0) / WEEKS_PER_YEAR)
+                series.append(values.reset_coords(drop=True).astype(float).expand_dims(variable=[out.name]))
+                continue
             else:
                 values = self.data.flows.sel(flow=list(out.flows)).sum("flow")
             values = values.sel(sex=out.sex) if out.sex else values.sum("sex")

@@ -20,14 +20,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..evidence import arrivals, load_evidence
+from ..evidence import arrivals, load_evidence, record_end
 from .likelihood import COLUMNS, ONE_SIDED, simulate_batch
 from .posterior import Posterior
 from .priors import SIGMA_ARRIVALS, parameter_space
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 FIRST_SCORED_YEAR = 1995
-LAST_YEAR = 2019
+LAST_YEAR = record_end()
 
 
 @dataclass(frozen=True)
@@ -152,6 +152,12 @@ def _pyplot():
     return plt
 
 
+def mark_record_end(ax) -> None:
+    from ..plots import mark_record_end as mark
+
+    mark(ax)
+
+
 def plot_predictive(pred: Predictive, until: int, path: Path, title: str = "") -> Path:
     """Arrivals (total, women, men) with 50% and 90% predictive bands against the record."""
     plt = _pyplot()
@@ -171,6 +177,7 @@ def plot_predictive(pred: Predictive, until: int, path: Path, title: str = "") -
         if (~inside).any():
             ax.plot(obs.index[~inside], obs[~inside], "o", mfc="white", mec="crimson", ms=5, label="record (held out)")
         ax.axvline(until + 0.5, color="grey", ls=":", lw=1)
+        mark_record_end(ax)
         ax.set_title(f"{label}, South Korea arrivals")
         ax.set_xlim(1994.5, pred.years.max() + 0.5)
         ax.set_ylim(bottom=0)
@@ -235,6 +242,7 @@ def plot_hiding(estimate: pd.DataFrame, claims: pd.DataFrame, path: Path) -> Pat
     ax.plot([], [], "s", color="black", label="published estimates (range as a line; 'up to' a factor 3 below)")
     ax.plot([], [], "s", color="black", mfc="white", label="published, not fitted (partial or known-only counts)")
     ax.plot([], [], "D", color="crimson", mfc="white", label="seeds' claims (not fitted)")
+    mark_record_end(ax)
     ax.set_yscale("log")
     ax.set_ylim(1e3, 5e5)
     ax.set_xlim(estimate.index.min() - 0.5, estimate.index.max() + 0.5)
