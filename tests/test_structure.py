@@ -84,3 +84,41 @@ def test_each_border_lever_moves_only_the_flows_it_names(lever, named):
     assert changed == named
     deport = model.flow_index["deported_from_china"]
     np.testing.assert_allclose(before[deport], after[deport])  # deportation follows China's enforcement alone
+
+
+# -- stocks people leave: the at-risk pool ages out and is renewed; the settled die ---------------
+
+
+def test_the_agents_at_risk_pool_ages_out_and_is_renewed():
+    import dataclasses
+
+    from refuge.backends.agent_step import AGE_OUT
+    from refuge.backends.agents import Agents
+
+    model = dataclasses.replace(refuge.north_korea(), initial={"nk_at_risk": (3000, 3000), "sk_settled": (50, 50)})
+    backend = Agents(record=True)
+    run("baseline", members=1, backend=backend, model=model, timeline=Timeline(1990, 2010), calibrated=False)
+    people = backend.last._members[0].people.table()
+    at_risk = people["stock"] == model.stock_index["nk_at_risk"]
+    assert at_risk.sum() > 1000
+    ages = people["age"][at_risk]
+    # without renewal, 20 years would take the oldest to 79; only people back from China or detention
+    # within the year can be older than AGE_OUT, until the next new year renews them
+    assert (ages >= AGE_OUT).mean() < 0.01 and ages.max() < 75
+    assert people["age"][at_risk].min() < 25
+
+
+def test_the_settled_population_dies():
+    out = refuge.run("baseline", members=1, backend="mean", calibrated=False, timeline=Timeline(1990, 2012))
+    died = out.data.flows.sel(flow="died_in_south").sum(["sex", "member"])
+    assert float(died.sel(year=2011)) > 0
+
+
+def test_run_bands_are_predictive_intervals_with_the_misfit_and_the_ensemble_spread_is_an_option():
+    res = refuge.run("baseline", members=40, seed=1, backend="mean", timeline=Timeline(1990, 2012))
+    assert res.predictive("arrivals_south_korea") and not res.predictive("hiding_in_china")
+    wide = res.quantiles("arrivals_south_korea").loc[2005:2011]
+    narrow = res.quantiles("arrivals_south_korea", predictive=False).loc[2005:2011]
+    assert ((wide.q95 - wide.q05) > (narrow.q95 - narrow.q05)).all()
+    plain = refuge.run("baseline", members=4, backend="mean", timeline=Timeline(1990, 1995), calibrated=False)
+    assert not plain.predictive("arrivals_south_korea")  # no posterior, no misfit to add

@@ -37,8 +37,15 @@ def run(
     calibrated: Annotated[
         bool, typer.Option("--calibrated/--defaults", help="parameters from the shipped posterior, or the defaults")
     ] = True,
+    ensemble_bands: Annotated[
+        bool, typer.Option("--ensemble-bands", help="bands of the ensemble alone, without the model's misfit")
+    ] = False,
 ) -> None:
-    """Run a scenario as an ensemble: print a summary, write tables and plots."""
+    """Run a scenario as an ensemble: print a summary, write tables and plots.
+
+    Arrivals are shown with 90% predictive intervals (the calibrated misfit of the record around the
+    model included); --ensemble-bands shows the narrower spread of the ensemble alone.
+    """
     from .output import run_to_folder
 
     chosen = load_scenario(scenario)
@@ -58,12 +65,13 @@ def run(
             results = run_to_folder(
                 chosen, folder, members=members, seed=seed, backend=backend, calibrated=calibrated,
                 progress=lambda done: bar.advance(task, done), trajectories=trajectories,
+                predictive=not ensemble_bands,
                 block=_AGENTS_BLOCK if backend == "agents" else 2_000,
             )  # fmt: skip
         except KeyboardInterrupt:
             errors.print(f"interrupted: finished members are kept; run the same command again to resume into {folder}")
             raise typer.Exit(130) from None
-    console.print(_summary(results))
+    console.print(_summary(results, predictive=not ensemble_bands))
     console.print(f"wrote {folder}/: annual.csv, annual.parquet, results.nc, arrivals.png, stocks.png, run.json")
     if trajectories:
         console.print(_journeys(folder / "journeys.csv"))
@@ -87,12 +95,14 @@ def _journeys(path: Path) -> Table:
     return table
 
 
-def _summary(results) -> Table:
+def _summary(results, predictive: bool = True) -> Table:
     history = arrivals()
-    arrivals_q = results.quantiles("arrivals_south_korea")
+    interval = predictive and results.predictive("arrivals_south_korea")
+    arrivals_q = results.quantiles("arrivals_south_korea", predictive=interval)
     hiding_q = results.quantiles("hiding_in_china")
     table = Table(title=f"Arrivals in South Korea per year — scenario {results.data.attrs['scenario']}")
-    for column in ("year", "median", "90% band", "record", "hiding in China (median)"):
+    band = "90% predictive interval" if interval else "90% ensemble band (no misfit)"
+    for column in ("year", "median", band, "record", "hiding in China (median)"):
         table.add_column(column, justify="right")
     for year, row in arrivals_q.iterrows():
         known = history["total"].get(year, float("nan"))

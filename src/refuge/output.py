@@ -37,11 +37,13 @@ def run_to_folder(
     progress: Progress | None = None,
     trajectories: bool = False,
     calibrated: bool = True,
+    predictive: bool = True,
 ) -> Results:
     """Run ``scenario`` and write tables, plots and provenance to ``out``; return the results.
 
     ``trajectories`` (agents backend only) also writes every person's moves and their journeys.
-    ``calibrated`` draws members' parameters from the shipped posterior (see ``refuge.run``).
+    ``calibrated`` draws members' parameters from the shipped posterior (see ``refuge.run``);
+    ``predictive`` plots predictive intervals of arrivals (the misfit included) rather than the ensemble's spread.
     """
     out = Path(out)
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).exists())):
@@ -77,7 +79,7 @@ def run_to_folder(
     blocks = sorted(partial.glob("block-*.nc"))
     results = Results.concat([Results(xr.load_dataset(path), model) for path in blocks])
     events = pd.concat([pd.read_parquet(p) for p in sorted(partial.glob("events-*.parquet"))]) if recorder else None
-    _publish(results, settings, out, events)
+    _publish(results, settings, out, events, predictive)
     shutil.rmtree(partial)
     return results
 
@@ -102,12 +104,13 @@ def _finished_blocks(partial: Path, settings: dict) -> frozenset[int]:
     return frozenset()
 
 
-def _publish(results: Results, settings: dict, out: Path, events: pd.DataFrame | None = None) -> None:
+def _publish(results: Results, settings: dict, out: Path, events: pd.DataFrame | None = None,
+             predictive: bool = True) -> None:
     staging = out.parent / f".{out.name}.staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     results.save(staging)
-    plots.arrivals(results, staging / "arrivals.png")
+    plots.arrivals(results, staging / "arrivals.png", predictive=predictive)
     plots.stocks(results, staging / "stocks.png")
     if events is not None:
         journeys.write(events, staging)

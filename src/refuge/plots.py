@@ -21,10 +21,10 @@ _STOCKS = (
 )
 
 
-def _bands(ax, table, color, label):
+def _bands(ax, table, color, label, kind="ensemble band"):
     years = table.index
-    ax.fill_between(years, table.q05, table.q95, color=color, alpha=0.18, lw=0, label=f"{label}, 90% band")
-    ax.fill_between(years, table.q25, table.q75, color=color, alpha=0.35, lw=0, label=f"{label}, 50% band")
+    ax.fill_between(years, table.q05, table.q95, color=color, alpha=0.18, lw=0, label=f"{label}, 90% {kind}")
+    ax.fill_between(years, table.q25, table.q75, color=color, alpha=0.35, lw=0, label=f"{label}, 50% {kind}")
     ax.plot(years, table.q50, color=color, lw=1.8, label=f"{label}, median")
 
 
@@ -36,8 +36,13 @@ def mark_record_end(ax, label: bool = True) -> None:
                 textcoords="offset points", fontsize=7, color="dimgrey")
 
 
-def arrivals(results: Results, path: Path) -> Path:
-    """Arrivals in the South per year (all, and women) with ensemble bands, against the record."""
+def arrivals(results: Results, path: Path, *, predictive: bool = True) -> Path:
+    """Arrivals in the South per year (all, and women) against the record.
+
+    Bands are predictive intervals (the calibrated misfit included) when the
+    members come from a posterior and ``predictive``; else the ensemble's spread,
+    labelled so.
+    """
     history = recorded_arrivals()
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharex=True)
     for ax, (variable, column, title) in zip(
@@ -45,7 +50,9 @@ def arrivals(results: Results, path: Path) -> Path:
         (("arrivals_south_korea", "total", "all arrivals"), ("arrivals_south_korea_female", "female", "women")),
         strict=True,
     ):
-        _bands(ax, results.quantiles(variable), "tab:blue", "model")
+        interval = predictive and results.predictive(variable)
+        kind = "predictive interval" if interval else "ensemble band (no misfit)"
+        _bands(ax, results.quantiles(variable, predictive=interval), "tab:blue", "model", kind)
         known = history[column].dropna()
         ax.plot(known.index, known.to_numpy(dtype=float), "o", color="black", ms=4, label="record (MOU)")
         mark_record_end(ax)

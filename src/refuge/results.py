@@ -5,7 +5,15 @@
 * ``flows``  (member, year, flow, sex): people moved along each flow in the year;
 * ``stocks`` (member, year, stock, sex): people in each stock at the year's end;
 * ``clock`` (member, year, flow, sex), for models with clock stocks: person-weeks
-  those moved along each flow in the year had spent in the clock stocks.
+  those moved along each flow in the year had spent in the clock stocks;
+* ``spread`` (member), for members drawn from a posterior: the calibrated
+  log-scale misfit of the record around the model (``sigma_arrivals``).
+
+:meth:`Results.quantiles` gives *predictive intervals* for the outputs the
+record counts (``Output.observed``) when the spread is known: each member's
+value times its own log-normal misfit, the intervals the record is expected to
+fall in. ``predictive=False`` gives the ensemble's spread alone (parameters and
+chance, without the misfit), which is narrower and labelled so.
 
 :meth:`Results.outputs` derives the model's named yearly outputs from them.
 """
@@ -30,7 +38,7 @@ class Results:
 
     @classmethod
     def from_arrays(cls, model: Model, timeline: Timeline, flows, stocks, *, first_member: int = 0, clock=None,
-                    **attrs):
+                    spread=None, **attrs):
         members = np.arange(first_member, first_member + flows.shape[0])
         coords = {"member": members, "year": timeline.years, "sex": list(SEXES)}
         variables = {
@@ -39,6 +47,8 @@ class Results:
         }
         if clock is not None:
             variables["clock"] = (("member", "year", "flow", "sex"), clock)
+        if spread is not None:
+            variables["spread"] = (("member",), np.asarray(spread, dtype=float))
         data = xr.Dataset(
             variables,
             coords={**coords, "flow": [f.name for f in model.flows], "stock": [s.name for s in model.stocks]},
@@ -93,9 +103,24 @@ class Results:
         frame = self.outputs().to_dataframe(name="value").reset_index()
         return frame[["member", "year", "variable", "value"]]
 
-    def quantiles(self, variable: str, q=(0.05, 0.25, 0.5, 0.75, 0.95)) -> pd.DataFrame:
-        """Ensemble quantiles of one output by year, columns named by quantile."""
+    def predictive(self, variable: str) -> bool:
+        """Whether :meth:`quantiles` of ``variable`` are predictive intervals (misfit included)."""
+        return "spread" in self.data and self.model.output(variable).observed
+
+    def quantiles(self, variable: str, q=(0.05, 0.25, 0.5, 0.75, 0.95), *, predictive: bool = True) -> pd.DataFrame:
+        """Quantiles of one output by year over members, columns named by quantile.
+
+        Predictive intervals (each member's value times its calibrated log-normal
+        misfit, drawn from a stream keyed by the run's seed) where
+        :meth:`predictive` says so and ``predictive`` is true; the ensemble's own
+        spread otherwise.
+        """
         values = self.outputs().sel(variable=variable)
+        if predictive and self.predictive(variable):
+            seed = int(self.data.attrs.get("seed", 0))
+            rng = np.random.default_rng([seed, 0x6D697366])  # "misf"
+            noise = rng.standard_normal(values.shape)
+            values = values * np.exp(self.data.spread.values[:, None] * noise)
         table = values.quantile(list(q), dim="member").to_pandas().T
         table.columns = [f"q{round(x * 100):02d}" for x in q]
         return table

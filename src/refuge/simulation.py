@@ -82,10 +82,12 @@ def iterate_blocks(
     With ``calibrated``, members of the North Korean model draw their parameters
     from the shipped posterior (see :func:`run`).
     """
+    spread = None
     if calibrated and (model is None or model is north_korea()):
-        from .calibration.posterior import posterior_parameters
+        from .calibration.posterior import posterior_parameters, posterior_spread
 
         parameters = {**posterior_parameters(members, seed), **(parameters or {})}
+        spread = posterior_spread(members, seed)
     model = model or north_korea()
     timeline = timeline or Timeline()
     if isinstance(scenario, str):
@@ -107,7 +109,8 @@ def iterate_blocks(
         keys = member_keys(seed, count, first)
         flows, stocks, clock = simulate(model, inputs, backend_class(model, keys, timeline), count, progress)
         yield first, Results.from_arrays(
-            model, timeline, flows, stocks, first_member=first, clock=clock, scenario=scenario.name,
+            model, timeline, flows, stocks, first_member=first, clock=clock,
+            spread=None if spread is None else spread[first : first + count], scenario=scenario.name,
             backend=backend_class.name, seed=seed,
         )
 

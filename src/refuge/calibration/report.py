@@ -117,9 +117,16 @@ def parameter_table(posterior: Posterior) -> pd.DataFrame:
             continue
         q = np.quantile(posterior.samples[name], QUANTILES)
         default = model.parameter(name).value if name != SIGMA_ARRIVALS else np.nan
+        values = posterior.samples[name].to_numpy(float)
+        internal = np.log(values) if prior.log else values
+        low, high = (np.log(prior.low), np.log(prior.high)) if prior.log else (prior.low, prior.high)
+        prior_sd = (high - low) / np.sqrt(12.0)  # a uniform prior's spread, in the sampler's coordinates
+        edge = 0.05 * (high - low)
         rows.append({"parameter": name, "prior_low": prior.low, "prior_high": prior.high,
                      "prior_scale": "log" if prior.log else "linear", "default": default,
-                     **{f"q{round(x * 100):02d}": v for x, v in zip(QUANTILES, q, strict=True)}})
+                     **{f"q{round(x * 100):02d}": v for x, v in zip(QUANTILES, q, strict=True)},
+                     "sd_over_prior_sd": float(np.std(internal) / prior_sd),
+                     "share_at_bounds": float(np.mean((internal < low + edge) | (internal > high - edge)))})
     return pd.DataFrame(rows)
 
 

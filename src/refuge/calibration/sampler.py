@@ -349,6 +349,7 @@ def _posterior(paths: list[Path], space: Space, settings: Settings, targets: Tar
         "acceptance": float(np.mean(accepted)) if accepted else 0.0,
         "autocorr_steps_max": _finite_max(taus),
         "rhat_max": _rhat(chains),
+        **_arviz_diagnostics(chains, space),
         "targets": [t.ids[0] if len(t.ids) == 1 else "+".join(t.ids) for t in targets.terms],
         "workers": "dask" if client_used else workers,
         "wall_seconds_this_session": round(elapsed, 1),
@@ -363,6 +364,35 @@ def _posterior(paths: list[Path], space: Space, settings: Settings, targets: Tar
     except Exception:  # pragma: no cover - not installed as a distribution
         pass
     return Posterior(samples, provenance)
+
+
+def _arviz_diagnostics(chains: list[np.ndarray], space: Space) -> dict:
+    """Rank-normalised split R-hat and bulk ESS (arviz), every walker of every ensemble taken as a chain.
+
+    Walkers of one ensemble are not independent chains, so these are the usual
+    emcee reading of arviz's diagnostics, not a guarantee; per parameter they
+    are kept in the provenance.
+    """
+    if not chains or min(c.shape[0] for c in chains) < 4:
+        return {}
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # arviz 0.2x announces its coming refactor
+            import arviz as az
+    except ImportError:  # pragma: no cover - arviz is a dependency
+        return {}
+    n = min(c.shape[0] for c in chains)
+    draws = np.concatenate([np.swapaxes(c[-n:], 0, 1) for c in chains])  # (walkers x chains, draws, ndim)
+    data = az.convert_to_dataset({name: draws[..., i] for i, name in enumerate(space.names)})
+    rhat = az.rhat(data)
+    ess = az.ess(data, method="bulk")
+    per = {name: {"rhat": round(float(rhat[name]), 3), "ess_bulk": round(float(ess[name]), 0)}
+           for name in space.names}
+    return {"arviz_rhat_max": max(v["rhat"] for v in per.values()),
+            "arviz_ess_bulk_min": min(v["ess_bulk"] for v in per.values()),
+            "arviz_per_parameter": per}
 
 
 def _finite_max(taus: list) -> float | None:

@@ -36,8 +36,9 @@ _ARRIVALS = ("direct_defection", "reach_embassy", "transfer_to_south")
 _DEATHS = ("shot_at_border", "died_in_china", "died_in_transit", "died_in_detention")
 
 OUTPUTS = (
-    Output("arrivals_south_korea", "arrivals in the South", flows=_ARRIVALS),
-    Output("arrivals_south_korea_female", "arrivals in the South, women", flows=_ARRIVALS, sex="female"),
+    Output("arrivals_south_korea", "arrivals in the South", flows=_ARRIVALS, observed=True),
+    Output("arrivals_south_korea_female", "arrivals in the South, women", flows=_ARRIVALS, sex="female",
+           observed=True),
     Output("crossings_to_china", "crossings into China", flows=("cross_to_china",)),
     Output("hiding_in_china", "hiding in China at year end", stock="china_hiding"),
     Output("in_transit", "in transit at year end", stock="in_transit"),

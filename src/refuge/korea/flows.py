@@ -175,6 +175,11 @@ def emigrate_onward(s, d, p):
     return p.emigrate_onward
 
 
+def died_in_south(s, d, p):
+    """The settled population dies: ~31,000 of ~34,500 arrivals still lived in the South in 2025."""
+    return p.died_in_south
+
+
 def re_defect(s, d, p):
     """M9: return to the North, lured or coerced."""
     return p.redefect_base * (1.0 + p.redefect_campaign * d.redefection_campaign)
@@ -215,6 +220,7 @@ FLOWS = (
     Flow("deported_by_third_country", "third_country", "detained", deported_by_third_country, ("M4",), "sent back by a third country"),
     Flow("settle", "sk_reception", "sk_settled", settle, ("M7",), "settled in the South"),
     Flow("emigrate_onward", "sk_settled", "elsewhere", emigrate_onward, ("M11",), "left the South for a third country"),
+    Flow("died_in_south", "sk_settled", "dead", died_in_south, ("M7",), "died in the South"),
     Flow("re_defect", "sk_settled", "re_defected", re_defect, ("M9", "M10"), "went back to the North"),
     Flow("released", "detained", "nk_at_risk", released, ("M3",), "released after punishment"),
     Flow("died_in_detention", "detained", "dead", died_in_detention, ("M3",), "died in detention"),

@@ -323,6 +323,18 @@ PARAMETERS = (
         (Record("6", "a total of 886 defectors have disappeared"),),
     ),
     Parameter(
+        "died_in_south",
+        1.2e-4,
+        "per week",
+        "deaths among defectors settled in the South",
+        (
+            Record("1", "국내 거주자는 3만 1000여명 정도로 파악된다"),
+            Record("1", "총인원은 3만4259명(남 9564명,여 2만4695명·사망 인원 포함)"),
+            Assumption("about 0.6% a year: of ~34,500 arrivals ~31,000 live in the South in 2025; the ~3,500 "
+                       "others are dead, emigrated or re-defected"),
+        ),
+    ),
+    Parameter(
         "redefect_base",
         2e-6,
         "per week",

@@ -120,6 +120,8 @@ class Output:
     stock: str | None = None
     sex: str | None = None
     clock: bool = False
+    #: the record counts this output, so predictive intervals add the calibrated misfit to it
+    observed: bool = False
 
 
 @dataclass
