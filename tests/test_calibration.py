@@ -102,8 +102,8 @@ def test_settings_are_checked_with_clear_errors():
 
 def test_the_shipped_posterior_is_the_default_of_run():
     posterior = shipped_posterior()
-    assert posterior is not None, "the package ships a posterior fitted to 2019"
-    assert posterior.provenance["settings"]["until"] == 2019 and posterior.provenance["complete"]
+    assert posterior is not None, "the package ships a posterior fitted to 2025"
+    assert posterior.provenance["settings"]["until"] == 2025 and posterior.provenance["complete"]
     draws = posterior_parameters(6, seed=2)
     np.testing.assert_array_equal(draws["attempt_base"], posterior_parameters(6, seed=2)["attempt_base"])
     space = parameter_space()
@@ -172,7 +172,7 @@ def test_calibration_runs_its_chains_on_a_dask_cluster(tmp_path):
 def test_cli_run_draws_from_the_posterior_unless_told_to_use_defaults(tmp_path):
     import json
 
-    for flag, expected in (("--calibrated", "posterior to 2019"), ("--defaults", "defaults")):
+    for flag, expected in (("--calibrated", "posterior to 2025"), ("--defaults", "defaults")):
         out = tmp_path / flag.strip("-")
         done = refuge_cli("run", "baseline", "--members", "3", "--backend", "mean", flag, "--out", str(out))
         assert done.returncode == 0, done.stderr

@@ -29,11 +29,11 @@ def _bands(ax, table, color, label, kind="ensemble band"):
 
 
 def mark_record_end(ax, label: bool = True) -> None:
-    """A dashed line where the historical record ends (the end of its last year): projections lie to its right."""
-    end = record_end() + 1
-    ax.axvline(end, color="dimgrey", ls="--", lw=1, label=f"record ends ({end - 1})" if label else None)
-    ax.annotate(f"record ends {end - 1}", (end, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12),
-                textcoords="offset points", fontsize=7, color="dimgrey")
+    """A dashed line where the historical record ends (after its last year's point): projections lie to its right."""
+    last = record_end()
+    ax.axvline(last + 0.5, color="dimgrey", ls="--", lw=1, label=f"record ends ({last})" if label else None)
+    ax.annotate(f"record ends {last}", (last + 0.5, 1.0), xycoords=("data", "axes fraction"), xytext=(-3, -12),
+                textcoords="offset points", fontsize=7, color="dimgrey", ha="right")
 
 
 def arrivals(results: Results, path: Path, *, predictive: bool = True) -> Path:

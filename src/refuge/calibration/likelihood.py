@@ -103,7 +103,7 @@ class Targets:
 
     >>> t = Targets(2011)
     >>> sorted({term.kind for term in t.terms})
-    ['annual', 'cumulative', 'period', 'soft']
+    ['annual', 'cumulative', 'period', 'soft', 'time']
     """
 
     def __init__(self, until: int, claims: list[Claim] | None = None, *, soft: bool = True):

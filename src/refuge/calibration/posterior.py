@@ -3,7 +3,7 @@
 A posterior is two files side by side: ``posterior.csv`` (one row per sample,
 one column per calibrated parameter, values in natural units) and
 ``posterior.json`` (the provenance: data version, seed, sampler settings,
-diagnostics, the code's version). The package ships one fitted to 2019;
+diagnostics, the code's version). The package ships one fitted to 2025;
 :func:`posterior_parameters` draws ensemble members' parameters from it, and
 ``refuge.run`` uses it by default.
 
@@ -91,7 +91,7 @@ def shipped_folder() -> Path:
 
 @cache
 def shipped_posterior() -> Posterior | None:
-    """The posterior the package ships (fitted to 2019), or ``None`` if this build has none."""
+    """The posterior the package ships (fitted to 2025), or ``None`` if this build has none."""
     folder = shipped_folder()
     if not (folder / SAMPLES).exists():
         return None

@@ -175,8 +175,8 @@ def plot_predictive(pred: Predictive, until: int, path: Path, title: str = "") -
                ("arrivals_male", "male", "men")), strict=True
     ):
         q = pred.quantiles(variable)
-        ax.fill_between(q.index, q["q05"], q["q95"], color="tab:blue", alpha=0.2, label="90% band")
-        ax.fill_between(q.index, q["q25"], q["q75"], color="tab:blue", alpha=0.4, label="50% band")
+        ax.fill_between(q.index, q["q05"], q["q95"], color="tab:blue", alpha=0.2, label="90% predictive interval")
+        ax.fill_between(q.index, q["q25"], q["q75"], color="tab:blue", alpha=0.4, label="50% predictive interval")
         ax.plot(q.index, q["q50"], color="tab:blue", label="median")
         obs = record[column].dropna()
         inside = obs.index <= until
@@ -186,7 +186,7 @@ def plot_predictive(pred: Predictive, until: int, path: Path, title: str = "") -
         ax.axvline(until + 0.5, color="grey", ls=":", lw=1)
         mark_record_end(ax)
         ax.set_title(f"{label}, South Korea arrivals")
-        ax.set_xlim(1994.5, pred.years.max() + 0.5)
+        ax.set_xlim(1994.5, pred.years.max() + 1.0)
         ax.set_ylim(bottom=0)
     axes[0].legend(fontsize=8, loc="upper left")
     fig.suptitle(title or f"Posterior predictive, calibrated to {until}")

@@ -385,9 +385,11 @@ def _arviz_diagnostics(chains: list[np.ndarray], space: Space) -> dict:
         return {}
     n = min(c.shape[0] for c in chains)
     draws = np.concatenate([np.swapaxes(c[-n:], 0, 1) for c in chains])  # (walkers x chains, draws, ndim)
-    data = az.convert_to_dataset({name: draws[..., i] for i, name in enumerate(space.names)})
-    rhat = az.rhat(data)
-    ess = az.ess(data, method="bulk")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "more chains than draws": walkers outnumber kept steps
+        data = az.convert_to_dataset({name: draws[..., i] for i, name in enumerate(space.names)})
+        rhat = az.rhat(data)
+        ess = az.ess(data, method="bulk")
     per = {name: {"rhat": round(float(rhat[name]), 3), "ess_bulk": round(float(ess[name]), 0)}
            for name in space.names}
     return {"arviz_rhat_max": max(v["rhat"] for v in per.values()),
