@@ -195,3 +195,33 @@ def test_cli_calibrate_writes_posterior_fit_tables_and_plots(tmp_path):
     assert meta["settings"]["until"] == 2005 and meta["settings"]["seed"] == 0 and len(meta["data_version"]) == 12
     summary = json.loads((out / "fit_summary.json").read_text())
     assert summary["hold-out"]["years"] == "2006-2025" and summary["in-sample"]["years"] == "1995-2005"
+
+
+def test_the_pipeline_and_the_onward_rate_are_recovered_from_arrivals_and_time_abroad(tmp_path):
+    """The new structure: data simulated with a large fast pipeline (0.3) identify it and the slow onward rate."""
+    from refuge.calibration.likelihood import COLUMNS
+
+    until, fitted = 2010, ("pipeline_share", "onward_escape")
+    model = refuge.north_korea()
+    truth = {"pipeline_share": 0.3, "onward_escape": model.parameter("onward_escape").value}
+    values = {p.name: np.array([truth.get(p.name, p.value)]) for p in model.parameters}
+    sims = simulate_batch(values, until)[0]
+    rng = np.random.default_rng(2)
+    claims = []
+    for year in range(1995, until + 1):
+        total, female = sims[year - 1990, 0], sims[year - 1990, 1]
+        for quantity, value, tag in (("arrivals_female", female, "F"), ("arrivals_male", total - female, "M")):
+            noisy = float(value * np.exp(0.03 * rng.standard_normal()))
+            claims.append(Claim(f"A{year}{tag}", quantity, str(year), year, year + 1.0, noisy, None, None,
+                                "record", "record", "target", "simulated", "https://example.org", "", "simulated"))
+    for year in (2002, 2005, 2010):  # surveys of time abroad, as EVIDENCE.md §4c has them
+        value = float(sims[year - 1990, COLUMNS.index("time_abroad")])
+        claims.append(Claim(f"T{year}", "time_abroad", str(year), year, year + 1.0, value, None, None, "record",
+                            "estimate", "target", "simulated", "https://example.org", "", "simulated"))
+    settings = Settings(until=until, walkers=16, chains=1, steps=40, screen=200, refine=2, names=fitted, seed=3)
+    posterior = calibrate(settings, tmp_path, workers=1, claims=claims)
+    for name in fitted:
+        low, high = np.quantile(posterior.samples[name], [0.05, 0.95])
+        assert low <= truth[name] <= high, (name, low, truth[name], high)
+    low, high = np.quantile(posterior.samples["pipeline_share"], [0.05, 0.95])
+    assert high - low < 0.25 * 0.9  # a quarter of its prior range at most
