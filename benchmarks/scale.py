@@ -72,7 +72,7 @@ def main() -> None:
     def tick(_done: int) -> None:
         years.append(time.perf_counter())
 
-    flows, stocks = simulate(model, inputs, backend, 1, progress=tick)
+    flows, stocks, _ = simulate(model, inputs, backend, 1, progress=tick)
     total, cpu = time.perf_counter() - start, time.process_time() - cpu
     people = backend.people(0)
     per_year = np.diff([start, *years])

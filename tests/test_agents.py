@@ -92,7 +92,7 @@ def _run_backend(model, backend, members=3, seed=5, scenario="regime-collapse", 
     inputs = compile_inputs(model, scenario, timeline, {})
     keys = refuge.backends.random.member_keys(seed, members)
     built = backend(model, keys, timeline)
-    flows, stocks = simulate(model, inputs, built, members)
+    flows, stocks, _ = simulate(model, inputs, built, members)
     return built, flows, stocks
 
 

@@ -95,7 +95,7 @@ def test_targets_hold_out_the_years_after_the_cutoff():
 
 
 def test_settings_are_checked_with_clear_errors():
-    with pytest.raises(RunError, match="until must be a year from 1995 to 2019"):
+    with pytest.raises(RunError, match="until must be a year from 1995 to 2025"):
         Settings(until=1990).check()
     with pytest.raises(RunError, match="walkers must be even and at least"):
         Settings(walkers=7).check()
@@ -103,8 +103,8 @@ def test_settings_are_checked_with_clear_errors():
 
 def test_the_shipped_posterior_is_the_default_of_run():
     posterior = shipped_posterior()
-    assert posterior is not None, "the package ships a posterior fitted to 2019"
-    assert posterior.provenance["settings"]["until"] == 2019 and posterior.provenance["complete"]
+    assert posterior is not None, "the package ships a posterior fitted to 2025"
+    assert posterior.provenance["settings"]["until"] == 2025 and posterior.provenance["complete"]
     draws = posterior_parameters(6, seed=2)
     np.testing.assert_array_equal(draws["attempt_base"], posterior_parameters(6, seed=2)["attempt_base"])
     space = parameter_space()
@@ -128,7 +128,7 @@ def test_the_shipped_posterior_is_the_default_of_run():
         (lambda t: t.drop(columns="return_home"), r"header: column\(s\) 'return_home' missing"),
         (lambda t: t.rename(columns={"onward_escape": "onward_escpe"}), r"'onward_escpe'.*mean 'onward_escape'"),
         (lambda t: t.assign(push_floor=t.push_floor.where(t.index != 3)), r"row 5, field 'push_floor': value ''"),
-        (lambda t: t.assign(catch_at_border=t.catch_at_border.where(t.index != 0, 7.0)), r"row 2, field 'catch_at_bo"),
+        (lambda t: t.assign(pipeline_share=t.pipeline_share.where(t.index != 0, 7.0)), r"row 2, field 'pipeline_sh"),
         (lambda t: t.head(0), "no samples"),
     ],
 )
@@ -189,7 +189,7 @@ def test_calibration_runs_its_chains_on_a_dask_cluster(tmp_path):
 def test_cli_run_draws_from_the_posterior_unless_told_to_use_defaults(tmp_path):
     import json
 
-    for flag, expected in (("--calibrated", "posterior to 2019"), ("--defaults", "defaults")):
+    for flag, expected in (("--calibrated", "posterior to 2025"), ("--defaults", "defaults")):
         out = tmp_path / flag.strip("-")
         done = refuge_cli("run", "baseline", "--members", "3", "--backend", "mean", flag, "--out", str(out))
         assert done.returncode == 0, done.stderr
@@ -204,11 +204,41 @@ def test_cli_calibrate_writes_posterior_fit_tables_and_plots(tmp_path):
             "--workers", "1", "--out", str(out))  # fmt: skip
     done = refuge_cli(*args)
     assert done.returncode == 0, done.stderr
-    assert "in-sample" in done.stdout and "hold-out" in done.stdout  # 2006-2019 are held out
+    assert "in-sample" in done.stdout and "hold-out" in done.stdout  # 2006-2025 are held out
     for name in ("posterior.csv", "posterior.json", "predictive.png", "fit.csv", "fit_summary.json",
                  "parameters.csv", "parameters.png", "hiding_in_china.csv", "hiding_in_china.png"):
         assert (out / name).stat().st_size > 0, name
     meta = json.loads((out / "posterior.json").read_text())
     assert meta["settings"]["until"] == 2005 and meta["settings"]["seed"] == 0 and len(meta["data_version"]) == 12
     summary = json.loads((out / "fit_summary.json").read_text())
-    assert summary["hold-out"]["years"] == "2006-2019" and summary["in-sample"]["years"] == "1995-2005"
+    assert summary["hold-out"]["years"] == "2006-2025" and summary["in-sample"]["years"] == "1995-2005"
+
+
+def test_the_pipeline_and_the_onward_rate_are_recovered_from_arrivals_and_time_abroad(tmp_path):
+    """The new structure: data simulated with a large fast pipeline (0.3) identify it and the slow onward rate."""
+    from refuge.calibration.likelihood import COLUMNS
+
+    until, fitted = 2010, ("pipeline_share", "onward_escape")
+    model = refuge.north_korea()
+    truth = {"pipeline_share": 0.3, "onward_escape": model.parameter("onward_escape").value}
+    values = {p.name: np.array([truth.get(p.name, p.value)]) for p in model.parameters}
+    sims = simulate_batch(values, until)[0]
+    rng = np.random.default_rng(2)
+    claims = []
+    for year in range(1995, until + 1):
+        total, female = sims[year - 1990, 0], sims[year - 1990, 1]
+        for quantity, value, tag in (("arrivals_female", female, "F"), ("arrivals_male", total - female, "M")):
+            noisy = float(value * np.exp(0.03 * rng.standard_normal()))
+            claims.append(Claim(f"A{year}{tag}", quantity, str(year), year, year + 1.0, noisy, None, None,
+                                "record", "record", "target", "simulated", "https://example.org", "", "simulated"))
+    for year in (2002, 2005, 2010):  # surveys of time abroad, as EVIDENCE.md §4c has them
+        value = float(sims[year - 1990, COLUMNS.index("time_abroad")])
+        claims.append(Claim(f"T{year}", "time_abroad", str(year), year, year + 1.0, value, None, None, "record",
+                            "estimate", "target", "simulated", "https://example.org", "", "simulated"))
+    settings = Settings(until=until, walkers=16, chains=1, steps=40, screen=200, refine=2, names=fitted, seed=3)
+    posterior = calibrate(settings, tmp_path, workers=1, claims=claims)
+    for name in fitted:
+        low, high = np.quantile(posterior.samples[name], [0.05, 0.95])
+        assert low <= truth[name] <= high, (name, low, truth[name], high)
+    low, high = np.quantile(posterior.samples["pipeline_share"], [0.05, 0.95])
+    assert high - low < 0.25 * 0.9  # a quarter of its prior range at most

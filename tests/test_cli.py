@@ -87,7 +87,8 @@ def test_scenarios_lists_every_builtin_with_a_line():
 def test_validate_shows_the_levers_of_a_good_file():
     done = refuge_cli("validate", "border-closure")
     assert done.returncode == 0
-    assert "valid" in done.stdout and "border_closure: set 1 from 2027-01 until 2029-01" in done.stdout
+    assert "valid" in done.stdout and "north_border_closure: set 1 from 2027-01 until 2029-01" in done.stdout
+    assert "china_closure: set 1 from 2027-01 until 2029-01" in done.stdout
 
 
 def test_parameters_and_mechanisms_show_their_evidence():

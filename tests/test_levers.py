@@ -26,17 +26,18 @@ def _change(baseline, name, variable, years):
 
 # scenario, output, years, direction, mechanism
 EXPECTED = [
-    ("china-refugee-status", "deported_from_china", (2027, 2035), "down", "M4/M12: no deportations as refugees"),
-    ("china-refugee-status", "arrivals_south_korea", (2027, 2035), "up", "M6/M12: refugees may leave openly"),
-    ("border-crackdown", "crossings_to_china", (2027, 2035), "down", "M2: guards deter and stop crossings"),
+    ("china-refugee-status", "deported_from_china", (2027, 2040), "down", "M4/M12: no deportations as refugees"),
+    ("china-refugee-status", "arrivals_south_korea", (2027, 2040), "up", "M6/M12: refugees may leave openly"),
+    ("border-crackdown", "crossings_to_china", (2027, 2040), "down", "M2: guards deter and stop crossings"),
     ("new-famine", "crossings_to_china", (2027, 2029), "up", "M1: hunger pushes people out"),
-    ("more-aid", "crossings_to_china", (2027, 2035), "down", "M12: aid removes the push"),
+    ("more-aid", "crossings_to_china", (2027, 2040), "down", "M12: aid removes the push"),
     ("redefection-campaign", "re_defections", (2027, 2029), "up", "M9: the North lures defectors back"),
     ("border-closure", "crossings_to_china", (2027, 2028), "down", "M12: a sealed border stops crossings"),
     ("border-closure", "arrivals_south_korea", (2027, 2028), "down", "M12: movement through China stops"),
+    ("north-reopens", "crossings_to_china", (2027, 2040), "up", "M12: an open border lets people cross again"),
     ("regime-collapse", "crossings_to_china", (2028, 2030), "up", "M12: collapse, no guards, mass exodus"),
-    ("regime-collapse", "south_korea_reception", (2028, 2035), "up", "M7: reception overflows"),
-    ("coordinated-resettlement", "resettled_elsewhere", (2027, 2035), "up", "M11/M12: more resettled abroad"),
+    ("regime-collapse", "south_korea_reception", (2028, 2040), "up", "M7: reception overflows"),
+    ("coordinated-resettlement", "resettled_elsewhere", (2027, 2040), "up", "M11/M12: more resettled abroad"),
 ]
 
 
@@ -50,7 +51,7 @@ def test_lever_moves_output_in_its_mechanisms_direction(baseline, name, variable
 
 
 def test_the_border_crackdown_lowers_arrivals_too(baseline):
-    scenario, base = _change(baseline, "border-crackdown", "arrivals_south_korea", (2028, 2035))
+    scenario, base = _change(baseline, "border-crackdown", "arrivals_south_korea", (2028, 2040))
     assert scenario < base
 
 

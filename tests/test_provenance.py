@@ -57,4 +57,5 @@ def test_shipped_arrivals_record_matches_the_evidence():
     table = arrivals().dropna(subset=["total"])
     assert table.loc[2009, "total"] == 2914
     assert table.loc[2019, "female"] == 845
-    assert list(table.index) == list(range(1995, 2020))
+    assert table.loc[2021, "total"] == 63 and table.loc[2025, "female"] == 198
+    assert list(table.index) == list(range(1995, 2026))

@@ -9,7 +9,7 @@ from refuge.scenarios import builtin_names, load_scenario
 def test_builtins_load_and_extend_the_baseline():
     names = builtin_names()
     for required in ("baseline", "regime-collapse", "china-refugee-status", "border-crackdown", "new-famine",
-                     "more-aid", "redefection-campaign", "border-closure"):  # fmt: skip
+                     "more-aid", "redefection-campaign", "border-closure", "north-reopens"):  # fmt: skip
         assert required in names
     assert load_scenario("baseline").levers == ()
     assert all(load_scenario(n).levers for n in names if n != "baseline")
@@ -18,13 +18,13 @@ def test_builtins_load_and_extend_the_baseline():
 def test_a_scenario_extends_another_with_its_levers_after_the_base(tmp_path):
     (tmp_path / "longer.yaml").write_text(
         "name: longer-closure\nbase: border-closure\nlevers:\n"
-        "  - {lever: border_closure, from: 2029-01, until: 2031-01, set: 0.5}\n"
+        "  - {lever: china_closure, from: 2029-01, until: 2031-01, set: 0.5}\n"
         "parameters: {hiding_capacity: 90000}\n"
     )
     (tmp_path / "child.yaml").write_text("name: child\nbase: longer.yaml\n")
     scenario = load_scenario(tmp_path / "child.yaml")
-    assert [lv.lever for lv in scenario.levers] == ["border_closure", "border_closure"]
-    assert scenario.levers[0].start < scenario.levers[1].start
+    assert [lv.lever for lv in scenario.levers] == ["north_border_closure", "china_closure", "china_closure"]
+    assert scenario.levers[0].start < scenario.levers[-1].start
     assert scenario.parameters == {"hiding_capacity": 90000}
 
 

@@ -44,7 +44,9 @@ CUMULATIVE = (
     "cumulative_arrivals", "cumulative_arrivals_female", "cumulative_arrivals_male", "resettled_us_cumulative",
 )
 SHARES = ("female_share",)
-QUANTITIES = FLOWS + STOCKS + CUMULATIVE + SHARES
+#: means over the people of a year's flow: years abroad before arrival in the South (EVIDENCE.md §4c)
+MEANS = ("time_abroad",)
+QUANTITIES = FLOWS + STOCKS + CUMULATIVE + SHARES + MEANS
 ORIGINS = ("record", "seed")
 STATUSES = ("record", "estimate", "derived", "unverified")
 USES = ("target", "context")
@@ -257,6 +259,11 @@ def _data_file(name: str) -> Path:
 def arrivals() -> pd.DataFrame:
     """The shipped arrivals record by year (1990 on): ``total, male, female, source_url, note``."""
     return parse_arrivals(_data_file("arrivals.csv"))
+
+
+def record_end() -> int:
+    """The last year the shipped arrivals record counts (2025): where the record ends and projections begin."""
+    return int(arrivals()["total"].dropna().index.max())
 
 
 def _arrival_claims(table: pd.DataFrame) -> list[Claim]:

@@ -39,11 +39,13 @@ def run_to_folder(
     trajectories: bool = False,
     calibrated: bool = True,
     force: bool = False,
+    predictive: bool = True,
 ) -> Results:
     """Run ``scenario`` and write tables, plots and provenance to ``out``; return the results (read from ``out``).
 
     ``trajectories`` (agents backend only) also writes every person's moves and their journeys.
-    ``calibrated`` draws members' parameters from the shipped posterior (see ``refuge.run``).
+    ``calibrated`` draws members' parameters from the shipped posterior (see ``refuge.run``);
+    ``predictive`` plots predictive intervals of arrivals (the misfit included) rather than the ensemble's spread.
     A folder holding another run is replaced only with ``force``; one holding this run
     intact is not run again; one holding anything refuge did not write is never touched.
     """
@@ -83,7 +85,8 @@ def run_to_folder(
             folder.keep_block(first, part.members, files)
         staging = folder.start_staging()
         blocks = [folder.block_path(first, "block", ".npz") for first in sorted(sizes)]
-        _write_outputs(staging, blocks, model, timeline, {"scenario": scenario.name, "backend": backend, "seed": seed})
+        _write_outputs(staging, blocks, model, timeline, {"scenario": scenario.name, "backend": backend, "seed": seed},
+                       predictive=predictive)  # fmt: skip
         if recorder:
             events = pd.concat([pd.read_parquet(folder.block_path(f, "events", ".parquet")) for f in sorted(sizes)])
             journeys.write(events, staging)
@@ -142,7 +145,8 @@ def _parameter_source(calibrated: bool) -> str:
     return f"posterior to {meta['settings']['until']} (data {meta['data_version']}, {meta['created']})"
 
 
-def _write_outputs(folder: Path, blocks: list[Path], model, timeline: Timeline, attrs: dict) -> None:
+def _write_outputs(folder: Path, blocks: list[Path], model, timeline: Timeline, attrs: dict, *,
+                   predictive: bool) -> None:  # fmt: skip
     """Tables and ``results.nc`` written block by block, then the plots, read back from ``results.nc``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -152,9 +156,9 @@ def _write_outputs(folder: Path, blocks: list[Path], model, timeline: Timeline, 
         parquet = None
         for i, path in enumerate(blocks):
             with np.load(path) as arrays:
-                first = int(arrays["first"])
-                part = Results.from_arrays(model, timeline, arrays["flows"], arrays["stocks"], first_member=first,
-                                           **attrs)  # fmt: skip
+                part = Results.from_arrays(model, timeline, arrays["flows"], arrays["stocks"],
+                                           first_member=int(arrays["first"]), clock=arrays.get("clock"),
+                                           spread=arrays.get("spread"), **attrs)  # fmt: skip
             netcdf.append(part)
             tidy = part.tidy()
             tidy.to_csv(csv, index=False, header=i == 0)
@@ -165,7 +169,7 @@ def _write_outputs(folder: Path, blocks: list[Path], model, timeline: Timeline, 
         parquet.close()
     results = Results.open(folder / "results.nc", model)
     try:
-        plots.arrivals(results, folder / "arrivals.png")
+        plots.arrivals(results, folder / "arrivals.png", predictive=predictive)
         plots.stocks(results, folder / "stocks.png")
     finally:
         results.data.close()

@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from .evidence import arrivals as recorded_arrivals
+from .evidence import record_end
 from .results import Results
 
 _STOCKS = (
@@ -20,15 +21,28 @@ _STOCKS = (
 )
 
 
-def _bands(ax, table, color, label):
+def _bands(ax, table, color, label, kind="ensemble band"):
     years = table.index
-    ax.fill_between(years, table.q05, table.q95, color=color, alpha=0.18, lw=0, label=f"{label}, 90% band")
-    ax.fill_between(years, table.q25, table.q75, color=color, alpha=0.35, lw=0, label=f"{label}, 50% band")
+    ax.fill_between(years, table.q05, table.q95, color=color, alpha=0.18, lw=0, label=f"{label}, 90% {kind}")
+    ax.fill_between(years, table.q25, table.q75, color=color, alpha=0.35, lw=0, label=f"{label}, 50% {kind}")
     ax.plot(years, table.q50, color=color, lw=1.8, label=f"{label}, median")
 
 
-def arrivals(results: Results, path: Path) -> Path:
-    """Arrivals in the South per year (all, and women) with ensemble bands, against the record."""
+def mark_record_end(ax, label: bool = True) -> None:
+    """A dashed line where the historical record ends (after its last year's point): projections lie to its right."""
+    last = record_end()
+    ax.axvline(last + 0.5, color="dimgrey", ls="--", lw=1, label=f"record ends ({last})" if label else None)
+    ax.annotate(f"record ends {last}", (last + 0.5, 1.0), xycoords=("data", "axes fraction"), xytext=(-3, -12),
+                textcoords="offset points", fontsize=7, color="dimgrey", ha="right")
+
+
+def arrivals(results: Results, path: Path, *, predictive: bool = True) -> Path:
+    """Arrivals in the South per year (all, and women) against the record.
+
+    Bands are predictive intervals (the calibrated misfit included) when the
+    members come from a posterior and ``predictive``; else the ensemble's spread,
+    labelled so.
+    """
     history = recorded_arrivals()
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharex=True)
     for ax, (variable, column, title) in zip(
@@ -36,9 +50,12 @@ def arrivals(results: Results, path: Path) -> Path:
         (("arrivals_south_korea", "total", "all arrivals"), ("arrivals_south_korea_female", "female", "women")),
         strict=True,
     ):
-        _bands(ax, results.quantiles(variable), "tab:blue", "model")
+        interval = predictive and results.predictive(variable)
+        kind = "predictive interval" if interval else "ensemble band (no misfit)"
+        _bands(ax, results.quantiles(variable, predictive=interval), "tab:blue", "model", kind)
         known = history[column].dropna()
         ax.plot(known.index, known.to_numpy(dtype=float), "o", color="black", ms=4, label="record (MOU)")
+        mark_record_end(ax)
         ax.set_title(f"Arrivals in South Korea per year: {title}")
         ax.set_xlabel("year")
         ax.set_ylabel("people")
@@ -56,6 +73,7 @@ def stocks(results: Results, path: Path) -> Path:
     fig, axes = plt.subplots(2, 2, figsize=(12, 7), sharex=True)
     for ax, (variable, title) in zip(axes.flat, _STOCKS, strict=True):
         _bands(ax, results.quantiles(variable), "tab:purple", "model")
+        mark_record_end(ax)
         ax.set_title(title)
         ax.set_ylabel("people at year end")
         ax.grid(alpha=0.3)
@@ -86,6 +104,7 @@ def differences(table, path: Path, start: int, reference: str) -> Path:
             ax.plot(part.year, part.q50, color=colors(i), lw=1.8, label=name)
         ax.axhline(0, color="black", lw=0.8)
         ax.axvline(start, color="grey", ls=":", lw=1)
+        mark_record_end(ax)
         ax.set_title(words if how == "sum" else f"{words.removeprefix('peak ')} at year end")
         ax.set_ylabel("people a year" if how == "sum" else "people at year end")
         ax.grid(alpha=0.3)

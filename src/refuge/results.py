@@ -3,7 +3,17 @@
 ``Results.data`` is an :class:`xarray.Dataset` with
 
 * ``flows``  (member, year, flow, sex): people moved along each flow in the year;
-* ``stocks`` (member, year, stock, sex): people in each stock at the year's end.
+* ``stocks`` (member, year, stock, sex): people in each stock at the year's end;
+* ``clock`` (member, year, flow, sex), for models with clock stocks: person-weeks
+  those moved along each flow in the year had spent in the clock stocks;
+* ``spread`` (member), for members drawn from a posterior: the calibrated
+  log-scale misfit of the record around the model (``sigma_arrivals``).
+
+:meth:`Results.quantiles` gives *predictive intervals* for the outputs the
+record counts (``Output.observed``) when the spread is known: each member's
+value times its own log-normal misfit, the intervals the record is expected to
+fall in. ``predictive=False`` gives the ensemble's spread alone (parameters and
+chance, without the misfit), which is narrower and labelled so.
 
 Each variable carries its ``units`` and ``long_name`` (CF attributes), so a
 ``results.nc`` opened anywhere says what its numbers count.
@@ -23,12 +33,14 @@ import xarray as xr
 
 from .errors import RunError
 from .model.definition import SEXES, Model
-from .model.timeline import Timeline
+from .model.timeline import WEEKS_PER_YEAR, Timeline
 
 #: CF attributes of the arrays of a results file
 UNITS = {
     "flows": {"units": "people per year", "long_name": "people moved along each flow in the calendar year"},
     "stocks": {"units": "people", "long_name": "people in each stock at the end of the calendar year"},
+    "clock": {"units": "person-weeks", "long_name": "weeks those moved along each flow had spent in the clock stocks"},
+    "spread": {"units": "1", "long_name": "log-scale misfit of the record around the model (sigma_arrivals)"},
     "year": {"units": "calendar year", "long_name": "year (52 weekly steps)"},
     "member": {"units": "1", "long_name": "ensemble member (its own random stream and parameter draw)"},
 }
@@ -40,14 +52,20 @@ class Results:
     model: Model
 
     @classmethod
-    def from_arrays(cls, model: Model, timeline: Timeline, flows, stocks, *, first_member: int = 0, **attrs):
+    def from_arrays(cls, model: Model, timeline: Timeline, flows, stocks, *, first_member: int = 0, clock=None,
+                    spread=None, **attrs):
         members = np.arange(first_member, first_member + flows.shape[0])
         coords = {"member": members, "year": timeline.years, "sex": list(SEXES)}
+        variables = {
+            "flows": (("member", "year", "flow", "sex"), flows, UNITS["flows"]),
+            "stocks": (("member", "year", "stock", "sex"), stocks, UNITS["stocks"]),
+        }
+        if clock is not None:
+            variables["clock"] = (("member", "year", "flow", "sex"), clock, UNITS["clock"])
+        if spread is not None:
+            variables["spread"] = (("member",), np.asarray(spread, dtype=float), UNITS["spread"])
         data = xr.Dataset(
-            {
-                "flows": (("member", "year", "flow", "sex"), flows, UNITS["flows"]),
-                "stocks": (("member", "year", "stock", "sex"), stocks, UNITS["stocks"]),
-            },
+            variables,
             coords={**coords, "flow": [f.name for f in model.flows], "stock": [s.name for s in model.stocks]},
             attrs=attrs,
         )
@@ -64,7 +82,7 @@ class Results:
         first = parts[0].data
         variables = {
             name: (first[name].dims, np.concatenate([p.data[name].values for p in parts]), first[name].attrs)
-            for name in ("flows", "stocks")
+            for name in first.data_vars
         }
         coords = {name: first.coords[name] for name in first.coords if name != "member"}
         coords["member"] = ("member", np.concatenate([p.data.member.values for p in parts]), first.member.attrs)
@@ -89,6 +107,16 @@ class Results:
         for out in self.model.outputs:
             if out.stock is not None:
                 values = stocks[:, :, stock_at[out.stock], :]
+            elif out.clock:
+                at = [flow_at[f] for f in out.flows]
+                weeks, people = self.data.clock.values[:, :, at, :].sum(axis=2), flows[:, :, at, :].sum(axis=2)
+                if out.sex:
+                    weeks, people = weeks[:, :, sex_at[out.sex]], people[:, :, sex_at[out.sex]]
+                else:
+                    weeks, people = weeks.sum(axis=2), people.sum(axis=2)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    columns.append(np.where(people > 0, weeks / people, np.nan) / WEEKS_PER_YEAR)
+                continue
             else:
                 values = flows[:, :, [flow_at[f] for f in out.flows], :].sum(axis=2)
             columns.append((values[:, :, sex_at[out.sex]] if out.sex else values.sum(axis=2)).astype(float))
@@ -106,11 +134,18 @@ class Results:
             raise RunError(f"output {name!r} is not known; outputs are {', '.join(o.name for o in self.model.outputs)}")
         if "_outputs" in self.__dict__:
             return self._outputs.sel(variable=name, drop=True)
+
+        def by_sex(values: xr.DataArray) -> xr.DataArray:
+            return values.sel(sex=out.sex) if out.sex else values.sum("sex")
+
         if out.stock is not None:
-            values = self.data.stocks.sel(stock=out.stock)
+            values = by_sex(self.data.stocks.sel(stock=out.stock))
+        elif out.clock:
+            weeks = by_sex(self.data.clock.sel(flow=list(out.flows)).sum("flow"))
+            people = by_sex(self.data.flows.sel(flow=list(out.flows)).sum("flow"))
+            values = weeks / people.where(people > 0) / WEEKS_PER_YEAR
         else:
-            values = self.data.flows.sel(flow=list(out.flows)).sum("flow")
-        values = values.sel(sex=out.sex) if out.sex else values.sum("sex")
+            values = by_sex(self.data.flows.sel(flow=list(out.flows)).sum("flow"))
         return values.reset_coords(drop=True).astype(float)
 
     def tidy(self) -> pd.DataFrame:
@@ -118,9 +153,24 @@ class Results:
         frame = self.outputs().to_dataframe(name="value").reset_index()
         return frame[["member", "year", "variable", "value"]]
 
-    def quantiles(self, variable: str, q=(0.05, 0.25, 0.5, 0.75, 0.95)) -> pd.DataFrame:
-        """Ensemble quantiles of one output by year, columns named by quantile."""
+    def predictive(self, variable: str) -> bool:
+        """Whether :meth:`quantiles` of ``variable`` are predictive intervals (misfit included)."""
+        return "spread" in self.data and self.model.output(variable).observed
+
+    def quantiles(self, variable: str, q=(0.05, 0.25, 0.5, 0.75, 0.95), *, predictive: bool = True) -> pd.DataFrame:
+        """Quantiles of one output by year over members, columns named by quantile.
+
+        Predictive intervals (each member's value times its calibrated log-normal
+        misfit, drawn from a stream keyed by the run's seed) where
+        :meth:`predictive` says so and ``predictive`` is true; the ensemble's own
+        spread otherwise.
+        """
         values = self.output(variable)
+        if predictive and self.predictive(variable):
+            seed = int(self.data.attrs.get("seed", 0))
+            rng = np.random.default_rng([seed, 0x6D697366])  # "misf"
+            noise = rng.standard_normal(values.shape)
+            values = values * np.exp(self.data.spread.values[:, None] * noise)
         table = values.quantile(list(q), dim="member").to_pandas().T
         table.columns = [f"q{round(x * 100):02d}" for x in q]
         return table
@@ -134,7 +184,7 @@ class Results:
         """The raw arrays of this block of members, for a run to resume from (``.npz``)."""
         first = int(self.data.member[0]) if self.members else 0
         with open(path, "wb") as f:
-            np.savez(f, flows=self.data.flows.values, stocks=self.data.stocks.values, first=first)
+            np.savez(f, first=first, **{name: self.data[name].values for name in self.data.data_vars})
 
 
 class ResultsWriter:
@@ -157,13 +207,12 @@ class ResultsWriter:
         year = f.createVariable("year", "i8", ("year",))
         year.setncatts(UNITS["year"])
         year[:] = timeline.years
-        self._dims = {"flows": ("member", "year", "flow", "sex"), "stocks": ("member", "year", "stock", "sex")}
         self._filled = 0
 
     def append(self, part: Results) -> None:
         f = self._file
-        for name, dims in self._dims.items():
-            values = part.data[name].values
+        for name in part.data.data_vars:
+            values, dims = part.data[name].values, part.data[name].dims
             if name not in f.variables:
                 var = f.createVariable(name, values.dtype, dims, zlib=True, complevel=1,
                                        chunksizes=(min(len(values), 1024), *values.shape[1:]))  # fmt: skip

@@ -110,10 +110,12 @@ def iterate_blocks(
     With ``calibrated``, members of the North Korean model draw their parameters
     from the shipped posterior (see :func:`run`).
     """
+    spread = None
     if calibrated and (model is None or model is north_korea()):
-        from .calibration.posterior import posterior_parameters
+        from .calibration.posterior import posterior_parameters, posterior_spread
 
         parameters = {**posterior_parameters(members, seed), **(parameters or {})}
+        spread = posterior_spread(members, seed)
     model = model or north_korea()
     timeline = timeline or Timeline()
     if isinstance(scenario, str):
@@ -133,29 +135,85 @@ def iterate_blocks(
         chunk = {k: v[first : first + count] if isinstance(v, np.ndarray) else v for k, v in per_member.items()}
         inputs = compile_inputs(model, scenario, timeline, chunk)
         keys = member_keys(seed, count, first)
-        flows, stocks = simulate(model, inputs, backend_class(model, keys, timeline), count, progress)
+        flows, stocks, clock = simulate(model, inputs, backend_class(model, keys, timeline), count, progress)
         yield first, Results.from_arrays(
-            model, timeline, flows, stocks, first_member=first, scenario=scenario.name, backend=backend_class.name,
-            seed=seed,
+            model, timeline, flows, stocks, first_member=first, clock=clock,
+            spread=None if spread is None else spread[first : first + count], scenario=scenario.name,
+            backend=backend_class.name, seed=seed,
         )
 
 
 def simulate(model: Model, inputs, backend, members: int, progress: Progress | None = None):
-    """The weekly loop. Returns yearly flow totals and year-end stocks, ``(members, years, ., 2)``."""
+    """The weekly loop. Returns yearly flow totals, year-end stocks, ``(members, years, ., 2)``, and the clock.
+
+    The clock (``None`` for a model without clock stocks) is the time, in
+    person-weeks, that the people moved along each flow in the year had spent
+    in the model's clock stocks (see :class:`Clock`).
+    """
     timeline = inputs.timeline
     years = len(timeline.years)
     state = model.initial_state(members, dtype=backend.dtype)
     flows = np.zeros((members, years, len(model.flows), len(SEXES)), dtype=backend.dtype)
     stocks = np.zeros((members, years, len(model.stocks), len(SEXES)), dtype=backend.dtype)
+    clock = Clock(model, members) if model.clock_stocks else None
+    carried = np.zeros(flows.shape) if clock else None
+    moved = np.zeros(flows.shape[:1] + flows.shape[2:], dtype=backend.dtype)
     for step in range(timeline.steps):
         year, week = divmod(step, WEEKS_PER_YEAR)
         rates = model.rates(state, DriverView(inputs.drivers_at(step)), ParameterView(inputs.parameters_at(step)))
-        backend.step(state, rates, step, flows[:, year])
+        if clock is None:
+            backend.step(state, rates, step, flows[:, year])
+        else:
+            before = state.astype(float)
+            moved[...] = 0
+            backend.step(state, rates, step, moved)
+            flows[:, year] += moved
+            clock.advance(before, state, moved, carried[:, year])
         if week == WEEKS_PER_YEAR - 1:
             stocks[:, year] = state
             if progress:
                 progress(members * WEEKS_PER_YEAR)
-    return flows, stocks
+    return flows, stocks, carried
+
+
+class Clock:
+    """Time spent in the clock stocks (time abroad), carried by people along flows, for any backend.
+
+    ``mass[m, s, x]`` is the total weeks the people of stock ``s`` have spent in
+    clock stocks. Each week:
+
+    1. each flow takes its share of its source's mass, the share of the
+       source's people it moved (people in a stock are exchangeable);
+    2. that mass is added to what the flow carried this year, and follows the
+       flow if its target is a clock stock (else the clock stops);
+    3. everyone in a clock stock at the week's end is one week older abroad.
+    """
+
+    def __init__(self, model: Model, members: int):
+        clocked = [model.stock_index[s] for s in model.clock_stocks]
+        position = {stock: k for k, stock in enumerate(clocked)}
+        sources, targets = model.sources, model.targets
+        self._stocks = np.array(clocked)
+        self._flows = np.array([f for f, s in enumerate(sources) if s in position], dtype=np.int64)  # they carry it
+        self._source = sources[self._flows]
+        change = np.zeros((len(self._flows), len(clocked)))
+        for i, f in enumerate(self._flows):
+            change[i, position[sources[f]]] -= 1.0
+            if targets[f] in position:
+                change[i, position[targets[f]]] += 1.0
+        self._change = change.T.copy()
+        self._from = np.array([position[sources[f]] for f in self._flows], dtype=np.int64)
+        self.mass = np.zeros((members, len(clocked), len(SEXES)))
+
+    def advance(self, before: np.ndarray, after: np.ndarray, moved: np.ndarray, carried: np.ndarray) -> None:
+        held = before[:, self._source, :]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(held > 0, moved[:, self._flows, :] / held, 0.0)
+        mass = self.mass[:, self._from, :] * share
+        carried[:, self._flows, :] += mass
+        self.mass += np.matmul(self._change, mass)
+        np.maximum(self.mass, 0.0, out=self.mass)
+        self.mass += after[:, self._stocks, :]
 
 
 def _per_member(parameters: Mapping[str, float | np.ndarray], members: int) -> dict[str, float | np.ndarray]:

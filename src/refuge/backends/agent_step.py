@@ -40,6 +40,9 @@ def chunk_rows(count: int) -> int:
     return max(SMALLEST_CHUNK, -(-count // CHUNKS))
 
 
+#: the at-risk pool is renewed: at this age a person at risk leaves it and a newcomer of AGE_IN takes the place
+AGE_OUT = 60
+AGE_IN = 16
 MOVE = decision_id("agents:move")
 ROUTE = decision_id("agents:route")
 BIRTH = decision_id("agents:birth")
@@ -138,7 +141,9 @@ def _move_people(stock, sex, age, kin, attempts, route, leg, leg_weeks, savings,
     3. otherwise, in transit, move to the next edge when this one's weeks are up
        and pay it;
     4. get money from kin in the South; at risk without kin, gain kin at ``p_kin``;
-    5. at a new year, age one year; count the person in ``census`` if their stock has classes
+    5. at a new year, age one year (at risk, someone reaching ``AGE_OUT`` is replaced by a newcomer of
+       ``AGE_IN``: the pool of people who may cross ages out and is renewed); count the person in
+       ``census`` if their stock has classes
        (the caller fills the other stocks' single class from the aggregate state).
     """
     recording = event.shape[0] > 0
@@ -205,6 +210,11 @@ def _move_people(stock, sex, age, kin, attempts, route, leg, leg_weeks, savings,
                 event[i] = moved
             if new_year and age[i] < 255:
                 age[i] += 1
+                if stock[i] == at_risk and age[i] >= AGE_OUT:  # ages out; a young person takes the place
+                    age[i] = AGE_IN
+                    savings[i] = 0
+                    attempts[i] = 0
+                    crossed[i] = -1
             s = stock[i]
             if s in (at_risk, hiding, transit):
                 census[chunk, s, x, class_of(i, s, kin, age, savings, route, leg, at_risk, hiding, transit, max_legs,

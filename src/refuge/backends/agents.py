@@ -40,8 +40,8 @@ from .people import People
 from .random import decision_id, stochastic_round
 
 #: the North Korean flows that are an attempt to cross, and those that end across the river
-ATTEMPTS = ("cross_to_china", "caught_at_border", "shot_at_border", "kin_funded_escape")
-CROSSINGS = ("cross_to_china", "kin_funded_escape")
+ATTEMPTS = ("cross_to_china", "brokered_crossing", "caught_at_border", "shot_at_border", "kin_funded_escape")
+CROSSINGS = ("cross_to_china", "brokered_crossing", "kin_funded_escape")
 
 
 @dataclass(frozen=True)

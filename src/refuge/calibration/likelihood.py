@@ -14,7 +14,14 @@ Targets, all from :mod:`refuge.evidence`, up to a cut-off year:
    The claims about one quantity in one year are a mixture (the truth is near
    one of them, we do not know which), each a log-normal as wide as its stated
    range plus :data:`SOFT_SIGMA`. One-sided claims ("up to 200,000") cover a
-   factor of three below (or above) their bound.
+   factor of three below (or above) their bound. Claims that repeat the same
+   figure (the second-hand "100,000" printed by outlet after outlet and year
+   after year) are one piece of evidence, not several: a claim whose figure
+   ``k`` claims share enters with weight ``1/k`` (a tempered likelihood), so
+   together they count once;
+4. time abroad before arrival (EVIDENCE.md §4c: surveys of a year's arrivals):
+   log-normal around the model's mean time abroad of that year's arrivals,
+   spread :data:`TIME_SIGMA`.
 
 The simulator is the ``mean`` backend, vectorised over members: one call
 evaluates a whole batch of parameter sets.
@@ -35,25 +42,34 @@ from ..model.timeline import Timeline
 SOFT_SIGMA = 0.5
 #: One-sided claims cover this factor below an upper bound or above a lower bound.
 ONE_SIDED = 3.0
+#: Log-scale spread of a survey's mean time abroad around the model's (figures given to a month or "about").
+TIME_SIGMA = 0.2
 #: Output columns the simulator returns, in order.
-COLUMNS = ("arrivals", "arrivals_female", "hiding_in_china", "deported_from_china")
+COLUMNS = ("arrivals", "arrivals_female", "hiding_in_china", "deported_from_china", "time_abroad")
 _FIRST_YEAR = 1990
+_HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
 _INITIAL_SOUTH = np.array(INITIAL["sk_settled"], dtype=float)  # (female, male) settled before 1990
 
 
-def simulate_batch(values: dict[str, np.ndarray], until: int) -> np.ndarray:
-    """Run the mean backend for a batch of parameter sets; ``(members, years, COLUMNS)``, years 1990..until."""
+def simulate_batch(values: dict[str, np.ndarray], until: int, blind: int | None = None) -> np.ndarray:
+    """Run the mean backend for a batch of parameter sets; ``(members, years, COLUMNS)``, years 1990..until.
+
+    ``blind``: the drivers know nothing dated after that year (see :func:`refuge.korea.blind_model`).
+    """
+    from ..korea import blind_model, north_korea
     from ..simulation import run
 
     members = len(next(iter(values.values())))
+    model = north_korea() if blind is None else blind_model(blind)
     res = run(
         "baseline", members=members, seed=0, backend="mean", timeline=Timeline(_FIRST_YEAR, until),
-        parameters=values, block=members, calibrated=False,
+        parameters=values, block=members, calibrated=False, model=model,
     )
     out = res.outputs().sel(
-        variable=["arrivals_south_korea", "arrivals_south_korea_female", "hiding_in_china", "deported_from_china"]
+        variable=["arrivals_south_korea", "arrivals_south_korea_female", "hiding_in_china", "deported_from_china",
+                  "time_abroad"]
     )
-    return np.asarray(out.values, dtype=float)
+    return np.nan_to_num(np.asarray(out.values, dtype=float))
 
 
 def _range(claim: Claim) -> tuple[float, float]:
@@ -72,13 +88,14 @@ def _range(claim: Claim) -> tuple[float, float]:
 class Term:
     """A group of claims that enter the likelihood together."""
 
-    kind: str  # "annual", "period", "cumulative", "soft"
+    kind: str  # "annual", "period", "cumulative", "soft", "time"
     column: str  # "total", "female", "male", or a soft quantity
     years: np.ndarray  # year indices (from 1990) the term reads
     when: float  # instant for cumulative terms
     mu: np.ndarray  # log centre of each claim (a mixture for soft terms)
     sd: np.ndarray  # log spread of each claim (0 where the calibrated sigma_arrivals is used)
     ids: tuple[str, ...]
+    weight: float = 1.0  # tempering of claims that repeat a figure other claims give
 
 
 class Targets:
@@ -86,7 +103,7 @@ class Targets:
 
     >>> t = Targets(2011)
     >>> sorted({term.kind for term in t.terms})
-    ['annual', 'cumulative', 'period', 'soft']
+    ['annual', 'cumulative', 'period', 'soft', 'time']
     """
 
     def __init__(self, until: int, claims: list[Claim] | None = None, *, soft: bool = True):
@@ -113,12 +130,23 @@ class Targets:
                 )
             elif soft and c.quantity in ("hiding_in_china", "deported_from_china"):
                 by_year.setdefault((c.quantity, int(c.start)), []).append(c)
+            elif c.quantity == "time_abroad":
+                self.terms.append(
+                    Term("time", "time_abroad", np.array([int(c.start) - _FIRST_YEAR]), c.end,
+                         np.array([np.log(c.value)]), np.array([TIME_SIGMA]), (c.id,))
+                )
+        repeats: dict[tuple[str, float], int] = {}
+        for group in by_year.values():
+            for c in group:
+                repeats[(c.quantity, c.central)] = repeats.get((c.quantity, c.central), 0) + 1
         for (quantity, year), group in sorted(by_year.items()):
             ranges = [_range(c) for c in group]
             mu = np.array([r[0] for r in ranges])
             sd = np.sqrt(SOFT_SIGMA**2 + np.array([r[1] for r in ranges]) ** 2)
+            weight = float(np.mean([1.0 / repeats[(c.quantity, c.central)] for c in group]))
             self.terms.append(
-                Term("soft", quantity, np.array([year - _FIRST_YEAR]), year + 1.0, mu, sd, tuple(c.id for c in group))
+                Term("soft", quantity, np.array([year - _FIRST_YEAR]), year + 1.0, mu, sd, tuple(c.id for c in group),
+                     weight)
             )
 
     def _has_sex(self, claim: Claim) -> bool:
@@ -136,7 +164,7 @@ class Targets:
         members = sims.shape[0]
         total, female = sims[..., 0], sims[..., 1]
         series = {"total": total, "female": female, "male": total - female,
-                  "hiding_in_china": sims[..., 2], "deported_from_china": sims[..., 3]}
+                  "hiding_in_china": sims[..., 2], "deported_from_china": sims[..., 3], "time_abroad": sims[..., 4]}
         start = {"total": _INITIAL_SOUTH.sum(), "female": _INITIAL_SOUTH[0], "male": _INITIAL_SOUTH[1]}
         out = np.zeros(members)
         sigma = np.asarray(sigma, dtype=float)
@@ -145,16 +173,19 @@ class Targets:
             if term.kind in ("annual", "period"):
                 model = values[:, term.years].sum(axis=1)
                 z = (term.mu[0] - np.log(np.maximum(model, 1e-9))) / sigma
-                out += -0.5 * z**2 - np.log(sigma)
+                out += -0.5 * z**2 - np.log(sigma) - _HALF_LOG_2PI
             elif term.kind == "cumulative":
                 model = _cumulative(values, term.when) + start[term.column]
                 z = (term.mu[0] - np.log(np.maximum(model, 1e-9))) / sigma
-                out += -0.5 * z**2 - np.log(sigma)
+                out += -0.5 * z**2 - np.log(sigma) - _HALF_LOG_2PI
+            elif term.kind == "time":
+                z = (term.mu[0] - np.log(np.maximum(values[:, term.years[0]], 1e-3))) / term.sd[0]
+                out += -0.5 * z**2 - np.log(term.sd[0]) - _HALF_LOG_2PI
             else:
                 model = np.log(np.maximum(values[:, term.years[0]], 1e-9))[:, None]
                 z = (model - term.mu[None, :]) / term.sd[None, :]
-                out += logsumexp(-0.5 * z**2 - np.log(term.sd)[None, :], axis=1) - np.log(len(term.mu))
-        out -= 0.5 * np.log(2 * np.pi) * len(self.terms)
+                mixture = logsumexp(-0.5 * z**2 - np.log(term.sd)[None, :], axis=1) - np.log(len(term.mu))
+                out += term.weight * (mixture - _HALF_LOG_2PI)
         return np.where(np.isfinite(out), out, -np.inf)
 
 

@@ -3,7 +3,7 @@
 A posterior is two files side by side: ``posterior.csv`` (one row per sample,
 one column per calibrated parameter, values in natural units) and
 ``posterior.json`` (the provenance: data version, seed, sampler settings,
-diagnostics, the code's version). The package ships one fitted to 2019;
+diagnostics, the code's version). The package ships one fitted to 2025;
 :func:`posterior_parameters` draws ensemble members' parameters from it, and
 ``refuge.run`` uses it by default.
 
@@ -69,9 +69,19 @@ class Posterior:
         Each member gets one whole posterior sample (so correlations between
         parameters are kept); the same seed gives the same draws.
         """
-        rng = np.random.default_rng([seed, 0x9E3779B9])
-        rows = rng.integers(0, len(self.samples), size=members)
+        rows = self._rows(members, seed)
         return {name: self.samples[name].to_numpy(dtype=float)[rows] for name in self.model_parameters}
+
+    def spread(self, members: int, seed: int = 0) -> np.ndarray | None:
+        """The observation spread (``sigma_arrivals``) of the same samples :meth:`draw` gives the members."""
+        name = next(iter(OBSERVATION))
+        if name not in self.samples:
+            return None
+        return self.samples[name].to_numpy(dtype=float)[self._rows(members, seed)]
+
+    def _rows(self, members: int, seed: int) -> np.ndarray:
+        rng = np.random.default_rng([seed, 0x9E3779B9])
+        return rng.integers(0, len(self.samples), size=members)
 
 
 def _read_samples(csv: Path, provenance: dict) -> pd.DataFrame:
@@ -120,11 +130,17 @@ def shipped_folder() -> Path:
 
 @cache
 def shipped_posterior() -> Posterior | None:
-    """The posterior the package ships (fitted to 2019), or ``None`` if this build has none."""
+    """The posterior the package ships (fitted to 2025), or ``None`` if this build has none."""
     folder = shipped_folder()
     if not (folder / SAMPLES).exists():
         return None
     return Posterior.load(folder)
+
+
+def posterior_spread(members: int, seed: int = 0) -> np.ndarray | None:
+    """Each member's observation spread from the shipped posterior (the rows of :func:`posterior_parameters`)."""
+    posterior = shipped_posterior()
+    return None if posterior is None else posterior.spread(members, seed)
 
 
 def posterior_parameters(members: int, seed: int = 0) -> dict[str, np.ndarray]:

@@ -20,14 +20,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..evidence import arrivals, load_evidence
+from ..evidence import arrivals, load_evidence, record_end
 from .likelihood import COLUMNS, ONE_SIDED, simulate_batch
 from .posterior import Posterior
 from .priors import SIGMA_ARRIVALS, parameter_space
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 FIRST_SCORED_YEAR = 1995
-LAST_YEAR = 2019
+LAST_YEAR = record_end()
 
 
 @dataclass(frozen=True)
@@ -117,9 +117,16 @@ def parameter_table(posterior: Posterior) -> pd.DataFrame:
             continue
         q = np.quantile(posterior.samples[name], QUANTILES)
         default = model.parameter(name).value if name != SIGMA_ARRIVALS else np.nan
+        values = posterior.samples[name].to_numpy(float)
+        internal = np.log(values) if prior.log else values
+        low, high = (np.log(prior.low), np.log(prior.high)) if prior.log else (prior.low, prior.high)
+        prior_sd = (high - low) / np.sqrt(12.0)  # a uniform prior's spread, in the sampler's coordinates
+        edge = 0.05 * (high - low)
         rows.append({"parameter": name, "prior_low": prior.low, "prior_high": prior.high,
                      "prior_scale": "log" if prior.log else "linear", "default": default,
-                     **{f"q{round(x * 100):02d}": v for x, v in zip(QUANTILES, q, strict=True)}})
+                     **{f"q{round(x * 100):02d}": v for x, v in zip(QUANTILES, q, strict=True)},
+                     "sd_over_prior_sd": float(np.std(internal) / prior_sd),
+                     "share_at_bounds": float(np.mean((internal < low + edge) | (internal > high - edge)))})
     return pd.DataFrame(rows)
 
 
@@ -152,6 +159,12 @@ def _pyplot():
     return plt
 
 
+def mark_record_end(ax) -> None:
+    from ..plots import mark_record_end as mark
+
+    mark(ax)
+
+
 def plot_predictive(pred: Predictive, until: int, path: Path, title: str = "") -> Path:
     """Arrivals (total, women, men) with 50% and 90% predictive bands against the record."""
     plt = _pyplot()
@@ -162,8 +175,8 @@ def plot_predictive(pred: Predictive, until: int, path: Path, title: str = "") -
                ("arrivals_male", "male", "men")), strict=True
     ):
         q = pred.quantiles(variable)
-        ax.fill_between(q.index, q["q05"], q["q95"], color="tab:blue", alpha=0.2, label="90% band")
-        ax.fill_between(q.index, q["q25"], q["q75"], color="tab:blue", alpha=0.4, label="50% band")
+        ax.fill_between(q.index, q["q05"], q["q95"], color="tab:blue", alpha=0.2, label="90% predictive interval")
+        ax.fill_between(q.index, q["q25"], q["q75"], color="tab:blue", alpha=0.4, label="50% predictive interval")
         ax.plot(q.index, q["q50"], color="tab:blue", label="median")
         obs = record[column].dropna()
         inside = obs.index <= until
@@ -171,8 +184,9 @@ def plot_predictive(pred: Predictive, until: int, path: Path, title: str = "") -
         if (~inside).any():
             ax.plot(obs.index[~inside], obs[~inside], "o", mfc="white", mec="crimson", ms=5, label="record (held out)")
         ax.axvline(until + 0.5, color="grey", ls=":", lw=1)
+        mark_record_end(ax)
         ax.set_title(f"{label}, South Korea arrivals")
-        ax.set_xlim(1994.5, pred.years.max() + 0.5)
+        ax.set_xlim(1994.5, pred.years.max() + 1.0)
         ax.set_ylim(bottom=0)
     axes[0].legend(fontsize=8, loc="upper left")
     fig.suptitle(title or f"Posterior predictive, calibrated to {until}")
@@ -235,6 +249,7 @@ def plot_hiding(estimate: pd.DataFrame, claims: pd.DataFrame, path: Path) -> Pat
     ax.plot([], [], "s", color="black", label="published estimates (range as a line; 'up to' a factor 3 below)")
     ax.plot([], [], "s", color="black", mfc="white", label="published, not fitted (partial or known-only counts)")
     ax.plot([], [], "D", color="crimson", mfc="white", label="seeds' claims (not fitted)")
+    mark_record_end(ax)
     ax.set_yscale("log")
     ax.set_ylim(1e3, 5e5)
     ax.set_xlim(estimate.index.min() - 0.5, estimate.index.max() + 0.5)

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RunError
-from ..evidence import Claim, data_version
+from ..evidence import Claim, data_version, record_end
 from .likelihood import Targets, simulate_batch
 from .posterior import Posterior
 from .priors import CALIBRATED, SIGMA_ARRIVALS, Space, parameter_space
@@ -47,7 +47,7 @@ CHAIN = "chain-{}.h5"
 class Settings:
     """What a calibration was asked for; a chain resumes only under the same settings."""
 
-    until: int = 2019
+    until: int = 2025
     walkers: int = 64
     chains: int = 2
     steps: int = 400
@@ -57,10 +57,11 @@ class Settings:
     refine: int = 3
     names: tuple[str, ...] = CALIBRATED
     soft: bool = True  # fit the soft evidence (hiding in China, deportations) as well as arrivals
+    blind: bool = False  # drivers know nothing dated after ``until`` (a forecast's calibration)
 
     def check(self) -> None:
-        if not 1995 <= self.until <= 2019:
-            raise RunError(f"until must be a year from 1995 to 2019 (the record's span), not {self.until}")
+        if not 1995 <= self.until <= record_end():
+            raise RunError(f"until must be a year from 1995 to {record_end()} (the record's span), not {self.until}")
         ndim = len(self.space().names)
         if self.walkers < 2 * ndim or self.walkers % 2:
             raise RunError(f"walkers must be even and at least {2 * ndim} (twice the parameters), not {self.walkers}")
@@ -82,8 +83,8 @@ class Settings:
         return parameter_space(tuple(self.names))
 
 
-def _simulate_chunk(names: tuple[str, ...], values: np.ndarray, until: int) -> np.ndarray:
-    return simulate_batch({n: values[:, i] for i, n in enumerate(names)}, until)
+def _simulate_chunk(names: tuple[str, ...], values: np.ndarray, until: int, blind: int | None = None) -> np.ndarray:
+    return simulate_batch({n: values[:, i] for i, n in enumerate(names)}, until, blind)
 
 
 class Evaluator:
@@ -93,8 +94,9 @@ class Evaluator:
     takes precedence over ``workers`` when given.
     """
 
-    def __init__(self, space: Space, targets: Targets, *, workers: int = 1, client=None):
+    def __init__(self, space: Space, targets: Targets, *, workers: int = 1, client=None, blind: bool = False):
         self.space, self.targets, self.workers, self.client = space, targets, workers, client
+        self.blind = targets.until if blind else None
         self.model_index = [space.names.index(n) for n in space.model_names]
         self.sigma_index = space.names.index(SIGMA_ARRIVALS)
         self._pool = ProcessPoolExecutor(workers) if workers > 1 and client is None else None
@@ -107,14 +109,15 @@ class Evaluator:
         model_values = values[:, self.model_index]
         parts = max(1, self.workers if self.client is None else len(self.client.scheduler_info()["workers"]))
         chunks = [c for c in np.array_split(model_values, parts) if len(c)]
-        until = self.targets.until
+        until, blind = self.targets.until, self.blind
+        n = len(chunks)
         if self.client is not None:
-            futures = self.client.map(_simulate_chunk, [names] * len(chunks), chunks, [until] * len(chunks), pure=False)
+            futures = self.client.map(_simulate_chunk, [names] * n, chunks, [until] * n, [blind] * n, pure=False)
             results = self.client.gather(futures)
-        elif self._pool is not None and len(chunks) > 1:
-            results = list(self._pool.map(_simulate_chunk, [names] * len(chunks), chunks, [until] * len(chunks)))
+        elif self._pool is not None and n > 1:
+            results = list(self._pool.map(_simulate_chunk, [names] * n, chunks, [until] * n, [blind] * n))
         else:
-            results = [_simulate_chunk(names, model_values, until)]
+            results = [_simulate_chunk(names, model_values, until, blind)]
         return np.concatenate(results, axis=0)
 
     def __call__(self, theta: np.ndarray) -> np.ndarray:
@@ -169,7 +172,7 @@ def calibrate(
     resumed = [_compatible(p, settings, space, version) for p in paths]
     starts: list[np.ndarray | None] = [None] * settings.chains
     if not all(resumed):
-        screening = Evaluator(space, targets, workers=workers, client=client)
+        screening = Evaluator(space, targets, workers=workers, client=client, blind=settings.blind)
         try:
             best = _initial_walkers(screening, space, settings)
         finally:
@@ -237,7 +240,7 @@ def _run_chain(k: int, settings: Settings, path: str, start: np.ndarray | None, 
     import emcee
 
     space = settings.space()
-    evaluator = Evaluator(space, Targets(settings.until, claims, soft=settings.soft), workers=1)
+    evaluator = Evaluator(space, Targets(settings.until, claims, soft=settings.soft), workers=1, blind=settings.blind)
     backend = emcee.backends.HDFBackend(path, name="chain")
     if start is not None:
         backend.reset(settings.walkers, space.ndim)
@@ -346,6 +349,7 @@ def _posterior(paths: list[Path], space: Space, settings: Settings, targets: Tar
         "acceptance": float(np.mean(accepted)) if accepted else 0.0,
         "autocorr_steps_max": _finite_max(taus),
         "rhat_max": _rhat(chains),
+        **_arviz_diagnostics(chains, space),
         "targets": [t.ids[0] if len(t.ids) == 1 else "+".join(t.ids) for t in targets.terms],
         "workers": "dask" if client_used else workers,
         "wall_seconds_this_session": round(elapsed, 1),
@@ -360,6 +364,37 @@ def _posterior(paths: list[Path], space: Space, settings: Settings, targets: Tar
     except Exception:  # pragma: no cover - not installed as a distribution
         pass
     return Posterior(samples, provenance)
+
+
+def _arviz_diagnostics(chains: list[np.ndarray], space: Space) -> dict:
+    """Rank-normalised split R-hat and bulk ESS (arviz), every walker of every ensemble taken as a chain.
+
+    Walkers of one ensemble are not independent chains, so these are the usual
+    emcee reading of arviz's diagnostics, not a guarantee; per parameter they
+    are kept in the provenance.
+    """
+    if not chains or min(c.shape[0] for c in chains) < 4:
+        return {}
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # arviz 0.2x announces its coming refactor
+            import arviz as az
+    except ImportError:  # pragma: no cover - arviz is a dependency
+        return {}
+    n = min(c.shape[0] for c in chains)
+    draws = np.concatenate([np.swapaxes(c[-n:], 0, 1) for c in chains])  # (walkers x chains, draws, ndim)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "more chains than draws": walkers outnumber kept steps
+        data = az.convert_to_dataset({name: draws[..., i] for i, name in enumerate(space.names)})
+        rhat = az.rhat(data)
+        ess = az.ess(data, method="bulk")
+    per = {name: {"rhat": round(float(rhat[name]), 3), "ess_bulk": round(float(ess[name]), 0)}
+           for name in space.names}
+    return {"arviz_rhat_max": max(v["rhat"] for v in per.values()),
+            "arviz_ess_bulk_min": min(v["ess_bulk"] for v in per.values()),
+            "arviz_per_parameter": per}
 
 
 def _finite_max(taus: list) -> float | None:

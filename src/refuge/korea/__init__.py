@@ -1,8 +1,9 @@
 """The North Korean defection system: stocks, flows, drivers and parameters with their evidence."""
 
+import dataclasses
 from functools import cache
 
-from ..model.definition import Model, Output, Stock
+from ..model.definition import Driver, Model, Output, Stock
 from .drivers import DRIVERS
 from .flows import FLOWS
 from .mechanisms import MECHANISMS
@@ -35,8 +36,9 @@ _ARRIVALS = ("direct_defection", "reach_embassy", "transfer_to_south")
 _DEATHS = ("shot_at_border", "died_in_china", "died_in_transit", "died_in_detention")
 
 OUTPUTS = (
-    Output("arrivals_south_korea", "arrivals in the South", flows=_ARRIVALS),
-    Output("arrivals_south_korea_female", "arrivals in the South, women", flows=_ARRIVALS, sex="female"),
+    Output("arrivals_south_korea", "arrivals in the South", flows=_ARRIVALS, observed=True),
+    Output("arrivals_south_korea_female", "arrivals in the South, women", flows=_ARRIVALS, sex="female",
+           observed=True),
     Output("crossings_to_china", "crossings into China", flows=("cross_to_china",)),
     Output("hiding_in_china", "hiding in China at year end", stock="china_hiding"),
     Output("in_transit", "in transit at year end", stock="in_transit"),
@@ -47,7 +49,14 @@ OUTPUTS = (
     Output("resettled_elsewhere", "resettled outside Korea", flows=("resettled_abroad", "emigrate_onward")),
     Output("south_korea_reception", "in reception in the South at year end", stock="sk_reception"),
     Output("south_korea_settled", "settled in the South at year end", stock="sk_settled"),
+    Output("time_abroad", "years abroad before arrival in the South (mean of the year's arrivals)",
+           flows=_ARRIVALS, clock=True),
+    Output("brokered_crossings", "crossings straight onto a broker's route (the fast pipeline)",
+           flows=("brokered_crossing", "kin_funded_escape")),
 )
+
+#: Time abroad runs while people are in China, on the road and in third countries (EVIDENCE.md §4c).
+CLOCK_STOCKS = ("china_hiding", "in_transit", "third_country")
 
 
 @cache
@@ -62,4 +71,31 @@ def north_korea() -> Model:
         initial=INITIAL,
         outputs=OUTPUTS,
         mechanisms=MECHANISMS,
+        clock_stocks=CLOCK_STOCKS,
     )
+
+
+def blind_driver(driver: Driver, origin: float) -> Driver:
+    """``driver`` as known at the end of year ``origin``: knots dated after it dropped, the last known value held.
+
+    Interpolating towards a later knot would leak it, so between the last knot
+    known and the origin the blind driver holds that knot's value too. A driver
+    whose first knot comes later holds the value it had before that knot.
+    """
+    end = origin + 1.0
+    known = {t: v for t, v in driver.knots.items() if t <= end}
+    if not known:
+        first = min(driver.knots)
+        known = {end: driver.knots[first]}
+    return dataclasses.replace(driver, knots=known)
+
+
+@cache
+def blind_model(origin: int) -> Model:
+    """The model as a forecaster at the end of ``origin`` knows it: no driver knot dated after that.
+
+    Each driver holds the value it had at the end of ``origin`` (the forecast
+    does not know the 2012 crackdown, the 2020 sealing or anything else to come).
+    """
+    model = north_korea()
+    return dataclasses.replace(model, drivers=tuple(blind_driver(d, origin) for d in model.drivers))

@@ -1,8 +1,15 @@
 """Drivers of the North Korean system: the history that moves it, as knots by decimal year.
 
 Values are indices (1 = the level of a reference period named in each label)
-unless a unit says otherwise. Policy drivers (aid, refugee status, border
-closure, at-risk inflow) are zero in the baseline: they are what levers move.
+unless a unit says otherwise. History runs to the end of the record (2025);
+after its last knot each driver holds its value, so the baseline is today's
+policies held steady. Policy drivers (aid, refugee status, at-risk inflow) are
+zero in the baseline: they are what levers move. The North's border
+(``north_border_closure``) and movement through China (``china_closure``) are
+two drivers: the North sealed its border in January 2020 and has kept it
+sealed, while China's pandemic controls stopped movement from 2020 to its
+reopening in January 2023. Deportation from China follows China's own
+enforcement (``china_enforcement``), which neither closure touches.
 """
 
 from ..model.definition import Driver
@@ -33,11 +40,12 @@ DRIVERS = (
     Driver(
         "lethal_force",
         "orders to shoot at the border (1 = shoot on sight, 2012)",
-        {1990: 0.2, 2008.3: 0.2, 2008.4: 0.6, 2011.9: 0.6, 2012.0: 1.0},
+        {1990: 0.2, 2008.3: 0.2, 2008.4: 0.6, 2011.9: 0.6, 2012.0: 1.0, 2020.0: 1.0, 2020.7: 1.5},
         (
             Record("9", "ordered officials in May 2008 to shoot defectors or imprison them for 10 years"),
             Record("9", "border guards have begun shooting down would-be defectors"),
             Seed("004", "seven defectors were gunned down by North Korean border guards"),
+            Record("9", "introduced a new buffer zone, one or two kilometers up on the Chinese border"),
         ),
     ),
     Driver(
@@ -62,12 +70,16 @@ DRIVERS = (
     Driver(
         "china_enforcement",
         "China's hunt for North Koreans (1 = after the spring 2001 crackdown)",
-        {1990: 0.3, 1998.9: 0.4, 1999.1: 0.7, 2001.2: 0.7, 2001.4: 1.0, 2008.4: 1.0, 2008.6: 1.3, 2009: 1.0},
+        {1990: 0.3, 1998.9: 0.4, 1999.1: 0.7, 2001.2: 0.7, 2001.4: 1.0, 2008.4: 1.0, 2008.6: 1.3, 2009: 1.0,
+         2023.5: 1.0, 2023.6: 3.0, 2023.8: 3.0, 2023.9: 1.5},
         (
             Seed("004", "who deport as many as 300 defectors per week"),
             Record("9", "Chinese policy shift → more forced returns (USCR)"),
             Record("3", "2001년 봄 중국이 단속과 송환을 강화한 뒤 6월과 7월에 6,000명이 체포"),
             Record("9", "China crackdown; H1 ~1,700 vs H2 ~1,100 arrivals"),
+            Record("3", "on 29 August 2023, 80 North Koreans were forcibly repatriated"),
+            Record("3", "a large-scale repatriation of more than 500 defectors was carried out on Oct. 9"),
+            Record("9", "The Anti-Espionage Law has been in effect since last July."),
         ),
     ),
     Driver(
@@ -83,10 +95,12 @@ DRIVERS = (
     Driver(
         "broker_cost",
         "price of a broker (1 = the fee of 2008)",
-        {1990: 1.0, 2009: 1.0, 2010.9: 2.0, 2014: 2.0, 2017: 3.5},
+        {1990: 1.0, 2009: 1.0, 2010.9: 2.0, 2014: 2.0, 2017: 3.5, 2019.9: 4.0, 2023.5: 4.0, 2024.5: 20.0},
         (
             Record("4a", "연평도 도발 사태 이후 … 탈북비용이 두배로 오른 것으로"),
             Record("4a", "2014년 탈북 비용은 4000달러 선이었지만, 2017년에는 1만5000달러"),
+            Record("4a", "around $1,700 per person until the 2010s … rose to $17,000 and recently skyrocketed to $85,000"),
+            Assumption("$15,000 in 2017 is 3.5 on this scale, so $17,000 before 2020 is 4 and $85,000 in 2024 is 20"),
         ),
     ),
     Driver(
@@ -133,10 +147,28 @@ DRIVERS = (
         bounds=(0.0, 1.0),
     ),
     Driver(
-        "border_closure",
-        "the North seals its border and movement through China stops (0 = open, 1 = sealed)",
-        {1990: 0.0},
-        (Assumption("a policy lever with no historical use before 2020, when the record ends"),),
+        "north_border_closure",
+        "the North seals its border: crossings out and returns in stop (0 = open, 1 = sealed)",
+        {1990: 0.0, 2020.0: 0.0, 2020.1: 0.95},
+        (
+            Record("9", "North Korea, which closed its border in January 2020"),
+            Record("9", "introduced a new buffer zone, one or two kilometers up on the Chinese border"),
+            Record("4c", "북한에서 바로 넘어온 인원은 한 자릿수에 그친 것으로 파악됐습니다"),
+            Assumption("sealed to 5% of its former traffic: direct arrivals from the North in single digits by 2025"),
+        ),
+        bounds=(0.0, 1.0),
+    ),
+    Driver(
+        "china_closure",
+        "movement through China to third countries stops (0 = open, 1 = stopped)",
+        {1990: 0.0, 2020.15: 0.0, 2020.3: 0.9, 2022.9: 0.9, 2023.1: 0.0},
+        (
+            Record("9", "2020년 229명, 2021년 63명, 2022년 67명으로 감소했습니다"),
+            Record("9", "2023년도부터 200명 안팎으로 이어지고 있다"),
+            Assumption("China's pandemic controls (spring 2020 to its reopening in January 2023) stopped 90% of "
+                       "movement on the roads to third countries: 2020's arrivals came mostly in its first quarter "
+                       "(quarters 135/12/48/34); EVIDENCE.md has no source for the controls themselves"),
+        ),
         bounds=(0.0, 1.0),
     ),
     Driver(

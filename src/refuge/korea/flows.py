@@ -18,9 +18,14 @@ def kin_share(s):
     return s.total("sk_settled", "sk_reception") / np.maximum(s.total("nk_at_risk"), 1.0)
 
 
-def open_border(d):
-    """M12: the share of movement a border closure lets through."""
-    return 1.0 - d.border_closure
+def open_north(d):
+    """M12: the share of traffic across the North's border that its closure lets through."""
+    return 1.0 - d.north_border_closure
+
+
+def open_china(d):
+    """M12: the share of movement through China to third countries that China's closure lets through."""
+    return 1.0 - d.china_closure
 
 
 def affordability(d, p):
@@ -47,7 +52,17 @@ def attempts(s, d, p):
         - p.punishment_deterrence * d.punishment
         - p.propaganda_deterrence * d.counter_propaganda
     )
-    return p.attempt_base * push * news * deterrence * open_border(d) * by_sex(p.female_attempt_ratio, 1.0)
+    return p.attempt_base * push * news * deterrence * open_north(d) * by_sex(p.female_attempt_ratio, 1.0)
+
+
+def brokered(d, p):
+    """M6: share of crossings a broker takes straight on to a third country (the fast pipeline).
+
+    Brokers reach more of those who cross as their network grows, fewer as the
+    price of a crossing rises, and none while China stops movement.
+    """
+    share = p.pipeline_share * d.broker_network * affordability(d, p) * open_china(d)
+    return np.minimum(share, 0.95)
 
 
 def caught(d, p):
@@ -68,7 +83,13 @@ def passes(d, p):
 
 
 def cross_to_china(s, d, p):
-    return attempts(s, d, p) * passes(d, p)
+    """Crossings without a broker's onward route: they join the hidden population in China."""
+    return attempts(s, d, p) * passes(d, p) * (1.0 - brokered(d, p))
+
+
+def brokered_crossing(s, d, p):
+    """M6, M2: the fast pipeline, weeks from the North to a third country; guards, shooting and fees act on it."""
+    return attempts(s, d, p) * passes(d, p) * brokered(d, p)
 
 
 def caught_at_border(s, d, p):
@@ -82,7 +103,7 @@ def shot_at_border(s, d, p):
 def kin_funded_escape(s, d, p):
     """M8: settled defectors pay brokers to bring relatives out past the guards and through China."""
     per_sponsor = p.kin_rescue * s.total("sk_settled") / np.maximum(s.total("nk_at_risk"), 1.0)
-    return per_sponsor * sex_weights(p.female_attempt_ratio) * passes(d, p) * affordability(d, p) * open_border(d)
+    return per_sponsor * sex_weights(p.female_attempt_ratio) * passes(d, p) * affordability(d, p) * open_north(d) * open_china(d)
 
 
 def direct_defection(s, d, p):
@@ -99,7 +120,7 @@ def deported_from_china(s, d, p):
 
 def return_home(s, d, p):
     """M3: those who went for food go back when return goes unpunished."""
-    return p.return_home * (1.0 - d.punishment) * open_border(d)
+    return p.return_home * (1.0 - d.punishment) * open_north(d)
 
 
 def died_in_china(s, d, p):
@@ -109,15 +130,15 @@ def died_in_china(s, d, p):
 def leave_china(s, d, p):
     """M6: brokers take people on towards a third country or an embassy; M12 refugee status opens the way."""
     refugee_route = 1.0 + p.refugee_route * d.refugee_status
-    return p.onward_escape * d.broker_network * affordability(d, p) * refugee_route * open_border(d)
+    return p.onward_escape * d.broker_network * affordability(d, p) * refugee_route * open_china(d)
 
 
 def reach_third_country(s, d, p):
-    return (1.0 - p.embassy_share) / p.transit_weeks * open_border(d)
+    return (1.0 - p.embassy_share) / p.transit_weeks * open_china(d)
 
 
 def reach_embassy(s, d, p):
-    return p.embassy_share / p.transit_weeks * open_border(d)
+    return p.embassy_share / p.transit_weeks * open_china(d)
 
 
 def caught_in_transit(s, d, p):
@@ -154,6 +175,11 @@ def emigrate_onward(s, d, p):
     return p.emigrate_onward
 
 
+def died_in_south(s, d, p):
+    """The settled population dies: ~31,000 of ~34,500 arrivals still lived in the South in 2025."""
+    return p.died_in_south
+
+
 def re_defect(s, d, p):
     """M9: return to the North, lured or coerced."""
     return p.redefect_base * (1.0 + p.redefect_campaign * d.redefection_campaign)
@@ -176,6 +202,7 @@ def newly_at_risk(s, d, p):
 
 FLOWS = (
     Flow("cross_to_china", "nk_at_risk", "china_hiding", cross_to_china, ("M1", "M2", "M3", "M8", "M10", "M12"), "crossed into China"),
+    Flow("brokered_crossing", "nk_at_risk", "in_transit", brokered_crossing, ("M6", "M2", "M1"), "crossed with a broker straight onto a route out of China"),
     Flow("caught_at_border", "nk_at_risk", "detained", caught_at_border, ("M2",), "caught by North Korean guards"),
     Flow("shot_at_border", "nk_at_risk", "dead", shot_at_border, ("M2",), "killed at the border"),
     Flow("kin_funded_escape", "nk_at_risk", "in_transit", kin_funded_escape, ("M8", "M6", "M2"), "brought out by brokers paid from the South"),
@@ -193,6 +220,7 @@ FLOWS = (
     Flow("deported_by_third_country", "third_country", "detained", deported_by_third_country, ("M4",), "sent back by a third country"),
     Flow("settle", "sk_reception", "sk_settled", settle, ("M7",), "settled in the South"),
     Flow("emigrate_onward", "sk_settled", "elsewhere", emigrate_onward, ("M11",), "left the South for a third country"),
+    Flow("died_in_south", "sk_settled", "dead", died_in_south, ("M7",), "died in the South"),
     Flow("re_defect", "sk_settled", "re_defected", re_defect, ("M9", "M10"), "went back to the North"),
     Flow("released", "detained", "nk_at_risk", released, ("M3",), "released after punishment"),
     Flow("died_in_detention", "detained", "dead", died_in_detention, ("M3",), "died in detention"),

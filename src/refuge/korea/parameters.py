@@ -87,6 +87,20 @@ PARAMETERS = (
         (Seed("002", "It is necessary to help North Korea to grant its people basic human rights with enough food"),),
         bounds=(0.0, 1.0),
     ),
+    Parameter(
+        "pipeline_share",
+        0.05,
+        "share at broker network 1 and the fee of 2008",
+        "crossings a broker takes straight on to a third country (the fast pipeline), not into hiding",
+        (
+            Record("4c", "From start to finish, it can take as little as three weeks."),
+            Record("4c", "현재 평균 1년6개월 정도인 것으로 조사됐습니다"),
+            Record("4a", "A low-budget escape through China via Thailand to Seoul … can cost less than $2,000"),
+        ),
+        bounds=(0.0, 1.0),
+        prior=Prior(0.0, 0.9, reason="time abroad fell from ~4 years (2005) to ~1.5 (2010): a growing share "
+                    "came straight through"),
+    ),
     # -- direct defection (soldiers, officials) -----------------------------------
     Parameter(
         "direct_defection",
@@ -307,6 +321,18 @@ PARAMETERS = (
         "per week",
         "settled defectors who leave the South for a third country",
         (Record("6", "a total of 886 defectors have disappeared"),),
+    ),
+    Parameter(
+        "died_in_south",
+        1.2e-4,
+        "per week",
+        "deaths among defectors settled in the South",
+        (
+            Record("1", "국내 거주자는 3만 1000여명 정도로 파악된다"),
+            Record("1", "총인원은 3만4259명(남 9564명,여 2만4695명·사망 인원 포함)"),
+            Assumption("about 0.6% a year: of ~34,500 arrivals ~31,000 live in the South in 2025; the ~3,500 "
+                       "others are dead, emigrated or re-defected"),
+        ),
     ),
     Parameter(
         "redefect_base",

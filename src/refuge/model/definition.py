@@ -107,13 +107,21 @@ class Parameter:
 
 @dataclass(frozen=True)
 class Output:
-    """A yearly quantity users read: a sum of flows over the year, or a stock at year end."""
+    """A yearly quantity users read: a sum of flows over the year, or a stock at year end.
+
+    With ``clock``, the output is instead the mean time (years) the people who
+    moved along ``flows`` in the year had spent in the model's clock stocks
+    (:attr:`Model.clock_stocks`), e.g. time abroad before arrival.
+    """
 
     name: str
     label: str
     flows: tuple[str, ...] = ()
     stock: str | None = None
     sex: str | None = None
+    clock: bool = False
+    #: the record counts this output, so predictive intervals add the calibrated misfit to it
+    observed: bool = False
 
 
 @dataclass
@@ -128,6 +136,9 @@ class Model:
     initial: Mapping[str, tuple[float, float]]
     outputs: tuple[Output, ...]
     mechanisms: tuple[Mechanism, ...] = ()
+    #: stocks where a person's clock runs (time abroad): it keeps running along flows between them
+    #: and stops (is dropped) on a flow to any other stock
+    clock_stocks: tuple[str, ...] = ()
     stock_index: dict[str, int] = field(init=False, repr=False)
     flow_index: dict[str, int] = field(init=False, repr=False)
 
@@ -147,7 +158,12 @@ class Model:
         for name in self.initial:
             if name not in self.stock_index:
                 raise ModelError(f"initial population given for unknown stock {name!r}")
+        for name in self.clock_stocks:
+            if name not in self.stock_index:
+                raise ModelError(f"clock stock {name!r} is not a stock of the model")
         for out in self.outputs:
+            if out.clock and not self.clock_stocks:
+                raise ModelError(f"output {out.name!r} reads the clock, but the model has no clock stocks")
             for name in out.flows:
                 if name not in self.flow_index:
                     raise ModelError(f"output {out.name!r} names unknown flow {name!r}")

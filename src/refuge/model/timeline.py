@@ -21,7 +21,7 @@ class Timeline:
     """Whole calendar years ``start .. end`` (both included), in weekly steps."""
 
     start: int = 1990
-    end: int = 2035
+    end: int = 2040
 
     @property
     def years(self) -> np.ndarray:

@@ -1,0 +1,85 @@
+"""The rolling-origin backtest: blind after its origin, scored like its naive rivals, written as a tidy table."""
+
+import dataclasses
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+
+import refuge
+from refuge.calibration.backtest import SCORE_COLUMNS, Budget, forecast_origin, known_at, naive_forecast, scores
+from refuge.evidence import load_evidence
+from refuge.korea import blind_driver
+from refuge.model.timeline import Timeline
+
+ORIGIN = 2005
+
+
+def test_a_forecast_is_identical_whatever_the_data_after_its_origin(tmp_path):
+    claims = load_evidence()
+    changed = [dataclasses.replace(c, value=c.value * 3) if c.end > ORIGIN + 1 and c.value else c for c in claims]
+    record = refuge.evidence.arrivals()["total"]
+    other_record = record.where(record.index <= ORIGIN, record * 5)
+    first = forecast_origin(ORIGIN, Budget.quick(), tmp_path / "a", claims=claims, record=record, workers=1)
+    second = forecast_origin(ORIGIN, Budget.quick(), tmp_path / "b", claims=changed, record=other_record, workers=1)
+    for key in (("refuge", "forecast"), ("last", "forecast"), ("drift", "forecast"), ("ets", "forecast")):
+        np.testing.assert_array_equal(first[key], second[key], err_msg=str(key))
+    assert first[("refuge", "forecast")].shape[1] == 5
+
+
+def test_knots_after_the_origin_do_not_reach_the_blind_drivers():
+    timeline = Timeline(1990, 2030)
+    for driver in refuge.north_korea().drivers:
+        first = min(driver.knots)  # the value before any event: what the driver was, not a later event
+        knots = {t: (v * 7 + 1 if t > ORIGIN + 1 and t != first else v) for t, v in driver.knots.items()}
+        knots[2015.5] = 123.0  # a new event after the origin
+        moved = dataclasses.replace(driver, knots=knots)
+        np.testing.assert_array_equal(blind_driver(driver, ORIGIN).series(timeline),
+                                      blind_driver(moved, ORIGIN).series(timeline), err_msg=driver.name)
+        # up to the last knot known at the origin the blind driver is history itself
+        upto = timeline.times <= max([t for t in driver.knots if t <= ORIGIN + 1], default=1990)
+        np.testing.assert_array_equal(blind_driver(driver, ORIGIN).series(timeline)[upto],
+                                      driver.series(timeline)[upto])
+
+
+def test_the_evidence_known_at_an_origin_is_about_and_published_before_it():
+    known = known_at(2011)
+    assert all(c.end <= 2012 for c in known)
+    assert not any(c.date[:4].isdigit() and int(c.date[:4]) > 2011 for c in known)
+    assert "H19" not in {c.id for c in known}  # a 2012 estimate
+
+
+def test_scores_of_a_known_case():
+    draws = np.arange(1, 101, dtype=float)  # uniform on 1..100
+    s = scores(draws, 50.0)
+    assert s["in50"] and s["in90"] and abs(s["ape"] - 0.99) < 0.1
+    assert abs(s["width90"] - 89.1) < 0.1
+    far = scores(draws, 1000.0)
+    assert not far["in90"] and far["crps"] > s["crps"]
+
+
+def test_naive_forecasters_draw_positive_counts():
+    history = pd.Series([100.0, 120, 150, 140, 180, 200], index=range(2000, 2006))
+    for name in ("last", "drift", "ets"):
+        draws = naive_forecast(name, history, 3, 50)
+        assert draws.shape == (50, 3) and (draws > 0).all(), name
+
+
+def test_cli_backtest_writes_the_tidy_scores(tmp_path):
+    env = {**os.environ, "COLUMNS": "200"}
+    done = subprocess.run([sys.executable, "-m", "refuge", "backtest", "--quick", "--origins", "2019", "--workers", "1",
+                           "--out", str(tmp_path)], capture_output=True, text=True, env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(tmp_path / "scores.csv")
+    assert tuple(table.columns) == SCORE_COLUMNS
+    assert set(table.forecaster) == {"refuge", "last", "drift", "ets"}
+    assert set(table.kind) == {"forecast", "conditional"}
+    assert table.horizon.max() == 5 and (table.origin == 2019).all()
+    assert "Conditional projections" in done.stdout
+    for name in ("summary.csv", "summary.md", "backtest.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    bad = subprocess.run([sys.executable, "-m", "refuge", "backtest", "--origins", "2030"], capture_output=True,
+                         text=True, env=env)  # fmt: skip
+    assert bad.returncode == 2 and "an origin is a year" in bad.stderr
