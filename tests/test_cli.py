@@ -103,7 +103,7 @@ def test_parameters_lists_the_drivers_levers_act_on_with_ranges_and_units():
     assert done.returncode == 0, done.stderr
     table = pd.read_csv(io.StringIO(done.stdout)).set_index("name")
     drivers = table[table.kind == "driver"]
-    assert {"refugee_status", "border_security", "border_closure", "aid"} <= set(drivers.index)
+    assert {"refugee_status", "border_security", "north_border_closure", "china_closure", "aid"} <= set(drivers.index)
     assert drivers.loc["refugee_status", "allowed_range"] == "0 to 1"
     assert table.loc["catch_at_border", "unit"] == "probability at security 1"
     assert table.loc["hiding_capacity", "allowed_range"] == "1000 to 2e+06"

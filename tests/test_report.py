@@ -80,7 +80,7 @@ def test_a_sensitivity_report_names_the_drivers(tmp_path):
     assert refuge_cli("report", str(folder)).returncode == 0
     page, text = parse(folder / "report.html")
     assert_self_contained(page)
-    assert "hang most on" in text and "lever1.border_closure.set" in text and "refuge sensitivity" in text
+    assert "hang most on" in text and "lever1.north_border_closure.set" in text and "refuge sensitivity" in text
 
 
 def test_report_of_a_folder_that_is_not_refuge_s_is_one_message(tmp_path):

@@ -47,10 +47,11 @@ def test_the_model_s_indices_cover_its_parameters_and_the_scenario_s_levers():
     result = sensitivity("border-closure", method="morris", samples=2, outputs=["arrivals", "re_defections"],
                          end=2030)  # fmt: skip
     names = {f.name for f in result.factors}
-    assert {"attempt_base", "hiding_capacity", "lever1.border_closure.set", "lever1.border_closure.from"} <= names
+    levers = {"lever1.north_border_closure.set", "lever1.north_border_closure.from", "lever2.china_closure.set"}
+    assert {"attempt_base", "hiding_capacity", *levers} <= names
     star = result.table[result.table["index"] == "mu_star"].set_index(["output", "parameter"]).value
     assert star[("arrivals", "attempt_base")] > 0
-    assert star[("arrivals", "lever1.border_closure.set")] > 0  # a weaker closure lets more people out
+    assert star[("arrivals", "lever1.north_border_closure.set")] > 0  # a weaker closure lets more people out
     assert set(result.table.output) == {"arrivals", "re_defections"}
     assert result.in_words()[0].startswith("Arrivals in the South 2027-2030 hang most on ")
 

@@ -298,8 +298,8 @@ def _block_outputs(rows: np.ndarray, *, scenario, factors, outputs, start, end, 
     timeline = Timeline(1990, end)
     inputs = _stacked_inputs(model, scenario, timeline, factors, rows)
     keys = np.repeat(member_keys(seed, 1), len(rows), axis=0)  # common random numbers: one stream for all rows
-    flows, stocks = simulate(model, inputs, get_backend(backend)(model, keys, timeline), len(rows), progress)
-    window = Results.from_arrays(model, timeline, flows, stocks).outputs().sel(year=slice(start, end))
+    flows, stocks, clock = simulate(model, inputs, get_backend(backend)(model, keys, timeline), len(rows), progress)
+    window = Results.from_arrays(model, timeline, flows, stocks, clock=clock).outputs().sel(year=slice(start, end))
     found = {}
     for name in outputs:
         variable, how, _ = OUTPUTS[name]
