@@ -46,3 +46,21 @@ def test_compare_command_runs_on_a_scheduler(cluster, tmp_path):
     assert done.returncode == 0, done.stderr
     table = pd.read_csv(tmp_path / "compare.csv").set_index(["scenario", "measure"])
     assert table.loc[("baseline", "deaths"), "change_median"] == 0
+
+
+def test_run_on_a_scheduler_writes_the_local_numbers_through_the_run_store(cluster, tmp_path):
+    import subprocess
+    import sys
+
+    import xarray as xr
+
+    args = ["run", "more-aid", "--members", "5", "--block", "2", "--seed", "3"]
+    here = subprocess.run([sys.executable, "-m", "refuge", *args, "--out", str(tmp_path / "here")],
+                          capture_output=True, text=True)  # fmt: skip
+    there = subprocess.run([sys.executable, "-m", "refuge", *args, "--scheduler", cluster.scheduler_address,
+                            "--out", str(tmp_path / "there")], capture_output=True, text=True)  # fmt: skip
+    assert here.returncode == 0 and there.returncode == 0, here.stderr + there.stderr
+    with xr.open_dataset(tmp_path / "here" / "results.nc") as a, \
+            xr.open_dataset(tmp_path / "there" / "results.nc") as b:  # fmt: skip
+        assert a.equals(b)
+    assert (tmp_path / "here" / "annual.csv").read_bytes() == (tmp_path / "there" / "annual.csv").read_bytes()

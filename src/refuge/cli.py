@@ -42,6 +42,7 @@ def run(
     ensemble_bands: Annotated[
         bool, typer.Option("--ensemble-bands", help="bands of the ensemble alone, without the model's misfit")
     ] = False,
+    scheduler: cli_analysis.Scheduler = None,
 ) -> None:
     """Run a scenario as an ensemble: print a summary, write tables and plots.
 
@@ -60,6 +61,7 @@ def run(
             results = run_to_folder(
                 chosen, folder, members=members, seed=seed, backend=backend, calibrated=calibrated,
                 progress=advance, trajectories=trajectories, force=force, predictive=not ensemble_bands,
+                client=cli_analysis.client(scheduler),
                 block=block or (_AGENTS_BLOCK if backend == "agents" else 2_000),
             )  # fmt: skip
         except KeyboardInterrupt:

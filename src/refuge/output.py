@@ -23,7 +23,7 @@ from .limits import MAX_MEMBERS, MAX_SEED
 from .model.timeline import Timeline
 from .results import Results, ResultsWriter
 from .scenarios import Scenario
-from .simulation import Progress, iterate_blocks
+from .simulation import Progress, blocks_on_cluster, iterate_blocks
 from .store import RunFolder, check_output_path, write_file
 
 
@@ -40,18 +40,20 @@ def run_to_folder(
     calibrated: bool = True,
     force: bool = False,
     predictive: bool = True,
+    client=None,
 ) -> Results:
     """Run ``scenario`` and write tables, plots and provenance to ``out``; return the results (read from ``out``).
 
     ``trajectories`` (agents backend only) also writes every person's moves and their journeys.
     ``calibrated`` draws members' parameters from the shipped posterior (see ``refuge.run``);
     ``predictive`` plots predictive intervals of arrivals (the misfit included) rather than the ensemble's spread.
+    With a Dask ``client``, blocks run on its workers and are written here as they finish (same numbers).
     A folder holding another run is replaced only with ``force``; one holding this run
     intact is not run again; one holding anything refuge did not write is never touched.
     """
     model, timeline = north_korea(), Timeline()
     check_run(members=members, seed=seed, backend=backend, trajectories=trajectories, out=Path(out),
-              model=model, timeline=timeline)  # fmt: skip
+              model=model, timeline=timeline, client=client)  # fmt: skip
     settings = {
         "refuge": __version__,
         "scenario": scenario.name,
@@ -73,10 +75,10 @@ def run_to_folder(
             return Results.open(folder.out / "results.nc", model)
         sizes = {first: min(block, members - first) for first in range(0, members, block)}
         done = folder.finished_blocks(sizes)
-        for first, part in iterate_blocks(
-            scenario, members=members, seed=seed, backend=recorder or backend, block=block, progress=progress,
-            skip=frozenset(done), calibrated=calibrated, model=model, timeline=timeline,
-        ):  # fmt: skip
+        work = dict(members=members, seed=seed, backend=recorder or backend, block=block, progress=progress,
+                    skip=frozenset(done), calibrated=calibrated, timeline=timeline)  # the model: each worker's own
+        finished = blocks_on_cluster(client, scenario, **work) if client else iterate_blocks(scenario, **work)
+        for first, part in finished:
             files = [write_file(folder.block_path(first, "block", ".npz"), part.save_block)]
             if recorder:
                 events = recorder.take_events(first)
@@ -94,7 +96,8 @@ def run_to_folder(
     return Results.open(folder.out / "results.nc", model)
 
 
-def check_run(*, members: int, seed: int, backend: str, trajectories: bool, out: Path, model, timeline) -> None:
+def check_run(*, members: int, seed: int, backend: str, trajectories: bool, out: Path, model, timeline,
+              client=None) -> None:  # fmt: skip
     """Refuse, before any work, a run that cannot finish: its numbers, backend or the room its results need."""
     if not 1 <= members <= MAX_MEMBERS:
         raise RunError(f"members: {members} is not allowed; allowed: 1 to {MAX_MEMBERS:,}")
@@ -104,6 +107,8 @@ def check_run(*, members: int, seed: int, backend: str, trajectories: bool, out:
     out = check_output_path(out)
     if trajectories and backend != "agents":
         raise RunError(f"--trajectories needs --backend agents, not {backend!r}: only agents are people")
+    if trajectories and client is not None:
+        raise RunError("--trajectories records people here, not on a cluster: leave out --scheduler")
     per_member = len(timeline.years) * (len(model.flows) + len(model.stocks)) * 2 * 8
     disk_needed = members * (per_member + len(model.outputs) * len(timeline.years) * 40)  # results.nc + tables
     ancestor = out

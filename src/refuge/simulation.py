@@ -69,20 +69,28 @@ def run(
 
 def _on_cluster(client, scenario, progress: Progress | None, **settings) -> list[Results]:
     """Blocks of members as tasks on a Dask cluster, gathered as they finish."""
+    return [part for _, part in blocks_on_cluster(client, scenario, progress=progress, **settings)]
+
+
+def blocks_on_cluster(
+    client, scenario, *, progress: Progress | None = None, skip: frozenset[int] = frozenset(), **settings
+) -> Iterator[tuple[int, Results]]:
+    """Like :func:`iterate_blocks`, with each block a task on a Dask cluster; yielded as they finish."""
     from dask.distributed import as_completed
 
     if isinstance(scenario, str):
-        scenario = load_scenario(scenario, settings["model"])
+        scenario = load_scenario(scenario, settings.get("model"))
     members, block = settings["members"], settings["block"]
-    steps = (settings["timeline"] or Timeline()).steps
-    futures = [client.submit(_one_block, scenario, first, pure=False, **settings) for first in range(0, members, block)]
-    parts = []
+    steps = (settings.get("timeline") or Timeline()).steps
+    futures = {client.submit(_one_block, scenario, first, pure=False, **settings): first
+               for first in range(0, members, block) if first not in skip}  # fmt: skip
+    if progress:
+        progress(sum(min(block, members - first) for first in skip) * steps)
     for future in as_completed(futures):
         part = future.result()
-        parts.append(part)
         if progress:
             progress(part.members * steps)
-    return parts
+        yield futures[future], part
 
 
 def _one_block(scenario, first: int, **settings) -> Results:
