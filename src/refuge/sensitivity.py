@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import RunError
+from .scenarios.levers import Inputs
 
 #: outputs a user can name: the model output, how the window reduces it, and words for it
 OUTPUTS = {
@@ -200,25 +201,11 @@ def _is_driver(model, name: str) -> bool:
     return any(d.name == name for d in model.drivers)
 
 
-@dataclass(frozen=True)
-class _Stacked:
-    """Inputs of a run in which each member has its own drivers, parameters and lever schedules."""
-
-    timeline: object
-    drivers: dict[str, np.ndarray]  # (steps, members, 1)
-    parameters: dict[str, float | np.ndarray]
-    schedules: dict[str, tuple[np.ndarray, np.ndarray]]  # (steps, members, 1) each
+class _Stacked(Inputs):
+    """Inputs of a run in which each member has its own drivers (``(steps, members, 1)``), parameters and levers."""
 
     def drivers_at(self, step: int) -> dict[str, np.ndarray]:
         return {name: series[step] for name, series in self.drivers.items()}
-
-    def parameters_at(self, step: int) -> dict[str, float | np.ndarray]:
-        if not self.schedules:
-            return self.parameters
-        values = dict(self.parameters)
-        for name, (a, b) in self.schedules.items():
-            values[name] = values[name] * a[step] + b[step]
-        return values
 
 
 def _stacked_inputs(model, scenario, timeline, factors: list[Factor], rows: np.ndarray):
