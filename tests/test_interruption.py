@@ -9,6 +9,7 @@ results half-written in staging, a folder about to be or just published).
 
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -139,20 +140,25 @@ def test_kill_9_while_replacing_another_run_leaves_the_old_or_the_new_folder_who
 def test_kill_9_at_random_times_then_the_same_command_gives_identical_numbers(tmp_path, reference):
     folder, seconds = reference
     rng = random.Random(7)
-    landed = []
+    delays = [rng.uniform(0.05, 0.9) * seconds for _ in range(RANDOM_KILLS)]
 
     def one(i):
         home = tmp_path / f"r{i}"
-        home.mkdir()
-        code, _, _ = _killed_after(rng.uniform(0.1, 0.95) * seconds, home / "o", home)
-        landed.append(code == -signal.SIGKILL)
+        delay = delays[i]
+        for _ in range(6):  # a run may finish before its kill (runs get quicker as caches warm): kill sooner
+            shutil.rmtree(home, ignore_errors=True)
+            home.mkdir()
+            code, _, _ = _killed_after(delay, home / "o", home)
+            if code == -signal.SIGKILL:
+                break
+            delay /= 2
+        assert code == -signal.SIGKILL, "the run always finished before its kill"
         again = _refuge(*ARGS, "--out", str(home / "o"), cwd=home)
         assert again.returncode == 0, again.stderr
         _same_numbers(home / "o", folder)
 
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(one, range(RANDOM_KILLS)))
-    assert sum(landed) >= RANDOM_KILLS - 2, landed  # nearly all kills land before the run ends
 
 
 def test_ctrl_c_stops_promptly_keeps_finished_blocks_and_the_rerun_is_identical(tmp_path, reference):
