@@ -24,7 +24,7 @@ from .model.timeline import Timeline
 from .results import Results, ResultsWriter
 from .scenarios import Scenario
 from .simulation import Progress, blocks_on_cluster, iterate_blocks
-from .store import RunFolder, check_output_path, write_file
+from .store import RunFolder, check_output_path, nearest_existing, write_file
 
 
 def run_to_folder(
@@ -111,9 +111,7 @@ def check_run(*, members: int, seed: int, backend: str, trajectories: bool, out:
         raise RunError("--trajectories records people here, not on a cluster: leave out --scheduler")
     per_member = len(timeline.years) * (len(model.flows) + len(model.stocks)) * 2 * 8
     disk_needed = members * (per_member + len(model.outputs) * len(timeline.years) * 40)  # results.nc + tables
-    ancestor = out
-    while not ancestor.exists():
-        ancestor = ancestor.parent
+    ancestor = nearest_existing(out)
     free = shutil.disk_usage(ancestor).free
     if disk_needed > free:
         raise RunError(f"members: {members:,} members need about {_gb(disk_needed)} of disk for their results; "

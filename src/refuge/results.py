@@ -35,6 +35,9 @@ from .errors import RunError
 from .model.definition import SEXES, Model
 from .model.timeline import WEEKS_PER_YEAR, Timeline
 
+#: the label dimension of each array
+_DIMS = {"flows": "flow", "stocks": "stock", "clock": "flow"}
+
 #: CF attributes of the arrays of a results file
 UNITS = {
     "flows": {"units": "people per year", "long_name": "people moved along each flow in the calendar year"},
@@ -99,27 +102,13 @@ class Results:
 
     @cached_property
     def _outputs(self) -> xr.DataArray:
-        flows, stocks = self.data.flows.values, self.data.stocks.values
-        flow_at = {name: i for i, name in enumerate(self.data.flow.values)}
-        stock_at = {name: i for i, name in enumerate(self.data.stock.values)}
-        sex_at = {name: i for i, name in enumerate(self.data.sex.values)}
-        columns = []
-        for out in self.model.outputs:
-            if out.stock is not None:
-                values = stocks[:, :, stock_at[out.stock], :]
-            elif out.clock:
-                at = [flow_at[f] for f in out.flows]
-                weeks, people = self.data.clock.values[:, :, at, :].sum(axis=2), flows[:, :, at, :].sum(axis=2)
-                if out.sex:
-                    weeks, people = weeks[:, :, sex_at[out.sex]], people[:, :, sex_at[out.sex]]
-                else:
-                    weeks, people = weeks.sum(axis=2), people.sum(axis=2)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    columns.append(np.where(people > 0, weeks / people, np.nan) / WEEKS_PER_YEAR)
-                continue
-            else:
-                values = flows[:, :, [flow_at[f] for f in out.flows], :].sum(axis=2)
-            columns.append((values[:, :, sex_at[out.sex]] if out.sex else values.sum(axis=2)).astype(float))
+        arrays = {name: self.data[name].values for name in ("flows", "stocks", "clock") if name in self.data}
+        at = {dim: {label: i for i, label in enumerate(self.data[dim].values)} for dim in ("flow", "stock")}
+
+        def read(name: str, labels: list[str]) -> np.ndarray:
+            return arrays[name][:, :, [at[_DIMS[name]][label] for label in labels], :]
+
+        columns = [self._column(out, read) for out in self.model.outputs]
         return xr.DataArray(
             np.stack(columns, axis=-1),
             dims=("member", "year", "variable"),
@@ -135,18 +124,28 @@ class Results:
         if "_outputs" in self.__dict__:
             return self._outputs.sel(variable=name, drop=True)
 
-        def by_sex(values: xr.DataArray) -> xr.DataArray:
-            return values.sel(sex=out.sex) if out.sex else values.sum("sex")
+        def read(variable: str, labels: list[str]) -> np.ndarray:
+            return self.data[variable].sel({_DIMS[variable]: labels}).values
+
+        return xr.DataArray(self._column(out, read), dims=("member", "year"),
+                            coords={"member": self.data.member.values, "year": self.data.year.values})  # fmt: skip
+
+    def _column(self, out, read) -> np.ndarray:
+        """One output's values ``(member, year)`` from ``read(variable, labels)``, ``(member, year, label, sex)``."""
+        sex = list(self.data.sex.values).index(out.sex) if out.sex else None
+
+        def total(values: np.ndarray) -> np.ndarray:
+            values = values.sum(axis=2)
+            return (values[:, :, sex] if sex is not None else values.sum(axis=2)).astype(float)
 
         if out.stock is not None:
-            values = by_sex(self.data.stocks.sel(stock=out.stock))
-        elif out.clock:
-            weeks = by_sex(self.data.clock.sel(flow=list(out.flows)).sum("flow"))
-            people = by_sex(self.data.flows.sel(flow=list(out.flows)).sum("flow"))
-            values = weeks / people.where(people > 0) / WEEKS_PER_YEAR
-        else:
-            values = by_sex(self.data.flows.sel(flow=list(out.flows)).sum("flow"))
-        return values.reset_coords(drop=True).astype(float)
+            return total(read("stocks", [out.stock]))
+        people = total(read("flows", list(out.flows)))
+        if not out.clock:
+            return people
+        weeks = total(read("clock", list(out.flows)))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(people > 0, weeks / people, np.nan) / WEEKS_PER_YEAR
 
     def tidy(self) -> pd.DataFrame:
         """Outputs as a long table: ``member, year, variable, value``."""

@@ -189,6 +189,7 @@ class RunFolder:
         self.staging = parent / f".{name}.staging-{os.getpid()}"
         self._lock_path = parent / f".{name}.lock"
         self._lock: int | None = None
+        self._existing: Manifest | None = None
 
     # The lock -------------------------------------------------------------------------------------------------------
 
@@ -200,7 +201,7 @@ class RunFolder:
             raise RunError(f"--out {self.out}: its folder cannot be created ({err.strerror})") from None
         self._acquire()
         try:
-            self.check_replaceable()  # again, now that no other run can change it
+            self._existing = self.check_replaceable()  # again, now that no other run can change it
             self._clear_stale()
         except BaseException:
             self._release()
@@ -272,9 +273,12 @@ class RunFolder:
         return manifest
 
     def completed(self) -> Manifest | None:
-        """The folder's manifest if it already holds this very run, intact (then its working blocks go)."""
-        manifest = Manifest.read(self.out) if self.out.is_dir() else None
-        if manifest is not None and manifest.settings == self.settings and not manifest.problems(self.out):
+        """The folder's manifest if it already holds this very run, intact (then its working blocks go).
+
+        Verified when the lock was taken: files are hashed once, not again here.
+        """
+        manifest = self._existing
+        if manifest is not None and manifest.settings == self.settings:
             _remove_own(self.partial)  # left by a run killed between publishing and tidying up
             return manifest
         return None
@@ -415,9 +419,7 @@ def check_output_path(out: Path) -> Path:
     if here is not None and (here == out or out in here.parents):
         raise RunError(f"--out {out} is the current folder or holds it; a run replaces its folder whole, "
                        "so run from outside it or choose another --out")  # fmt: skip
-    ancestor = out.parent
-    while not ancestor.exists():
-        ancestor = ancestor.parent
+    ancestor = nearest_existing(out.parent)
     if not ancestor.is_dir():
         raise RunError(f"--out {out}: {ancestor} is a file, so no folder can be made under it")
     try:
@@ -426,6 +428,13 @@ def check_output_path(out: Path) -> Path:
     except OSError as err:
         raise RunError(f"--out {out}: {ancestor} cannot be written ({err.strerror})") from None
     return out
+
+
+def nearest_existing(path: Path) -> Path:
+    """``path`` or its closest ancestor that exists: where a folder would be made, and whose disk it would use."""
+    while not path.exists():
+        path = path.parent
+    return path
 
 
 def _read_record(path: Path) -> dict | None:
