@@ -201,13 +201,6 @@ def _is_driver(model, name: str) -> bool:
     return any(d.name == name for d in model.drivers)
 
 
-class _Stacked(Inputs):
-    """Inputs of a run in which each member has its own drivers (``(steps, members, 1)``), parameters and levers."""
-
-    def drivers_at(self, step: int) -> dict[str, np.ndarray]:
-        return {name: series[step] for name, series in self.drivers.items()}
-
-
 def _stacked_inputs(model, scenario, timeline, factors: list[Factor], rows: np.ndarray):
     from .scenarios.levers import compile_inputs
 
@@ -222,7 +215,7 @@ def _stacked_inputs(model, scenario, timeline, factors: list[Factor], rows: np.n
         n: tuple(np.stack([c.schedules[n][k] for c in compiled], axis=1)[..., None] for k in (0, 1))
         for n in compiled[0].schedules
     }
-    return _Stacked(timeline, drivers, values, schedules)
+    return Inputs(timeline, drivers, values, schedules)
 
 
 def _with_levers(scenario, levered: list[tuple[int, Factor]], row: np.ndarray):

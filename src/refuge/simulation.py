@@ -38,6 +38,7 @@ def run(
     backend: str | object = "counts",
     timeline: Timeline | None = None,
     parameters: Mapping[str, float | np.ndarray] | None = None,
+    paths: Mapping[str, np.ndarray] | None = None,
     model: Model | None = None,
     block: int = 5_000,
     progress: Progress | None = None,
@@ -48,9 +49,11 @@ def run(
 
     ``backend`` is a registered name or a configured backend such as ``Agents(record=True)``.
     ``parameters`` overrides defaults: floats, or arrays of one value per member.
+    ``paths`` gives drivers a path per member, ``(members, years)`` of yearly values.
     With ``calibrated`` (the default), the North Korean model's members draw
-    their parameters from the shipped posterior (``refuge.calibration``), so an
-    ensemble carries parameter uncertainty as well as chance; ``parameters``
+    their parameters, and the path of the latent route permeability, from the
+    shipped posterior (``refuge.calibration``), so an ensemble carries
+    parameter uncertainty as well as chance; ``parameters`` and ``paths``
     still override those draws. ``calibrated=False`` runs the hand-set defaults.
     ``progress`` is called with the number of member-weeks done after each year
     (after each block on a cluster). With a Dask ``client``, blocks run on its
@@ -60,8 +63,8 @@ def run(
     >>> res.outputs().sel(variable="arrivals_south_korea", year=2009).shape
     (4,)
     """
-    settings = dict(members=members, seed=seed, backend=backend, timeline=timeline, parameters=parameters, model=model,
-                    block=block, calibrated=calibrated)  # fmt: skip
+    settings = dict(members=members, seed=seed, backend=backend, timeline=timeline, parameters=parameters, paths=paths,
+                    model=model, block=block, calibrated=calibrated)  # fmt: skip
     if client is not None:
         return Results.concat(_on_cluster(client, scenario, progress, **settings))
     return Results.concat([b for _, b in iterate_blocks(scenario, progress=progress, **settings)])
@@ -107,6 +110,7 @@ def iterate_blocks(
     backend,
     timeline: Timeline | None = None,
     parameters: Mapping[str, float | np.ndarray] | None = None,
+    paths: Mapping[str, np.ndarray] | None = None,
     model: Model | None = None,
     block: int = 5_000,
     progress: Progress | None = None,
@@ -116,14 +120,17 @@ def iterate_blocks(
     """Simulate the ensemble block by block, yielding ``(first member, results)``; skip finished blocks.
 
     With ``calibrated``, members of the North Korean model draw their parameters
-    from the shipped posterior (see :func:`run`).
+    and latent paths from the shipped posterior (see :func:`run`).
     """
-    spread = None
+    spread, posterior, rows = None, None, None
     if calibrated and (model is None or model is north_korea()):
-        from .calibration.posterior import posterior_parameters, posterior_spread
+        from .calibration.posterior import shipped_posterior
 
-        parameters = {**posterior_parameters(members, seed), **(parameters or {})}
-        spread = posterior_spread(members, seed)
+        posterior = shipped_posterior()
+    if posterior is not None:
+        rows = posterior.rows(members, seed)
+        parameters = {**posterior.parameters(rows), **(parameters or {})}
+        spread = posterior.spread(rows)
     model = model or north_korea()
     timeline = timeline or Timeline()
     if isinstance(scenario, str):
@@ -134,6 +141,10 @@ def iterate_blocks(
         raise RunError(f"seed must be 0 or more, not {seed}")
     backend_class = get_backend(backend)
     per_member = _per_member(parameters or {}, members)
+    for name, path in (paths or {}).items():
+        if np.shape(path) != (members, len(timeline.years)):
+            raise RunError(f"path of driver {name!r} has shape {np.shape(path)}; allowed: (members, years) = "
+                           f"({members}, {len(timeline.years)})")
     for first in range(0, members, block):
         count = min(block, members - first)
         if first in skip:
@@ -141,8 +152,10 @@ def iterate_blocks(
                 progress(count * timeline.steps)
             continue
         chunk = {k: v[first : first + count] if isinstance(v, np.ndarray) else v for k, v in per_member.items()}
-        inputs = compile_inputs(model, scenario, timeline, chunk)
         keys = member_keys(seed, count, first)
+        block_paths = {} if posterior is None else posterior.paths(rows[first : first + count], keys, timeline)
+        block_paths.update({k: np.asarray(v)[first : first + count] for k, v in (paths or {}).items()})
+        inputs = compile_inputs(model, scenario, timeline, chunk, block_paths)
         flows, stocks, clock = simulate(model, inputs, backend_class(model, keys, timeline), count, progress)
         yield first, Results.from_arrays(
             model, timeline, flows, stocks, first_member=first, clock=clock,

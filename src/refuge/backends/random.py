@@ -183,3 +183,17 @@ def stochastic_round(x, k0, k1, step, decision):
     if x > whole and uniforms(k0, k1, step, decision, 0)[0] < x - whole:
         whole += 1.0
     return np.int64(whole)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def member_normals(keys, decision, count):
+    """Standard normals ``(members, count)``: member ``m``'s ``j``-th from its own stream (Box-Muller)."""
+    out = np.empty((keys.shape[0], count))
+    for m in range(keys.shape[0]):
+        for j in range(0, count, 2):
+            u0, u1, _, _ = uniforms(keys[m, 0], keys[m, 1], j, decision, 0)
+            radius = math.sqrt(-2.0 * math.log(u0))
+            out[m, j] = radius * math.cos(2.0 * math.pi * u1)
+            if j + 1 < count:
+                out[m, j + 1] = radius * math.sin(2.0 * math.pi * u1)
+    return out

@@ -36,9 +36,8 @@ import numpy as np
 import pandas as pd
 
 from ..evidence import Claim, arrivals, load_evidence, record_end
-from .likelihood import COLUMNS, simulate_batch
+from .likelihood import COLUMNS, simulate_posterior
 from .posterior import Posterior
-from .priors import SIGMA_ARRIVALS
 from .sampler import Settings, calibrate
 
 ORIGINS = (2005, 2008, 2011, 2014, 2019)
@@ -82,12 +81,9 @@ def refuge_forecast(origin: int, posterior: Posterior, years: int, *, blind: boo
     """Predictive draws of annual arrivals for ``origin + 1 .. origin + years``, ``(draws, years)``."""
     rng = np.random.default_rng([seed, origin, int(blind)])
     rows = rng.integers(0, len(posterior.samples), size=draws)
-    chosen = posterior.samples.iloc[rows]
-    values = {n: chosen[n].to_numpy(float) for n in posterior.model_parameters}
-    sims = simulate_batch(values, origin + years, origin if blind else None)
+    sims = simulate_posterior(posterior, rows, origin + years, origin if blind else None, seed)
     total = sims[:, -years:, COLUMNS.index("arrivals")]
-    sigma = chosen[SIGMA_ARRIVALS].to_numpy(float)[:, None]
-    return total * np.exp(sigma * rng.standard_normal(total.shape))
+    return total * np.exp(posterior.spread(rows)[:, None] * rng.standard_normal(total.shape))
 
 
 def naive_forecast(name: str, history: pd.Series, years: int, draws: int, seed: int = 0) -> np.ndarray:

@@ -4,12 +4,13 @@ Targets, all from :mod:`refuge.evidence`, up to a cut-off year:
 
 1. annual arrivals in the South, by sex where the record splits them (2001 on),
    the total otherwise (1995-2000), and the 1990-1994 combined total: log-normal
-   around the model, spread ``sigma_arrivals`` (calibrated);
-2. cumulative totals at dated points (by sex for 1998 and 2001): log-normal
-   with the same spread ``sigma_arrivals``. They mostly restate the annual
-   record (a cumulative total is a sum of annual counts), so a tighter spread
-   would count the same people twice over; they matter for the 1990s, where
-   only totals and two sex splits (end-1998, end-2001) are known;
+   around the model, spread ``sigma_arrivals`` (calibrated), with the route's
+   permeability a latent random walk integrated out by a Kalman filter
+   (:mod:`refuge.calibration.latent`);
+2. the sex split of the cumulative totals at end-1998 and end-2001 (831 men
+   and 116 women; 1,395 and 595): log-normal with the same spread. They are
+   what the 1990s record says of the sexes. Cumulative *totals* are sums of
+   the annual record, so they are not counted again;
 3. soft, wide evidence: people hiding in China and deportations from China.
    The claims about one quantity in one year are a mixture (the truth is near
    one of them, we do not know which), each a log-normal as wide as its stated
@@ -21,10 +22,11 @@ Targets, all from :mod:`refuge.evidence`, up to a cut-off year:
    together they count once;
 4. time abroad before arrival (EVIDENCE.md §4c: surveys of a year's arrivals):
    log-normal around the model's mean time abroad of that year's arrivals,
-   spread :data:`TIME_SIGMA`.
+   spread :data:`TIME_SIGMA`; the latent walk moves it (a more open pipeline
+   brings people through faster), so the filter reads it too.
 
 The simulator is the ``mean`` backend, vectorised over members: one call
-evaluates a whole batch of parameter sets.
+evaluates a whole batch of parameter sets, each at two permeabilities.
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ from scipy.special import logsumexp
 
 from ..evidence import Claim, load_evidence
 from ..korea import INITIAL
+from ..korea.drivers import ROUTE_PERMEABILITY
 from ..model.timeline import Timeline
+from .latent import Filtered, Observation, filter_paths
 
 #: Extra log-scale spread of every soft claim (hiding in China, deportations): a factor of about 1.65.
 SOFT_SIGMA = 0.5
@@ -51,25 +55,67 @@ _HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
 _INITIAL_SOUTH = np.array(INITIAL["sk_settled"], dtype=float)  # (female, male) settled before 1990
 
 
-def simulate_batch(values: dict[str, np.ndarray], until: int, blind: int | None = None) -> np.ndarray:
+def simulate_batch(values: dict[str, np.ndarray], until: int, blind: int | None = None,
+                   permeability: np.ndarray | None = None) -> np.ndarray:
     """Run the mean backend for a batch of parameter sets; ``(members, years, COLUMNS)``, years 1990..until.
 
     ``blind``: the drivers know nothing dated after that year (see :func:`refuge.korea.blind_model`).
+    ``permeability``: each member's route permeability by year, ``(members, years)`` (1 without it).
     """
     from ..korea import blind_model, north_korea
     from ..simulation import run
 
     members = len(next(iter(values.values())))
     model = north_korea() if blind is None else blind_model(blind)
+    paths = None if permeability is None else {ROUTE_PERMEABILITY: permeability}
     res = run(
         "baseline", members=members, seed=0, backend="mean", timeline=Timeline(_FIRST_YEAR, until),
-        parameters=values, block=members, calibrated=False, model=model,
+        parameters=values, block=members, calibrated=False, model=model, paths=paths,
     )
     out = res.outputs().sel(
         variable=["arrivals_south_korea", "arrivals_south_korea_female", "hiding_in_china", "deported_from_china",
                   "time_abroad"]
     )
     return np.nan_to_num(np.asarray(out.values, dtype=float))
+
+
+def simulate_posterior(posterior, rows: np.ndarray, until: int, blind: int | None = None,
+                       seed: int = 0) -> np.ndarray:
+    """The posterior samples ``rows`` run to ``until`` on their latent paths, ``(len(rows), years, COLUMNS)``.
+
+    After the years the calibration saw, each path goes on by its random walk
+    (each draw from its own stream), so a forecast does not know the route's future.
+    """
+    from ..backends.random import member_keys
+
+    timeline = Timeline(_FIRST_YEAR, until)
+    paths = posterior.paths(rows, member_keys(seed, len(rows)), timeline)
+    return simulate_batch(posterior.parameters(rows), until, blind, paths.get(ROUTE_PERMEABILITY))
+
+
+def simulate_routes(values: dict[str, np.ndarray], until: int, blind: int | None = None) -> np.ndarray:
+    """The batch at permeability 1 and 2, in one run: ``(members, years, COLUMNS, 2)`` (see :func:`split_routes`)."""
+    members = len(next(iter(values.values())))
+    years = until - _FIRST_YEAR + 1
+    doubled = {k: np.concatenate([v, v]) for k, v in values.items()}
+    permeability = np.repeat([1.0, 2.0], members)[:, None] * np.ones((1, years))
+    sims = simulate_batch(doubled, until, blind, permeability)
+    return np.stack([sims[:members], sims[members:]], axis=-1)
+
+
+def split_routes(sims: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Arrivals of the slow (``a``) and fast (``b``) routes by column, and their person-years abroad.
+
+    Arrivals are ``a + b * permeability``, so the runs at 1 and 2 give ``b = A2 - A1``.
+    """
+    def parts(one, two):
+        b = np.maximum(two - one, 0.0)
+        return np.maximum(one - b, 0.0), b
+
+    total, female = parts(sims[..., 0, 0], sims[..., 0, 1]), parts(sims[..., 1, 0], sims[..., 1, 1])
+    years_one, years_two = sims[..., 4, 0] * sims[..., 0, 0], sims[..., 4, 1] * sims[..., 0, 1]
+    return {"total": total, "female": female, "male": (total[0] - female[0], total[1] - female[1]),
+            "time": parts(years_one, years_two)}
 
 
 def _range(claim: Claim) -> tuple[float, float]:
@@ -106,6 +152,8 @@ class Targets:
     ['annual', 'cumulative', 'period', 'soft', 'time']
     """
 
+    first_year = _FIRST_YEAR
+
     def __init__(self, until: int, claims: list[Claim] | None = None, *, soft: bool = True):
         self.until = until
         self.claims = load_evidence() if claims is None else claims
@@ -121,9 +169,8 @@ class Targets:
                     continue  # the sexes carry this year; the total would count it twice
                 kind = "annual" if len(years) == 1 else "period"
                 self.terms.append(Term(kind, column, years, c.end, np.array([np.log(c.value)]), np.zeros(1), (c.id,)))
-            elif c.quantity.startswith("cumulative_arrivals"):
-                column = {"cumulative_arrivals": "total", "cumulative_arrivals_female": "female",
-                          "cumulative_arrivals_male": "male"}[c.quantity]
+            elif c.quantity in ("cumulative_arrivals_female", "cumulative_arrivals_male"):
+                column = c.quantity.removeprefix("cumulative_arrivals_")
                 self.terms.append(
                     Term("cumulative", column, np.array([], int), c.end, np.array([np.log(c.value)]),
                          np.zeros(1), (c.id,))
@@ -159,33 +206,53 @@ class Targets:
     def annual_count(self) -> int:
         return sum(len(t.years) for t in self.terms if t.kind in ("annual", "period"))
 
-    def log_likelihood(self, sims: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-        """Log-likelihood of each member, ``sims`` ``(members, years, COLUMNS)``, ``sigma`` ``(members,)``."""
-        members = sims.shape[0]
-        total, female = sims[..., 0], sims[..., 1]
-        series = {"total": total, "female": female, "male": total - female,
-                  "hiding_in_china": sims[..., 2], "deported_from_china": sims[..., 3], "time_abroad": sims[..., 4]}
-        start = {"total": _INITIAL_SOUTH.sum(), "female": _INITIAL_SOUTH[0], "male": _INITIAL_SOUTH[1]}
-        out = np.zeros(members)
-        sigma = np.asarray(sigma, dtype=float)
+    def observations(self, sims: np.ndarray, sigma: np.ndarray) -> list[Observation]:
+        """The annual record and the time-abroad surveys as observations of the latent walk."""
+        routes = split_routes(sims)
+        out = []
         for term in self.terms:
-            values = series[term.column]
             if term.kind in ("annual", "period"):
-                model = values[:, term.years].sum(axis=1)
-                z = (term.mu[0] - np.log(np.maximum(model, 1e-9))) / sigma
-                out += -0.5 * z**2 - np.log(sigma) - _HALF_LOG_2PI
-            elif term.kind == "cumulative":
+                a, b = routes[term.column]
+                out.append(Observation(int(term.years.max()), float(term.mu[0]), sigma,
+                                       a[:, term.years].sum(axis=1), b[:, term.years].sum(axis=1)))
+            elif term.kind == "time":
+                t = int(term.years[0])
+                a, b = routes["total"]
+                spent_a, spent_b = routes["time"]
+                out.append(Observation(t, float(term.mu[0]), float(term.sd[0]), a[:, t], b[:, t],
+                                       (spent_a[:, t], spent_b[:, t])))
+        return out
+
+    def filtered(self, sims: np.ndarray, sigma: np.ndarray, step: np.ndarray) -> Filtered:
+        """The latent walk given the record, per member (``sims`` from :func:`simulate_routes`)."""
+        sigma = np.asarray(sigma, dtype=float)
+        return filter_paths(self.observations(sims, sigma), sims.shape[0], sims.shape[1], step)
+
+    def log_likelihood(self, sims: np.ndarray, sigma: np.ndarray, step: np.ndarray) -> np.ndarray:
+        """Log-likelihood per member: ``sims`` ``(members, years, COLUMNS, 2)``; ``sigma``, ``step`` ``(members,)``.
+
+        The annual record and time abroad enter through the filter, with the
+        walk integrated out; the other terms read the run at permeability 1,
+        which the walk does not change (see :mod:`refuge.calibration.latent`).
+        """
+        sigma = np.asarray(sigma, dtype=float)
+        out = self.filtered(sims, sigma, step).log_likelihood
+        base = sims[..., 0]
+        total, female = base[..., 0], base[..., 1]
+        series = {"total": total, "female": female, "male": total - female,
+                  "hiding_in_china": base[..., 2], "deported_from_china": base[..., 3]}
+        start = {"total": _INITIAL_SOUTH.sum(), "female": _INITIAL_SOUTH[0], "male": _INITIAL_SOUTH[1]}
+        for term in self.terms:
+            values = series.get(term.column)
+            if term.kind == "cumulative":
                 model = _cumulative(values, term.when) + start[term.column]
                 z = (term.mu[0] - np.log(np.maximum(model, 1e-9))) / sigma
-                out += -0.5 * z**2 - np.log(sigma) - _HALF_LOG_2PI
-            elif term.kind == "time":
-                z = (term.mu[0] - np.log(np.maximum(values[:, term.years[0]], 1e-3))) / term.sd[0]
-                out += -0.5 * z**2 - np.log(term.sd[0]) - _HALF_LOG_2PI
-            else:
+                out = out - 0.5 * z**2 - np.log(sigma) - _HALF_LOG_2PI
+            elif term.kind == "soft":
                 model = np.log(np.maximum(values[:, term.years[0]], 1e-9))[:, None]
                 z = (model - term.mu[None, :]) / term.sd[None, :]
                 mixture = logsumexp(-0.5 * z**2 - np.log(term.sd)[None, :], axis=1) - np.log(len(term.mu))
-                out += term.weight * (mixture - _HALF_LOG_2PI)
+                out = out + term.weight * (mixture - _HALF_LOG_2PI)
         return np.where(np.isfinite(out), out, -np.inf)
 
 

@@ -1,11 +1,13 @@
 """Posterior samples with the provenance of the run that made them, and draws from them for runs.
 
-A posterior is two files side by side: ``posterior.csv`` (one row per sample,
-one column per calibrated parameter, values in natural units) and
-``posterior.json`` (the provenance: data version, seed, sampler settings,
-diagnostics, the code's version). The package ships one fitted to 2025;
-:func:`posterior_parameters` draws ensemble members' parameters from it, and
-``refuge.run`` uses it by default.
+A posterior is files side by side: ``posterior.csv`` (one row per sample,
+one column per calibrated parameter, values in natural units),
+``latent.csv`` (the same rows: each sample's path of the log route
+permeability, one column per year) and ``posterior.json`` (the provenance:
+data version, seed, sampler settings, diagnostics, the code's version). The
+package ships one fitted to 2025; :func:`posterior_parameters` draws ensemble
+members' parameters from it, and ``refuge.run`` uses it by default, with each
+member's latent path continued by its random walk after the record ends.
 
 >>> draws = posterior_parameters(5, seed=1)
 >>> len(draws["attempt_base"])
@@ -24,20 +26,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..backends.random import decision_id, member_normals
 from ..errors import DataError
 from ..korea import north_korea
-from .priors import OBSERVATION
+from ..korea.drivers import ROUTE_PERMEABILITY
+from ..model.timeline import Timeline
+from .latent import continue_paths
+from .priors import OBSERVATION, PERMEABILITY_STEP, SIGMA_ARRIVALS
 
 SAMPLES = "posterior.csv"
+LATENT = "latent.csv"
 PROVENANCE = "posterior.json"
+#: Largest |log permeability| a latent path may hold: a factor of e^10 either way is not a route.
+_LATENT_BOUND = 10.0
 
 
 @dataclass(frozen=True)
 class Posterior:
-    """Samples (a DataFrame, one column per parameter) and the provenance of the calibration."""
+    """Samples (one column per parameter), their latent paths (one column per year) and the provenance."""
 
     samples: pd.DataFrame
     provenance: dict = field(default_factory=dict)
+    latent: pd.DataFrame | None = None
 
     @property
     def model_parameters(self) -> list[str]:
@@ -48,6 +58,9 @@ class Posterior:
         paths = [folder / SAMPLES, folder / PROVENANCE]
         self.samples.to_csv(paths[0], index=False, float_format="%.6g")
         paths[1].write_text(json.dumps(self.provenance, indent=2, default=str) + "\n", encoding="utf-8")
+        if self.latent is not None:
+            paths.append(folder / LATENT)
+            self.latent.to_csv(paths[-1], index=False, float_format="%.5g")
         return paths
 
     @classmethod
@@ -61,27 +74,46 @@ class Posterior:
         except (OSError, ValueError) as err:
             raise DataError(f"{meta}: not a posterior's provenance (JSON: {err})") from None
         samples = _read_samples(csv, provenance)
-        return cls(samples, provenance)
+        latent = _read_latent(Path(folder) / LATENT, len(samples))
+        return cls(samples, provenance, latent)
 
-    def draw(self, members: int, seed: int = 0) -> dict[str, np.ndarray]:
-        """Model parameters of ``members`` ensemble members, resampled from the posterior.
-
-        Each member gets one whole posterior sample (so correlations between
-        parameters are kept); the same seed gives the same draws.
-        """
-        rows = self._rows(members, seed)
-        return {name: self.samples[name].to_numpy(dtype=float)[rows] for name in self.model_parameters}
-
-    def spread(self, members: int, seed: int = 0) -> np.ndarray | None:
-        """The observation spread (``sigma_arrivals``) of the same samples :meth:`draw` gives the members."""
-        name = next(iter(OBSERVATION))
-        if name not in self.samples:
-            return None
-        return self.samples[name].to_numpy(dtype=float)[self._rows(members, seed)]
-
-    def _rows(self, members: int, seed: int) -> np.ndarray:
+    def rows(self, members: int, seed: int = 0) -> np.ndarray:
+        """The sample each of ``members`` ensemble members takes: whole rows, so correlations are kept."""
         rng = np.random.default_rng([seed, 0x9E3779B9])
         return rng.integers(0, len(self.samples), size=members)
+
+    def parameters(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Model parameters of the samples ``rows``."""
+        return {name: self.samples[name].to_numpy(dtype=float)[rows] for name in self.model_parameters}
+
+    def draw(self, members: int, seed: int = 0) -> dict[str, np.ndarray]:
+        """Model parameters of ``members`` ensemble members, resampled from the posterior (the same seed, the same)."""
+        return self.parameters(self.rows(members, seed))
+
+    def spread(self, rows: np.ndarray) -> np.ndarray | None:
+        """The observation spread (``sigma_arrivals``) of the samples ``rows``."""
+        if SIGMA_ARRIVALS not in self.samples:
+            return None
+        return self.samples[SIGMA_ARRIVALS].to_numpy(dtype=float)[rows]
+
+    def paths(self, rows: np.ndarray, keys: np.ndarray, timeline: Timeline) -> dict[str, np.ndarray]:
+        """The route permeability by year of the samples ``rows`` over ``timeline``; ``{}`` without latent paths.
+
+        Years the calibration saw take the sample's own path; later years
+        continue it by the random walk with the sample's step, each member
+        drawing from its own stream (``keys``), so a member's future does not
+        depend on how the ensemble is split. Years before the path hold its first value.
+        """
+        if self.latent is None:
+            return {}
+        first, last = int(self.latent.columns[0]), int(self.latent.columns[-1])
+        u = self.latent.to_numpy(dtype=float)[rows]
+        ahead = max(0, timeline.end - last)
+        if ahead:
+            step = self.samples[PERMEABILITY_STEP].to_numpy(dtype=float)[rows]
+            u = continue_paths(u, step, member_normals(keys, decision_id(ROUTE_PERMEABILITY), ahead))
+        index = np.clip(timeline.years - first, 0, u.shape[1] - 1)
+        return {ROUTE_PERMEABILITY: np.exp(u[:, index])}
 
 
 def _read_samples(csv: Path, provenance: dict) -> pd.DataFrame:
@@ -105,10 +137,12 @@ def _read_samples(csv: Path, provenance: dict) -> pd.DataFrame:
             close = difflib.get_close_matches(column, list(bounds), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise DataError(f"{csv}, header, field {column!r}: not a parameter of the model{hint}")
-    missing = [n for n in (*required, *OBSERVATION) if n not in samples.columns]
+    sampled = provenance.get("parameters") if isinstance(provenance, dict) else None
+    observed = [n for n in OBSERVATION if not isinstance(sampled, list) or n in sampled]
+    missing = [n for n in (*required, *observed) if n not in samples.columns]
     if missing:
         raise DataError(f"{csv}, header: column(s) {', '.join(map(repr, missing))} missing; the sampled parameters "
-                        f"are {', '.join(required)} and {', '.join(OBSERVATION)}")  # fmt: skip
+                        f"are {', '.join(required)} and {', '.join(observed)}")  # fmt: skip
     if samples.empty:
         raise DataError(f"{csv}: no samples; allowed: one row a sample")
     values = {}
@@ -124,6 +158,28 @@ def _read_samples(csv: Path, provenance: dict) -> pd.DataFrame:
     return pd.DataFrame(values)
 
 
+def _read_latent(csv: Path, samples: int) -> pd.DataFrame | None:
+    """Latent paths, one row per sample and one column per consecutive year, checked cell by cell."""
+    if not csv.exists():
+        return None
+    try:
+        table = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as err:
+        raise DataError(f"{csv}: not a table of latent paths ({err})") from None
+    years = [int(c) if c.isdigit() else None for c in table.columns]
+    if None in years or not years or years != list(range(years[0], years[0] + len(years))):
+        raise DataError(f"{csv}, header: {', '.join(table.columns)!r} is not allowed; allowed: consecutive years")
+    if len(table) != samples:
+        raise DataError(f"{csv}: {len(table)} paths for {samples} samples; allowed: one path per sample")
+    numbers = table.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    bad = ~(np.isfinite(numbers) & (np.abs(numbers) <= _LATENT_BOUND))
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise DataError(f"{csv}, row {row + 2}, field {table.columns[col]!r}: value {table.iat[row, col]!r} is not "
+                        f"allowed; allowed: a log permeability in [-{_LATENT_BOUND:g}, {_LATENT_BOUND:g}]")
+    return pd.DataFrame(numbers, columns=table.columns)
+
+
 def shipped_folder() -> Path:
     return Path(str(resources.files("refuge.data") / "posterior"))
 
@@ -135,12 +191,6 @@ def shipped_posterior() -> Posterior | None:
     if not (folder / SAMPLES).exists():
         return None
     return Posterior.load(folder)
-
-
-def posterior_spread(members: int, seed: int = 0) -> np.ndarray | None:
-    """Each member's observation spread from the shipped posterior (the rows of :func:`posterior_parameters`)."""
-    posterior = shipped_posterior()
-    return None if posterior is None else posterior.spread(members, seed)
 
 
 def posterior_parameters(members: int, seed: int = 0) -> dict[str, np.ndarray]:

@@ -10,10 +10,12 @@ and in detention, arrests on the road, resettlement abroad: none of the
 calibration targets counts them) stay at their defaults, so the sampler does
 not spend its budget wandering over their priors.
 
-One parameter is not the model's: ``sigma_arrivals``, the log-scale spread of
+Two parameters are not the model's: ``sigma_arrivals``, the log-scale spread of
 the record around the model's annual arrivals (model discrepancy plus record
-revisions). It is calibrated with the rest, so predictive bands are as wide as
-the misfit the record shows.
+revisions), and ``permeability_step``, the yearly step of the log random walk
+that the route's permeability follows (see :mod:`refuge.calibration.latent`).
+Both are calibrated with the rest, so predictive bands are as wide as the
+misfit and the year-to-year surprises the record shows.
 
 >>> space = parameter_space()
 >>> space.names[0], space.ndim > 10
@@ -45,7 +47,6 @@ CALIBRATED = (
     "onward_escape",
     "cost_elasticity",
     "kin_rescue",
-    "pipeline_share",
 )
 
 #: Parameters with a prior that calibration holds at their defaults, and why: the fit to 2019 left each
@@ -56,15 +57,23 @@ FIXED = {
     "propaganda_deterrence": "one step in 2012, the same year as border security's build-up",
     "catch_at_border": "acts through border security as security_deterrence does",
     "news_effect": "grows with the settled stock, as kin_rescue does",
+    "pipeline_share": "scales the fast pipeline as the latent route permeability does: only their product is "
+    "identified, and the walk's level carries it",
 }
 
-#: Calibrated parameters that are not the model's: the observation model.
+#: Calibrated parameters that are not the model's: the observation model and the latent walk's step.
 SIGMA_ARRIVALS = "sigma_arrivals"
+PERMEABILITY_STEP = "permeability_step"
 OBSERVATION = {
     SIGMA_ARRIVALS: Prior(
         0.03, 1.0, log=True,
         reason="log-scale spread of the annual record around the model: from 3% (record revisions alone) "
         "to a factor of e (a model that only gets the order of magnitude)",
+    ),
+    PERMEABILITY_STEP: Prior(
+        0.02, 1.5, log=True,
+        reason="yearly log step of the route's permeability: from a steady route (2% a year) to one that can "
+        "open or shut by a factor of four in a year (the 2012 break halved arrivals)",
     ),
 }
 

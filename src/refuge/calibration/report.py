@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from ..evidence import arrivals, load_evidence, record_end
-from .likelihood import COLUMNS, ONE_SIDED, simulate_batch
+from .likelihood import COLUMNS, ONE_SIDED, simulate_posterior
 from .posterior import Posterior
-from .priors import SIGMA_ARRIVALS, parameter_space
+from .priors import OBSERVATION, parameter_space
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 FIRST_SCORED_YEAR = 1995
@@ -46,10 +46,9 @@ class Predictive:
 def predictive(posterior: Posterior, *, until: int = LAST_YEAR, draws: int = 1000, seed: int = 0) -> Predictive:
     """Simulate ``draws`` posterior samples to ``until`` and add the observation spread to annual arrivals."""
     rng = np.random.default_rng(seed)
-    rows = rng.integers(0, len(posterior.samples), size=draws)
-    chosen = posterior.samples.iloc[rows]
-    sims = simulate_batch({n: chosen[n].to_numpy(float) for n in posterior.model_parameters}, until)
-    sigma = chosen[SIGMA_ARRIVALS].to_numpy(float)[:, None]
+    rows = posterior.rows(draws, seed)
+    sims = simulate_posterior(posterior, rows, until, seed=seed)
+    sigma = posterior.spread(rows)[:, None]
     total, female = sims[..., COLUMNS.index("arrivals")], sims[..., COLUMNS.index("arrivals_female")]
     male = total - female
 
@@ -116,7 +115,7 @@ def parameter_table(posterior: Posterior) -> pd.DataFrame:
         if name not in posterior.samples:
             continue
         q = np.quantile(posterior.samples[name], QUANTILES)
-        default = model.parameter(name).value if name != SIGMA_ARRIVALS else np.nan
+        default = model.parameter(name).value if name not in OBSERVATION else np.nan
         values = posterior.samples[name].to_numpy(float)
         internal = np.log(values) if prior.log else values
         low, high = (np.log(prior.low), np.log(prior.high)) if prior.log else (prior.low, prior.high)

@@ -36,9 +36,11 @@ import numpy as np
 
 from ..errors import RunError
 from ..evidence import Claim, data_version, record_end
-from .likelihood import Targets, simulate_batch
+from ..korea.drivers import ROUTE_PERMEABILITY
+from .latent import sample_paths
+from .likelihood import Targets, simulate_routes
 from .posterior import Posterior
-from .priors import CALIBRATED, SIGMA_ARRIVALS, Space, parameter_space
+from .priors import CALIBRATED, PERMEABILITY_STEP, SIGMA_ARRIVALS, Space, parameter_space
 
 CHAIN = "chain-{}.h5"
 
@@ -84,7 +86,7 @@ class Settings:
 
 
 def _simulate_chunk(names: tuple[str, ...], values: np.ndarray, until: int, blind: int | None = None) -> np.ndarray:
-    return simulate_batch({n: values[:, i] for i, n in enumerate(names)}, until, blind)
+    return simulate_routes({n: values[:, i] for i, n in enumerate(names)}, until, blind)
 
 
 class Evaluator:
@@ -99,12 +101,13 @@ class Evaluator:
         self.blind = targets.until if blind else None
         self.model_index = [space.names.index(n) for n in space.model_names]
         self.sigma_index = space.names.index(SIGMA_ARRIVALS)
+        self.step_index = space.names.index(PERMEABILITY_STEP)
         self._pool = ProcessPoolExecutor(workers) if workers > 1 and client is None else None
         self.calls = 0
         self.evaluations = 0
 
     def simulate(self, values: np.ndarray) -> np.ndarray:
-        """Model outputs of a batch of parameter values (natural units), ``(n, years, columns)``."""
+        """Model outputs of a batch of parameter values (natural units), ``(n, years, columns, 2)``."""
         names = self.space.model_names
         model_values = values[:, self.model_index]
         parts = max(1, self.workers if self.client is None else len(self.client.scheduler_info()["workers"]))
@@ -127,7 +130,7 @@ class Evaluator:
         if inside.any():
             values = self.space.values(theta[inside])
             sims = self.simulate(values)
-            out[inside] += self.targets.log_likelihood(sims, values[:, self.sigma_index])
+            out[inside] += self.targets.log_likelihood(sims, values[:, self.sigma_index], values[:, self.step_index])
         self.calls += 1
         self.evaluations += int(inside.sum())
         return out
@@ -197,11 +200,34 @@ def calibrate(
             _follow(queue, futures, settings, progress)
             for f in futures:
                 f.result()
-    elapsed = time.perf_counter() - started
-    posterior = _posterior(paths, space, settings, targets, elapsed, any(resumed), workers, version, client is not None)
+    posterior = _posterior(paths, space, settings, targets, any(resumed), workers, version, client is not None)
     if posterior.provenance["complete"]:
+        evaluator = Evaluator(space, targets, workers=workers, client=client, blind=settings.blind)
+        try:
+            posterior = _with_latent(posterior, evaluator, settings.seed)
+        finally:
+            evaluator.close()
+        posterior.provenance["wall_seconds_this_session"] = round(time.perf_counter() - started, 1)
         posterior.save(out)
     return posterior
+
+
+def _with_latent(posterior: Posterior, evaluator: Evaluator, seed: int) -> Posterior:
+    """Each sample's path of the log route permeability, drawn given the record (backward sampling)."""
+    import dataclasses
+
+    import pandas as pd
+
+    space, targets = evaluator.space, evaluator.targets
+    values = posterior.samples[list(space.names)].to_numpy(dtype=float)
+    sims = evaluator.simulate(values)
+    filtered = targets.filtered(sims, values[:, evaluator.sigma_index], values[:, evaluator.step_index])
+    normals = np.random.default_rng([seed, 0x1A7E]).standard_normal(filtered.mean.shape)
+    u = sample_paths(filtered, values[:, evaluator.step_index], normals)
+    years = [str(y) for y in range(targets.first_year, targets.until + 1)]
+    provenance = {**posterior.provenance, "latent": {"driver": ROUTE_PERMEABILITY, "step": PERMEABILITY_STEP,
+                                                    "years": [years[0], years[-1]]}}
+    return dataclasses.replace(posterior, latent=pd.DataFrame(u, columns=years), provenance=provenance)
 
 
 class _Reporter:
@@ -312,7 +338,7 @@ def _compatible(path: Path, settings: Settings, space: Space, version: str) -> b
     return same and names == list(space.names) and stored == version and iterations > 0
 
 
-def _posterior(paths: list[Path], space: Space, settings: Settings, targets: Targets, elapsed: float,
+def _posterior(paths: list[Path], space: Space, settings: Settings, targets: Targets,
                resumed: bool, workers: int, version: str, client_used: bool = False) -> Posterior:
     """Pool the second half of every chain, thinned, into posterior samples with provenance and diagnostics."""
     import emcee
@@ -352,7 +378,6 @@ def _posterior(paths: list[Path], space: Space, settings: Settings, targets: Tar
         **_arviz_diagnostics(chains, space),
         "targets": [t.ids[0] if len(t.ids) == 1 else "+".join(t.ids) for t in targets.terms],
         "workers": "dask" if client_used else workers,
-        "wall_seconds_this_session": round(elapsed, 1),
         "resumed": resumed,
         "complete": steps >= settings.steps,
         "python": platform.python_version(),

@@ -15,6 +15,9 @@ enforcement (``china_enforcement``), which neither closure touches.
 from ..model.definition import Driver
 from ..model.provenance import Assumption, Record, Seed
 
+#: The driver no source measures: inferred by calibration as a log random walk (see ``refuge.calibration``).
+ROUTE_PERMEABILITY = "route_permeability"
+
 DRIVERS = (
     Driver(
         "food_crisis",
@@ -101,6 +104,18 @@ DRIVERS = (
             Record("4a", "2014년 탈북 비용은 4000달러 선이었지만, 2017년에는 1만5000달러"),
             Record("4a", "around $1,700 per person until the 2010s … rose to $17,000 and recently skyrocketed to $85,000"),
             Assumption("$15,000 in 2017 is 3.5 on this scale, so $17,000 before 2020 is 4 and $85,000 in 2024 is 20"),
+        ),
+    ),
+    Driver(
+        ROUTE_PERMEABILITY,
+        "how open the broker route from the North is, beyond network and fee (1 = as the structure says)",
+        {1990: 1.0},
+        (
+            Seed("003", "In 2010-13, there was a massive build-up in security on the Sino-North Korean border."),
+            Record("4c", "현재 평균 1년6개월 정도인 것으로 조사됐습니다"),
+            Assumption("not measured by any source: calibration infers it year by year from the record as a log "
+                       "random walk with an estimated step; runs draw each member's path from the posterior and "
+                       "continue it by the same walk after the record ends"),
         ),
     ),
     Driver(

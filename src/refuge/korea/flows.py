@@ -56,13 +56,16 @@ def attempts(s, d, p):
 
 
 def brokered(d, p):
-    """M6: share of crossings a broker takes straight on to a third country (the fast pipeline).
+    """M6: crossings a broker takes straight on to a third country, per crossing into hiding (the fast pipeline).
 
-    Brokers reach more of those who cross as their network grows, fewer as the
-    price of a crossing rises, and none while China stops movement.
+    Brokers reach more people as their network grows, fewer as the price of a
+    crossing rises, and none while China stops movement; how open the route is
+    from year to year beyond that (``route_permeability``) is inferred from the
+    record, not written by hand. A more open route draws extra crossers rather
+    than diverting those who would hide, so the hidden population does not
+    depend on it.
     """
-    share = p.pipeline_share * d.broker_network * affordability(d, p) * open_china(d)
-    return np.minimum(share, 0.95)
+    return p.pipeline_share * d.broker_network * affordability(d, p) * open_china(d) * d.route_permeability
 
 
 def caught(d, p):
@@ -84,7 +87,7 @@ def passes(d, p):
 
 def cross_to_china(s, d, p):
     """Crossings without a broker's onward route: they join the hidden population in China."""
-    return attempts(s, d, p) * passes(d, p) * (1.0 - brokered(d, p))
+    return attempts(s, d, p) * passes(d, p)
 
 
 def brokered_crossing(s, d, p):
@@ -103,7 +106,8 @@ def shot_at_border(s, d, p):
 def kin_funded_escape(s, d, p):
     """M8: settled defectors pay brokers to bring relatives out past the guards and through China."""
     per_sponsor = p.kin_rescue * s.total("sk_settled") / np.maximum(s.total("nk_at_risk"), 1.0)
-    return per_sponsor * sex_weights(p.female_attempt_ratio) * passes(d, p) * affordability(d, p) * open_north(d) * open_china(d)
+    return (per_sponsor * sex_weights(p.female_attempt_ratio) * passes(d, p) * affordability(d, p) * open_north(d)
+            * open_china(d) * d.route_permeability)
 
 
 def direct_defection(s, d, p):

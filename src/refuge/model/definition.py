@@ -269,8 +269,13 @@ class ParameterView:
 
 def by_sex(female, male) -> np.ndarray:
     """Per-sex values side by side on a last axis of length 2: ``(2,)`` or ``(members, 2)``."""
-    female, male = np.broadcast_arrays(np.atleast_1d(female), np.atleast_1d(male))
-    return np.concatenate([female, male], axis=-1).astype(float)
+    shape = np.broadcast_shapes(np.shape(female), np.shape(male))
+    if not shape:  # a hazard's two constants
+        return np.array((female, male), dtype=float)
+    out = np.empty((*shape[:-1], 2))
+    out[..., :1] = female
+    out[..., 1:] = male
+    return out
 
 
 def _index(kind: str, names: list[str]) -> dict[str, int]:

@@ -36,6 +36,11 @@ class Timeline:
         """Decimal year at the start of each step."""
         return self.start + np.arange(self.steps) / WEEKS_PER_YEAR
 
+    @property
+    def year_index(self) -> np.ndarray:
+        """The year (counted from ``start``) of each step."""
+        return np.repeat(np.arange(len(self.years)), WEEKS_PER_YEAR)
+
     def step_of(self, when: float) -> int:
         """The step in which the decimal year ``when`` falls, clipped to the timeline."""
         step = int(np.floor((when - self.start) * WEEKS_PER_YEAR + 1e-9))

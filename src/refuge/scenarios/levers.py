@@ -20,15 +20,19 @@ from .schema import LeverSpec
 
 @dataclass(frozen=True)
 class Inputs:
-    """Everything outside the state that a run needs, step by step."""
+    """Everything outside the state that a run needs, step by step.
+
+    A driver's series is ``(steps,)``, shared by every member, or
+    ``(steps, members, 1)`` where members follow their own path.
+    """
 
     timeline: Timeline
     drivers: dict[str, np.ndarray]
     parameters: dict[str, float | np.ndarray]
     schedules: dict[str, tuple[np.ndarray, np.ndarray]]
 
-    def drivers_at(self, step: int) -> dict[str, float]:
-        return {name: float(series[step]) for name, series in self.drivers.items()}
+    def drivers_at(self, step: int) -> dict[str, float | np.ndarray]:
+        return {name: series[step] if series.ndim > 1 else float(series[step]) for name, series in self.drivers.items()}
 
     def parameters_at(self, step: int) -> dict[str, float | np.ndarray]:
         """Parameter values at a step: ``value * a[step] + b[step]`` for levered ones."""
@@ -45,16 +49,22 @@ def compile_inputs(
     scenario: Scenario,
     timeline: Timeline,
     parameters: Mapping[str, float | np.ndarray] | None = None,
+    paths: Mapping[str, np.ndarray] | None = None,
 ) -> Inputs:
     """Driver series and parameter values of ``scenario``.
 
     ``parameters`` replaces defaults (a float, or an array ``(members, 1)`` of
     per-member draws); the scenario's own overrides replace those in turn.
+    ``paths`` replaces a driver's knots by each member's own yearly values,
+    ``(members, years of the timeline)``; levers act on them as on any driver.
     """
     values: dict[str, float | np.ndarray] = {p.name: p.value for p in model.parameters}
     values.update(parameters or {})
     values.update(scenario.parameters)
     drivers = {d.name: d.series(timeline) for d in model.drivers}
+    for name, yearly in (paths or {}).items():
+        model.driver(name)
+        drivers[name] = np.ascontiguousarray(np.asarray(yearly, dtype=float)[:, timeline.year_index].T[..., None])
     schedules: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for lever in scenario.levers:
         window = _window(lever, timeline)
