@@ -39,7 +39,8 @@ def test_backward_draws_have_the_exact_smoothed_mean_and_spread():
     mean, cov = gain @ y, cov_u - gain @ cov_u
     draws = 40_000
     filtered = filter_paths(linear_observations(y, sd), members=1, years=3, step=step)
-    many = type(filtered)(np.repeat(filtered.mean, draws, 0), np.repeat(filtered.var, draws, 0), filtered.log_likelihood)
+    many = type(filtered)(np.repeat(filtered.mean, draws, 0), np.repeat(filtered.var, draws, 0),
+                          filtered.log_likelihood)
     u = sample_paths(many, step, np.random.default_rng(1).standard_normal((draws, 3)))
     assert np.allclose(u.mean(axis=0), mean, atol=4 * np.sqrt(np.diag(cov) / draws))
     assert np.allclose(np.cov(u, rowvar=False), cov, atol=0.003)
@@ -88,8 +89,6 @@ def test_a_run_follows_each_members_path_of_a_driver():
     assert np.allclose(brokered[0], plain[0])
     assert np.allclose(brokered[1, :2], plain[1, :2]) and np.all(brokered[1, 2:] > 2.5 * plain[1, 2:])
     hiding = res.outputs().sel(variable="hiding_in_china").values
-    # the pipeline draws extra crossers rather than those who would hide: the hidden stock moves only by the
-    # news that more arrivals send home (M8), a second-order feedback
-    assert np.allclose(hiding[0, :2], hiding[1, :2]) and np.allclose(hiding[0], hiding[1], rtol=0.02)
+    assert np.allclose(hiding[0, :2], hiding[1, :2]) and np.all(hiding[1, 2:] < hiding[0, 2:])  # more leave China
     with pytest.raises(refuge.errors.RunError, match="allowed: \\(members, years\\)"):
         refuge.run("baseline", paths={ROUTE_PERMEABILITY: np.ones((2, 3))}, **common)

@@ -93,24 +93,32 @@ def simulate_posterior(posterior, rows: np.ndarray, until: int, blind: int | Non
     return simulate_batch(posterior.parameters(rows), until, blind, paths.get(ROUTE_PERMEABILITY))
 
 
-def simulate_routes(values: dict[str, np.ndarray], until: int, blind: int | None = None) -> np.ndarray:
-    """The batch at permeability 1 and 2, in one run: ``(members, years, COLUMNS, 2)`` (see :func:`split_routes`)."""
+def simulate_routes(values: dict[str, np.ndarray], until: int, blind: int | None = None,
+                    centre: np.ndarray | None = None) -> np.ndarray:
+    """The batch on a log permeability path and on twice that permeability, in one run.
+
+    Returns ``(members, years, COLUMNS, 2)`` (see :func:`split_routes`); the
+    path is ``centre`` (``(members, years)``), or 0 throughout.
+    """
     members = len(next(iter(values.values())))
     years = until - _FIRST_YEAR + 1
     doubled = {k: np.concatenate([v, v]) for k, v in values.items()}
-    permeability = np.repeat([1.0, 2.0], members)[:, None] * np.ones((1, years))
-    sims = simulate_batch(doubled, until, blind, permeability)
+    base = np.ones((members, years)) if centre is None else np.exp(centre)
+    sims = simulate_batch(doubled, until, blind, np.concatenate([base, 2.0 * base]))
     return np.stack([sims[:members], sims[members:]], axis=-1)
 
 
-def split_routes(sims: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Arrivals of the slow (``a``) and fast (``b``) routes by column, and their person-years abroad.
+def split_routes(sims: np.ndarray, centre: np.ndarray | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Arrivals by column as ``a + b * permeability`` (and likewise their person-years abroad).
 
-    Arrivals are ``a + b * permeability``, so the runs at 1 and 2 give ``b = A2 - A1``.
+    The runs at ``exp(centre)`` and twice that give ``b exp(centre) = A2 - A1``:
+    the linearisation about the path the runs took (0 without ``centre``).
     """
+    scale = 1.0 if centre is None else np.exp(-centre)
+
     def parts(one, two):
         b = np.maximum(two - one, 0.0)
-        return np.maximum(one - b, 0.0), b
+        return np.maximum(one - b, 0.0), b * scale
 
     total, female = parts(sims[..., 0, 0], sims[..., 0, 1]), parts(sims[..., 1, 0], sims[..., 1, 1])
     years_one, years_two = sims[..., 4, 0] * sims[..., 0, 0], sims[..., 4, 1] * sims[..., 0, 1]
@@ -206,9 +214,10 @@ class Targets:
     def annual_count(self) -> int:
         return sum(len(t.years) for t in self.terms if t.kind in ("annual", "period"))
 
-    def observations(self, sims: np.ndarray, sigma: np.ndarray) -> list[Observation]:
-        """The annual record and the time-abroad surveys as observations of the latent walk."""
-        routes = split_routes(sims)
+    def observations(self, sims: np.ndarray, sigma: np.ndarray, centre: np.ndarray | None = None) -> list[Observation]:
+        """The annual record and the time-abroad surveys as observations of the latent walk (``centre``: see
+        :func:`split_routes`)."""
+        routes = split_routes(sims, centre)
         out = []
         for term in self.terms:
             if term.kind in ("annual", "period"):
@@ -223,10 +232,11 @@ class Targets:
                                        (spent_a[:, t], spent_b[:, t])))
         return out
 
-    def filtered(self, sims: np.ndarray, sigma: np.ndarray, step: np.ndarray) -> Filtered:
-        """The latent walk given the record, per member (``sims`` from :func:`simulate_routes`)."""
+    def filtered(self, sims: np.ndarray, sigma: np.ndarray, step: np.ndarray,
+                 centre: np.ndarray | None = None) -> Filtered:
+        """The latent walk given the record, per member (``sims`` from :func:`simulate_routes` about ``centre``)."""
         sigma = np.asarray(sigma, dtype=float)
-        return filter_paths(self.observations(sims, sigma), sims.shape[0], sims.shape[1], step)
+        return filter_paths(self.observations(sims, sigma, centre), sims.shape[0], sims.shape[1], step)
 
     def log_likelihood(self, sims: np.ndarray, sigma: np.ndarray, step: np.ndarray) -> np.ndarray:
         """Log-likelihood per member: ``sims`` ``(members, years, COLUMNS, 2)``; ``sigma``, ``step`` ``(members,)``.

@@ -85,8 +85,9 @@ class Settings:
         return parameter_space(tuple(self.names))
 
 
-def _simulate_chunk(names: tuple[str, ...], values: np.ndarray, until: int, blind: int | None = None) -> np.ndarray:
-    return simulate_routes({n: values[:, i] for i, n in enumerate(names)}, until, blind)
+def _simulate_chunk(names: tuple[str, ...], values: np.ndarray, until: int, blind: int | None = None,
+                    centre: np.ndarray | None = None) -> np.ndarray:
+    return simulate_routes({n: values[:, i] for i, n in enumerate(names)}, until, blind, centre)
 
 
 class Evaluator:
@@ -106,21 +107,25 @@ class Evaluator:
         self.calls = 0
         self.evaluations = 0
 
-    def simulate(self, values: np.ndarray) -> np.ndarray:
-        """Model outputs of a batch of parameter values (natural units), ``(n, years, columns, 2)``."""
+    def simulate(self, values: np.ndarray, centre: np.ndarray | None = None) -> np.ndarray:
+        """Model outputs of a batch of parameter values (natural units), ``(n, years, columns, 2)``.
+
+        ``centre``: each member's log permeability path to run about (see :func:`simulate_routes`).
+        """
         names = self.space.model_names
         model_values = values[:, self.model_index]
         parts = max(1, self.workers if self.client is None else len(self.client.scheduler_info()["workers"]))
-        chunks = [c for c in np.array_split(model_values, parts) if len(c)]
-        until, blind = self.targets.until, self.blind
+        split = [c for c in np.array_split(np.arange(len(values)), parts) if len(c)]
+        chunks = [model_values[c] for c in split]
+        centres = [None if centre is None else centre[c] for c in split]
         n = len(chunks)
+        args = ([names] * n, chunks, [self.targets.until] * n, [self.blind] * n, centres)
         if self.client is not None:
-            futures = self.client.map(_simulate_chunk, [names] * n, chunks, [until] * n, [blind] * n, pure=False)
-            results = self.client.gather(futures)
+            results = self.client.gather(self.client.map(_simulate_chunk, *args, pure=False))
         elif self._pool is not None and n > 1:
-            results = list(self._pool.map(_simulate_chunk, [names] * n, chunks, [until] * n, [blind] * n))
+            results = list(self._pool.map(_simulate_chunk, *args))
         else:
-            results = [_simulate_chunk(names, model_values, until, blind)]
+            results = [_simulate_chunk(names, model_values, self.targets.until, self.blind, centre)]
         return np.concatenate(results, axis=0)
 
     def __call__(self, theta: np.ndarray) -> np.ndarray:
@@ -213,17 +218,25 @@ def calibrate(
 
 
 def _with_latent(posterior: Posterior, evaluator: Evaluator, seed: int) -> Posterior:
-    """Each sample's path of the log route permeability, drawn given the record (backward sampling)."""
+    """Each sample's path of the log route permeability, drawn given the record (backward sampling).
+
+    The sampler's likelihood linearises the model about a permeability of 1;
+    a path far from it also changes who is left hiding to leave. So the draws
+    come from a second pass, linearised about each sample's smoothed path
+    from the first.
+    """
     import dataclasses
 
     import pandas as pd
 
     space, targets = evaluator.space, evaluator.targets
     values = posterior.samples[list(space.names)].to_numpy(dtype=float)
-    sims = evaluator.simulate(values)
-    filtered = targets.filtered(sims, values[:, evaluator.sigma_index], values[:, evaluator.step_index])
+    sigma, step = values[:, evaluator.sigma_index], values[:, evaluator.step_index]
+    first = targets.filtered(evaluator.simulate(values), sigma, step)
+    centre = sample_paths(first, step, np.zeros(first.mean.shape))  # zero noise: the smoothed mean
+    filtered = targets.filtered(evaluator.simulate(values, centre), sigma, step, centre)
     normals = np.random.default_rng([seed, 0x1A7E]).standard_normal(filtered.mean.shape)
-    u = sample_paths(filtered, values[:, evaluator.step_index], normals)
+    u = sample_paths(filtered, step, normals)
     years = [str(y) for y in range(targets.first_year, targets.until + 1)]
     provenance = {**posterior.provenance, "latent": {"driver": ROUTE_PERMEABILITY, "step": PERMEABILITY_STEP,
                                                     "years": [years[0], years[-1]]}}

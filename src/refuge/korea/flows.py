@@ -62,8 +62,7 @@ def brokered(d, p):
     crossing rises, and none while China stops movement; how open the route is
     from year to year beyond that (``route_permeability``) is inferred from the
     record, not written by hand. A more open route draws extra crossers rather
-    than diverting those who would hide, so the hidden population does not
-    depend on it.
+    than diverting those who would hide.
     """
     return p.pipeline_share * d.broker_network * affordability(d, p) * open_china(d) * d.route_permeability
 
@@ -132,9 +131,13 @@ def died_in_china(s, d, p):
 
 
 def leave_china(s, d, p):
-    """M6: brokers take people on towards a third country or an embassy; M12 refugee status opens the way."""
+    """M6: brokers take people on towards a third country or an embassy; M12 refugee status opens the way.
+
+    The route's year-to-year permeability acts here as on the pipeline: it is one road out of China.
+    """
     refugee_route = 1.0 + p.refugee_route * d.refugee_status
-    return p.onward_escape * d.broker_network * affordability(d, p) * refugee_route * open_china(d)
+    return (p.onward_escape * d.broker_network * affordability(d, p) * refugee_route * open_china(d)
+            * d.route_permeability)
 
 
 def reach_third_country(s, d, p):
