@@ -89,6 +89,8 @@ def test_a_run_follows_each_members_path_of_a_driver():
     assert np.allclose(brokered[0], plain[0])
     assert np.allclose(brokered[1, :2], plain[1, :2]) and np.all(brokered[1, 2:] > 2.5 * plain[1, 2:])
     hiding = res.outputs().sel(variable="hiding_in_china").values
-    assert np.allclose(hiding[0, :2], hiding[1, :2]) and np.all(hiding[1, 2:] < hiding[0, 2:])  # more leave China
+    # the pipeline draws extra crossers rather than those who would hide: the hidden stock moves only by the
+    # news that more arrivals send home (M8), a second-order feedback
+    assert np.allclose(hiding[0, :2], hiding[1, :2]) and np.allclose(hiding[0], hiding[1], rtol=0.02)
     with pytest.raises(refuge.errors.RunError, match="allowed: \\(members, years\\)"):
         refuge.run("baseline", paths={ROUTE_PERMEABILITY: np.ones((2, 3))}, **common)
