@@ -181,7 +181,7 @@ def _scenario_words(name: str, levers: list[dict] | None = None, parameters: dic
     from .errors import ScenarioError
     from .korea import north_korea
     from .scenarios import load_scenario
-    from .scenarios.schema import describe_date
+    from .scenarios.schema import lever_in_words
 
     model = north_korea()
     try:
@@ -198,12 +198,9 @@ def _scenario_words(name: str, levers: list[dict] | None = None, parameters: dic
     items = []
     for lever in levers:
         kind = next(k for k in ("set", "scale", "add") if lever.get(k) is not None)
-        verb = {"set": "is set to", "scale": "is multiplied by", "add": "is raised by"}[kind]
-        when = f"from {describe_date(lever['from'])}"
-        if lever.get("until") is not None:
-            when += f" until {describe_date(lever['until'])}"
-        items.append(f"<li>{_e(when.capitalize())}, <b>{_e(lever['lever'])}</b> "
-                     f"({_e(labels.get(lever['lever'], ''))}) {verb} {lever[kind]:g}.</li>")  # fmt: skip
+        words = lever_in_words(lever["lever"], labels.get(lever["lever"], ""), kind, lever[kind], lever["from"],
+                               lever.get("until"))  # fmt: skip
+        items.append(f"<li>{_e(words)}</li>")
     for key, value in (parameters or {}).items():
         items.append(f"<li>Parameter <b>{_e(key)}</b> ({_e(labels.get(key, ''))}) is {value:g} throughout.</li>")
     text = f"<h3>Scenario {_e(name)}</h3>"

@@ -72,6 +72,26 @@ def load_routes(path: str | Path | None = None, model: Model | None = None) -> R
     return parse_routes(safe_yaml.read(path, f"{path} (route graph)"), str(path), model)
 
 
+def route_map() -> dict:
+    """The shipped graph for drawing: places (kind, label, lat, lon), edges and routes by name and path.
+
+    The backends need arrays; a map needs names and coordinates, so this reads the
+    same validated file as :func:`load_routes` and keeps what a reader sees.
+
+    >>> shown = route_map()
+    >>> shown["places"]["beijing"]["lat"], shown["routes"][0]["path"][:2]
+    (39.9, ['yanbian', 'shenyang'])
+    """
+    load_routes()
+    raw = safe_yaml.load((resources.files("refuge.data") / "routes.yaml").read_text(encoding="utf-8"), "routes.yaml")
+    return {
+        "places": {name: {k: place.get(k) for k in ("kind", "label", "lat", "lon")}
+                   for name, place in raw["places"].items()},
+        "edges": [{k: e[k] for k in ("from", "to", "weeks", "capture", "cost_usd", "source")} for e in raw["edges"]],
+        "routes": [{k: r.get(k) for k in ("name", "path", "flow", "share", "until", "source")} for r in raw["routes"]],
+    }
+
+
 def parse_routes(text: str, label: str, model: Model) -> RouteGraph:
     """Validate the YAML text of a route graph against ``model``; raise :class:`DataError` on any fault."""
     raw = safe_yaml.load(text, label)
@@ -142,6 +162,9 @@ def _places(raw, label: str) -> dict[str, str]:
         kind = _mapping(entry, f"place {name!r}", label).get("kind")
         if kind not in PLACE_KINDS:
             raise DataError(f"{label}: place {name!r}, field 'kind': {kind!r} is not one of {', '.join(PLACE_KINDS)}")
+        for field, bound in (("lat", 90.0), ("lon", 180.0)):
+            if field in entry:
+                _number(entry, field, f"place {name!r}", label, -bound, bound)
         places[name] = kind
     return places
 

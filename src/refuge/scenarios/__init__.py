@@ -57,13 +57,39 @@ def load_scenario(name_or_path: str | Path, model: Model | None = None) -> Scena
     return _load(str(name_or_path), model or north_korea(), chain=())
 
 
+def scenario_from_text(text: str, label: str = "uploaded scenario", model: Model | None = None) -> Scenario:
+    """A scenario from YAML text that came from someone else (a web upload), validated as a file is.
+
+    Its ``base:`` may name only a built-in scenario: text from outside never names a file
+    to read. Errors are the command line's, under ``label``.
+
+    >>> scenario_from_text("name: mine\\nbase: border-closure\\n").levers[0].lever
+    'north_border_closure'
+    >>> scenario_from_text("name: mine\\nbase: /etc/passwd\\n")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    refuge.errors.ScenarioError: uploaded scenario: base: '/etc/passwd' is not a built-in scenario; ...
+    """
+    if len(text) > safe_yaml.MAX_BYTES:
+        raise ScenarioError(f"{label}: larger than {safe_yaml.MAX_BYTES // 1024} KiB; a scenario file is a few lines")
+    model = model or north_korea()
+    spec = _parse(label, text)
+    if spec.base is not None and spec.base not in builtin_names():
+        raise ScenarioError(f"{label}: base: {_shown(spec.base)} is not a built-in scenario; a scenario given as "
+                            f"text may extend only these: {', '.join(builtin_names())}")  # fmt: skip
+    return _resolve(label, spec, model, chain=())
+
+
 def _load(ref: str, model: Model, chain: tuple[str, ...], relative_to: Path | None = None) -> Scenario:
     label, text = _read(ref, relative_to, is_base=bool(chain))
     if label in chain:
         raise ScenarioError(f"{label}: base: scenarios extend each other in a cycle ({' -> '.join((*chain, label))})")
     if len(chain) >= MAX_BASES:
         raise ScenarioError(f"{chain[0]}: base: a chain of more than {MAX_BASES} scenarios extending each other")
-    spec = _parse(label, text)
+    return _resolve(label, _parse(label, text), model, chain)
+
+
+def _resolve(label: str, spec: ScenarioSpec, model: Model, chain: tuple[str, ...]) -> Scenario:
+    """``spec`` checked against the model, after the levers and parameters of its base."""
     _check_against_model(label, spec, model)
     if spec.base is None:
         base = Scenario(name="", description="")
@@ -232,4 +258,4 @@ def _range(low: float, high: float) -> str:
     return f"[{low:g}, {high:g}]" if math.isfinite(high) else f"{low:g} or more"
 
 
-__all__ = ["Scenario", "builtin_names", "builtin_scenarios", "load_scenario"]
+__all__ = ["Scenario", "builtin_names", "builtin_scenarios", "load_scenario", "scenario_from_text"]

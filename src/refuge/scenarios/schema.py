@@ -97,3 +97,18 @@ def describe_date(year: float) -> str:
     day = round((year - whole) * 365.25)
     date = dt.date(whole, 1, 1) + dt.timedelta(days=day)
     return f"{date.year:04d}-{date.month:02d}"
+
+
+#: how each kind of lever acts, in words
+VERBS = {"set": "is set to", "scale": "is multiplied by", "add": "is raised by"}
+
+
+def lever_in_words(lever: str, label: str, kind: str, value: float, start: float, until: float | None) -> str:
+    """One lever as a sentence, for people who do not read YAML (the report and the web app say it alike).
+
+    >>> lever_in_words("refugee_status", "refugee status in China", "set", 1.0, 2027.0, None)
+    'From 2027-01, refugee_status (refugee status in China) is set to 1.'
+    """
+    when = f"from {describe_date(start)}" + (f" until {describe_date(until)}" if until is not None else "")
+    about = f" ({label})" if label else ""
+    return f"{when.capitalize()}, {lever}{about} {VERBS[kind]} {value:g}."
