@@ -105,9 +105,7 @@ def sensitivity(
 def compare_body(names: list[str], *, members: int, seed: int, backend: str, start: int, end: int, out: Path,
                  scheduler: str | None = None, force: bool = False) -> None:  # fmt: skip
     """``refuge compare``: run the scenarios with one seed, write compare.csv, differences.csv and compare.png."""
-    import json
-
-    from . import __version__, plots
+    from . import __version__
     from . import compare as comparison
     from .errors import RunError
     from .model.timeline import Timeline
@@ -131,14 +129,9 @@ def compare_body(names: list[str], *, members: int, seed: int, backend: str, sta
     table = comparison.effects(results, start, end)
     differences = comparison.yearly_differences(results, start - 5, end)
 
-    def write(staging: Path) -> None:
-        table.to_csv(staging / "compare.csv", index=False, float_format="%.6g")
-        differences.to_csv(staging / "differences.csv", index=False, float_format="%.6g")
-        plots.differences(differences, staging / "compare.png", start, names[0])
-        meta = {**settings, "command": _command(), "band": comparison.BAND_WORDS}
-        (staging / "compare.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-
-    publish_folder(out, settings, write, force=force)
+    meta = {**settings, "command": _command()}
+    publish_folder(out, settings, lambda staging: comparison.save(staging, table, differences, start, meta),
+                   force=force)  # fmt: skip
     console.print(comparison.table(table, start, end, backend))
     console.print(f"wrote {out}/: compare.csv, differences.csv, compare.png, compare.json")
 

@@ -8,6 +8,9 @@ Every figure is a median with a 90% band over members, in tables, CSV and plots 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
 from rich.table import Table
 
@@ -89,6 +92,16 @@ def yearly_differences(results: dict[str, Results], first: int, last: int) -> pd
         frame.columns = ["q05", "q50", "q95"]
         frames.append(frame.reset_index().rename(columns={"variable": "measure"}).assign(scenario=name))
     return pd.concat(frames)[["scenario", "measure", "year", "q05", "q50", "q95"]]
+
+
+def save(folder: Path, effects_: pd.DataFrame, differences: pd.DataFrame, start: int, meta: dict) -> None:
+    """Write ``compare.csv``, ``differences.csv``, ``compare.png`` and ``compare.json`` (``meta`` and the band)."""
+    from . import plots
+
+    effects_.to_csv(folder / "compare.csv", index=False, float_format="%.6g")
+    differences.to_csv(folder / "differences.csv", index=False, float_format="%.6g")
+    plots.differences(differences, folder / "compare.png", start, effects_.scenario.iloc[0])
+    (folder / "compare.json").write_text(json.dumps({**meta, "band": BAND_WORDS}, indent=2) + "\n", encoding="utf-8")
 
 
 def table(effects_: pd.DataFrame, start: int, end: int, backend: str = "counts") -> Table:
