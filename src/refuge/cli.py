@@ -413,6 +413,24 @@ def estimate(
     console.print(f"wrote {folder}/hiding_in_china.csv and hiding_in_china.png")
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on; 0.0.0.0 opens the app to the network")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="port to listen on")] = 8000,
+    max_members: Annotated[int, typer.Option(min=1, max=MAX_MEMBERS, help="members one run may ask for")] = 1_000,
+    max_runs: Annotated[int, typer.Option(min=1, max=64, help="runs or comparisons at once")] = 2,
+    max_queue: Annotated[int, typer.Option(min=0, max=1_000, help="jobs waiting for a free slot")] = 8,
+    max_seconds: Annotated[float, typer.Option(min=1, help="longest a job may run before it is stopped")] = 600,
+    results: Annotated[Path | None, typer.Option(help="a folder of sensitivity and backtest results to show")] = None,
+) -> None:
+    """The web app on this machine: scenarios, levers, runs, charts, comparisons, evidence (needs refuge[web])."""
+    from .web import Limits
+    from .web import serve as start
+
+    console.print(f"refuge serve: http://{host}:{port}/ (Ctrl-C stops it)")
+    start(host, port, Limits(members=max_members, runs=max_runs, queue=max_queue, seconds=max_seconds), results)
+
+
 app.command()(cli_analysis.sensitivity)
 app.command()(cli_analysis.report)
 

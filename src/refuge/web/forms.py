@@ -1,0 +1,104 @@
+"""Scenarios as the page shows them: levers in words with values to change, and the YAML they amount to.
+
+Every scenario the page sends back is turned into YAML here and read by
+:func:`refuge.scenarios.scenario_from_text`, so a form, an upload and a file on
+the command line meet the same checks and the same messages.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import yaml
+
+from ..errors import ScenarioError
+from ..korea import north_korea
+from ..scenarios import Scenario, builtin_names, scenario_from_text
+from ..scenarios.schema import describe_date, lever_in_words
+
+KINDS = ("set", "scale", "add")
+
+
+@cache
+def targets() -> dict[str, dict]:
+    """What a lever may act on: every driver and parameter, with words, unit, bounds and evidence."""
+    model = north_korea()
+    found = {}
+    for kind, items in (("driver", model.drivers), ("parameter", model.parameters)):
+        for item in items:
+            low, high = item.bounds
+            found[item.name] = {"name": item.name, "kind": kind, "label": item.label, "unit": item.unit,
+                                "low": low, "high": high if math.isfinite(high) else None,
+                                "default": getattr(item, "value", None),
+                                "evidence": [str(e) for e in item.evidence]}  # fmt: skip
+    return found
+
+
+def view(scenario: Scenario, text: str) -> dict:
+    """A validated scenario for the page: its levers in words and as values, and its YAML."""
+    shown = targets()
+    levers = []
+    for lever in scenario.levers:
+        kind, value = lever.action
+        label = shown[lever.lever]["label"]
+        levers.append({"lever": lever.lever, "label": label, "kind": kind, "value": value,
+                       "from": describe_date(lever.start),
+                       "until": None if lever.until is None else describe_date(lever.until),
+                       "low": shown[lever.lever]["low"], "high": shown[lever.lever]["high"],
+                       "words": lever_in_words(lever.lever, label, kind, value, lever.start, lever.until)})  # fmt: skip
+    return {"name": scenario.name, "description": " ".join(scenario.description.split()), "levers": levers,
+            "parameters": scenario.parameters, "yaml": text}  # fmt: skip
+
+
+def builtin_text(name: str) -> str:
+    """The YAML of a built-in scenario as shipped (``name`` must be one: checked by the caller)."""
+    from importlib import resources
+
+    return (resources.files("refuge.scenarios") / "builtin" / f"{name}.yaml").read_text(encoding="utf-8")
+
+
+def builtin_view(name: str) -> dict:
+    if name not in builtin_names():
+        raise ScenarioError(f"no built-in scenario of that name; built-in: {', '.join(builtin_names())}")
+    text = builtin_text(name)
+    return view(scenario_from_text(text, f"built-in scenario {name!r}"), text)
+
+
+def from_text(text: str) -> dict:
+    """An uploaded or typed scenario, validated as the command line validates a file."""
+    return view(scenario_from_text(text, "uploaded scenario"), text)
+
+
+def from_form(form: object) -> dict:
+    """The scenario a page's form describes: written out as YAML, then validated from that YAML."""
+    text = to_yaml(form)
+    return view(scenario_from_text(text, "scenario"), text)
+
+
+def to_yaml(form: object) -> str:
+    """YAML of ``{name, description, levers: [{lever, kind, value, from, until}], parameters}``.
+
+    Only the fields a scenario file has are taken, so whatever else a request holds is dropped;
+    the values are checked afterwards by the scenario loader.
+    """
+    if not isinstance(form, dict):
+        raise ScenarioError("scenario: expected a form with name, description, levers and parameters")
+    levers = form.get("levers") or []
+    if not isinstance(levers, list):
+        raise ScenarioError("scenario: levers: expected a list")
+    data: dict = {"name": form.get("name"), "description": form.get("description") or ""}
+    written = []
+    for i, lever in enumerate(levers):
+        if not isinstance(lever, dict) or lever.get("kind") not in KINDS:
+            raise ScenarioError(f"scenario: levers[{i}]: expected lever, kind (one of {', '.join(KINDS)}), value, from")
+        entry = {"lever": lever.get("lever"), "from": lever.get("from")}
+        if lever.get("until"):
+            entry["until"] = lever["until"]
+        entry[lever["kind"]] = lever.get("value")
+        written.append(entry)
+    if written:
+        data["levers"] = written
+    if form.get("parameters"):
+        data["parameters"] = form["parameters"]
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

@@ -1,0 +1,134 @@
+"""The work of one job, done in a process of its own: a run or a comparison into the job's folder.
+
+The server forks each job from a process that has the model imported, so a run
+that crashes, or is killed for running too long, ends that process alone. A job
+speaks to the server only through files in its own folder: ``progress`` (member-weeks
+done), ``result.json`` (chart data) or ``error.txt`` (a message fit to show anyone).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from .. import compare as comparison
+from .. import output, report  # imported here so that forked jobs start with the model loaded
+from ..errors import RefugeError
+from ..scenarios import scenario_from_text
+
+#: stocks and journey measures drawn with bands, in the order shown
+STOCKS = ("hiding_in_china", "in_transit", "south_korea_reception", "south_korea_settled")
+JOURNEYS = ("time_abroad", "brokered_crossings")
+#: shown when a job fails in a way refuge did not foresee; the details go to the server's log only
+INTERNAL = "the run failed inside refuge (an internal error); the server's log has the details"
+
+
+def main(kind: str, spec: dict, folder: Path) -> None:
+    """Do one job; whatever happens, leave ``result.json`` or ``error.txt`` behind."""
+    folder = Path(folder)
+    quiet = folder / "cwd"
+    quiet.mkdir()
+    os.chdir(quiet)  # a scenario name the report looks up as a file finds nothing of the server's
+    try:
+        result = (run if kind == "run" else compare)(spec, folder, FileProgress(folder / "progress"))
+        _write(folder / "result.json", json.dumps(result, allow_nan=False))
+    except RefugeError as err:
+        _write(folder / "error.txt", str(err))
+    except Exception:
+        traceback.print_exc(file=sys.stderr)
+        _write(folder / "error.txt", INTERNAL)
+
+
+def run(spec: dict, folder: Path, progress) -> dict:
+    """One scenario as an ensemble: ``run/`` with tables, plots and ``report.html``; bands for the charts."""
+    scenario = scenario_from_text(spec["yaml"], "scenario")
+    results = output.run_to_folder(scenario, folder / "run", members=spec["members"], seed=spec["seed"],
+                                   backend=spec["backend"], block=2_000, progress=progress)  # fmt: skip
+    report.write_report(folder / "run")
+    return {"scenario": scenario.name, "charts": run_charts(results)}
+
+
+def run_charts(results) -> dict:
+    """Median, 50% and 90% bands by year of what the page draws, and the record of arrivals."""
+    from ..evidence import arrivals
+
+    def bands(variable: str) -> dict:
+        table = results.quantiles(variable)
+        return {"year": [int(y) for y in table.index], **{c: _floats(table[c]) for c in table.columns},
+                "predictive": bool(results.predictive(variable))}  # fmt: skip
+
+    record = arrivals()
+    return {
+        "arrivals": bands("arrivals_south_korea"),
+        "record": {"year": [int(y) for y in record.index], "total": _floats(record["total"])},
+        "stocks": {name: bands(name) for name in STOCKS},
+        "journeys": {name: bands(name) for name in JOURNEYS},
+        "backend": results.data.attrs.get("backend"),
+    }
+
+
+def compare(spec: dict, folder: Path, progress) -> dict:
+    """Scenarios with one seed, member against member: ``compare/`` with its files and report; differences."""
+    from .. import __version__
+    from ..simulation import run as simulate
+    from ..store import publish_folder
+
+    scenarios = [scenario_from_text(text, f"scenario {i + 1}") for i, text in enumerate(spec["scenarios"])]
+    names = _unique([s.name for s in scenarios])
+    results = {name: simulate(s, members=spec["members"], seed=spec["seed"], backend=spec["backend"],
+                              progress=progress) for name, s in zip(names, scenarios, strict=True)}  # fmt: skip
+    start, end = spec["start"], spec["end"]
+    effects = comparison.effects(results, start, end)
+    differences = comparison.yearly_differences(results, start - 5, end)
+    meta = {"refuge": __version__, "scenarios": names, "members": spec["members"], "seed": spec["seed"],
+            "backend": spec["backend"], "start": start, "end": end}  # fmt: skip
+    publish_folder(folder / "compare", meta,
+                   lambda staging: comparison.save(staging, effects, differences, start, meta))  # fmt: skip
+    report.write_report(folder / "compare")
+    words = {measure: words for measure, (_, words) in comparison.MEASURES.items()}
+    return {
+        "scenarios": names,
+        "band": comparison.BAND_WORDS,
+        "effects": json.loads(effects.to_json(orient="records")),
+        "differences": json.loads(differences.to_json(orient="records")),
+        "measures": words,
+    }
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Names made distinct (``baseline``, ``baseline-2``) so that two versions of one scenario can be compared."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
+    return out
+
+
+def _floats(column) -> list[float | None]:
+    return [None if v != v else round(float(v), 4) for v in column]
+
+
+class FileProgress:
+    """A progress callback that writes member-weeks done to a file, a few times a second at most."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.done, self.written = path, 0, 0.0
+
+    def __call__(self, steps: int) -> None:
+        self.done += steps
+        now = time.monotonic()
+        if now - self.written > 0.2:
+            self.written = now
+            _write(self.path, str(self.done))
+
+
+def _write(path: Path, text: str) -> None:
+    """Whole or not at all: the server may read the file at any moment."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
