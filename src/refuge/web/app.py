@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -177,6 +178,7 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
     app = Starlette(
         routes=[
             Route("/", page),
+            Route("/favicon.ico", lambda request: Response(status_code=204)),
             Route("/static/{name}", static),
             Route("/api/info", info),
             Route("/api/scenarios/{name}", builtin),
@@ -202,6 +204,7 @@ def _lifespan(jobs: Jobs):
     @contextlib.asynccontextmanager
     async def lifespan(app):
         forms.targets(), _posterior()  # the model and posterior read once, before the first person waits on them
+        await run_in_threadpool(jobs.warm)
         yield
         jobs.close()
 

@@ -95,8 +95,13 @@ class Jobs:
             folder.mkdir()
             job = Job(job_id, kind, spec, folder, total)
             self._jobs[job_id] = job
-            self._start_waiting()
-            return job
+            return job  # the watcher starts it within a tenth of a second, so a request never waits on a fork
+
+    def warm(self) -> None:
+        """Start the process jobs are forked from (it imports the model once), before anyone waits on it."""
+        process = self._context.Process(target=int, name="refuge-warm")
+        process.start()
+        process.join()
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:

@@ -8,6 +8,7 @@ done), ``result.json`` (chart data) or ``error.txt`` (a message fit to show anyo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -15,8 +16,15 @@ import time
 import traceback
 from pathlib import Path
 
+import matplotlib.pyplot  # noqa: F401  (this module is preloaded: forked jobs start with all they use imported)
+import pyarrow.parquet  # noqa: F401
+
 from .. import compare as comparison
-from .. import output, report  # imported here so that forked jobs start with the model loaded
+from .. import output, plots, report  # noqa: F401
+from ..calibration import posterior  # noqa: F401
+
+with contextlib.suppress(ImportError):
+    import dask.array  # noqa: F401  (xarray reaches for it when it opens results, where it is installed)
 from ..errors import RefugeError
 from ..scenarios import scenario_from_text
 
