@@ -1,0 +1,247 @@
+"""The web app (issue 12): its API's safety, a real browser through the main path, a crashed run, and load.
+
+One server (a ``refuge serve`` process on a free loopback port) serves every test here;
+the browser is Debian's chromium driven by Playwright, and these tests skip, saying why,
+where either is missing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from refuge.errors import ScenarioError
+from refuge.scenarios import load_scenario
+
+httpx = pytest.importorskip("httpx", reason="the web tests need the web and test extras: pip install -e '.[test]'")
+pytest.importorskip("starlette", reason="refuge serve needs the web extra: pip install -e '.[web]'")
+pytest.importorskip("uvicorn", reason="refuge serve needs the web extra: pip install -e '.[web]'")
+psutil = pytest.importorskip("psutil", reason="the load test samples memory with psutil (the test extra)")
+
+_spec = importlib.util.spec_from_file_location("web_load", Path(__file__).parents[1] / "benchmarks" / "web_load.py")
+web_load = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(web_load)
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+#: the closed network refuses chromium's background connections; these flags stop it making them
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run"]  # fmt: skip
+MAX_MEMBERS = 50
+BAD_LEVER = "name: mine\nlevers:\n  - lever: china_enforcment\n    from: 2027\n    scale: 0\n"
+
+
+@pytest.fixture(scope="module")
+def server():
+    process, base = web_load.start_server("--max-runs", "2", "--max-queue", "3", "--max-members", str(MAX_MEMBERS))
+    yield process, base
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(15)
+    except Exception:
+        process.kill()
+        raise
+
+
+@pytest.fixture(scope="module")
+def http(server):
+    with httpx.Client(base_url=server[1], timeout=60) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="no Playwright: pip install -e '.[test]'")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install chromium; .ci/run installs it)")
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+    opened = context.new_page()
+    problems = []
+    opened.on("pageerror", lambda err: problems.append(str(err)))
+    opened.goto(server[1])
+    expect(opened.locator("body[data-ready=yes]")).to_have_count(1, timeout=30_000)
+    yield opened
+    context.close()
+    assert not problems, problems
+
+
+def wait(http, job_id: str, seconds: float = 60) -> dict:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        shown = http.get(f"/api/jobs/{job_id}").json()
+        if shown["state"] in ("done", "failed"):
+            return shown
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish in {seconds} s")
+
+
+# -- the API: the same checks as the command line, bounded, no paths -------------------------------------------------
+
+
+def test_an_upload_gets_the_command_lines_message(http, tmp_path):
+    answer = http.post("/api/scenario/upload", content=BAD_LEVER)
+    assert answer.status_code == 400
+    (tmp_path / "mine.yaml").write_text(BAD_LEVER)
+    with pytest.raises(ScenarioError) as cli:
+        load_scenario(tmp_path / "mine.yaml")
+    assert answer.json()["error"] == str(cli.value).replace(str(tmp_path / "mine.yaml"), "uploaded scenario")
+    assert "did you mean 'china_enforcement'" in answer.json()["error"]
+
+
+@pytest.mark.parametrize("base", ["/etc/shadow", "/etc/passwd", "../../../../etc/passwd.yaml", "baseline.yaml"])
+def test_an_uploaded_base_names_only_built_ins_and_no_file_is_echoed(http, base):
+    answer = http.post("/api/scenario/upload", content=f"name: mine\nbase: {base}\n")
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert "is not a built-in scenario" in error and "root:" not in error and "/bin/" not in error
+
+
+def test_request_bodies_and_members_are_bounded_by_the_operator(http):
+    too_big = http.post("/api/scenario/upload", content="name: x\n" + "#" * 70_000)
+    assert too_big.status_code == 413 and "at most 65,536" in too_big.json()["error"]
+    text = http.get("/api/scenarios/baseline").json()["yaml"]
+    many = http.post("/api/runs", json={"yaml": text, "members": MAX_MEMBERS + 1, "backend": "mean"})
+    assert many.status_code == 400 and "--max-members" in many.json()["error"]
+    agents = http.post("/api/runs", json={"yaml": text, "members": 2, "backend": "agents"})
+    assert agents.status_code == 400 and "allowed: mean, counts" in agents.json()["error"]
+    compare = http.post("/api/compares", json={"scenarios": [text] * 5, "members": 2})
+    assert compare.status_code == 400 and "2 to 4 scenarios" in compare.json()["error"]
+
+
+def test_no_path_from_a_request_reaches_the_file_system(http):
+    for path in ("/static/..%2F..%2F..%2Fpyproject.toml", "/static/index.html", "/api/scenarios/..%2F..%2Fcli.py",
+                 "/api/jobs/nothing/annual.csv", "/api/analyses/0"):  # fmt: skip
+        answer = http.get(path)
+        assert answer.status_code in (400, 404), path
+        assert "[project]" not in answer.text and "typer" not in answer.text
+    assert http.get("/", headers={"Host": "attacker.example"}).status_code == 400  # DNS rebinding
+
+
+# -- a real browser ---------------------------------------------------------------------------------------------------
+
+
+def test_a_person_picks_changes_runs_and_downloads(page):
+    from playwright.sync_api import expect
+
+    page.select_option("#builtin", "border-closure")
+    expect(page.locator("#levers tbody tr")).to_have_count(2)
+    until = page.get_by_label("lever 1 until")
+    until.fill("2031-06")
+    until.dispatch_event("change")
+    expect(page.locator("#yaml")).to_contain_text("until: 2031-06")
+    expect(page.locator("#levers tbody tr").first).to_contain_text("From 2027-01 until 2031-06")
+    expect(page.locator("#scenario-name")).to_have_value("border-closure-edited")
+    page.fill("#members", "3")
+    page.click("#run")
+    expect(page.locator("#jobs li").first).to_contain_text("run border-closure-edited")
+    expect(page.locator("#chart-arrivals[data-job]")).to_have_count(1, timeout=60_000)
+    expect(page.locator("#run-status")).to_have_text("done")
+    expect(page.locator("#result-name")).to_have_text("border-closure-edited")
+    for chart, traces in (("#chart-arrivals", 4), ("#chart-stocks", 12), ("#chart-journeys", 3)):
+        expect(page.locator(f"{chart} .scatterlayer .trace")).to_have_count(traces)
+    with page.expect_download() as download:
+        page.click("#download-csv")
+    table = Path(download.value.path()).read_text()
+    assert table.startswith("member,year,variable,value\n") and "2040,arrivals_south_korea," in table
+    assert len({line.split(",")[0] for line in table.splitlines()[1:]}) == 3  # three members
+    with page.expect_download() as download:
+        page.click("#download-report")
+    report = Path(download.value.path()).read_text()
+    assert "border-closure-edited" in report and "2031-06" in report and "src='http" not in report
+
+
+def test_a_bad_upload_reads_a_clear_error(page):
+    from playwright.sync_api import expect
+
+    def upload(text: str) -> None:
+        page.set_input_files("#upload", files=[{"name": "mine.yaml", "mimeType": "text/yaml", "buffer": text.encode()}])
+
+    upload("name: mine\nlevers: [\n")
+    expect(page.locator("#scenario-error")).to_contain_text("uploaded scenario: not valid YAML")
+    upload(BAD_LEVER)
+    expect(page.locator("#scenario-error")).to_contain_text("'china_enforcment' is not a driver or parameter")
+    upload("name: mine\nbase: more-aid\nlevers:\n  - lever: china_enforcement\n    from: 2028\n    scale: 0.5\n")
+    expect(page.locator("#scenario-error")).to_be_hidden()
+    expect(page.locator("#levers tbody tr").last).to_contain_text("china_enforcement")
+    expect(page.locator("#scenario-name")).to_have_value("mine")
+
+
+def test_two_scenarios_compared_as_differences(page):
+    from playwright.sync_api import expect
+
+    page.click("nav button[data-tab=compare]")
+    page.select_option("#compare-0", "baseline")
+    page.select_option("#compare-1", "border-closure")
+    page.fill("#compare-members", "3")
+    page.click("#compare")
+    expect(page.locator("#chart-compare[data-job]")).to_have_count(1, timeout=90_000)
+    expect(page.locator("#chart-compare .scatterlayer .trace")).to_have_count(3)
+    rows = page.locator("#compare-table tbody tr")
+    expect(rows).to_have_count(14)  # seven measures for each of two scenarios
+    expect(rows.nth(7)).to_contain_text("border-closure")
+    with page.expect_download() as download:
+        page.click("#download-compare-csv")
+    table = Path(download.value.path()).read_text()
+    assert table.startswith("scenario,measure,median") and "border-closure,arrivals_south_korea" in table
+
+
+def test_the_map_and_the_evidence(page):
+    from playwright.sync_api import expect
+
+    page.click("nav button[data-tab=map]")
+    expect(page.locator("#chart-map .scatterlayer .trace")).to_have_count(7)  # six routes and the places
+    expect(page.locator("#route-table tbody tr").first).to_contain_text("yanbian → shenyang")
+    page.click("nav button[data-tab=evidence]")
+    page.fill("#evidence-filter", "hiding_capacity")
+    row = page.locator("#evidence tbody tr[data-name=hiding_capacity]")
+    expect(row).to_be_visible()
+    expect(row).to_contain_text("002")  # its seed
+    expect(page.locator("#posterior-about")).to_contain_text("shipped posterior")
+
+
+# -- a crash, and load ------------------------------------------------------------------------------------------------
+
+
+def test_a_crashed_run_ends_alone(server, http):
+    text = http.get("/api/scenarios/baseline").json()["yaml"]
+    doomed = http.post("/api/runs", json={"yaml": text, "members": MAX_MEMBERS, "backend": "mean"}).json()["id"]
+    other = http.post("/api/runs", json={"yaml": text, "members": 2, "backend": "mean", "seed": 1}).json()["id"]
+    killed = False
+    deadline = time.monotonic() + 30
+    while not killed and time.monotonic() < deadline:
+        for child in psutil.Process(server[0].pid).children(recursive=True):
+            try:
+                if doomed in child.cwd():
+                    child.kill()  # as the kernel's out-of-memory killer would
+                    killed = True
+            except psutil.Error:
+                continue
+        time.sleep(0.05)
+    assert killed
+    crashed = wait(http, doomed)
+    assert crashed["state"] == "failed" and "stopped unexpectedly" in crashed["error"]
+    assert wait(http, other)["state"] == "done"
+    assert http.get("/api/info").status_code == 200
+
+
+def test_twenty_clients_get_an_answer_each_and_only_their_own_results(server):
+    result = web_load.load(server[1], clients=20, seconds=5, members=2, server_pid=server[0].pid)
+    assert result["other"] == [] and result["wrong_or_failed"] == []
+    assert result["accepted"] >= 2 and result["done_own"] == result["accepted"]
+    assert result["busy"] >= 1 and result["busy_clear"] == result["busy"]  # 20 clients, 5 slots: some told "busy"
+    assert result["peak_rss_mib"] < 2_500, result  # the server, its fork server and at most two runs
+    assert result["server_rss_after_mib"] < 600, result
