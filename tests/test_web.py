@@ -37,7 +37,7 @@ BAD_LEVER = "name: mine\nlevers:\n  - lever: china_enforcment\n    from: 2027\n 
 
 @pytest.fixture(scope="module")
 def server():
-    process, base = web_load.start_server("--max-runs", "2", "--max-queue", "3", "--max-members", str(MAX_MEMBERS))
+    process, base = web_load.start_server("--max-runs", "2", "--max-queue", "1", "--max-members", str(MAX_MEMBERS))
     yield process, base
     process.send_signal(signal.SIGINT)
     try:
@@ -64,19 +64,27 @@ def browser():
         launched.close()
 
 
-@pytest.fixture
-def page(browser, server):
+@pytest.fixture(scope="module")
+def opened(browser, server):
+    """One page for every browser test, as one person would keep it open (plotly.js is parsed once)."""
     from playwright.sync_api import expect
 
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
-    opened = context.new_page()
+    shown = context.new_page()
     problems = []
-    opened.on("pageerror", lambda err: problems.append(str(err)))
-    opened.goto(server[1])
-    expect(opened.locator("body[data-ready=yes]")).to_have_count(1, timeout=30_000)
-    yield opened
+    shown.on("pageerror", lambda err: problems.append(str(err)))
+    shown.goto(server[1])
+    expect(shown.locator("body[data-ready=yes]")).to_have_count(1, timeout=30_000)
+    yield shown, problems
     context.close()
-    assert not problems, problems
+
+
+@pytest.fixture
+def page(opened):
+    shown, problems = opened
+    shown.click("nav button[data-tab=scenario]")
+    yield shown
+    assert not problems, problems  # no script error on the page
 
 
 def wait(http, job_id: str, seconds: float = 60) -> dict:
@@ -239,9 +247,9 @@ def test_a_crashed_run_ends_alone(server, http):
 
 
 def test_twenty_clients_get_an_answer_each_and_only_their_own_results(server):
-    result = web_load.load(server[1], clients=20, seconds=5, members=2, server_pid=server[0].pid)
+    result = web_load.load(server[1], clients=20, seconds=4, members=2, server_pid=server[0].pid)
     assert result["other"] == [] and result["wrong_or_failed"] == []
     assert result["accepted"] >= 2 and result["done_own"] == result["accepted"]
-    assert result["busy"] >= 1 and result["busy_clear"] == result["busy"]  # 20 clients, 5 slots: some told "busy"
+    assert result["busy"] >= 1 and result["busy_clear"] == result["busy"]  # 20 clients, 3 slots: some told "busy"
     assert result["peak_rss_mib"] < 2_500, result  # the server, its fork server and at most two runs
     assert result["server_rss_after_mib"] < 600, result
