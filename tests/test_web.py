@@ -36,8 +36,9 @@ BAD_LEVER = "name: mine\nlevers:\n  - lever: china_enforcment\n    from: 2027\n 
 
 
 @pytest.fixture(scope="module")
-def server():
-    process, base = web_load.start_server("--max-runs", "2", "--max-queue", "1", "--max-members", str(MAX_MEMBERS))
+def server(tmp_path_factory):
+    process, base = web_load.start_server("--max-runs", "2", "--max-queue", "1", "--max-members", str(MAX_MEMBERS),
+                                          "--results", str(_analyses(tmp_path_factory.mktemp("results"))))  # fmt: skip
     yield process, base
     process.send_signal(signal.SIGINT)
     try:
@@ -45,6 +46,21 @@ def server():
     except Exception:
         process.kill()
         raise
+
+
+def _analyses(root: Path) -> Path:
+    """A backtest (the one in docs/figures) and a small sensitivity analysis, as the commands write them."""
+    figures = Path(__file__).parents[1] / "docs" / "figures"
+    (root / "backtest").mkdir()
+    shutil.copy(figures / "backtest-scores.csv", root / "backtest" / "scores.csv")
+    shutil.copy(figures / "backtest.png", root / "backtest" / "backtest.png")
+    folder = root / "runs" / "sensitivity-border-closure"
+    folder.mkdir(parents=True)
+    (folder / "sensitivity.json").write_text('{"scenario": "border-closure", "method": "morris", "samples": 2}')
+    (folder / "indices.csv").write_text("output,parameter,index,value,low,high\n"
+                                        "arrivals,cost_elasticity,mu_star,954,30,1800\n")
+    (folder / "drivers.txt").write_text("Arrivals in the South 2027-2030 hang most on cost_elasticity.\n")
+    return root
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +148,7 @@ def test_request_bodies_and_members_are_bounded_by_the_operator(http):
 
 def test_no_path_from_a_request_reaches_the_file_system(http):
     for path in ("/static/..%2F..%2F..%2Fpyproject.toml", "/static/index.html", "/api/scenarios/..%2F..%2Fcli.py",
-                 "/api/jobs/nothing/annual.csv", "/api/analyses/0"):  # fmt: skip
+                 "/api/jobs/nothing/annual.csv", "/api/analyses/99"):  # fmt: skip
         answer = http.get(path)
         assert answer.status_code in (400, 404), path
         assert "[project]" not in answer.text and "typer" not in answer.text
@@ -219,6 +235,18 @@ def test_the_map_and_the_evidence(page):
     expect(row).to_be_visible()
     expect(row).to_contain_text("002")  # its seed
     expect(page.locator("#posterior-about")).to_contain_text("shipped posterior")
+
+
+def test_sensitivity_and_backtest_results_where_they_exist(page):
+    from playwright.sync_api import expect
+
+    page.click("nav button[data-tab=analyses]")
+    expect(page.locator("#analyses-none")).to_be_hidden()
+    page.get_by_role("button", name="sensitivity of border-closure (morris), runs/sensitivity-border-closure").click()
+    expect(page.locator("#analysis")).to_contain_text("hang most on cost_elasticity")
+    page.get_by_role("button", name="backtest, backtest").click()
+    expect(page.locator("#analysis img")).to_have_count(1)
+    expect(page.locator("#analysis table tr").nth(1)).to_contain_text("2005")
 
 
 # -- a crash, and load ------------------------------------------------------------------------------------------------
