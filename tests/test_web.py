@@ -153,6 +153,9 @@ def test_no_path_from_a_request_reaches_the_file_system(http):
         assert answer.status_code in (400, 404), path
         assert "[project]" not in answer.text and "typer" not in answer.text
     assert http.get("/", headers={"Host": "attacker.example"}).status_code == 400  # DNS rebinding
+    text = http.get("/api/scenarios/baseline").json()["yaml"]
+    forged = http.post("/api/runs", json={"yaml": text, "members": 1}, headers={"Origin": "http://attacker.example"})
+    assert forged.status_code == 400 and "another site" in forged.json()["error"]
 
 
 # -- a real browser ---------------------------------------------------------------------------------------------------

@@ -16,6 +16,10 @@ from .jobs import Limits
 
 __all__ = ["Limits", "serve"]
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+#: connections served at once; past this, uvicorn answers 503 at once rather than queue without bound
+CONNECTIONS = 256
+
 
 def serve(host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = None, results: Path | None = None) -> None:
     """Serve the app until interrupted; jobs live in a temporary folder removed on the way out."""
@@ -28,9 +32,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = Non
     if results is not None and not Path(results).is_dir():
         raise RunError(f"--results {results}: not a folder")
     work = Path(tempfile.mkdtemp(prefix="refuge-serve-"))
-    hosts = ["127.0.0.1", "localhost", "[::1]", host]
+    # on loopback, a Host header naming anything else is a DNS-rebinding page; opened wider, the operator chose so
+    hosts = ["127.0.0.1", "localhost", "[::1]"] if host in LOOPBACK else ["*"]
     try:
         app = create_app(limits or Limits(), work, results=results, hosts=hosts)
-        uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+        uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5,
+                    limit_concurrency=CONNECTIONS)  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)

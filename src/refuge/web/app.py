@@ -218,7 +218,13 @@ def forms_limit() -> int:
 
 
 async def _body(request: Request, limit: int = MAX_BODY) -> bytes:
-    """The request body, refused past ``limit`` bytes without reading the rest."""
+    """The request body, refused past ``limit`` bytes without reading the rest, or when another site sent it.
+
+    A page on another site can make a person's browser post here; its ``Origin`` gives it away.
+    """
+    origin = request.headers.get("origin")
+    if origin is not None and origin != f"{request.url.scheme}://{request.headers.get('host')}":
+        raise RunError("a request from another site's page is refused")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise TooLarge(f"the request is {int(declared):,} bytes; at most {limit:,} are read (a scenario is a few "

@@ -39,7 +39,7 @@ class Limits:
     runs: int = 2  # jobs running at once
     queue: int = 8  # jobs waiting for a free slot
     seconds: float = 600.0  # longest a job may run before it is stopped
-    kept: int = 200  # finished jobs whose results are kept (the oldest are removed)
+    kept: int = 32  # finished jobs whose results are kept, the oldest removed first (a run of 1,000 members is ~70 MB)
     scenarios: int = 4  # scenarios in one comparison
 
 
