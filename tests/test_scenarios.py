@@ -74,3 +74,17 @@ def test_bases_that_cycle_are_refused(tmp_path):
 def test_a_missing_file_is_named():
     with pytest.raises(ScenarioError, match=r"no-such\.yaml"):
         load_scenario("no-such.yaml")
+
+
+def test_a_file_that_is_no_scenario_is_not_quoted_back(tmp_path):
+    """A password file given as a scenario (issue 12): the message says what is wrong without its lines."""
+    shadow = tmp_path / "shadow"
+    shadow.write_text("root:$6$Zq8f$hashhashhashhash:20228:0:99999:7:::\ndaemon:*:20228:0:99999:7:::\n")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(shadow)
+    message = str(err.value)
+    assert "a key that is no field name" in message and "name: is required" in message
+    assert "$6$" not in message and "daemon" not in message and "20228" not in message
+    (tmp_path / "typo.yaml").write_text("name: x\ndescriptoin: y\n")
+    with pytest.raises(ScenarioError, match="descriptoin: unknown field; did you mean 'description'"):
+        load_scenario(tmp_path / "typo.yaml")

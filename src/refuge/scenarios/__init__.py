@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -140,7 +141,7 @@ def _parse(label: str, text: str) -> ScenarioSpec:
     try:
         return ScenarioSpec.model_validate(data)
     except ValidationError as err:
-        problems = [_describe(e) for e in err.errors()[:10]]
+        problems = list(dict.fromkeys(_describe(e) for e in err.errors()))[:10]
         misplaced = sorted(set(data) & {"lever", "from", "until", "set", "scale", "add"})
         if misplaced:
             problems.append(f"hint: {', '.join(misplaced)} belong(s) inside a lever: indent it under '- lever: ...'")
@@ -156,6 +157,9 @@ def _describe(error: dict) -> str:
         return f"{path}: is required"
     if error["type"] == "extra_forbidden":
         field = str(error["loc"][-1])
+        if not _FIELD_LIKE.fullmatch(field):  # a line of some other file: say so without quoting it
+            where = path.removesuffix(field).removesuffix(".") or "top level"
+            return f"{where}: a key that is no field name (is this a scenario file?)"
         close = difflib.get_close_matches(field, _FIELDS.get(len(error["loc"]), ()), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         return f"{path}: unknown field{hint}"
@@ -167,6 +171,8 @@ def _describe(error: dict) -> str:
     return f"{path}: {_shown(shown)} is not allowed: {message}"
 
 
+#: a key a person may have meant as a field; anything else is not quoted back
+_FIELD_LIKE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,39}")
 #: the fields allowed at each depth of an error's location: the scenario's, then a lever's
 _FIELDS = {1: tuple(ScenarioSpec.model_fields), 3: ("lever", "from", "until", "set", "scale", "add")}
 
