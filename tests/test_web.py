@@ -201,10 +201,13 @@ def test_a_bad_upload_reads_a_clear_error(page):
     expect(page.locator("#scenario-error")).to_contain_text("uploaded scenario: not valid YAML")
     upload(BAD_LEVER)
     expect(page.locator("#scenario-error")).to_contain_text("'china_enforcment' is not a driver or parameter")
-    upload("name: mine\nbase: more-aid\nlevers:\n  - lever: china_enforcement\n    from: 2028\n    scale: 0.5\n")
+    upload("name: mine\nbase: more-aid\nlevers:\n  - lever: china_enforcement\n    from: 2028\n    scale: 0.5\n"
+           "parameters:\n  hiding_capacity: 120000\n")
     expect(page.locator("#scenario-error")).to_be_hidden()
     expect(page.locator("#levers tbody tr").last).to_contain_text("china_enforcement")
     expect(page.locator("#scenario-name")).to_have_value("mine")
+    expect(page.locator("#parameter-words")).to_contain_text("Parameter hiding_capacity")
+    expect(page.locator("#parameter-words")).to_contain_text("is 120000 throughout.")
 
 
 def test_two_scenarios_compared_as_differences(page):

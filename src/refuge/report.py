@@ -181,7 +181,7 @@ def _scenario_words(name: str, levers: list[dict] | None = None, parameters: dic
     from .errors import ScenarioError
     from .korea import north_korea
     from .scenarios import load_scenario
-    from .scenarios.schema import lever_in_words
+    from .scenarios.schema import lever_in_words, parameter_in_words
 
     model = north_korea()
     try:
@@ -202,7 +202,7 @@ def _scenario_words(name: str, levers: list[dict] | None = None, parameters: dic
                                lever.get("until"))  # fmt: skip
         items.append(f"<li>{_e(words)}</li>")
     for key, value in (parameters or {}).items():
-        items.append(f"<li>Parameter <b>{_e(key)}</b> ({_e(labels.get(key, ''))}) is {value:g} throughout.</li>")
+        items.append(f"<li>{_e(parameter_in_words(key, labels.get(key, ''), value))}</li>")
     text = f"<h3>Scenario {_e(name)}</h3>"
     if description:
         text += f"<p>{_e(' '.join(description.split()))}</p>"

@@ -112,3 +112,13 @@ def lever_in_words(lever: str, label: str, kind: str, value: float, start: float
     when = f"from {describe_date(start)}" + (f" until {describe_date(until)}" if until is not None else "")
     about = f" ({label})" if label else ""
     return f"{when.capitalize()}, {lever}{about} {VERBS[kind]} {value:g}."
+
+
+def parameter_in_words(name: str, label: str, value: float) -> str:
+    """A scenario's override of a parameter as a sentence.
+
+    >>> parameter_in_words("hiding_capacity", "", 120000)
+    'Parameter hiding_capacity is 120000 throughout.'
+    """
+    about = f" ({label})" if label else ""
+    return f"Parameter {name}{about} is {value:g} throughout."

@@ -26,6 +26,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import RefugeError, RunError
+from ..scenarios import builtin_scenarios
 from . import forms
 from .analyses import find_analyses
 from .jobs import DOWNLOADS, Busy, Jobs, Limits
@@ -62,6 +63,7 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
     jobs = Jobs(limits, work)
     analyses = find_analyses(results) if results else []
     total_weeks = _weeks()
+    builtins = [{"name": s.name, "description": " ".join(s.description.split())} for s in builtin_scenarios()]
 
     async def page(request: Request) -> Response:
         return Response(_static_bytes("refuge.web", "static/index.html"), media_type="text/html", headers=HEADERS)
@@ -75,14 +77,11 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
                         headers={**HEADERS, "Cache-Control": "max-age=3600"})  # fmt: skip
 
     async def info(request: Request) -> Response:
-        from ..scenarios import builtin_scenarios
-
         return _json({
             "limits": {"members": limits.members, "runs": limits.runs, "queue": limits.queue,
                        "seconds": limits.seconds, "scenarios": limits.scenarios},
             "backends": BACKENDS,
-            "scenarios": [{"name": s.name, "description": " ".join(s.description.split())}
-                          for s in builtin_scenarios()],
+            "scenarios": builtins,
             "analyses": [{"id": i, "kind": a["kind"], "title": a["title"]} for i, a in enumerate(analyses)],
             "jobs": jobs.counts(),
         })  # fmt: skip
@@ -130,7 +129,10 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
         job = _job(request)
         shown = job.public()
         if job.state == "done":
-            shown["result"] = json.loads((job.folder / "result.json").read_text(encoding="utf-8"))
+            try:
+                shown["result"] = json.loads((job.folder / "result.json").read_text(encoding="utf-8"))
+            except FileNotFoundError:  # removed this moment to make room for newer jobs
+                raise HTTPException(404, "this job's results were removed to make room for newer ones") from None
             shown["downloads"] = list(DOWNLOADS[job.kind])
         return _json(shown)
 

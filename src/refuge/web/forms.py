@@ -15,7 +15,7 @@ import yaml
 from ..errors import ScenarioError
 from ..korea import north_korea
 from ..scenarios import Scenario, builtin_names, scenario_from_text
-from ..scenarios.schema import describe_date, lever_in_words
+from ..scenarios.schema import describe_date, lever_in_words, parameter_in_words
 
 KINDS = ("set", "scale", "add")
 
@@ -47,8 +47,9 @@ def view(scenario: Scenario, text: str) -> dict:
                        "until": None if lever.until is None else describe_date(lever.until),
                        "low": shown[lever.lever]["low"], "high": shown[lever.lever]["high"],
                        "words": lever_in_words(lever.lever, label, kind, value, lever.start, lever.until)})  # fmt: skip
+    overrides = [parameter_in_words(name, shown[name]["label"], value) for name, value in scenario.parameters.items()]
     return {"name": scenario.name, "description": " ".join(scenario.description.split()), "levers": levers,
-            "parameters": scenario.parameters, "yaml": text}  # fmt: skip
+            "parameters": scenario.parameters, "parameter_words": overrides, "yaml": text}  # fmt: skip
 
 
 def builtin_text(name: str) -> str:

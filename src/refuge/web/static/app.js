@@ -47,6 +47,7 @@ function showScenario(view) {
   const body = $("levers").querySelector("tbody");
   body.replaceChildren();
   view.levers.forEach((lever, i) => body.append(leverRow(lever, i)));
+  $("parameter-words").replaceChildren(...view.parameter_words.map((words) => element("li", words)));
   showError("scenario-error", "");
 }
 
@@ -144,7 +145,13 @@ async function submit(path, payload, prefix, onDone) {
     item.textContent = `${job.kind} ${payload.label}: ${status.state}${status.state === "running" ? ` ${percent}%` : ""}`;
     $(`${prefix}-progress`).value = status.progress || 0;
     $(`${prefix}-status`).textContent = status.state === "running" ? `running, ${percent}%` : status.state;
-    if (status.state === "done") { onDone(job.id, status.result); return; }
+    if (status.state === "done") {
+      onDone(job.id, status.result);
+      const again = element("button", "show", { "aria-label": `show ${job.kind} ${payload.label}` });
+      again.addEventListener("click", () => { showTab(job.kind === "compare" ? "compare" : "scenario"); onDone(job.id, status.result); });
+      item.append(" ", again);
+      return;
+    }
     if (status.state === "failed") {
       item.classList.add("failed");
       showError(`${prefix}-error`, status.error);
