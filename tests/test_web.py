@@ -280,6 +280,29 @@ def test_a_crashed_run_ends_alone(server, http):
     assert http.get("/api/info").status_code == 200
 
 
+def test_jobs_past_the_time_limit_or_failing_inside_end_alone_and_old_ones_are_removed(tmp_path):
+    import multiprocessing
+
+    from refuge.web.jobs import Busy, Jobs, Limits
+
+    jobs = Jobs(Limits(runs=1, queue=1, seconds=1.0, kept=1), tmp_path, multiprocessing.get_context("fork"))
+    try:
+        slow = jobs.submit("run", {"yaml": "name: slow\n", "members": MAX_MEMBERS, "seed": 0, "backend": "counts"}, 1)
+        broken = jobs.submit("run", {"yaml": "name: Broken\n", "members": 1, "seed": 0, "backend": "mean"}, 1)
+        with pytest.raises(Busy, match="busy: 2 jobs are running or waiting"):
+            jobs.submit("run", {}, 1)
+        deadline = time.monotonic() + 30
+        while broken.state != "failed" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert slow.state == "failed" and slow.error.startswith("stopped after 1 s, the longest this server lets")
+        assert broken.error.startswith("scenario: name: 'Broken' is not allowed; use lower-case letters")
+        time.sleep(0.3)
+        assert jobs.get(slow.id) is None and not slow.folder.exists()  # the older of two finished jobs: removed
+        assert jobs.get(broken.id) is broken
+    finally:
+        jobs.close()
+
+
 def test_twenty_clients_get_an_answer_each_and_only_their_own_results(server):
     result = web_load.load(server[1], clients=20, seconds=4, members=2, server_pid=server[0].pid)
     assert result["other"] == [] and result["wrong_or_failed"] == []

@@ -73,12 +73,15 @@ class Job:
 class Jobs:
     """The server's jobs: a queue, processes started as slots free up, a watcher that reaps them."""
 
-    def __init__(self, limits: Limits, root: Path) -> None:
+    def __init__(self, limits: Limits, root: Path, context=None) -> None:
+        """``context`` is how processes start: the fork server by default (tests may fork directly)."""
         self.limits, self.root = limits, Path(root)
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
-        self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(["refuge.web.worker"])
+        if context is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["refuge.web.worker"])
+        self._context = context
         self._stop = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name="refuge-jobs", daemon=True)
         self._watcher.start()
