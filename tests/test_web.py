@@ -158,6 +158,17 @@ def test_no_path_from_a_request_reaches_the_file_system(http):
     assert forged.status_code == 400 and "another site" in forged.json()["error"]
 
 
+def test_a_port_in_use_gets_a_message_not_a_traceback(server):
+    import subprocess
+    import sys
+
+    port = server[1].rsplit(":", 1)[1]
+    done = subprocess.run([sys.executable, "-m", "refuge", "serve", "--port", port], capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"--port {port}: cannot listen there (Address already in use)" in done.stderr
+
+
 # -- a real browser ---------------------------------------------------------------------------------------------------
 
 

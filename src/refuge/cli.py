@@ -423,12 +423,12 @@ def serve(
     max_seconds: Annotated[float, typer.Option(min=1, help="longest a job may run before it is stopped")] = 600,
     results: Annotated[Path | None, typer.Option(help="a folder of sensitivity and backtest results to show")] = None,
 ) -> None:
-    """The web app on this machine: scenarios, levers, runs, charts, comparisons, evidence (needs refuge[web])."""
+    """The web app on this machine: scenarios, levers, runs, charts, comparisons, evidence (needs the web extra)."""
     from .web import Limits
     from .web import serve as start
 
-    console.print(f"refuge serve: http://{host}:{port}/ (Ctrl-C stops it)")
-    start(host, port, Limits(members=max_members, runs=max_runs, queue=max_queue, seconds=max_seconds), results)
+    start(host, port, Limits(members=max_members, runs=max_runs, queue=max_queue, seconds=max_seconds), results,
+          announce=console.print)  # fmt: skip
 
 
 app.command()(cli_analysis.sensitivity)

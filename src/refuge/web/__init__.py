@@ -8,6 +8,7 @@ from the network. Install with ``pip install 'refuge[web]'``; see ``docs/web.md`
 from __future__ import annotations
 
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
@@ -21,8 +22,12 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 CONNECTIONS = 256
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = None, results: Path | None = None) -> None:
-    """Serve the app until interrupted; jobs live in a temporary folder removed on the way out."""
+def serve(host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = None, results: Path | None = None,
+          announce=print) -> None:  # fmt: skip
+    """Serve the app until interrupted; jobs live in a temporary folder removed on the way out.
+
+    ``announce`` is told the address once the settings are checked, just before the server starts.
+    """
     try:
         import uvicorn
 
@@ -31,12 +36,27 @@ def serve(host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = Non
         raise RunError(f"refuge serve needs the web extra ({err.name} is missing): pip install 'refuge[web]'") from None
     if results is not None and not Path(results).is_dir():
         raise RunError(f"--results {results}: not a folder")
+    _check_address(host, port)
     work = Path(tempfile.mkdtemp(prefix="refuge-serve-"))
     # on loopback, a Host header naming anything else is a DNS-rebinding page; opened wider, the operator chose so
     hosts = ["127.0.0.1", "localhost", "[::1]"] if host in LOOPBACK else ["*"]
     try:
         app = create_app(limits or Limits(), work, results=results, hosts=hosts)
+        shown = f"[{host}]" if ":" in host else host
+        announce(f"refuge serve: http://{shown}:{port}/ (Ctrl-C stops it)")
         uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5,
                     limit_concurrency=CONNECTIONS)  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _check_address(host: str, port: int) -> None:
+    """Refuse, with refuge's kind of message, an address that cannot be listened on (in use, not this machine's)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as err:
+        raise RunError(f"--host {host} --port {port}: cannot listen there ({err.strerror or err}); "
+                       "choose another --port") from None

@@ -181,10 +181,17 @@ function fade(color) {
   return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},0.18)`;
 }
 
-function layout(title, ytitle) {
-  return { title: { text: title, font: { size: 14 } }, margin: { t: 40, r: 10, b: 40, l: 70 },
-           yaxis: { title: { text: ytitle }, rangemode: "tozero" }, xaxis: { title: { text: "year" } },
-           legend: { orientation: "h", y: -0.2 }, hovermode: "x unified" };
+function layout(title, ytitle, recordEnd = null) {
+  const shown = { title: { text: title, font: { size: 14 } }, margin: { t: 40, r: 10, b: 40, l: 70 },
+                  yaxis: { title: { text: ytitle }, rangemode: "tozero" }, xaxis: { title: { text: "year" } },
+                  legend: { orientation: "h", y: -0.2 }, hovermode: "x unified" };
+  if (recordEnd !== null) {
+    shown.shapes = [{ type: "line", x0: recordEnd + 0.5, x1: recordEnd + 0.5, yref: "paper", y0: 0, y1: 1,
+                      line: { dash: "dot", color: "#888", width: 1 } }];
+    shown.annotations = [{ x: recordEnd + 0.5, yref: "paper", y: 1, text: "record ends", showarrow: false,
+                           xanchor: "left", font: { size: 11, color: "#666" } }];
+  }
+  return shown;
 }
 
 function showRun(jobId, result) {
@@ -193,16 +200,17 @@ function showRun(jobId, result) {
   $("download-csv").href = `/api/jobs/${jobId}/annual.csv`;
   $("download-report").href = `/api/jobs/${jobId}/report.html`;
   const c = result.charts;
+  const end = Math.max(...c.record.year);
   const kind = c.arrivals.predictive ? "90% predictive interval" : "90% band";
   const arrivals = band(c.arrivals.year, c.arrivals, COLORS[0], "model");
   arrivals[1].name = `model: ${kind}`;
   arrivals.push({ x: c.record.year, y: c.record.total, mode: "markers", marker: { color: "#000", size: 6 }, name: "record" });
-  Plotly.react("chart-arrivals", arrivals, layout(`Arrivals in South Korea per year: ${result.scenario} against the record`, "people"), PLOT);
+  Plotly.react("chart-arrivals", arrivals, layout(`Arrivals in South Korea per year: ${result.scenario} against the record`, "people", end), PLOT);
   const stocks = Object.entries(c.stocks).flatMap(([name, table], i) => band(table.year, table, COLORS[i % COLORS.length], name));
-  Plotly.react("chart-stocks", stocks, layout("People by place at year end (median, 90% band)", "people"), PLOT);
+  Plotly.react("chart-stocks", stocks, layout("People by place at year end (median, 90% band)", "people", end), PLOT);
   const j = c.journeys.time_abroad;
   Plotly.react("chart-journeys", band(j.year, j, COLORS[2], "years abroad before arrival"),
-               layout("Journeys: mean years abroad (China, transit) of each year's arrivals", "years"), PLOT);
+               layout("Journeys: mean years abroad (China, transit) of each year's arrivals", "years", end), PLOT);
   for (const id of ["chart-arrivals", "chart-stocks", "chart-journeys"]) $(id).dataset.job = jobId;
 }
 
