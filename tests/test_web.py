@@ -37,7 +37,7 @@ BAD_LEVER = "name: mine\nlevers:\n  - lever: china_enforcment\n    from: 2027\n 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    process, base = web_load.start_server("--max-runs", "2", "--max-queue", "1", "--max-members", str(MAX_MEMBERS),
+    process, base = web_load.start_server("--max-runs", "2", "--max-queue", "0", "--max-members", str(MAX_MEMBERS),
                                           "--results", str(_analyses(tmp_path_factory.mktemp("results"))))  # fmt: skip
     yield process, base
     process.send_signal(signal.SIGINT)
@@ -294,6 +294,7 @@ def test_a_crashed_run_ends_alone(server, http):
 def test_jobs_past_the_time_limit_or_failing_inside_end_alone_and_old_ones_are_removed(tmp_path):
     import multiprocessing
 
+    import refuge.web.worker  # noqa: F401  (forked jobs start with it imported, as the fork server's do)
     from refuge.web.jobs import Busy, Jobs, Limits
 
     jobs = Jobs(Limits(runs=1, queue=1, seconds=1.0, kept=1), tmp_path, multiprocessing.get_context("fork"))
@@ -315,9 +316,9 @@ def test_jobs_past_the_time_limit_or_failing_inside_end_alone_and_old_ones_are_r
 
 
 def test_twenty_clients_get_an_answer_each_and_only_their_own_results(server):
-    result = web_load.load(server[1], clients=20, seconds=4, members=2, server_pid=server[0].pid)
+    result = web_load.load(server[1], clients=20, seconds=3, members=2, server_pid=server[0].pid)
     assert result["other"] == [] and result["wrong_or_failed"] == []
     assert result["accepted"] >= 2 and result["done_own"] == result["accepted"]
-    assert result["busy"] >= 1 and result["busy_clear"] == result["busy"]  # 20 clients, 3 slots: some told "busy"
+    assert result["busy"] >= 1 and result["busy_clear"] == result["busy"]  # 20 clients, 2 slots: some told "busy"
     assert result["peak_rss_mib"] < 2_500, result  # the server, its fork server and at most two runs
     assert result["server_rss_after_mib"] < 600, result

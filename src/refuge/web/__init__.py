@@ -28,15 +28,15 @@ def serve(host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = Non
 
     ``announce`` is told the address once the settings are checked, just before the server starts.
     """
+    if results is not None and not Path(results).is_dir():
+        raise RunError(f"--results {results}: not a folder")
+    _check_address(host, port)
     try:
         import uvicorn
 
         from .app import create_app
     except ImportError as err:
         raise RunError(f"refuge serve needs the web extra ({err.name} is missing): pip install 'refuge[web]'") from None
-    if results is not None and not Path(results).is_dir():
-        raise RunError(f"--results {results}: not a folder")
-    _check_address(host, port)
     work = Path(tempfile.mkdtemp(prefix="refuge-serve-"))
     # on loopback, a Host header naming anything else is a DNS-rebinding page; opened wider, the operator chose so
     hosts = ["127.0.0.1", "localhost", "[::1]"] if host in LOOPBACK else ["*"]

@@ -12,12 +12,12 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import threading
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -206,7 +206,7 @@ def _lifespan(jobs: Jobs):
     @contextlib.asynccontextmanager
     async def lifespan(app):
         forms.targets(), _posterior()  # the model and posterior read once, before the first person waits on them
-        await run_in_threadpool(jobs.warm)
+        threading.Thread(target=jobs.warm, name="refuge-warm", daemon=True).start()  # the fork server, meanwhile
         yield
         jobs.close()
 

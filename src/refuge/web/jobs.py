@@ -98,7 +98,7 @@ class Jobs:
             folder.mkdir()
             job = Job(job_id, kind, spec, folder, total)
             self._jobs[job_id] = job
-            return job  # the watcher starts it within a tenth of a second, so a request never waits on a fork
+            return job  # the watcher starts it within a tenth of a second; a request never waits on a fork
 
     def warm(self) -> None:
         """Start the process jobs are forked from (it imports the model once), before anyone waits on it."""
@@ -127,24 +127,18 @@ class Jobs:
 
     # -- under the lock --------------------------------------------------------------------------------------------
 
-    def _start_waiting(self) -> None:
-        running = sum(job.state == "running" for job in self._jobs.values())
-        for job in self._jobs.values():
-            if running >= self.limits.runs:
-                break
-            if job.state == "queued":
-                from . import worker
-
-                job.process = self._context.Process(target=worker.main, args=(job.kind, job.spec, job.folder),
-                                                    name=f"refuge-{job.kind}", daemon=True)  # fmt: skip
-                job.process.start()
-                job.state, job.started = "running", time.monotonic()
-                running += 1
+    def _next_to_start(self) -> list[Job]:
+        """Queued jobs that free slots let start, marked running (their processes start outside the lock)."""
+        free = self.limits.runs - sum(job.state == "running" for job in self._jobs.values())
+        chosen = [job for job in self._jobs.values() if job.state == "queued"][: max(free, 0)]
+        for job in chosen:
+            job.state, job.started = "running", time.monotonic()
+        return chosen
 
     def _reap(self) -> None:
         now = time.monotonic()
         for job in self._jobs.values():
-            if job.state != "running":
+            if job.state != "running" or job.process is None:
                 continue
             if job.process.is_alive() and now - job.started > self.limits.seconds:
                 job.process.kill()
@@ -168,8 +162,21 @@ class Jobs:
         while not self._stop.wait(0.1):
             with self._lock:
                 self._reap()
-                self._start_waiting()
                 self._forget_oldest()
+                starting = self._next_to_start()
+            for job in starting:  # a fork can wait on the fork server: requests must not wait with it
+                process = self._context.Process(target=_work, args=(job.kind, job.spec, job.folder),
+                                                name=f"refuge-{job.kind}", daemon=True)  # fmt: skip
+                process.start()
+                with self._lock:
+                    job.process = process
+
+
+def _work(kind: str, spec: dict, folder: Path) -> None:
+    """A job's process: the worker is imported there (preloaded in the fork server), never in the server."""
+    from .worker import main
+
+    main(kind, spec, folder)
 
 
 def _outcome(job: Job) -> tuple[str, str | None]:
