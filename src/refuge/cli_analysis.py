@@ -74,11 +74,11 @@ def sensitivity(
     """
     from . import __version__
     from . import sensitivity as sa
-    from .korea import north_korea
     from .model.timeline import Timeline
     from .progress import progress
     from .scenarios import load_scenario
     from .store import check_output_path, publish_folder
+    from .systems.korea import north_korea
 
     chosen = load_scenario(scenario)
     check_output_path(out or Path("out") / f"sensitivity-{chosen.name}")
@@ -103,7 +103,7 @@ def sensitivity(
 
 
 def compare_body(names: list[str], *, members: int, seed: int, backend: str, start: int, end: int, out: Path,
-                 scheduler: str | None = None, force: bool = False) -> None:  # fmt: skip
+                 scheduler: str | None = None, force: bool = False, system: str | None = None) -> None:  # fmt: skip
     """``refuge compare``: run the scenarios with one seed, write compare.csv, differences.csv and compare.png."""
     import json
 
@@ -114,6 +114,7 @@ def compare_body(names: list[str], *, members: int, seed: int, backend: str, sta
     from .progress import progress
     from .scenarios import load_scenario
     from .store import RunFolder, publish_folder
+    from .systems import get_system
 
     if len(names) < 2:
         raise RunError(f"compare needs at least two scenarios, the first being the reference (got {len(names)}); "
@@ -121,25 +122,25 @@ def compare_body(names: list[str], *, members: int, seed: int, backend: str, sta
     if not 1990 <= start <= end <= Timeline().end:
         raise RunError(f"--start {start} and --end {end} must satisfy 1990 <= start <= end <= {Timeline().end}")
     for name in names:
-        load_scenario(name)  # every name is checked before anything runs
+        load_scenario(name, system=system)  # every name is checked before anything runs
     settings = {"refuge": __version__, "scenarios": names, "members": members, "seed": seed, "backend": backend,
                 "start": start, "end": end}  # fmt: skip
     RunFolder(out, settings, force=force).check_replaceable()  # refused now, not after the runs
     with progress(errors, f"comparing {len(names)} scenarios", len(names) * members * Timeline().steps) as advance:
         results = comparison.run_all(names, members=members, seed=seed, backend=backend, progress=advance,
-                                     client=client(scheduler))  # fmt: skip
-    table = comparison.effects(results, start, end)
-    differences = comparison.yearly_differences(results, start - 5, end)
+                                     client=client(scheduler), system=system)  # fmt: skip
+    table = comparison.effects(results, start, end, system)
+    differences = comparison.yearly_differences(results, start - 5, end, system)
 
     def write(staging: Path) -> None:
         table.to_csv(staging / "compare.csv", index=False, float_format="%.6g")
         differences.to_csv(staging / "differences.csv", index=False, float_format="%.6g")
-        plots.differences(differences, staging / "compare.png", start, names[0])
+        plots.differences(differences, staging / "compare.png", start, names[0], get_system(system))
         meta = {**settings, "command": _command(), "band": comparison.BAND_WORDS}
         (staging / "compare.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
     publish_folder(out, settings, write, force=force)
-    console.print(comparison.table(table, start, end, backend))
+    console.print(comparison.table(table, start, end, backend, system))
     console.print(f"wrote {out}/: compare.csv, differences.csv, compare.png, compare.json")
 
 

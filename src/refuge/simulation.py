@@ -20,12 +20,12 @@ import numpy as np
 from .backends import get_backend
 from .backends.random import member_keys
 from .errors import RunError
-from .korea import north_korea
 from .model.definition import SEXES, DriverView, Model, ParameterView
 from .model.timeline import WEEKS_PER_YEAR, Timeline
 from .results import Results
 from .scenarios import Scenario, load_scenario
 from .scenarios.levers import compile_inputs
+from .systems import System, get_system
 
 Progress = Callable[[int], None]
 
@@ -43,13 +43,16 @@ def run(
     progress: Progress | None = None,
     calibrated: bool = True,
     client=None,
+    system: str | System | None = None,
 ) -> Results:
     """Run a scenario as an ensemble and return its labelled results.
 
-    ``backend`` is a registered name or a configured backend such as ``Agents(record=True)``.
+    ``system`` is a registered name (the North Korean system by default) or a system value;
+    ``model`` replaces the system's model.
+    ``backend`` is a registered name or a configured backend such as the Korean ``Agents(record=True)``.
     ``parameters`` overrides defaults: floats, or arrays of one value per member.
-    With ``calibrated`` (the default), the North Korean model's members draw
-    their parameters from the shipped posterior (``refuge.calibration``), so an
+    With ``calibrated`` (the default), members of the system's own model draw
+    their parameters as the system says (the North Korean system: from its shipped posterior), so an
     ensemble carries parameter uncertainty as well as chance; ``parameters``
     still override those draws. ``calibrated=False`` runs the hand-set defaults.
     ``progress`` is called with the number of member-weeks done after each year
@@ -61,7 +64,7 @@ def run(
     (4,)
     """
     settings = dict(members=members, seed=seed, backend=backend, timeline=timeline, parameters=parameters, model=model,
-                    block=block, calibrated=calibrated)  # fmt: skip
+                    block=block, calibrated=calibrated, system=system)  # fmt: skip
     if client is not None:
         return Results.concat(_on_cluster(client, scenario, progress, **settings))
     return Results.concat([b for _, b in iterate_blocks(scenario, progress=progress, **settings)])
@@ -79,7 +82,7 @@ def blocks_on_cluster(
     from dask.distributed import as_completed
 
     if isinstance(scenario, str):
-        scenario = load_scenario(scenario, settings.get("model"))
+        scenario = load_scenario(scenario, settings.get("model"), system=settings.get("system"))
     members, block = settings["members"], settings["block"]
     steps = (settings.get("timeline") or Timeline()).steps
     futures = {client.submit(_one_block, scenario, first, pure=False, **settings): first
@@ -112,27 +115,26 @@ def iterate_blocks(
     progress: Progress | None = None,
     skip: frozenset[int] = frozenset(),
     calibrated: bool = True,
+    system: str | System | None = None,
 ) -> Iterator[tuple[int, Results]]:
     """Simulate the ensemble block by block, yielding ``(first member, results)``; skip finished blocks.
 
-    With ``calibrated``, members of the North Korean model draw their parameters
-    from the shipped posterior (see :func:`run`).
+    With ``calibrated``, members of the system's model draw their parameters as the system says (see :func:`run`).
     """
+    system = get_system(system)
     spread = None
-    if calibrated and (model is None or model is north_korea()):
-        from .calibration.posterior import posterior_parameters, posterior_spread
-
-        parameters = {**posterior_parameters(members, seed), **(parameters or {})}
-        spread = posterior_spread(members, seed)
-    model = model or north_korea()
+    if calibrated and (model is None or model is system.model()):
+        drawn, spread = system.member_parameters(members, seed)
+        parameters = {**drawn, **(parameters or {})}
+    model = model or system.model()
     timeline = timeline or Timeline()
     if isinstance(scenario, str):
-        scenario = load_scenario(scenario, model)
+        scenario = load_scenario(scenario, model, system=system)
     if members < 1:
         raise RunError(f"members must be at least 1, not {members}")
     if seed < 0:
         raise RunError(f"seed must be 0 or more, not {seed}")
-    backend_class = get_backend(backend)
+    backend_class = get_backend(backend, system)
     per_member = _per_member(parameters or {}, members)
     for first in range(0, members, block):
         count = min(block, members - first)

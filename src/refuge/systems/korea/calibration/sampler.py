@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import RunError
+from ....errors import RunError
 from ..evidence import Claim, data_version, record_end
 from .likelihood import Targets, simulate_batch
 from .posterior import Posterior

@@ -1,6 +1,6 @@
 """Backend ``agents``: individual people with attributes, on routes, moved by the model's hazards.
 
-Each ensemble member holds its people as columns (:class:`~refuge.backends.people.People`).
+Each ensemble member holds its people as columns (:class:`~refuge.systems.korea.agents.people.People`).
 Each week a person leaves their stock with the model's per-capita hazard for
 their stock and sex, times a weight for their class (kin in the South and age
 at risk in the North, savings in hiding, edge of the route in transit) divided
@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..errors import RunError
-from ..model.definition import SEXES, Model
-from ..model.timeline import WEEKS_PER_YEAR, Timeline
+from ....backends.random import decision_id, stochastic_round
+from ....errors import RunError
+from ....model.definition import SEXES, Model
+from ....model.timeline import WEEKS_PER_YEAR, Timeline
 from ..routes import NO_ROUTES, RouteGraph, load_routes
 from .agent_step import (
     CLASSES_AT_RISK,
@@ -37,7 +38,6 @@ from .agent_step import (
     new_people,
 )
 from .people import People
-from .random import decision_id, stochastic_round
 
 #: the North Korean flows that are an attempt to cross, and those that end across the river
 ATTEMPTS = ("cross_to_china", "brokered_crossing", "caught_at_border", "shot_at_border", "kin_funded_escape")
@@ -230,7 +230,7 @@ class AgentsBackend:
         """Move every person of every member for one week, in place; add what each flow moved to ``tally``.
 
         1. tabulate this week's hazards per (stock, sex, class) from the model's rates;
-        2. move people (:func:`~refuge.backends.agent_step.move_people`);
+        2. move people (:func:`~refuge.systems.korea.agents.agent_step.move_people`);
         3. add the inflows as new people;
         4. update the aggregate state and the tally from what moved.
         """

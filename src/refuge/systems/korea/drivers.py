@@ -12,8 +12,8 @@ reopening in January 2023. Deportation from China follows China's own
 enforcement (``china_enforcement``), which neither closure touches.
 """
 
-from ..model.definition import Driver
-from ..model.provenance import Assumption, Record, Seed
+from ...model.definition import Driver
+from ...model.provenance import Assumption, Record, Seed
 
 DRIVERS = (
     Driver(

@@ -25,8 +25,8 @@ import math
 import numba as nb
 import numpy as np
 
-from .compiled import parallel_and_serial
-from .random import decision_id, uniforms
+from ....backends.compiled import parallel_and_serial
+from ....backends.random import decision_id, uniforms
 
 SMALLEST_CHUNK = 4_096
 CHUNKS = 64

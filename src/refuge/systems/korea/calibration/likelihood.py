@@ -1,6 +1,6 @@
 """The likelihood of the record given the model: targets, the simulator over a batch, the log-likelihood.
 
-Targets, all from :mod:`refuge.evidence`, up to a cut-off year:
+Targets, all from :mod:`refuge.systems.korea.evidence`, up to a cut-off year:
 
 1. annual arrivals in the South, by sex where the record splits them (2001 on),
    the total otherwise (1995-2000), and the 1990-1994 combined total: log-normal
@@ -34,9 +34,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 
+from ....model.timeline import Timeline
+from .. import INITIAL
 from ..evidence import Claim, load_evidence
-from ..korea import INITIAL
-from ..model.timeline import Timeline
 
 #: Extra log-scale spread of every soft claim (hiding in China, deportations): a factor of about 1.65.
 SOFT_SIGMA = 0.5
@@ -54,10 +54,10 @@ _INITIAL_SOUTH = np.array(INITIAL["sk_settled"], dtype=float)  # (female, male) 
 def simulate_batch(values: dict[str, np.ndarray], until: int, blind: int | None = None) -> np.ndarray:
     """Run the mean backend for a batch of parameter sets; ``(members, years, COLUMNS)``, years 1990..until.
 
-    ``blind``: the drivers know nothing dated after that year (see :func:`refuge.korea.blind_model`).
+    ``blind``: the drivers know nothing dated after that year (see :func:`refuge.systems.korea.blind_model`).
     """
-    from ..korea import blind_model, north_korea
-    from ..simulation import run
+    from ....simulation import run
+    from .. import blind_model, north_korea
 
     members = len(next(iter(values.values())))
     model = north_korea() if blind is None else blind_model(blind)

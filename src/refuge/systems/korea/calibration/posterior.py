@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
-from ..korea import north_korea
+from ....errors import DataError
+from .. import north_korea
 from .priors import OBSERVATION
 
 SAMPLES = "posterior.csv"
@@ -125,7 +125,7 @@ def _read_samples(csv: Path, provenance: dict) -> pd.DataFrame:
 
 
 def shipped_folder() -> Path:
-    return Path(str(resources.files("refuge.data") / "posterior"))
+    return Path(str(resources.files("refuge.systems.korea.data") / "posterior"))
 
 
 @cache
