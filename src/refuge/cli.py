@@ -110,6 +110,29 @@ def compare(
                               scheduler=scheduler, force=force, system=system)  # fmt: skip
 
 
+@app.command()
+def flee(
+    path: Annotated[Path, typer.Argument(help="a Flee/FabFlee scenario folder (input_csv/, source_data/)")],
+    out: Annotated[Path | None, typer.Option(help="output folder [default: out/flee-FOLDER]")] = None,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="seed of all random streams")] = 0,
+    backend: Annotated[str, typer.Option(help="agents | counts | mean")] = "agents",
+    force: Annotated[bool, typer.Option(help="replace an output folder that holds another run")] = False,
+) -> None:
+    """Run a Flee scenario folder with Flee's rules: out.csv in Flee's columns, ARD, a plot per camp."""
+    from .systems.flee.output import FILES
+    from .systems.flee.run import run_to_folder
+
+    folder = out or Path("out") / f"flee-{path.resolve().name}"
+    measured = run_to_folder(path, folder, seed=seed, backend=backend, force=force)
+    table = Table(title=f"{measured['scenario']} ({measured['backend']}, seed {measured['seed']}): "
+                        f"{measured['people_at_end']:,} people after {measured['days']} days")  # fmt: skip
+    table.add_column("ARD", justify="right")
+    table.add_column("ARD rescaled", justify="right")
+    table.add_row(f"{measured['ARD']:.4f}", f"{measured['ARD_rescaled']:.4f}")
+    console.print(table)
+    console.print(f"wrote {folder}/: {', '.join(FILES)}")
+
+
 #: ``--csv`` on the listing verbs
 AsCsv = Annotated[bool, typer.Option("--csv", help="print CSV (one row an item) instead of a table")]
 
