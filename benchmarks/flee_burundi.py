@@ -4,6 +4,7 @@
   imports, reading and checking the folder, the run, ``out.csv``, ``places.csv``, the plot and the
   run store's publish. Wall time and CPU time; then, in this process and warm, the run alone
   (:func:`refuge.systems.flee.simulate.simulate`): agent-steps per second and bytes per person.
+  With ``--groups``, the run alone on the ``counts`` and ``mean`` backends too, with their errors.
 * Flee: Flee 3.1 (``pip install flee==3.1``, the ``bench`` extra; ``--flee-python`` may name another
   environment's interpreter) driven as Flee's github HEAD ``runscripts/run.py`` drives it (3.1 cannot
   run that script: it lacks ``read_period.read_sim_period``), as a fresh process: conflicts from
@@ -12,7 +13,7 @@
 
 Each row carries the load average before it: the machine is shared, and Flee takes minutes.
 
-    python benchmarks/flee_burundi.py --scenario ../shared/flee/burundi --flee --json benchmarks/flee_burundi.json
+    python benchmarks/flee_burundi.py --groups --flee --json benchmarks/flee_burundi.json
 """
 
 from __future__ import annotations
@@ -32,12 +33,12 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "flee" / "burundi"
 
 
-def timed(command: list[str]) -> dict:
+def timed(command: list[str], cwd: str | None = None) -> dict:
     """Wall and CPU seconds of a fresh process running ``command`` (CPU: its own and its children's)."""
     load = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True, cwd=cwd)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
@@ -67,8 +68,26 @@ def refuge_row(scenario: Path) -> dict:
             "ARD_this_run": round(errors(run)["ARD"], 4)}  # fmt: skip
 
 
+def group_row(scenario: Path, backend: str) -> dict:
+    """The run alone on the ``counts`` or ``mean`` backend (groups of people), in this process."""
+    from refuge.systems.flee.output import errors
+    from refuge.systems.flee.reader import read_scenario
+    from refuge.systems.flee.simulate import simulate
+
+    s = read_scenario(scenario)
+    load = os.getloadavg()[0]
+    start_cpu, start = time.process_time(), time.perf_counter()
+    run = simulate(s, seed=0, backend=backend)
+    wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    measured = errors(run)
+    return {"engine": f"refuge {backend}", "load_before": round(load, 2), "run_wall_s": round(wall, 2),
+            "run_cpu_s": round(cpu, 2), "people_at_end": round(float(run.total[-1])),
+            "ARD": round(measured["ARD"], 4), "ARD_rescaled": round(measured["ARD_rescaled"], 4)}  # fmt: skip
+
+
 def flee_row(scenario: Path, python: str) -> dict:
-    row = timed([python, __file__, "--drive-flee", str(scenario)])
+    with tempfile.TemporaryDirectory() as tmp:  # Flee writes its logs into the working folder
+        row = timed([python, str(Path(__file__).resolve()), "--drive-flee", str(scenario.resolve())], cwd=tmp)
     result = json.loads(row.pop("stdout").strip().splitlines()[-1])
     return {"engine": "flee 3.1", **row, **result,
             "agent_steps_per_s": round(result["agent_steps"] / row["wall_s"])}  # fmt: skip
@@ -90,6 +109,7 @@ def drive_flee(folder: Path) -> None:
     start, days = period["StartDate"], int(period["Length"])
     with open(os.devnull, "w") as quiet, contextlib.redirect_stderr(quiet):
         SimulationSettings.ReadFromYML(str(folder / "simsetting.yml"))
+        SimulationSettings.log_levels.update(agent=0, link=0)  # as the README's timings: no per-agent files
         SimulationSettings.ConflictInputFile = str(inputs / "conflicts.csv")
         e = flee.Ecosystem()
         ig = InputGeography.InputGeography()
@@ -130,6 +150,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", type=Path, default=DEFAULT)
     parser.add_argument("--flee", action="store_true", help="also run Flee 3.1 (minutes)")
+    parser.add_argument("--groups", action="store_true", help="also run the counts and mean backends")
     parser.add_argument("--flee-python", default=sys.executable, help="an interpreter with flee==3.1 installed")
     parser.add_argument("--json", type=Path, help="write the rows here")
     parser.add_argument("--drive-flee", type=Path, help=argparse.SUPPRESS)
@@ -138,10 +159,12 @@ def main() -> None:
         drive_flee(args.drive_flee)
         return
     rows = [refuge_row(args.scenario)]
+    if args.groups:
+        rows += [group_row(args.scenario, backend) for backend in ("counts", "mean")]
     if args.flee:
         rows.append(flee_row(args.scenario, args.flee_python))
-        rows[0]["x_flee_end_to_end"] = round(rows[1]["wall_s"] / rows[0]["wall_s"], 1)
-        rows[0]["x_flee_cpu"] = round(rows[1]["cpu_s"] / rows[0]["cpu_s"], 1)
+        rows[0]["x_flee_end_to_end"] = round(rows[-1]["wall_s"] / rows[0]["wall_s"], 1)
+        rows[0]["x_flee_cpu"] = round(rows[-1]["cpu_s"] / rows[0]["cpu_s"], 1)
     for row in rows:
         print(json.dumps(row))
     if args.json:

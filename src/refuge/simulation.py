@@ -13,6 +13,7 @@ can be kept when a long run is interrupted.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
@@ -122,6 +123,7 @@ def iterate_blocks(
     With ``calibrated``, members of the system's model draw their parameters as the system says (see :func:`run`).
     """
     system = get_system(system)
+    _check_names(parameters or {}, model or system.model())
     spread = None
     if calibrated and (model is None or model is system.model()):
         drawn, spread = system.member_parameters(members, seed)
@@ -224,6 +226,17 @@ class Clock:
         self.mass += np.matmul(self._change, mass)
         np.maximum(self.mass, 0.0, out=self.mass)
         self.mass += after[:, self._stocks, :]
+
+
+def _check_names(parameters: Mapping[str, object], model: Model) -> None:
+    """A misspelt parameter is an error, not a run with the default (``atempt_base`` for ``attempt_base``)."""
+    known = [p.name for p in model.parameters]
+    for name in parameters:
+        if name not in known:
+            close = difflib.get_close_matches(str(name), known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise RunError(f"parameters: {str(name)[:40]!r} is not a parameter of the model{hint} "
+                           "(see 'refuge parameters')")  # fmt: skip
 
 
 def _per_member(parameters: Mapping[str, float | np.ndarray], members: int) -> dict[str, float | np.ndarray]:

@@ -118,9 +118,8 @@ class Groups:
             left -= going
             if going <= 0 or (place[3][end] and factor[k] < 0.5):
                 continue  # a camp nearly full: they forget the route and stay
-            arc = next(int(a) for a in arcs[1][arcs[0][p] : arcs[0][p + 1]] if arcs[6][a] and arcs[3][a] == end)
             self.count[p] -= going
-            out.append((arc, going))
+            out.append((int(routes[3][first + k]), going))
         return out
 
     def _travel(self, arc, days, generation, amount, moved, arcs, rules, deciding, queue) -> None:

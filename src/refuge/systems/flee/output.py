@@ -10,6 +10,7 @@ where people went.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 from pathlib import Path
@@ -80,28 +81,27 @@ def flee_csv(run: FleeRun) -> str:
 
 def _places_table(run: FleeRun, path: Path) -> None:
     """refuge's own daily results: people at each place and on the links, one column each."""
-    import pandas as pd
-
-    table = pd.DataFrame(run.places, columns=list(run.scenario.network.places))
-    table.insert(0, "date", _dates(run))
-    table.insert(0, "day", np.arange(run.scenario.days))
-    table["on links"] = run.travelling
-    table.to_csv(path, index=False)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["day", "date", *run.scenario.network.places, "on links"])
+        for t, date in enumerate(_dates(run)):
+            out.writerow([t, date, *(f"{x:g}" for x in run.places[t]), f"{run.travelling[t]:g}"])
 
 
 def plot_camps(run: FleeRun, path: Path) -> Path:
     """One panel a scored camp: people there in the simulation against the UNHCR counts, day by day."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     scenario = run.scenario
     names = [scenario.network.places[c] for c in scenario.camps]
     columns = min(3, max(len(names), 1))
     rows = -(-max(len(names), 1) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.0 * rows), squeeze=False, sharex=True)
+    fig = Figure(figsize=(4.2 * columns, 3.0 * rows + 0.6))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(rows, columns, squeeze=False, sharex=True)
     days = np.arange(scenario.days)
+    unit = "people" if scenario.hasten == 1 else f"people (simulated at 1/{scenario.hasten}, scaled back)"
     for k, ax in enumerate(axes.flat):
         if k >= len(names):
             ax.axis("off")
@@ -109,14 +109,16 @@ def plot_camps(run: FleeRun, path: Path) -> Path:
         ax.plot(days, scenario.camp_data[:, k] * scenario.hasten, color="black", lw=1.4, label="UNHCR")
         ax.plot(days, run.camps[:, k] * scenario.hasten, color="tab:blue", lw=1.4, label=f"refuge ({run.backend})")
         ax.set_title(names[k], fontsize=10)
-        ax.set_xlabel(f"days since {scenario.start.isoformat()}")
-        ax.set_ylabel("people" if scenario.hasten == 1 else f"people (simulated / {scenario.hasten}, scaled back)")
         ax.grid(alpha=0.3)
+    for ax in axes[-1]:
+        ax.set_xlabel(f"days since {scenario.start.isoformat()}")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(unit, fontsize=8)
     axes.flat[0].legend(fontsize=8)
     measured = errors(run)
     fig.suptitle(f"{scenario.name}: ARD {measured['ARD']:.3f}, rescaled {measured['ARD_rescaled']:.3f} "
-                 f"(seed {run.seed})", fontsize=11)  # fmt: skip
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+                 f"({run.backend}, seed {run.seed})", fontsize=11)  # fmt: skip
+    fig.subplots_adjust(left=0.07, right=0.98, top=1 - 0.5 / (3.0 * rows + 0.6), bottom=0.5 / rows / 3, hspace=0.35,
+                        wspace=0.25)  # fmt: skip
+    fig.savefig(path, dpi=100)
     return path

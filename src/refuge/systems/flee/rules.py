@@ -147,17 +147,18 @@ class Places:
         net = self.scenario.network
         awareness = self.scenario.settings.rules().awareness_level
         marker = np.array(self.scenario.kind) == "marker"
-        start, end, km, paths = [0], [], [], []
+        start, end, km, paths, first = [0], [], [], [], []
         for origin in range(len(net.places)):
             for arc in net.arcs_from(origin):
                 if self.arc_open[arc]:
                     self._walk(arc, 0.0, [origin], 1, awareness, marker, end, km, paths)
+                    first += [arc] * (len(end) - len(first))
             start.append(len(end))
         path = np.full((max(len(paths), 1), width or max(map(len, paths), default=1)), -1, dtype=np.int16)
         for i, p in enumerate(paths):
             path[i, : len(p)] = p
         return Routes(np.array(start, dtype=np.int32), np.array(end, dtype=np.int32), np.array(km),
-                      np.array([len(p) for p in paths], dtype=np.int32), path)  # fmt: skip
+                      np.array(first, dtype=np.int32), path)  # fmt: skip
 
     def _walk(self, arc, prior, visited, step, awareness, marker, end, km, paths):
         net = self.scenario.network
@@ -177,14 +178,16 @@ class Places:
 
 @dataclass(frozen=True)
 class Routes:
-    """Routes from each place ``p`` at ``start[p]:start[p+1]``: their end, length (km) and places in order."""
+    """Routes from each place ``p`` at ``start[p]:start[p+1]``: their end, length (km), first arc, places in order."""
 
     start: np.ndarray
     end: np.ndarray
     km: np.ndarray
-    hops: np.ndarray
+    first: np.ndarray
     path: np.ndarray  # (routes, most hops) places after the origin, -1 padded
 
-    def weights(self, scores: np.ndarray, rules) -> np.ndarray:
-        """Each route's weight on a day, before its end's capacity factor and ``weight_power``."""
-        return (rules.weight_softening + scores[self.end]) / (rules.softening + self.km) ** rules.distance_power
+    def arrays(self, scores: np.ndarray, rules) -> tuple:
+        """The routes as the kernels take them, with each route's weight on a day (before its end's capacity
+        factor and ``weight_power``): ``(start, end, km, first, path, weight)``."""
+        weight = (rules.weight_softening + scores[self.end]) / (rules.softening + self.km) ** rules.distance_power
+        return self.start, self.end, self.km, self.first, self.path, weight

@@ -119,7 +119,7 @@ def simulate(scenario: FleeScenario, *, seed: int = 0, backend: str = "agents") 
             routes = places.routes(movers.width)
         weights = places.spawn_weights(t)
         place = (places.move_chance(), places.scores(t), capacity, places.camp, movers.count)
-        movers.step_day(t, place, arcs, (*_tuple(routes), routes.weights(place[1], rules)), numbers)
+        movers.step_day(t, place, arcs, routes.arrays(place[1], rules), numbers)
         at_places[t] = movers.count
         travelling[t] = movers.travelling
         steps += movers.people
@@ -180,6 +180,3 @@ class Crowd:
     def step_day(self, day: int, place: tuple, arcs: tuple, routes: tuple, rules: np.ndarray) -> None:
         self.groups.step_day(self._draws(day, "flee.move"), place, arcs, routes, rules)
 
-
-def _tuple(routes) -> tuple:
-    return routes.start, routes.end, routes.km, routes.hops, routes.path
