@@ -256,12 +256,14 @@ class AgentsBackend:
         if self._options.record and member.event.shape[0] < people.count:
             member.event = np.empty(people.capacity, dtype=np.int8)
         kernel = move_people if people.count >= PARALLEL_FROM else move_people_serial
-        kernel(people.stock, people.sex, people.age, people.kin, people.attempts, people.route, people.leg,
-               people.leg_weeks, people.savings, people.cost, people.crossed, member.event, people.count, rows,
-               k0, k1, step, new_year, self._p_leave, self._cum, self._outflows, self._nout, self._targets,
-               self._attempt, self._crossing, self._enters_transit, self._route_cum, self.graph.legs,
-               self.graph.weeks, self.graph.cost, fee, self._a.remittance_usd_per_week, p_kin,
-               self._at_risk, self._hiding, self._transit, self._max_legs, self._a.savings_tier_usd,
+        columns = (people.stock, people.sex, people.age, people.kin, people.attempts, people.route, people.leg,
+                   people.leg_weeks, people.savings, people.cost, people.crossed, member.event)  # fmt: skip
+        flows = (self._p_leave, self._cum, self._outflows, self._nout, self._targets, self._attempt, self._crossing,
+                 self._enters_transit)  # fmt: skip
+        kernel(columns, people.count, rows, (k0, k1, step, new_year), flows,
+               (self._route_cum, self.graph.legs, self.graph.weeks, self.graph.cost),
+               (fee, self._a.remittance_usd_per_week, p_kin),
+               (self._at_risk, self._hiding, self._transit, self._max_legs, self._a.savings_tier_usd),
                moved_by_chunk, census_by_chunk)  # fmt: skip
         moved = moved_by_chunk.sum(axis=0)
         member.census = census_by_chunk.sum(axis=0)
