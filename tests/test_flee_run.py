@@ -34,6 +34,18 @@ def test_people_are_conserved_and_a_seed_gives_the_same_numbers(flee_folder, see
     assert np.array_equal(run.places, again.places) and np.array_equal(run.travelling, again.travelling)
 
 
+def test_the_compiled_kernel_moves_people_as_its_plain_python_does(flee_folder, monkeypatch):
+    from refuge.systems.flee import kernel
+
+    s = read_scenario(flee_folder({"input_csv/routes.csv": _routes(30, 90),
+                                   "input_csv/locations.csv": lambda t: t.replace(",500", ",60")}))  # fmt: skip
+    compiled = simulate(s, seed=9)
+    monkeypatch.setattr(kernel, "step_day", kernel.step_day.py_func)
+    monkeypatch.setattr(kernel, "spawn", kernel.spawn.py_func)
+    plain = simulate(s, seed=9)
+    assert np.array_equal(compiled.places, plain.places) and np.array_equal(compiled.travelling, plain.travelling)
+
+
 def test_different_seeds_draw_different_people(flee_folder):
     s = read_scenario(flee_folder({"input_csv/sim_period.csv": "StartDate,2020-01-01\nLength,60\n",
                                    "source_data/c.csv": "2020-01-01,0\n2020-03-01,3000\n"}))  # fmt: skip

@@ -17,11 +17,12 @@ from collections.abc import Mapping
 from importlib import import_module
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Protocol, runtime_checkable
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ..errors import RunError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: the system a verb runs when none is named
 DEFAULT = "korea"

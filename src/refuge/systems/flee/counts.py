@@ -69,7 +69,7 @@ def read_series(path: Path, start: dt.date, hasten: int) -> Series:
     """One count file, checked row by row (a bad row names the file, the row and the field)."""
     days, values = [], []
     try:
-        with open(path, newline="", encoding="utf-8") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.reader(f))
     except (OSError, UnicodeDecodeError) as err:
         raise DataError(f"{path}: cannot be read ({err})") from None
