@@ -9,9 +9,9 @@ import time
 
 import numpy as np
 
-from refuge.calibration.likelihood import Targets
-from refuge.calibration.priors import parameter_space
-from refuge.calibration.sampler import Evaluator
+from refuge.systems.korea.calibration.likelihood import Targets
+from refuge.systems.korea.calibration.priors import parameter_space
+from refuge.systems.korea.calibration.sampler import Evaluator
 
 
 def main(batches: list[int]) -> None:

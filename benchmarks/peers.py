@@ -86,9 +86,9 @@ def refuge_model(agents: int):
 
 
 def build_refuge(agents: int):
-    from refuge.backends.agents import Agents
     from refuge.backends.random import member_keys
     from refuge.model.definition import DriverView, ParameterView
+    from refuge.systems.korea.agents.agents import Agents
 
     model = refuge_model(agents)
     backend = Agents(heterogeneous=False)(model, member_keys(0, 1))

@@ -25,12 +25,12 @@ import numba as nb
 import numpy as np
 
 import refuge
-from refuge.backends.agent_step import PARALLEL_FROM
-from refuge.backends.agents import Agents
 from refuge.backends.random import member_keys
 from refuge.model.timeline import WEEKS_PER_YEAR, Timeline
 from refuge.scenarios.levers import compile_inputs
 from refuge.simulation import simulate
+from refuge.systems.korea.agents.agent_step import PARALLEL_FROM
+from refuge.systems.korea.agents.agents import Agents
 
 
 def peak_rss() -> int:

@@ -16,14 +16,14 @@ import pytest
 from scipy import stats
 
 import refuge
-from refuge import journeys
-from refuge.backends.agent_step import hazard_tables
-from refuge.backends.agents import Agents
 from refuge.model.definition import DriverView, ParameterView
 from refuge.model.timeline import Timeline
-from refuge.routes import load_routes
 from refuge.scenarios.levers import compile_inputs
 from refuge.simulation import simulate
+from refuge.systems.korea import journeys
+from refuge.systems.korea.agents.agent_step import hazard_tables
+from refuge.systems.korea.agents.agents import Agents
+from refuge.systems.korea.routes import load_routes
 
 TIMELINE = Timeline(1995, 2001)
 #: family-wise significance of the agreement test: each of the K comparisons is made at ALPHA / K (Bonferroni)
@@ -128,7 +128,7 @@ def test_same_seed_same_people_whatever_the_blocks_and_threads(small, monkeypatc
     the same flows and the same trajectories, person by person."""
     runs = []
     for block, threads in ((3, 2), (1, 1)):
-        monkeypatch.setattr(refuge.backends.agents, "PARALLEL_FROM", 0 if threads == 2 else 1 << 30)
+        monkeypatch.setattr(refuge.systems.korea.agents.agents, "PARALLEL_FROM", 0 if threads == 2 else 1 << 30)
         numba.set_num_threads(threads)
         try:
             recorder, flows, events = Agents(record=True), [], []
@@ -223,8 +223,8 @@ def test_journeys_are_written_and_add_up(small, tmp_path):
 
 def test_move_kernel_matches_a_plain_python_week(small):
     """One week of the compiled kernel equals the same week written person by person in Python."""
-    from refuge.backends.agent_step import MOVE, class_of
     from refuge.backends.random import uniforms
+    from refuge.systems.korea.agents.agent_step import MOVE, class_of
 
     busy = dataclasses.replace(small, initial={**small.initial, "china_hiding": (3_000, 3_000),
                                                "in_transit": (500, 500), "third_country": (300, 300)})  # fmt: skip

@@ -9,10 +9,17 @@ import numpy as np
 import pandas as pd
 
 import refuge
-from refuge.calibration.backtest import SCORE_COLUMNS, Budget, forecast_origin, known_at, naive_forecast, scores
-from refuge.evidence import load_evidence
-from refuge.korea import blind_driver
 from refuge.model.timeline import Timeline
+from refuge.systems.korea import blind_driver
+from refuge.systems.korea.calibration.backtest import (
+    SCORE_COLUMNS,
+    Budget,
+    forecast_origin,
+    known_at,
+    naive_forecast,
+    scores,
+)
+from refuge.systems.korea.evidence import load_evidence
 
 ORIGIN = 2005
 
@@ -20,7 +27,7 @@ ORIGIN = 2005
 def test_a_forecast_is_identical_whatever_the_data_after_its_origin(tmp_path):
     claims = load_evidence()
     changed = [dataclasses.replace(c, value=c.value * 3) if c.end > ORIGIN + 1 and c.value else c for c in claims]
-    record = refuge.evidence.arrivals()["total"]
+    record = refuge.systems.korea.evidence.arrivals()["total"]
     other_record = record.where(record.index <= ORIGIN, record * 5)
     first = forecast_origin(ORIGIN, Budget.quick(), tmp_path / "a", claims=claims, record=record, workers=1)
     second = forecast_origin(ORIGIN, Budget.quick(), tmp_path / "b", claims=changed, record=other_record, workers=1)

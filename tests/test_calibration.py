@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 
 import refuge
-from refuge.calibration import Posterior, Settings, calibrate, parameter_space, posterior_parameters
-from refuge.calibration.likelihood import Targets, simulate_batch
-from refuge.calibration.posterior import shipped_folder, shipped_posterior
 from refuge.errors import DataError, RunError
-from refuge.evidence import Claim
 from refuge.model.timeline import Timeline
+from refuge.systems.korea.calibration import Posterior, Settings, calibrate, parameter_space, posterior_parameters
+from refuge.systems.korea.calibration.likelihood import Targets, simulate_batch
+from refuge.systems.korea.calibration.posterior import shipped_folder, shipped_posterior
+from refuge.systems.korea.evidence import Claim
 
 FITTED = ("attempt_base", "onward_escape", "female_attempt_ratio")
 UNTIL = 2006
@@ -239,7 +239,7 @@ def test_cli_calibrate_writes_posterior_fit_tables_and_plots(tmp_path):
 def test_the_onward_rate_and_the_route_are_recovered_from_arrivals_and_time_abroad(tmp_path):
     """Data simulated on a known path of the route's permeability: time abroad tells the slow route (hiding, then
     onward) from the fast pipeline, so the onward rate and the path are both recovered."""
-    from refuge.calibration.likelihood import COLUMNS
+    from refuge.systems.korea.calibration.likelihood import COLUMNS
 
     until, fitted = 2010, ("onward_escape",)
     model = refuge.north_korea()

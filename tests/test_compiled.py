@@ -7,7 +7,8 @@ import textwrap
 
 import pytest
 
-from refuge.backends import agent_step, counts
+from refuge.backends import counts
+from refuge.systems.korea.agents import agent_step
 
 PROBE = textwrap.dedent("""
     import sys

@@ -5,7 +5,7 @@ from importlib import resources
 import pytest
 
 from refuge.errors import DataError
-from refuge.evidence import (
+from refuge.systems.korea.evidence import (
     COLUMNS,
     QUANTITIES,
     evidence_table,
@@ -15,7 +15,7 @@ from refuge.evidence import (
     record_cumulative,
     verdict,
 )
-from refuge.model.provenance import evidence_text, seed_text, squash
+from refuge.systems.korea.sources import evidence_text, seed_text, squash
 
 HEADER = ",".join(COLUMNS)
 GOOD = 'H99,hiding_in_china,2001,20000,10000,30000,record,estimate,target,ROK,https://example.org/a,2001,"a quote",'
@@ -38,7 +38,8 @@ def test_shipped_evidence_loads_with_sources_and_quotes():
 
 
 def test_quotes_are_word_for_word_in_their_sources():
-    record = squash(evidence_text()) + squash((resources.files("refuge.data") / "arrivals.csv").read_text())
+    shipped = resources.files("refuge.systems.korea.data")
+    record = squash(evidence_text()) + squash((shipped / "arrivals.csv").read_text())
     for claim in load_evidence():
         if claim.id.startswith("A"):
             continue

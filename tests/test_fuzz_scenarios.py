@@ -14,11 +14,12 @@ import pytest
 
 import refuge
 from refuge import cli
-from refuge.calibration.posterior import shipped_posterior
 from refuge.errors import ScenarioError
 from refuge.model.timeline import Timeline
 from refuge.scenarios import builtin_names, load_scenario
 from refuge.scenarios.levers import compile_inputs
+from refuge.systems import get_system
+from refuge.systems.korea.calibration.posterior import shipped_posterior
 
 CASES = 1_200
 #: the longest any one file may take to accept or refuse (a hang is the defect; typical cases take milliseconds)
@@ -36,7 +37,7 @@ _KEYS = ["name", "description", "base", "levers", "parameters", "lever", "from",
 
 
 def _builtin_texts():
-    folder = refuge.scenarios._BUILTIN
+    folder = get_system().scenario_folder()
     return [(folder / f"{name}.yaml").read_text(encoding="utf-8") for name in builtin_names()]
 
 

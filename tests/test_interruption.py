@@ -52,7 +52,7 @@ CHOSEN = [
     ("refuge.store", "RunFolder", "keep_block", 3, "before"),
     ("refuge.store", "", "write_text", 2, "before"),  # a block record about to be written
     ("refuge.results", "ResultsWriter", "append", 2, "after"),  # results.nc half-written in staging
-    ("refuge.plots", "", "stocks", 1, "before"),  # staging folder without all its files
+    ("refuge.systems.korea.plots", "", "stocks", 1, "before"),  # staging folder without all its files
     ("refuge.store", "RunFolder", "publish", 1, "before"),  # staging complete, not published
     ("refuge.store", "", "_remove_own", 2, "before"),  # published, working folders not yet removed
     ("refuge.store", "", "_remove_own", 3, "before"),

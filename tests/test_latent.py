@@ -6,9 +6,10 @@ from scipy.stats import multivariate_normal
 
 import refuge
 from refuge.backends.random import member_keys
-from refuge.calibration.latent import INITIAL_SD, Observation, continue_paths, filter_paths, sample_paths
-from refuge.korea.drivers import ROUTE_PERMEABILITY
 from refuge.model.timeline import Timeline
+from refuge.systems.korea.calibration import shipped_posterior
+from refuge.systems.korea.calibration.latent import INITIAL_SD, Observation, continue_paths, filter_paths, sample_paths
+from refuge.systems.korea.drivers import ROUTE_PERMEABILITY
 
 
 def linear_observations(values, sd):
@@ -67,7 +68,7 @@ def test_paths_continue_by_the_walk_with_the_given_step():
 
 
 def test_member_paths_of_the_shipped_posterior_do_not_depend_on_how_the_ensemble_is_split():
-    posterior = refuge.calibration.shipped_posterior()
+    posterior = shipped_posterior()
     rows = posterior.rows(6, seed=4)
     timeline = Timeline(1990, 2040)
     whole = posterior.paths(rows, member_keys(4, 6), timeline)[ROUTE_PERMEABILITY]

@@ -3,8 +3,9 @@
 import pytest
 
 import refuge
-from refuge.evidence import arrivals
-from refuge.model.provenance import Assumption, Record, Seed, is_verbatim
+from refuge.model.provenance import Assumption, Record, Seed
+from refuge.systems.korea.evidence import arrivals
+from refuge.systems.korea.sources import is_verbatim
 
 MODEL = refuge.north_korea()
 

@@ -65,3 +65,12 @@ def test_draws_are_keyed_by_decision(model):
     others = [model.flow_index[f.name] for f in model.flows if f.name not in settled]
     assert not np.array_equal(moved[0][:, model.flow_index["re_defect"]], moved[1][:, model.flow_index["re_defect"]])
     np.testing.assert_array_equal(moved[0][:, others], moved[1][:, others])
+
+
+def test_a_misspelt_parameter_is_an_error_with_a_suggestion():
+    import pytest
+
+    from refuge.errors import RunError
+
+    with pytest.raises(RunError, match=r"'atempt_base' is not a parameter of the model; did you mean 'attempt_base'"):
+        refuge.run("baseline", members=1, parameters={"atempt_base": 1.0})

@@ -8,9 +8,9 @@ import yaml
 
 import refuge
 from refuge.errors import DataError
-from refuge.routes import load_routes, parse_routes
+from refuge.systems.korea.routes import load_routes, parse_routes
 
-SHIPPED = (resources.files("refuge.data") / "routes.yaml").read_text(encoding="utf-8")
+SHIPPED = (resources.files("refuge.systems.korea.data") / "routes.yaml").read_text(encoding="utf-8")
 
 
 def test_shipped_graph_loads_with_every_exit_covered(model):
@@ -23,7 +23,7 @@ def test_shipped_graph_loads_with_every_exit_covered(model):
 
 
 def test_figures_that_are_not_assumptions_cite_evidence_from_the_shared_record():
-    evidence = (resources.files("refuge.data") / "EVIDENCE.md").read_text(encoding="utf-8")
+    evidence = (resources.files("refuge.systems.korea.data") / "EVIDENCE.md").read_text(encoding="utf-8")
     raw = yaml.safe_load(SHIPPED)
     cited = [e["source"] for e in raw["edges"] + raw["routes"] + raw["crossing_fee_usd"] if e["source"] != "assumption"]
     assert len(cited) >= 10
@@ -81,7 +81,7 @@ def test_a_valid_user_graph_drives_the_backend(tmp_path, model):
     path.write_text(yaml.safe_dump(raw, allow_unicode=True))
     graph = load_routes(path, model)
     assert graph.names == ("mongolia", "shenyang_consulate")
-    recorder = refuge.backends.agents.Agents(routes=graph, record=True)
+    recorder = refuge.systems.korea.agents.agents.Agents(routes=graph, record=True)
     small = dataclasses.replace(model, initial={"nk_at_risk": (3_000, 3_000), "china_hiding": (500, 500)})
     refuge.run("baseline", members=1, seed=3, model=small, timeline=refuge.model.timeline.Timeline(2000, 2002),
                backend=recorder)  # fmt: skip

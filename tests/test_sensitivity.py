@@ -91,9 +91,9 @@ def test_bad_sensitivity_settings_are_one_message_and_exit_2(tmp_path, args, mes
 
 
 def test_on_counts_every_row_draws_the_same_random_numbers():
-    from refuge.korea import north_korea
     from refuge.scenarios import load_scenario
     from refuge.sensitivity import model_function, parameter_factors
+    from refuge.systems.korea import north_korea
 
     factors = parameter_factors(north_korea())
     middle = np.array([[f.scale(np.array(0.5)) for f in factors]])

@@ -92,8 +92,8 @@ def test_each_border_lever_moves_only_the_flows_it_names(lever, named):
 def test_the_agents_at_risk_pool_ages_out_and_is_renewed():
     import dataclasses
 
-    from refuge.backends.agent_step import AGE_OUT
-    from refuge.backends.agents import Agents
+    from refuge.systems.korea.agents.agent_step import AGE_OUT
+    from refuge.systems.korea.agents.agents import Agents
 
     model = dataclasses.replace(refuge.north_korea(), initial={"nk_at_risk": (3000, 3000), "sk_settled": (50, 50)})
     backend = Agents(record=True)

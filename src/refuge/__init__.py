@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 __all__ = ["Results", "Scenario", "builtin_names", "load_scenario", "north_korea", "run"]
 
 _HOMES = {
-    "north_korea": ".korea",
+    "north_korea": ".systems.korea",
     "Results": ".results",
     "Scenario": ".scenarios",
     "builtin_names": ".scenarios",

@@ -20,6 +20,9 @@ from .limits import MAX_MEMBERS, MAX_SEED
 from .listing import show
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+#: ``--system`` on the verbs any system answers
+SystemName = Annotated[str, typer.Option("--system", help="the system: korea (North Korean defection)")]
 console = Console()
 errors = Console(stderr=True)
 
@@ -43,6 +46,7 @@ def run(
         bool, typer.Option("--ensemble-bands", help="bands of the ensemble alone, without the model's misfit")
     ] = False,
     scheduler: cli_analysis.Scheduler = None,
+    system: SystemName = "korea",
 ) -> None:
     """Run a scenario as an ensemble: print a summary, write tables and plots.
 
@@ -52,8 +56,9 @@ def run(
     from .model.timeline import Timeline
     from .output import run_to_folder
     from .progress import progress
+    from .systems import get_system
 
-    chosen = load_scenario(scenario)
+    chosen = load_scenario(scenario, system)
     folder = out or Path("out") / chosen.name
     total = members * Timeline().steps
     with progress(errors, f"{chosen.name} ({backend}, {members} members)", total) as advance:
@@ -61,16 +66,18 @@ def run(
             results = run_to_folder(
                 chosen, folder, members=members, seed=seed, backend=backend, calibrated=calibrated,
                 progress=advance, trajectories=trajectories, force=force, predictive=not ensemble_bands,
-                client=cli_analysis.client(scheduler),
+                client=cli_analysis.client(scheduler), system=system,
                 block=block or (_AGENTS_BLOCK if backend == "agents" else 2_000),
             )  # fmt: skip
         except KeyboardInterrupt:
             errors.print(f"interrupted: finished members are kept; run the same command again to resume into {folder}")
             raise typer.Exit(130) from None
-    console.print(_summary(results, predictive=not ensemble_bands))
-    console.print(f"wrote {folder}/: annual.csv, annual.parquet, results.nc, arrivals.png, stocks.png, run.json")
+    chosen_system = get_system(system)
+    console.print(chosen_system.summary(results, predictive=not ensemble_bands))
+    console.print(f"wrote {folder}/: annual.csv, annual.parquet, results.nc, {', '.join(chosen_system.plot_files)}, "
+                  "run.json")
     if trajectories:
-        console.print(_journeys(folder / "journeys.csv"))
+        console.print(chosen_system.trajectory_summary(folder))
         console.print(f"wrote {folder}/: trajectories.parquet, journeys.csv, journeys.png")
 
 
@@ -78,48 +85,11 @@ def run(
 _AGENTS_BLOCK = 4
 
 
-def _journeys(path: Path) -> Table:
-    import pandas as pd
-
-    frame = pd.read_csv(path, index_col="measure")
-    table = Table(title="Journeys of arrivals in the South (all members, all years)")
-    for column in ("measure", "arrivals", "mean", "5%", "median", "95%"):
-        table.add_column(column, justify="right")
-    for measure, row in frame.iterrows():
-        table.add_row(measure, f"{row.arrivals:,.0f}", f"{row['mean']:,.1f}", f"{row.q05:,.0f}", f"{row.q50:,.0f}",
-                      f"{row.q95:,.0f}")  # fmt: skip
-    return table
-
-
-def load_scenario(name: str):
-    """A scenario by name or path (imports the model only when a command needs it)."""
+def load_scenario(name: str, system: str | None = None):
+    """A scenario of ``system`` by name or path (imports the model only when a command needs it)."""
     from .scenarios import load_scenario as load
 
-    return load(name)
-
-
-def _summary(results, predictive: bool = True) -> Table:
-    from .evidence import arrivals
-
-    history = arrivals()
-    interval = predictive and results.predictive("arrivals_south_korea")
-    arrivals_q = results.quantiles("arrivals_south_korea", predictive=interval)
-    hiding_q = results.quantiles("hiding_in_china")
-    chance = " (mean: parameter draws, no chance)" if results.data.attrs.get("backend") == "mean" else ""
-    table = Table(title=f"Arrivals in South Korea per year — scenario {results.data.attrs['scenario']}")
-    band = "90% predictive interval" if interval else f"90% ensemble band, no misfit{chance}"
-    for column in ("year", "median", band, "record", "hiding in China (median)"):
-        table.add_column(column, justify="right")
-    for year, row in arrivals_q.iterrows():
-        known = history["total"].get(year, float("nan"))
-        table.add_row(
-            str(year),
-            f"{row.q50:,.0f}",
-            f"{row.q05:,.0f} – {row.q95:,.0f}",
-            "" if known != known else f"{known:,.0f}",
-            f"{hiding_q.loc[year, 'q50']:,.0f}",
-        )
-    return table
+    return load(name, system=system)
 
 
 @app.command()
@@ -133,10 +103,34 @@ def compare(
     out: Annotated[Path, typer.Option(help="output folder")] = Path("out/compare"),
     scheduler: cli_analysis.Scheduler = None,
     force: cli_analysis.Force = False,
+    system: SystemName = "korea",
 ) -> None:
     """Compare scenarios side by side, member against member, over a window of years."""
     cli_analysis.compare_body(names, members=members, seed=seed, backend=backend, start=start, end=end, out=out,
-                              scheduler=scheduler, force=force)  # fmt: skip
+                              scheduler=scheduler, force=force, system=system)  # fmt: skip
+
+
+@app.command()
+def flee(
+    path: Annotated[Path, typer.Argument(help="a Flee/FabFlee scenario folder (input_csv/, source_data/)")],
+    out: Annotated[Path | None, typer.Option(help="output folder [default: out/flee-FOLDER]")] = None,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="seed of all random streams")] = 0,
+    backend: Annotated[str, typer.Option(help="agents | counts | mean")] = "agents",
+    force: Annotated[bool, typer.Option(help="replace an output folder that holds another run")] = False,
+) -> None:
+    """Run a Flee scenario folder with Flee's rules: out.csv in Flee's columns, ARD, a plot per camp."""
+    from .systems.flee.output import FILES
+    from .systems.flee.run import run_to_folder
+
+    folder = out or Path("out") / f"flee-{path.resolve().name}"
+    measured = run_to_folder(path, folder, seed=seed, backend=backend, force=force)
+    table = Table(title=f"{measured['scenario']} ({measured['backend']}, seed {measured['seed']}): "
+                        f"{measured['people_at_end']:,} people after {measured['days']} days")  # fmt: skip
+    table.add_column("ARD", justify="right")
+    table.add_column("ARD rescaled", justify="right")
+    table.add_row(f"{measured['ARD']:.4f}", f"{measured['ARD_rescaled']:.4f}")
+    console.print(table)
+    console.print(f"wrote {folder}/: {', '.join(FILES)}")
 
 
 #: ``--csv`` on the listing verbs
@@ -144,20 +138,21 @@ AsCsv = Annotated[bool, typer.Option("--csv", help="print CSV (one row an item) 
 
 
 @app.command()
-def scenarios(as_csv: AsCsv = False) -> None:
+def scenarios(as_csv: AsCsv = False, system: SystemName = "korea") -> None:
     """List the built-in scenarios."""
     from .scenarios import builtin_scenarios
 
-    rows = [(item.name, len(item.levers), " ".join(item.description.split())) for item in builtin_scenarios()]
+    rows = [(item.name, len(item.levers), " ".join(item.description.split())) for item in builtin_scenarios(system)]
     show(console, "Built-in scenarios", ("name", "levers", "description"), rows, as_csv=as_csv, right=("levers",))
 
 
 @app.command()
-def validate(file: Annotated[str, typer.Argument(help="a scenario YAML file (or a built-in name)")]) -> None:
+def validate(file: Annotated[str, typer.Argument(help="a scenario YAML file (or a built-in name)")],
+             system: SystemName = "korea") -> None:  # fmt: skip
     """Check a scenario file against the model and show what it does."""
     from .scenarios.schema import describe_date
 
-    item = load_scenario(file)
+    item = load_scenario(file, system)
     console.print(f"[green]valid[/]: scenario [bold]{item.name}[/] ({item.source})")
     for lever in item.levers:
         kind, value = lever.action
@@ -170,8 +165,8 @@ def validate(file: Annotated[str, typer.Argument(help="a scenario YAML file (or 
 @app.command()
 def parameters(as_csv: AsCsv = False) -> None:
     """The drivers levers act on, and the model's parameters: ranges, units, defaults and evidence."""
-    from .korea import north_korea
     from .model.timeline import Timeline
+    from .systems.korea import north_korea
 
     model = north_korea()
     columns = ("name", "kind", "default or history", "allowed range", "unit", "meaning", "evidence")
@@ -197,7 +192,7 @@ def _range(bounds: tuple[float, float]) -> str:
 @app.command()
 def mechanisms(as_csv: AsCsv = False) -> None:
     """The mechanisms M1-M12, the flows that carry them, and their seed evidence."""
-    from .korea import north_korea
+    from .systems.korea import north_korea
 
     model = north_korea()
     rows = []
@@ -215,7 +210,7 @@ def evidence(
     as_csv: AsCsv = False,
 ) -> None:
     """The quantitative claims behind the model, with their sources, and what the record says of each."""
-    from .evidence import QUANTITIES, evidence_table, load_evidence
+    from .systems.korea.evidence import QUANTITIES, evidence_table, load_evidence
 
     if quantity is not None and quantity not in QUANTITIES:
         raise RunError(f"--quantity {quantity!r} is not known; allowed: {', '.join(QUANTITIES)}")
@@ -266,9 +261,9 @@ def calibrate(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .calibration import Settings
-    from .calibration import calibrate as run_calibration
-    from .calibration.report import write_report
+    from .systems.korea.calibration import Settings
+    from .systems.korea.calibration import calibrate as run_calibration
+    from .systems.korea.calibration.report import write_report
 
     if particles % chains or (particles // chains) % 2:
         raise RunError(f"--particles {particles} must split into {chains} chains of an even number of walkers")
@@ -329,9 +324,9 @@ def backtest(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .calibration.backtest import Budget
-    from .calibration.backtest import backtest as run_backtest
-    from .evidence import record_end
+    from .systems.korea.calibration.backtest import Budget
+    from .systems.korea.calibration.backtest import backtest as run_backtest
+    from .systems.korea.evidence import record_end
 
     try:
         chosen = tuple(int(x) for x in origins.split(","))
@@ -379,9 +374,9 @@ def estimate(
     force: Annotated[bool, typer.Option(help="replace an output folder that holds another estimate")] = False,
 ) -> None:
     """Estimate what nobody counts: people hiding in China by year, 1995-2025, beside the published claims."""
-    from .calibration.posterior import Posterior, shipped_posterior
-    from .calibration.report import hiding_estimate, plot_hiding, predictive, published_hiding_claims
     from .store import check_output_path, publish_folder
+    from .systems.korea.calibration.posterior import Posterior, shipped_posterior
+    from .systems.korea.calibration.report import hiding_estimate, plot_hiding, predictive, published_hiding_claims
 
     if quantity != "hiding-in-china":
         raise RunError(f"cannot estimate {quantity!r}; allowed: hiding-in-china")

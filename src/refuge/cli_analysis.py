@@ -74,11 +74,11 @@ def sensitivity(
     """
     from . import __version__
     from . import sensitivity as sa
-    from .korea import north_korea
     from .model.timeline import Timeline
     from .progress import progress
     from .scenarios import load_scenario
     from .store import check_output_path, publish_folder
+    from .systems.korea import north_korea
 
     chosen = load_scenario(scenario)
     check_output_path(out or Path("out") / f"sensitivity-{chosen.name}")
@@ -103,7 +103,7 @@ def sensitivity(
 
 
 def compare_body(names: list[str], *, members: int, seed: int, backend: str, start: int, end: int, out: Path,
-                 scheduler: str | None = None, force: bool = False) -> None:  # fmt: skip
+                 scheduler: str | None = None, force: bool = False, system: str | None = None) -> None:  # fmt: skip
     """``refuge compare``: run the scenarios with one seed, write compare.csv, differences.csv and compare.png."""
     from . import __version__
     from . import compare as comparison
@@ -119,20 +119,20 @@ def compare_body(names: list[str], *, members: int, seed: int, backend: str, sta
     if not 1990 <= start <= end <= Timeline().end:
         raise RunError(f"--start {start} and --end {end} must satisfy 1990 <= start <= end <= {Timeline().end}")
     for name in names:
-        load_scenario(name)  # every name is checked before anything runs
+        load_scenario(name, system=system)  # every name is checked before anything runs
     settings = {"refuge": __version__, "scenarios": names, "members": members, "seed": seed, "backend": backend,
                 "start": start, "end": end}  # fmt: skip
     RunFolder(out, settings, force=force).check_replaceable()  # refused now, not after the runs
     with progress(errors, f"comparing {len(names)} scenarios", len(names) * members * Timeline().steps) as advance:
         results = comparison.run_all(names, members=members, seed=seed, backend=backend, progress=advance,
-                                     client=client(scheduler))  # fmt: skip
-    table = comparison.effects(results, start, end)
-    differences = comparison.yearly_differences(results, start - 5, end)
+                                     client=client(scheduler), system=system)  # fmt: skip
+    table = comparison.effects(results, start, end, system)
+    differences = comparison.yearly_differences(results, start - 5, end, system)
 
     meta = {**settings, "command": _command()}
-    publish_folder(out, settings, lambda staging: comparison.save(staging, table, differences, start, meta),
+    publish_folder(out, settings, lambda staging: comparison.save(staging, table, differences, start, meta, system),
                    force=force)  # fmt: skip
-    console.print(comparison.table(table, start, end, backend))
+    console.print(comparison.table(table, start, end, backend, system))
     console.print(f"wrote {out}/: compare.csv, differences.csv, compare.png, compare.json")
 
 

@@ -4,6 +4,7 @@ All scenarios run with one seed, so member ``m`` of each sees the same random
 numbers until its levers act (common random numbers): the difference between
 two scenarios, member by member, is the lever's effect with little chance noise.
 Every figure is a median with a 90% band over members, in tables, CSV and plots alike.
+The measures compared are the system's (:attr:`refuge.systems.System.measures`).
 """
 
 from __future__ import annotations
@@ -16,17 +17,7 @@ from rich.table import Table
 
 from .results import Results
 from .simulation import run
-
-#: outputs compared: whether they add up over the window (flows) or peak (stocks), and words for them
-MEASURES = {
-    "arrivals_south_korea": ("sum", "arrivals in the South"),
-    "crossings_to_china": ("sum", "crossings to China"),
-    "deported_from_china": ("sum", "deported from China"),
-    "deaths": ("sum", "deaths"),
-    "re_defections": ("sum", "re-defections"),
-    "hiding_in_china": ("max", "peak hiding in China"),
-    "south_korea_reception": ("max", "peak in reception"),
-}
+from .systems import System, get_system
 
 #: the band every figure of a comparison shows, and how it is said
 BAND = (0.05, 0.95)
@@ -34,28 +25,31 @@ BAND_WORDS = "median [90% band over members]"
 
 
 def run_all(
-    names: list[str], *, members: int, seed: int, backend: str, progress=None, client=None, block: int = 2_000
+    names: list[str], *, members: int, seed: int, backend: str, progress=None, client=None, block: int = 2_000,
+    system: str | System | None = None,
 ) -> dict[str, Results]:
     """Every scenario with one seed (on a Dask ``client``'s workers when given: the same numbers)."""
     return {
-        name: run(name, members=members, seed=seed, backend=backend, progress=progress, client=client, block=block)
+        name: run(name, members=members, seed=seed, backend=backend, progress=progress, client=client, block=block,
+                  system=system)
         for name in names
     }
 
 
-def effects(results: dict[str, Results], start: int, end: int) -> pd.DataFrame:
+def effects(results: dict[str, Results], start: int, end: int, system: str | System | None = None) -> pd.DataFrame:
     """Each measure over ``start..end`` per scenario, and its difference from the first scenario.
 
     Rows are (scenario, measure); columns the median and 90% band of the value
     and of the member-by-member difference from the first scenario, absolute
     and relative (the median of the members' ratios, minus one).
     """
+    measures = get_system(system).measures
     names = list(results)
-    window = {name: _measures(res.outputs().sel(year=slice(start, end))) for name, res in results.items()}
+    window = {name: _measures(res.outputs().sel(year=slice(start, end)), measures) for name, res in results.items()}
     reference = window[names[0]]
     rows = []
     for name in names:
-        for measure in MEASURES:
+        for measure in measures:
             value = window[name][measure]
             change = value - reference[measure]
             ratio = (value / reference[measure].where(reference[measure] > 0)) - 1
@@ -75,16 +69,18 @@ def effects(results: dict[str, Results], start: int, end: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def yearly_differences(results: dict[str, Results], first: int, last: int) -> pd.DataFrame:
+def yearly_differences(results: dict[str, Results], first: int, last: int, system: str | System | None = None
+                       ) -> pd.DataFrame:  # fmt: skip
     """Member-by-member differences from the first scenario, year by year: ``scenario, measure, year, q05, q50, q95``.
 
     Flows are the year's totals, stocks the year-end counts.
     """
+    measures = list(get_system(system).measures)
     names = list(results)
-    reference = results[names[0]].outputs().sel(year=slice(first, last), variable=list(MEASURES))
+    reference = results[names[0]].outputs().sel(year=slice(first, last), variable=measures)
     frames = []
     for name in names[1:]:
-        change = results[name].outputs().sel(year=slice(first, last), variable=list(MEASURES)) - reference
+        change = results[name].outputs().sel(year=slice(first, last), variable=measures) - reference
         q = change.quantile([BAND[0], 0.5, BAND[1]], dim="member")
         frame = q.to_dataframe(name="value").reset_index().pivot_table(
             index=["variable", "year"], columns="quantile", values="value"
@@ -94,18 +90,21 @@ def yearly_differences(results: dict[str, Results], first: int, last: int) -> pd
     return pd.concat(frames)[["scenario", "measure", "year", "q05", "q50", "q95"]]
 
 
-def save(folder: Path, effects_: pd.DataFrame, differences: pd.DataFrame, start: int, meta: dict) -> None:
+def save(folder: Path, effects_: pd.DataFrame, differences: pd.DataFrame, start: int, meta: dict,
+         system: str | System | None = None) -> None:
     """Write ``compare.csv``, ``differences.csv``, ``compare.png`` and ``compare.json`` (``meta`` and the band)."""
     from . import plots
 
     effects_.to_csv(folder / "compare.csv", index=False, float_format="%.6g")
     differences.to_csv(folder / "differences.csv", index=False, float_format="%.6g")
-    plots.differences(differences, folder / "compare.png", start, effects_.scenario.iloc[0])
+    plots.differences(differences, folder / "compare.png", start, effects_.scenario.iloc[0], get_system(system))
     (folder / "compare.json").write_text(json.dumps({**meta, "band": BAND_WORDS}, indent=2) + "\n", encoding="utf-8")
 
 
-def table(effects_: pd.DataFrame, start: int, end: int, backend: str = "counts") -> Table:
+def table(effects_: pd.DataFrame, start: int, end: int, backend: str = "counts", system: str | System | None = None
+          ) -> Table:  # fmt: skip
     """The comparison for a terminal: one block of rows a scenario, so that 80 columns cut no name."""
+    measures = get_system(system).measures
     reference = effects_.scenario.iloc[0]
     spread = "parameter draws" if backend == "mean" else "parameter draws and chance"
     shown = Table(title=f"Scenarios {start}-{end}: {BAND_WORDS} ({spread}); change is member by member "
@@ -121,7 +120,7 @@ def table(effects_: pd.DataFrame, start: int, end: int, backend: str = "counts")
             if name != reference:
                 pct = "" if row.change_pct_median != row.change_pct_median else f" ({_signed(row.change_pct_median)}%)"
                 change = f"{_signed(row.change_median)}{pct} [{_signed(row.change_q05)}, {_signed(row.change_q95)}]"
-            shown.add_row(f"  {MEASURES[row.measure][1]}", value, change)
+            shown.add_row(f"  {measures[row.measure][1]}", value, change)
         shown.add_section()
     return shown
 
@@ -131,9 +130,9 @@ def _signed(x: float) -> str:
     return "0" if round(x) == 0 else f"{x:+,.0f}"
 
 
-def _measures(outputs) -> pd.DataFrame:
+def _measures(outputs, measures) -> pd.DataFrame:
     columns = {}
-    for measure, (how, _) in MEASURES.items():
+    for measure, (how, _) in measures.items():
         values = outputs.sel(variable=measure)
         columns[measure] = (values.sum("year") if how == "sum" else values.max("year")).to_pandas()
     return pd.DataFrame(columns)

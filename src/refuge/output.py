@@ -14,17 +14,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import __version__, journeys, plots
+from . import __version__
 from .backends import get_backend
-from .backends.agents import Agents
 from .errors import RunError
-from .korea import north_korea
 from .limits import MAX_MEMBERS, MAX_SEED
 from .model.timeline import Timeline
 from .results import Results, ResultsWriter
 from .scenarios import Scenario
 from .simulation import Progress, blocks_on_cluster, iterate_blocks
 from .store import RunFolder, check_output_path, nearest_existing, write_file
+from .systems import System, get_system
 
 
 def run_to_folder(
@@ -41,19 +40,21 @@ def run_to_folder(
     force: bool = False,
     predictive: bool = True,
     client=None,
+    system: str | System | None = None,
 ) -> Results:
     """Run ``scenario`` and write tables, plots and provenance to ``out``; return the results (read from ``out``).
 
-    ``trajectories`` (agents backend only) also writes every person's moves and their journeys.
-    ``calibrated`` draws members' parameters from the shipped posterior (see ``refuge.run``);
+    ``trajectories`` (agents backend only) also writes every person's moves and the system's journeys.
+    ``calibrated`` draws members' parameters as the system says (see ``refuge.run``);
     ``predictive`` plots predictive intervals of arrivals (the misfit included) rather than the ensemble's spread.
     With a Dask ``client``, blocks run on its workers and are written here as they finish (same numbers).
     A folder holding another run is replaced only with ``force``; one holding this run
     intact is not run again; one holding anything refuge did not write is never touched.
     """
-    model, timeline = north_korea(), Timeline()
+    system = get_system(system)
+    model, timeline = system.model(), Timeline()
     check_run(members=members, seed=seed, backend=backend, trajectories=trajectories, out=Path(out),
-              model=model, timeline=timeline, client=client)  # fmt: skip
+              model=model, timeline=timeline, client=client, system=system)  # fmt: skip
     settings = {
         "refuge": __version__,
         "scenario": scenario.name,
@@ -64,10 +65,10 @@ def run_to_folder(
         "seed": seed,
         "backend": backend,
         "block": block,
-        "member_parameters": _parameter_source(calibrated),
+        "member_parameters": system.parameter_source(calibrated),
         "trajectories": trajectories,
     }
-    recorder = Agents(record=True) if trajectories else None
+    recorder = system.recorder() if trajectories else None
     with RunFolder(Path(out), settings, force=force) as folder:
         if folder.completed() is not None:
             if progress:
@@ -76,7 +77,8 @@ def run_to_folder(
         sizes = {first: min(block, members - first) for first in range(0, members, block)}
         done = folder.finished_blocks(sizes)
         work = dict(members=members, seed=seed, backend=recorder or backend, block=block, progress=progress,
-                    skip=frozenset(done), calibrated=calibrated, timeline=timeline)  # the model: each worker's own
+                    skip=frozenset(done), calibrated=calibrated, timeline=timeline,
+                    system=system)  # the model: each worker's own
         finished = blocks_on_cluster(client, scenario, **work) if client else iterate_blocks(scenario, **work)
         for first, part in finished:
             files = [write_file(folder.block_path(first, "block", ".npz"), part.save_block)]
@@ -87,23 +89,23 @@ def run_to_folder(
             folder.keep_block(first, part.members, files)
         staging = folder.start_staging()
         blocks = [folder.block_path(first, "block", ".npz") for first in sorted(sizes)]
-        _write_outputs(staging, blocks, model, timeline, {"scenario": scenario.name, "backend": backend, "seed": seed},
+        _write_outputs(staging, blocks, system, timeline, {"scenario": scenario.name, "backend": backend, "seed": seed},
                        predictive=predictive)  # fmt: skip
         if recorder:
             events = pd.concat([pd.read_parquet(folder.block_path(f, "events", ".parquet")) for f in sorted(sizes)])
-            journeys.write(events, staging)
+            system.write_trajectories(events, staging)
         folder.publish()
     return Results.open(folder.out / "results.nc", model)
 
 
 def check_run(*, members: int, seed: int, backend: str, trajectories: bool, out: Path, model, timeline,
-              client=None) -> None:  # fmt: skip
+              client=None, system: str | System | None = None) -> None:  # fmt: skip
     """Refuse, before any work, a run that cannot finish: its numbers, backend or the room its results need."""
     if not 1 <= members <= MAX_MEMBERS:
         raise RunError(f"members: {members} is not allowed; allowed: 1 to {MAX_MEMBERS:,}")
     if not 0 <= seed <= MAX_SEED:
         raise RunError(f"seed: {seed} is not allowed; allowed: 0 to 2**63 - 1")
-    get_backend(backend)
+    get_backend(backend, system)
     out = check_output_path(out)
     if trajectories and backend != "agents":
         raise RunError(f"--trajectories needs --backend agents, not {backend!r}: only agents are people")
@@ -138,19 +140,10 @@ def _available_memory() -> int | None:
     return None
 
 
-def _parameter_source(calibrated: bool) -> str:
-    from .calibration.posterior import shipped_posterior
-
-    posterior = shipped_posterior() if calibrated else None
-    if posterior is None:
-        return "defaults"
-    meta = posterior.provenance
-    return f"posterior to {meta['settings']['until']} (data {meta['data_version']}, {meta['created']})"
-
-
-def _write_outputs(folder: Path, blocks: list[Path], model, timeline: Timeline, attrs: dict, *,
+def _write_outputs(folder: Path, blocks: list[Path], system: System, timeline: Timeline, attrs: dict, *,
                    predictive: bool) -> None:  # fmt: skip
-    """Tables and ``results.nc`` written block by block, then the plots, read back from ``results.nc``."""
+    """Tables and ``results.nc`` written block by block, then the system's plots, read back from ``results.nc``."""
+    model = system.model()
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -172,7 +165,6 @@ def _write_outputs(folder: Path, blocks: list[Path], model, timeline: Timeline, 
         parquet.close()
     results = Results.open(folder / "results.nc", model)
     try:
-        plots.arrivals(results, folder / "arrivals.png", predictive=predictive)
-        plots.stocks(results, folder / "stocks.png")
+        system.write_plots(results, folder, predictive=predictive)
     finally:
         results.data.close()

@@ -1,4 +1,4 @@
-"""Plots of a run: arrivals against the record, and the main stocks over time."""
+"""Plots any system's runs share: bands over members, comparisons, sensitivity indices."""
 
 from __future__ import annotations
 
@@ -9,102 +9,40 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from .evidence import arrivals as recorded_arrivals
-from .evidence import record_end
-from .results import Results
 
-_STOCKS = (
-    ("hiding_in_china", "hiding in China"),
-    ("in_transit", "in transit"),
-    ("south_korea_reception", "in reception in the South"),
-    ("south_korea_settled", "settled in the South"),
-)
-
-
-def _bands(ax, table, color, label, kind="ensemble band"):
+def bands(ax, table, color, label, kind="ensemble band"):
     years = table.index
     ax.fill_between(years, table.q05, table.q95, color=color, alpha=0.18, lw=0, label=f"{label}, 90% {kind}")
     ax.fill_between(years, table.q25, table.q75, color=color, alpha=0.35, lw=0, label=f"{label}, 50% {kind}")
     ax.plot(years, table.q50, color=color, lw=1.8, label=f"{label}, median")
 
 
-def mark_record_end(ax, label: bool = True) -> None:
+def mark_record_end(ax, last: int | None, label: bool = True) -> None:
     """A dashed line where the historical record ends (after its last year's point): projections lie to its right."""
-    last = record_end()
+    if last is None:
+        return
     ax.axvline(last + 0.5, color="dimgrey", ls="--", lw=1, label=f"record ends ({last})" if label else None)
     ax.annotate(f"record ends {last}", (last + 0.5, 1.0), xycoords=("data", "axes fraction"), xytext=(-3, -12),
                 textcoords="offset points", fontsize=7, color="dimgrey", ha="right")
 
 
-def arrivals(results: Results, path: Path, *, predictive: bool = True) -> Path:
-    """Arrivals in the South per year (all, and women) against the record.
-
-    Bands are predictive intervals (the calibrated misfit included) when the
-    members come from a posterior and ``predictive``; else the ensemble's spread,
-    labelled so.
-    """
-    history = recorded_arrivals()
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharex=True)
-    for ax, (variable, column, title) in zip(
-        axes,
-        (("arrivals_south_korea", "total", "all arrivals"), ("arrivals_south_korea_female", "female", "women")),
-        strict=True,
-    ):
-        interval = predictive and results.predictive(variable)
-        kind = "predictive interval" if interval else "ensemble band (no misfit)"
-        _bands(ax, results.quantiles(variable, predictive=interval), "tab:blue", "model", kind)
-        known = history[column].dropna()
-        ax.plot(known.index, known.to_numpy(dtype=float), "o", color="black", ms=4, label="record (MOU)")
-        mark_record_end(ax)
-        ax.set_title(f"Arrivals in South Korea per year: {title}")
-        ax.set_xlabel("year")
-        ax.set_ylabel("people")
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8, loc="upper left")
-    fig.suptitle(f"scenario {results.data.attrs.get('scenario', '')}, {results.members} members", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
-def stocks(results: Results, path: Path) -> Path:
-    """People in the main stocks at each year's end, with ensemble bands."""
-    fig, axes = plt.subplots(2, 2, figsize=(12, 7), sharex=True)
-    for ax, (variable, title) in zip(axes.flat, _STOCKS, strict=True):
-        _bands(ax, results.quantiles(variable), "tab:purple", "model")
-        mark_record_end(ax)
-        ax.set_title(title)
-        ax.set_ylabel("people at year end")
-        ax.grid(alpha=0.3)
-    for ax in axes[-1]:
-        ax.set_xlabel("year")
-    axes.flat[0].legend(fontsize=8, loc="upper right")
-    fig.suptitle(f"scenario {results.data.attrs.get('scenario', '')}, {results.members} members", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
-def differences(table, path: Path, start: int, reference: str) -> Path:
+def differences(table, path: Path, start: int, reference: str, system) -> Path:
     """Each measure's member-by-member difference from ``reference``, year by year, one panel a measure.
 
-    ``table`` is :func:`refuge.compare.yearly_differences`: linear axes in people, median and 90% band.
+    ``table`` is :func:`refuge.compare.yearly_differences`: linear axes in people, median and 90% band;
+    the measures are the ``system``'s.
     """
-    from .compare import MEASURES
-
     fig, axes = plt.subplots(4, 2, figsize=(12, 13), sharex=True)
     colors = plt.get_cmap("tab10")
     names = list(dict.fromkeys(table.scenario))
-    for ax, (measure, (how, words)) in zip(axes.flat, MEASURES.items(), strict=False):
+    for ax, (measure, (how, words)) in zip(axes.flat, system.measures.items(), strict=False):
         for i, name in enumerate(names):
             part = table[(table.scenario == name) & (table.measure == measure)]
             ax.fill_between(part.year, part.q05, part.q95, color=colors(i), alpha=0.2, lw=0)
             ax.plot(part.year, part.q50, color=colors(i), lw=1.8, label=name)
         ax.axhline(0, color="black", lw=0.8)
         ax.axvline(start, color="grey", ls=":", lw=1)
-        mark_record_end(ax)
+        mark_record_end(ax, system.record_end())
         ax.set_title(words if how == "sum" else f"{words.removeprefix('peak ')} at year end")
         ax.set_ylabel("people a year" if how == "sum" else "people at year end")
         ax.grid(alpha=0.3)

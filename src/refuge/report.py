@@ -70,7 +70,7 @@ def write_report(folder: Path) -> Path:
 
 
 def _run(folder: Path) -> list[str]:
-    from .evidence import arrivals
+    from .systems.korea.evidence import arrivals
 
     meta = _json(folder / "run.json")
     out = ["<h2>Run</h2>", _scenario_words(meta["scenario"], meta.get("levers", []), meta.get("parameters", {}))]
@@ -179,9 +179,9 @@ _SECTIONS = {
 def _scenario_words(name: str, levers: list[dict] | None = None, parameters: dict | None = None) -> str:
     """A scenario and its levers in sentences, from the run's record or else from its definition."""
     from .errors import ScenarioError
-    from .korea import north_korea
     from .scenarios import load_scenario
     from .scenarios.schema import lever_in_words, parameter_in_words
+    from .systems.korea import north_korea
 
     model = north_korea()
     try:
@@ -225,8 +225,8 @@ def _plots(folder: Path) -> list[str]:
 
 def _provenance(folder: Path) -> list[str]:
     """Every parameter the model used, its value and its evidence; the posterior the members were drawn from."""
-    from .calibration.posterior import shipped_posterior
-    from .korea import north_korea
+    from .systems.korea import north_korea
+    from .systems.korea.calibration.posterior import shipped_posterior
 
     posterior = shipped_posterior()
     calibrated = posterior is not None and "defaults" not in _json_or_empty(folder / "run.json").get(

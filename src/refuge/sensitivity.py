@@ -153,8 +153,8 @@ def _analyse(problem: dict, method: str, unit: np.ndarray, y: np.ndarray, output
 
 def parameter_factors(model, names: list[str] | None = None) -> list[Factor]:
     """Calibrated parameters over the 5-95% range of the shipped posterior (prior range if none is shipped)."""
-    from .calibration.posterior import shipped_posterior
-    from .calibration.priors import CALIBRATED
+    from .systems.korea.calibration.posterior import shipped_posterior
+    from .systems.korea.calibration.priors import CALIBRATED
 
     posterior = shipped_posterior()
     factors = []
@@ -269,10 +269,10 @@ def _block_outputs(rows: np.ndarray, *, scenario, factors, outputs, start, end, 
     """The named outputs of one block of rows, each row one member."""
     from .backends import get_backend
     from .backends.random import member_keys
-    from .korea import north_korea
     from .model.timeline import Timeline
     from .results import Results
     from .simulation import simulate
+    from .systems.korea import north_korea
 
     model = north_korea()
     timeline = Timeline(1990, end)
@@ -343,9 +343,9 @@ def sensitivity(
     ``samples`` defaults to 256 (Sobol) or 20 trajectories (Morris). With a Dask
     ``client``, blocks of ``block`` rows run on its workers, with the same results.
     """
-    from .korea import north_korea
     from .model.timeline import Timeline
     from .scenarios import load_scenario
+    from .systems.korea import north_korea
 
     if backend not in ("mean", "counts"):
         raise RunError(f"--backend {backend!r}: sensitivity runs on mean or counts")

@@ -13,6 +13,7 @@ can be kept when a long run is interrupted.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
@@ -20,12 +21,12 @@ import numpy as np
 from .backends import get_backend
 from .backends.random import member_keys
 from .errors import RunError
-from .korea import north_korea
 from .model.definition import SEXES, DriverView, Model, ParameterView
 from .model.timeline import WEEKS_PER_YEAR, Timeline
 from .results import Results
 from .scenarios import Scenario, load_scenario
 from .scenarios.levers import compile_inputs
+from .systems import System, get_system
 
 Progress = Callable[[int], None]
 
@@ -44,15 +45,18 @@ def run(
     progress: Progress | None = None,
     calibrated: bool = True,
     client=None,
+    system: str | System | None = None,
 ) -> Results:
     """Run a scenario as an ensemble and return its labelled results.
 
-    ``backend`` is a registered name or a configured backend such as ``Agents(record=True)``.
+    ``system`` is a registered name (the North Korean system by default) or a system value;
+    ``model`` replaces the system's model.
+    ``backend`` is a registered name or a configured backend such as the Korean ``Agents(record=True)``.
     ``parameters`` overrides defaults: floats, or arrays of one value per member.
     ``paths`` gives drivers a path per member, ``(members, years)`` of yearly values.
-    With ``calibrated`` (the default), the North Korean model's members draw
-    their parameters, and the path of the latent route permeability, from the
-    shipped posterior (``refuge.calibration``), so an ensemble carries
+    With ``calibrated`` (the default), members of the system's own model draw
+    their parameters, and paths of drivers the system infers, as the system says
+    (the North Korean system: from its shipped posterior), so an ensemble carries
     parameter uncertainty as well as chance; ``parameters`` and ``paths``
     still override those draws. ``calibrated=False`` runs the hand-set defaults.
     ``progress`` is called with the number of member-weeks done after each year
@@ -64,7 +68,7 @@ def run(
     (4,)
     """
     settings = dict(members=members, seed=seed, backend=backend, timeline=timeline, parameters=parameters, paths=paths,
-                    model=model, block=block, calibrated=calibrated)  # fmt: skip
+                    model=model, block=block, calibrated=calibrated, system=system)  # fmt: skip
     if client is not None:
         return Results.concat(_on_cluster(client, scenario, progress, **settings))
     return Results.concat([b for _, b in iterate_blocks(scenario, progress=progress, **settings)])
@@ -82,7 +86,7 @@ def blocks_on_cluster(
     from dask.distributed import as_completed
 
     if isinstance(scenario, str):
-        scenario = load_scenario(scenario, settings.get("model"))
+        scenario = load_scenario(scenario, settings.get("model"), system=settings.get("system"))
     members, block = settings["members"], settings["block"]
     steps = (settings.get("timeline") or Timeline()).steps
     futures = {client.submit(_one_block, scenario, first, pure=False, **settings): first
@@ -116,30 +120,29 @@ def iterate_blocks(
     progress: Progress | None = None,
     skip: frozenset[int] = frozenset(),
     calibrated: bool = True,
+    system: str | System | None = None,
 ) -> Iterator[tuple[int, Results]]:
     """Simulate the ensemble block by block, yielding ``(first member, results)``; skip finished blocks.
 
-    With ``calibrated``, members of the North Korean model draw their parameters
-    and latent paths from the shipped posterior (see :func:`run`).
+    With ``calibrated``, members of the system's model draw their parameters and paths as the system says
+    (see :func:`run`).
     """
-    spread, posterior, rows = None, None, None
-    if calibrated and (model is None or model is north_korea()):
-        from .calibration.posterior import shipped_posterior
-
-        posterior = shipped_posterior()
-    if posterior is not None:
-        rows = posterior.rows(members, seed)
-        parameters = {**posterior.parameters(rows), **(parameters or {})}
-        spread = posterior.spread(rows)
-    model = model or north_korea()
+    system = get_system(system)
+    _check_names(parameters or {}, model or system.model())
+    spread = None
+    drawn_paths = calibrated and (model is None or model is system.model())
+    if drawn_paths:
+        drawn, spread = system.member_parameters(members, seed)
+        parameters = {**drawn, **(parameters or {})}
+    model = model or system.model()
     timeline = timeline or Timeline()
     if isinstance(scenario, str):
-        scenario = load_scenario(scenario, model)
+        scenario = load_scenario(scenario, model, system=system)
     if members < 1:
         raise RunError(f"members must be at least 1, not {members}")
     if seed < 0:
         raise RunError(f"seed must be 0 or more, not {seed}")
-    backend_class = get_backend(backend)
+    backend_class = get_backend(backend, system)
     per_member = _per_member(parameters or {}, members)
     for name, path in (paths or {}).items():
         if np.shape(path) != (members, len(timeline.years)):
@@ -153,7 +156,7 @@ def iterate_blocks(
             continue
         chunk = {k: v[first : first + count] if isinstance(v, np.ndarray) else v for k, v in per_member.items()}
         keys = member_keys(seed, count, first)
-        block_paths = {} if posterior is None else posterior.paths(rows[first : first + count], keys, timeline)
+        block_paths = system.member_paths(members, seed, first, keys, timeline) if drawn_paths else {}
         block_paths.update({k: np.asarray(v)[first : first + count] for k, v in (paths or {}).items()})
         inputs = compile_inputs(model, scenario, timeline, chunk, block_paths)
         flows, stocks, clock = simulate(model, inputs, backend_class(model, keys, timeline), count, progress)
@@ -235,6 +238,17 @@ class Clock:
         self.mass += np.matmul(self._change, mass)
         np.maximum(self.mass, 0.0, out=self.mass)
         self.mass += after[:, self._stocks, :]
+
+
+def _check_names(parameters: Mapping[str, object], model: Model) -> None:
+    """A misspelt parameter is an error, not a run with the default (``atempt_base`` for ``attempt_base``)."""
+    known = [p.name for p in model.parameters]
+    for name in parameters:
+        if name not in known:
+            close = difflib.get_close_matches(str(name), known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise RunError(f"parameters: {str(name)[:40]!r} is not a parameter of the model{hint} "
+                           "(see 'refuge parameters')")  # fmt: skip
 
 
 def _per_member(parameters: Mapping[str, float | np.ndarray], members: int) -> dict[str, float | np.ndarray]:

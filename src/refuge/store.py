@@ -477,7 +477,7 @@ DERIVED = frozenset({"report.html"})
 #: the names of the files a run may write into its folder (staging folders of killed runs hold these)
 _OUTPUT_NAMES = DERIVED | frozenset({
     MANIFEST, "settings.json", "annual.csv", "annual.parquet", "results.nc", "arrivals.png", "stocks.png",
-    "trajectories.parquet", "journeys.csv", "journeys.png",
+    "trajectories.parquet", "journeys.csv", "journeys.png", "out.csv", "errors.json", "places.csv", "camps.png",
 })
 
 

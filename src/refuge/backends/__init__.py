@@ -3,21 +3,25 @@
 A backend is built with the model, the members' random keys and the timeline,
 and has one method, ``step(state, rates, step, tally)``, which moves people for one week in
 place and adds what each flow moved to ``tally``, ``(members, flows, 2)``.
+The engine's own are ``mean`` and ``counts``; a system adds its own (the Korean
+system its agents, with their traits), each a fresh value at every lookup.
 """
 
 from ..errors import RunError
-from .agents import Agents
 from .counts import CountsBackend
 from .mean import MeanBackend
 
-BACKENDS = {backend.name: backend for backend in (MeanBackend, CountsBackend, Agents())}
+BACKENDS = {backend.name: backend for backend in (MeanBackend, CountsBackend)}
 
 
-def get_backend(name):
-    """The backend registered as ``name``; a configured backend (such as ``Agents(record=True)``) as it is."""
+def get_backend(name, system=None):
+    """The backend registered as ``name`` by the engine or ``system``; a configured backend as it is."""
     if not isinstance(name, str):
         return name
+    from ..systems import get_system
+
+    known = {**BACKENDS, **get_system(system).backends()}
     try:
-        return BACKENDS[name]
+        return known[name]
     except KeyError:
-        raise RunError(f"backend {name!r} is not known; choose one of {', '.join(BACKENDS)}") from None
+        raise RunError(f"backend {name!r} is not known; choose one of {', '.join(known)}") from None

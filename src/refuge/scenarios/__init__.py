@@ -1,5 +1,8 @@
 """Scenarios: the baseline plus dated levers, loaded from small YAML files and validated.
 
+A system ships its built-in scenarios (:meth:`refuge.systems.System.scenario_folder`);
+names are looked up in the system asked for, the North Korean one by default.
+
 >>> from refuge.scenarios import load_scenario
 >>> load_scenario("china-refugee-status").levers[0].lever
 'refugee_status'
@@ -11,24 +14,21 @@ import difflib
 import math
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from .. import safe_yaml
 from ..errors import ScenarioError
-from ..korea import north_korea
 from ..model.definition import Model
 from ..model.timeline import Timeline
+from ..systems import System, get_system
 from .schema import LeverSpec, ScenarioSpec
 
 #: the longest chain of scenarios extending each other through ``base:``
 MAX_BASES = 8
 #: the longest scenario reference (a name or a path) accepted
 MAX_REFERENCE = 1_024
-
-_BUILTIN = resources.files(__package__) / "builtin"
 
 
 @dataclass(frozen=True)
@@ -42,23 +42,27 @@ class Scenario:
     source: str = "built-in"
 
 
-def builtin_names() -> list[str]:
-    return sorted(p.name.removesuffix(".yaml") for p in _BUILTIN.iterdir() if p.name.endswith(".yaml"))
+def builtin_names(system: str | System | None = None) -> list[str]:
+    folder = get_system(system).scenario_folder()
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-def builtin_scenarios() -> list[Scenario]:
-    return [load_scenario(name) for name in builtin_names()]
+def builtin_scenarios(system: str | System | None = None) -> list[Scenario]:
+    return [load_scenario(name, system=system) for name in builtin_names(system)]
 
 
-def load_scenario(name_or_path: str | Path, model: Model | None = None) -> Scenario:
-    """A built-in scenario by name, or a scenario file by path, validated against the model.
+def load_scenario(name_or_path: str | Path, model: Model | None = None, *, system: str | System | None = None
+                  ) -> Scenario:  # fmt: skip
+    """A built-in scenario of ``system`` by name, or a scenario file by path, validated against the model.
 
     Raises :class:`ScenarioError` naming the file, the field, the value and what is allowed.
     """
-    return _load(str(name_or_path), model or north_korea(), chain=())
+    system = get_system(system)
+    return _load(str(name_or_path), model or system.model(), system, chain=())
 
 
-def scenario_from_text(text: str, label: str = "uploaded scenario", model: Model | None = None) -> Scenario:
+def scenario_from_text(text: str, label: str = "uploaded scenario", model: Model | None = None, *,
+                       system: str | System | None = None) -> Scenario:  # fmt: skip
     """A scenario from YAML text that came from someone else (a web upload), validated as a file is.
 
     Its ``base:`` may name only a built-in scenario: text from outside never names a file
@@ -72,32 +76,33 @@ def scenario_from_text(text: str, label: str = "uploaded scenario", model: Model
     """
     if len(text) > safe_yaml.MAX_BYTES:
         raise ScenarioError(f"{label}: larger than {safe_yaml.MAX_BYTES // 1024} KiB; a scenario file is a few lines")
-    model = model or north_korea()
+    system = get_system(system)
     spec = _parse(label, text)
-    if spec.base is not None and spec.base not in builtin_names():
+    if spec.base is not None and spec.base not in builtin_names(system):
         raise ScenarioError(f"{label}: base: {_shown(spec.base)} is not a built-in scenario; a scenario given as "
-                            f"text may extend only these: {', '.join(builtin_names())}")  # fmt: skip
-    return _resolve(label, spec, model, chain=())
+                            f"text may extend only these: {', '.join(builtin_names(system))}")  # fmt: skip
+    return _resolve(label, spec, model or system.model(), system, chain=())
 
 
-def _load(ref: str, model: Model, chain: tuple[str, ...], relative_to: Path | None = None) -> Scenario:
-    label, text = _read(ref, relative_to, is_base=bool(chain))
+def _load(ref: str, model: Model, system: System, chain: tuple[str, ...], relative_to: Path | None = None
+          ) -> Scenario:  # fmt: skip
+    label, text = _read(ref, system, relative_to, is_base=bool(chain))
     if label in chain:
         raise ScenarioError(f"{label}: base: scenarios extend each other in a cycle ({' -> '.join((*chain, label))})")
     if len(chain) >= MAX_BASES:
         raise ScenarioError(f"{chain[0]}: base: a chain of more than {MAX_BASES} scenarios extending each other")
-    return _resolve(label, _parse(label, text), model, chain)
+    return _resolve(label, _parse(label, text), model, system, chain)
 
 
-def _resolve(label: str, spec: ScenarioSpec, model: Model, chain: tuple[str, ...]) -> Scenario:
+def _resolve(label: str, spec: ScenarioSpec, model: Model, system: System, chain: tuple[str, ...]) -> Scenario:
     """``spec`` checked against the model, after the levers and parameters of its base."""
-    _check_against_model(label, spec, model)
+    _check_against_model(label, spec, model, system)
     if spec.base is None:
         base = Scenario(name="", description="")
     else:
         folder = Path(label).parent if not label.startswith("built-in") else None
         try:
-            base = _load(spec.base, model, (*chain, label), folder)
+            base = _load(spec.base, model, system, (*chain, label), folder)
         except ScenarioError as err:
             raise ScenarioError(f"{label}: base: {spec.base!r} cannot be used: {err}") from None
     return Scenario(
@@ -109,13 +114,14 @@ def _resolve(label: str, spec: ScenarioSpec, model: Model, chain: tuple[str, ...
     )
 
 
-def _read(ref: str, relative_to: Path | None, *, is_base: bool = False) -> tuple[str, str]:
-    if ref in builtin_names():
-        return f"built-in scenario {ref!r}", (_BUILTIN / f"{ref}.yaml").read_text(encoding="utf-8")
+def _read(ref: str, system: System, relative_to: Path | None, *, is_base: bool = False) -> tuple[str, str]:
+    names = builtin_names(system)
+    if ref in names:
+        return f"built-in scenario {ref!r}", (system.scenario_folder() / f"{ref}.yaml").read_text(encoding="utf-8")
     if len(ref) > MAX_REFERENCE or "\x00" in ref:
         raise ScenarioError(f"a scenario reference of {len(ref):,} characters is not a name or a usable path")
     if is_base and not ref.endswith((".yaml", ".yml")):
-        raise ScenarioError(f"{ref!r} is neither a built-in scenario ({', '.join(builtin_names())}) "
+        raise ScenarioError(f"{ref!r} is neither a built-in scenario ({', '.join(names)}) "
                             "nor a scenario file (.yaml or .yml)")  # fmt: skip
     path = Path(ref)
     if relative_to is not None and not path.is_absolute():
@@ -126,10 +132,10 @@ def _read(ref: str, relative_to: Path | None, *, is_base: bool = False) -> tuple
         raise ScenarioError(f"{ref!r}: not a usable path ({err.strerror})") from None
     if exists:
         return str(path), safe_yaml.read(path, str(path), ScenarioError)
-    close = difflib.get_close_matches(ref, builtin_names(), n=1)
+    close = difflib.get_close_matches(ref, names, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     raise ScenarioError(
-        f"{ref!r} is neither a built-in scenario ({', '.join(builtin_names())}) nor a scenario file that exists{hint}"
+        f"{ref!r} is neither a built-in scenario ({', '.join(names)}) nor a scenario file that exists{hint}"
     )
 
 
@@ -186,7 +192,7 @@ def _cut(text: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _check_against_model(label: str, spec: ScenarioSpec, model: Model) -> None:
+def _check_against_model(label: str, spec: ScenarioSpec, model: Model, system: System) -> None:
     drivers = {d.name: d for d in model.drivers}
     parameters = {p.name: p for p in model.parameters}
     timeline = Timeline()
@@ -218,26 +224,22 @@ def _check_against_model(label: str, spec: ScenarioSpec, model: Model) -> None:
         if not (math.isfinite(value) and low <= value <= high):
             problems.append(f"parameters.{name}: {value:g} is outside the allowed range {_range(low, high)}")
     if not problems:
-        problems = _levered_parameters_out_of_bounds(spec, parameters)
+        problems = _levered_parameters_out_of_bounds(spec, parameters, system)
     if problems:
         raise ScenarioError(f"{label}: " + "; ".join(problems[:10]))
 
 
-def _levered_parameters_out_of_bounds(spec: ScenarioSpec, parameters: dict) -> list[str]:
+def _levered_parameters_out_of_bounds(spec: ScenarioSpec, parameters: dict, system: System) -> list[str]:
     """Parameters that ``scale`` or ``add`` levers would push outside their bounds at some time.
 
     The levers on a parameter act in order on its value in each window between
     their dates; the values checked are the default or the scenario's override, and
-    the lowest and highest of the shipped posterior, which runs draw from.
+    the lowest and highest values members may draw (the system's posterior, for one).
     """
-    from ..calibration.posterior import shipped_posterior
-
-    posterior = shipped_posterior()
     problems = []
     for name in sorted({lever.lever for lever in spec.levers if lever.lever in parameters}):
         starts = {spec.parameters.get(name, parameters[name].value)}
-        if posterior is not None and name in posterior.samples:
-            starts |= {float(posterior.samples[name].min()), float(posterior.samples[name].max())}
+        starts |= set(system.parameter_draws(name) or ())
         problem = _first_out_of_bounds(spec.levers, name, sorted(starts), parameters[name].bounds)
         if problem:
             problems.append(problem)

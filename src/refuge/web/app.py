@@ -150,7 +150,7 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
         return _json({"targets": list(forms.targets().values()), "posterior": _posterior()})
 
     async def routes(request: Request) -> Response:
-        from ..routes import route_map
+        from ..systems.korea.routes import route_map
 
         return _json(route_map())
 
@@ -278,7 +278,7 @@ def _weeks() -> int:
 @cache
 def _posterior() -> dict:
     """The 5%, 50% and 95% of each calibrated parameter in the shipped posterior, and how it was made."""
-    from ..calibration.posterior import shipped_posterior
+    from ..systems.korea.calibration.posterior import shipped_posterior
 
     posterior = shipped_posterior()
     if posterior is None:

@@ -13,9 +13,9 @@ from functools import cache
 import yaml
 
 from ..errors import ScenarioError
-from ..korea import north_korea
 from ..scenarios import Scenario, builtin_names, scenario_from_text
 from ..scenarios.schema import describe_date, lever_in_words, parameter_in_words
+from ..systems.korea import north_korea
 
 KINDS = ("set", "scale", "add")
 

@@ -21,7 +21,7 @@ import pyarrow.parquet  # noqa: F401
 
 from .. import compare as comparison
 from .. import output, plots, report  # noqa: F401
-from ..calibration import posterior  # noqa: F401
+from ..systems.korea.calibration import posterior  # noqa: F401
 
 with contextlib.suppress(ImportError):
     import dask.array  # noqa: F401  (xarray reaches for it when it opens results, where it is installed)
@@ -62,7 +62,7 @@ def run(spec: dict, folder: Path, progress) -> dict:
 
 def run_charts(results) -> dict:
     """Median, 50% and 90% bands by year of what the page draws, and the record of arrivals."""
-    from ..evidence import arrivals
+    from ..systems.korea.evidence import arrivals
 
     def bands(variable: str) -> dict:
         table = results.quantiles(variable)

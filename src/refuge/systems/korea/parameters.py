@@ -5,8 +5,8 @@ calibration to the record replaces them with a posterior. Each prior says how
 far the evidence lets a value move.
 """
 
-from ..model.definition import Parameter, Prior
-from ..model.provenance import Assumption, Record, Seed
+from ...model.definition import Parameter, Prior
+from ...model.provenance import Assumption, Record, Seed
 
 PARAMETERS = (
     # -- M1 push, M2 border, M3 punishment, M10 deterrence -------------------------

@@ -7,7 +7,7 @@ From these come the distributions that counts cannot give: time from crossing
 into China to arrival in the South, attempts per arrival and cost per arrival.
 
 >>> import refuge
->>> from refuge.backends.agents import Agents
+>>> from refuge.systems.korea.agents.agents import Agents
 >>> recorder = Agents(record=True)
 >>> _ = refuge.run("baseline", members=1, seed=0, backend=recorder, timeline=refuge.model.timeline.Timeline(2009, 2009))
 >>> table = arrivals(recorder.take_events())

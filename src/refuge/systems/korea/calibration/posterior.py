@@ -26,11 +26,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..backends.random import decision_id, member_normals
-from ..errors import DataError
-from ..korea import north_korea
-from ..korea.drivers import ROUTE_PERMEABILITY
-from ..model.timeline import Timeline
+from ....backends.random import decision_id, member_normals
+from ....errors import DataError
+from ....model.timeline import Timeline
+from .. import north_korea
+from ..drivers import ROUTE_PERMEABILITY
 from .latent import continue_paths
 from .priors import OBSERVATION, PERMEABILITY_STEP, SIGMA_ARRIVALS
 
@@ -181,7 +181,7 @@ def _read_latent(csv: Path, samples: int) -> pd.DataFrame | None:
 
 
 def shipped_folder() -> Path:
-    return Path(str(resources.files("refuge.data") / "posterior"))
+    return Path(str(resources.files("refuge.systems.korea.data") / "posterior"))
 
 
 @cache

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import safe_yaml
-from .errors import DataError
-from .model.definition import Model
+from ... import safe_yaml
+from ...errors import DataError
+from ...model.definition import Model
 
 PLACE_KINDS = ("hiding", "transit", "border", "third_country", "embassy")
 
@@ -62,11 +62,11 @@ NO_ROUTES = RouteGraph(
 
 def load_routes(path: str | Path | None = None, model: Model | None = None) -> RouteGraph:
     """Read and validate a route graph file (the shipped one when ``path`` is None)."""
-    from .korea import north_korea
+    from . import north_korea
 
     model = model or north_korea()
     if path is None:
-        with resources.as_file(resources.files("refuge.data") / "routes.yaml") as file:
+        with resources.as_file(resources.files("refuge.systems.korea.data") / "routes.yaml") as file:
             return parse_routes(file.read_text(encoding="utf-8"), "routes.yaml", model)
     path = Path(path)
     return parse_routes(safe_yaml.read(path, f"{path} (route graph)"), str(path), model)

@@ -34,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import RunError
+from ....errors import RunError
+from ..drivers import ROUTE_PERMEABILITY
 from ..evidence import Claim, data_version, record_end
-from ..korea.drivers import ROUTE_PERMEABILITY
 from .latent import sample_paths
 from .likelihood import Targets, simulate_routes
 from .posterior import Posterior

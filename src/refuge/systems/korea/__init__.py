@@ -3,7 +3,7 @@
 import dataclasses
 from functools import cache
 
-from ..model.definition import Driver, Model, Output, Stock
+from ...model.definition import Driver, Model, Output, Stock
 from .drivers import DRIVERS
 from .flows import FLOWS
 from .mechanisms import MECHANISMS

@@ -1,7 +1,7 @@
 """The twelve mechanisms of the North Korean defection system, each with its seed evidence."""
 
-from ..model.definition import Mechanism
-from ..model.provenance import Record, Seed
+from ...model.definition import Mechanism
+from ...model.provenance import Record, Seed
 
 MECHANISMS = (
     Mechanism(

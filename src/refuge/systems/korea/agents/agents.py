@@ -1,6 +1,6 @@
 """Backend ``agents``: individual people with attributes, on routes, moved by the model's hazards.
 
-Each ensemble member holds its people as columns (:class:`~refuge.backends.people.People`).
+Each ensemble member holds its people as columns (:class:`~refuge.systems.korea.agents.people.People`).
 Each week a person leaves their stock with the model's per-capita hazard for
 their stock and sex, times a weight for their class (kin in the South and age
 at risk in the North, savings in hiding, edge of the route in transit) divided
@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..errors import RunError
-from ..model.definition import SEXES, Model
-from ..model.timeline import WEEKS_PER_YEAR, Timeline
+from ....backends.random import decision_id, stochastic_round
+from ....errors import RunError
+from ....model.definition import SEXES, Model
+from ....model.timeline import WEEKS_PER_YEAR, Timeline
 from ..routes import NO_ROUTES, RouteGraph, load_routes
 from .agent_step import (
     CLASSES_AT_RISK,
@@ -37,7 +38,6 @@ from .agent_step import (
     new_people,
 )
 from .people import People
-from .random import decision_id, stochastic_round
 
 #: the North Korean flows that are an attempt to cross, and those that end across the river
 ATTEMPTS = ("cross_to_china", "brokered_crossing", "caught_at_border", "shot_at_border", "kin_funded_escape")
@@ -230,7 +230,7 @@ class AgentsBackend:
         """Move every person of every member for one week, in place; add what each flow moved to ``tally``.
 
         1. tabulate this week's hazards per (stock, sex, class) from the model's rates;
-        2. move people (:func:`~refuge.backends.agent_step.move_people`);
+        2. move people (:func:`~refuge.systems.korea.agents.agent_step.move_people`);
         3. add the inflows as new people;
         4. update the aggregate state and the tally from what moved.
         """
@@ -256,12 +256,14 @@ class AgentsBackend:
         if self._options.record and member.event.shape[0] < people.count:
             member.event = np.empty(people.capacity, dtype=np.int8)
         kernel = move_people if people.count >= PARALLEL_FROM else move_people_serial
-        kernel(people.stock, people.sex, people.age, people.kin, people.attempts, people.route, people.leg,
-               people.leg_weeks, people.savings, people.cost, people.crossed, member.event, people.count, rows,
-               k0, k1, step, new_year, self._p_leave, self._cum, self._outflows, self._nout, self._targets,
-               self._attempt, self._crossing, self._enters_transit, self._route_cum, self.graph.legs,
-               self.graph.weeks, self.graph.cost, fee, self._a.remittance_usd_per_week, p_kin,
-               self._at_risk, self._hiding, self._transit, self._max_legs, self._a.savings_tier_usd,
+        columns = (people.stock, people.sex, people.age, people.kin, people.attempts, people.route, people.leg,
+                   people.leg_weeks, people.savings, people.cost, people.crossed, member.event)  # fmt: skip
+        flows = (self._p_leave, self._cum, self._outflows, self._nout, self._targets, self._attempt, self._crossing,
+                 self._enters_transit)  # fmt: skip
+        kernel(columns, people.count, rows, (k0, k1, step, new_year), flows,
+               (self._route_cum, self.graph.legs, self.graph.weeks, self.graph.cost),
+               (fee, self._a.remittance_usd_per_week, p_kin),
+               (self._at_risk, self._hiding, self._transit, self._max_legs, self._a.savings_tier_usd),
                moved_by_chunk, census_by_chunk)  # fmt: skip
         moved = moved_by_chunk.sum(axis=0)
         member.census = census_by_chunk.sum(axis=0)

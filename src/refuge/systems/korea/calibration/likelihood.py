@@ -1,6 +1,6 @@
 """The likelihood of the record given the model: targets, the simulator over a batch, the log-likelihood.
 
-Targets, all from :mod:`refuge.evidence`, up to a cut-off year:
+Targets, all from :mod:`refuge.systems.korea.evidence`, up to a cut-off year:
 
 1. annual arrivals in the South, by sex where the record splits them (2001 on),
    the total otherwise (1995-2000), and the 1990-1994 combined total: log-normal
@@ -36,10 +36,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 
+from ....model.timeline import Timeline
+from .. import INITIAL
+from ..drivers import ROUTE_PERMEABILITY
 from ..evidence import Claim, load_evidence
-from ..korea import INITIAL
-from ..korea.drivers import ROUTE_PERMEABILITY
-from ..model.timeline import Timeline
 from .latent import Filtered, Observation, filter_paths
 
 #: Extra log-scale spread of every soft claim (hiding in China, deportations): a factor of about 1.65.
@@ -59,11 +59,11 @@ def simulate_batch(values: dict[str, np.ndarray], until: int, blind: int | None 
                    permeability: np.ndarray | None = None) -> np.ndarray:
     """Run the mean backend for a batch of parameter sets; ``(members, years, COLUMNS)``, years 1990..until.
 
-    ``blind``: the drivers know nothing dated after that year (see :func:`refuge.korea.blind_model`).
+    ``blind``: the drivers know nothing dated after that year (see :func:`refuge.systems.korea.blind_model`).
     ``permeability``: each member's route permeability by year, ``(members, years)`` (1 without it).
     """
-    from ..korea import blind_model, north_korea
-    from ..simulation import run
+    from ....simulation import run
+    from .. import blind_model, north_korea
 
     members = len(next(iter(values.values())))
     model = north_korea() if blind is None else blind_model(blind)
@@ -86,7 +86,7 @@ def simulate_posterior(posterior, rows: np.ndarray, until: int, blind: int | Non
     After the years the calibration saw, each path goes on by its random walk
     (each draw from its own stream), so a forecast does not know the route's future.
     """
-    from ..backends.random import member_keys
+    from ....backends.random import member_keys
 
     timeline = Timeline(_FIRST_YEAR, until)
     paths = posterior.paths(rows, member_keys(seed, len(rows)), timeline)

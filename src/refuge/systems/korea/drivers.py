@@ -12,8 +12,8 @@ reopening in January 2023. Deportation from China follows China's own
 enforcement (``china_enforcement``), which neither closure touches.
 """
 
-from ..model.definition import Driver
-from ..model.provenance import Assumption, Record, Seed
+from ...model.definition import Driver
+from ...model.provenance import Assumption, Record, Seed
 
 #: The driver no source measures: inferred by calibration as a log random walk (see ``refuge.calibration``).
 ROUTE_PERMEABILITY = "route_permeability"

@@ -1,6 +1,6 @@
 """The evidence, as data: every quantitative claim that bears on the model, with its source.
 
-Two files ship in ``refuge.data``:
+Two files ship in ``refuge.systems.korea.data``:
 
 * ``arrivals.csv``: arrivals in the South by year (and by sex where known), the
   record we trust most, one row per year with its source;
@@ -34,8 +34,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import DataError
-from .model.timeline import decimal_year
+from ...errors import DataError
+from ...model.timeline import decimal_year
 
 #: What a claim may be about: a flow summed over whole years, a stock, a cumulative total, or a share.
 FLOWS = ("arrivals", "arrivals_female", "arrivals_male", "deported_from_china", "re_defections")
@@ -252,7 +252,7 @@ def parse_arrivals(path: Path) -> pd.DataFrame:
 
 
 def _data_file(name: str) -> Path:
-    return Path(str(resources.files("refuge.data") / name))
+    return Path(str(resources.files("refuge.systems.korea.data") / name))
 
 
 @cache

@@ -106,7 +106,7 @@ def fit_summary(table: pd.DataFrame) -> dict:
 
 def parameter_table(posterior: Posterior) -> pd.DataFrame:
     """Posterior quantiles of each parameter beside its prior and the hand-set default."""
-    from ..korea import north_korea
+    from .. import north_korea
 
     model = north_korea()
     space = parameter_space()
@@ -159,9 +159,9 @@ def _pyplot():
 
 
 def mark_record_end(ax) -> None:
-    from ..plots import mark_record_end as mark
+    from ....plots import mark_record_end as mark
 
-    mark(ax)
+    mark(ax, record_end())
 
 
 def plot_predictive(pred: Predictive, until: int, path: Path, title: str = "") -> Path:

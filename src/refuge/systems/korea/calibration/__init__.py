@@ -1,7 +1,7 @@
 """Calibration of the model to the historical record, validation, and estimates of hidden populations.
 
 * :mod:`.priors`: which parameters are fitted and their priors;
-* :mod:`.likelihood`: the targets from :mod:`refuge.evidence` and the likelihood;
+* :mod:`.likelihood`: the targets from :mod:`refuge.systems.korea.evidence` and the likelihood;
 * :mod:`.sampler`: the emcee ensemble sampler, resumable from HDF5;
 * :mod:`.posterior`: posterior samples with provenance; the shipped posterior;
 * :mod:`.report`: posterior predictive, fit error, hold-out validation, hidden populations.

@@ -7,7 +7,7 @@ For each origin (2005, 2008, 2011, 2014, 2019) :func:`backtest`:
    then;
 2. calibrates the model to it with drivers blind after the origin (no knot
    dated after it; each driver holds its value at the origin, see
-   :func:`refuge.korea.blind_model`);
+   :func:`refuge.systems.korea.blind_model`);
 3. forecasts annual arrivals in the South for the next ``horizon`` years (to
    the end of the record at most) as posterior predictive draws (the model's
    value times the calibrated log-normal misfit);

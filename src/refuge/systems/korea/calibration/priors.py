@@ -29,9 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import RunError
-from ..korea import north_korea
-from ..model.definition import Model, Prior
+from ....errors import RunError
+from ....model.definition import Model, Prior
+from .. import north_korea
 
 #: Model parameters the calibration fits, in sampler order.
 CALIBRATED = (

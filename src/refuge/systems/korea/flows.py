@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..model.definition import Flow, by_sex
+from ...model.definition import Flow, by_sex
 
 # -- shared terms -------------------------------------------------------------------
 

@@ -25,8 +25,8 @@ import math
 import numba as nb
 import numpy as np
 
-from .compiled import parallel_and_serial
-from .random import decision_id, uniforms
+from ....backends.compiled import parallel_and_serial
+from ....backends.random import decision_id, uniforms
 
 SMALLEST_CHUNK = 4_096
 CHUNKS = 64
@@ -126,11 +126,14 @@ def hazard_tables(rates, census, weights, outflows, nout, route_exit, route_flow
             route_cum[x, r] = acc
 
 
-def _move_people(stock, sex, age, kin, attempts, route, leg, leg_weeks, savings, cost, crossed, event, count, rows,
-                k0, k1, step, new_year, p_leave, cum, outflows, nout, targets, attempt, crossing, enters_transit,
-                route_cum, legs, leg_length, leg_cost, fee, remittance, p_kin, at_risk, hiding, transit, max_legs,
-                tier_usd, tally, census):  # fmt: skip
+def _move_people(people, count, rows, week, flows, routes, money, places, tally, census):
     """One week for rows ``0 .. count-1`` in chunks of ``rows``: leave or stay, pay, move on, age, gain kin.
+
+    The arguments come in groups: ``people`` the columns of :class:`.people.People` and the events
+    recorded; ``week`` ``(k0, k1, step, new_year)``; ``flows`` this week's chances and splits and what
+    each flow is (:func:`hazard_tables`); ``routes`` the route split and the legs' weeks and costs;
+    ``money`` ``(river fee, remittance, chance to gain kin)``; ``places`` the special stocks and the
+    class limits (:func:`class_of`); ``tally`` and ``census`` per chunk, filled here.
 
     Order for each person:
 
@@ -146,6 +149,12 @@ def _move_people(stock, sex, age, kin, attempts, route, leg, leg_weeks, savings,
        ``census`` if their stock has classes
        (the caller fills the other stocks' single class from the aggregate state).
     """
+    stock, sex, age, kin, attempts, route, leg, leg_weeks, savings, cost, crossed, event = people
+    k0, k1, step, new_year = week
+    p_leave, cum, outflows, nout, targets, attempt, crossing, enters_transit = flows
+    route_cum, legs, leg_length, leg_cost = routes
+    fee, remittance, p_kin = money
+    at_risk, hiding, transit, max_legs, tier_usd = places
     recording = event.shape[0] > 0
     chunks = (count + rows - 1) // rows
     for chunk in nb.prange(chunks):

@@ -1,0 +1,98 @@
+"""Systems that plug into the engine, and the one protocol they share.
+
+The engine (``refuge.model``, ``refuge.backends``, ``refuge.simulation``, results, output, plots,
+comparison, the run store) knows no country: what is particular to a system — its model, its
+built-in scenarios, how members draw their parameters, its own backends, its plots and the
+measures a comparison shows — it asks of a :class:`System`. Systems are found by name here,
+imported only when asked for, so an engine module never imports one.
+
+>>> get_system("korea").name
+'korea'
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from importlib import import_module
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from ..errors import RunError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+#: the system a verb runs when none is named
+DEFAULT = "korea"
+#: name -> module holding the system as ``SYSTEM``
+_MODULES = {"korea": "refuge.systems.korea.system"}
+
+
+@runtime_checkable
+class System(Protocol):
+    """What a system provides the engine. Each is a small value; no method keeps state between runs."""
+
+    name: str
+    #: the plot files :meth:`write_plots` writes
+    plot_files: tuple[str, ...]
+    #: measures a scenario comparison shows: output name -> ("sum" over the window | "max", words)
+    measures: Mapping[str, tuple[str, str]]
+
+    def model(self):
+        """The system's :class:`~refuge.model.definition.Model` with its default parameters."""
+
+    def scenario_folder(self) -> Traversable:
+        """The folder of built-in scenario files (``<name>.yaml``)."""
+
+    def member_parameters(self, members: int, seed: int) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+        """Parameters each member draws (e.g. from a posterior) and each member's misfit, or ``({}, None)``."""
+
+    def member_paths(self, members: int, seed: int, first: int, keys: np.ndarray, timeline) -> dict[str, np.ndarray]:
+        """Drivers the members of ``first .. first + len(keys) - 1`` follow on paths of their own, by year
+        (e.g. a latent process drawn from a posterior and continued by its law; ``keys``: their streams), or ``{}``."""
+
+    def parameter_draws(self, name: str) -> tuple[float, float] | None:
+        """The lowest and highest value members may draw for ``name`` (for lever checks), or ``None``."""
+
+    def parameter_source(self, calibrated: bool) -> str:
+        """Words for where members' parameters came from, kept with a run's settings."""
+
+    def backends(self) -> dict[str, object]:
+        """Backends of the system's own, by name, each a fresh value (e.g. agents with the system's traits)."""
+
+    def recorder(self):
+        """A backend keeping every person's moves (``take_events(first)``); ``None`` for a system without people."""
+
+    def write_trajectories(self, events, folder: Path) -> None:
+        """Tables and plots of the moves a :meth:`recorder` kept, into ``folder``."""
+
+    def write_plots(self, results, folder: Path, *, predictive: bool) -> None:
+        """The system's plots of a run (:attr:`plot_files`) into ``folder``."""
+
+    def summary(self, results, *, predictive: bool):
+        """A run's summary for a terminal (a rich renderable)."""
+
+    def trajectory_summary(self, folder: Path):
+        """The summary of the trajectories :meth:`write_trajectories` wrote into ``folder``."""
+
+    def record_end(self) -> int | None:
+        """The last year of the system's historical record (plots mark it), or ``None``."""
+
+
+def get_system(name: str | System | None = None) -> System:
+    """The system registered as ``name`` (the default when ``None``); a system value as it is."""
+    if name is None:
+        name = DEFAULT
+    if not isinstance(name, str):
+        return name
+    if name not in _MODULES:
+        close = difflib.get_close_matches(name, list(_MODULES), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise RunError(f"system {name!r} is not known{hint}; choose one of {', '.join(_MODULES)}")
+    return import_module(_MODULES[name]).SYSTEM
+
+
+def system_names() -> list[str]:
+    return list(_MODULES)

@@ -1,0 +1,46 @@
+"""``refuge flee``: a scenario folder read, run and written through the run store (all or nothing)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from importlib import import_module
+from pathlib import Path
+
+from ... import __version__
+from ...errors import RunError
+from ...store import check_output_path, publish_folder
+from .output import write_run
+from .reader import read_scenario
+from .simulate import BACKENDS, simulate
+
+
+def run_to_folder(scenario_folder: Path, out: Path, *, seed: int = 0, backend: str = "agents",
+                  force: bool = False) -> dict:  # fmt: skip
+    """Read ``scenario_folder`` (every check before anything is written), run it, publish ``out``; its errors.
+
+    A folder already holding this run (same inputs, seed, backend, refuge) is left as it is. The
+    plotting library loads in another thread while the people move (the kernel lets go of the GIL).
+    """
+    if backend not in BACKENDS:
+        raise RunError(f"--backend {backend!r} is not available for Flee scenarios; choose one of "
+                       f"{', '.join(BACKENDS)}")
+    scenario = read_scenario(scenario_folder)
+    out = check_output_path(out)
+    threading.Thread(target=import_module, args=("matplotlib.backends.backend_agg",), daemon=True).start()
+    settings = {"refuge": __version__, "system": "flee", "scenario": str(Path(scenario_folder).resolve()),
+                "inputs": fingerprint(Path(scenario_folder)), "seed": seed, "backend": backend}  # fmt: skip
+    publish_folder(out, settings, lambda staging: write_run(simulate(scenario, seed=seed, backend=backend), staging),
+                   force=force)  # fmt: skip
+    return json.loads((out / "errors.json").read_text(encoding="utf-8"))
+
+
+def fingerprint(folder: Path) -> str:
+    """A hash of every input file of a scenario folder, so a changed input is a different run."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+

@@ -1,0 +1,182 @@
+"""A Flee scenario run day by day, in the order of Flee's ``run.py``.
+
+Each day ``t``:
+
+1. conflicts starting on ``t`` start (and the spawn weights are brought up to date);
+2. the day's new people appear at conflict zones, drawn with the spawn weights;
+3. closures starting or ending on ``t`` take effect;
+4. people move (:func:`.kernel.step_day`, with the day's move chances and scores);
+5. the people at each place are counted.
+
+How many people appear each day is fixed by the data, not drawn: as Flee at its
+github HEAD (whose ``out.csv`` the reference holds), the day's rise in the scored
+camps' UNHCR counts, less any "refugee debt" left by earlier falls; on day 0 the
+camps' own counts are placed in the camps instead (``insert_day0``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...backends.random import member_keys
+from ...errors import DataError, RunError
+from . import groups, kernel
+from .reader import FleeScenario
+from .rules import Places
+
+BACKENDS = ("agents", "counts", "mean")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """People appearing each day, the running UNHCR count, and the refugee debt (Flee's columns)."""
+
+    new: np.ndarray
+    raw: np.ndarray
+    debt: np.ndarray
+
+
+def schedule(scenario: FleeScenario) -> Schedule:
+    """The daily inflow the data fix (see the module's docstring)."""
+    in_camps = scenario.camp_data.sum(axis=1)
+    days = scenario.days
+    new, raw, debt = np.zeros(days, np.int64), np.zeros(days, np.int64), np.zeros(days, np.int64)
+    owed = 0
+    raw[0] = scenario.total[0] + in_camps[0]
+    new[0] = 0 if scenario.settings.spawn_rules.insert_day0 else in_camps[0]
+    for t in range(1, days):
+        rise = int(in_camps[t] - in_camps[t - 1])
+        raw[t] = raw[t - 1] + rise
+        arriving = rise - owed
+        if arriving < 0:
+            owed, arriving = -arriving, 0
+        elif owed > 0:
+            owed = 0
+        new[t], debt[t] = arriving, owed
+    return Schedule(new, raw, debt)
+
+
+@dataclass(frozen=True)
+class FleeRun:
+    """People at each place at the end of each day, and the totals Flee reports."""
+
+    scenario: FleeScenario
+    backend: str
+    seed: int
+    places: np.ndarray  # (days, places) people at each place
+    travelling: np.ndarray  # (days,) people on links
+    schedule: Schedule
+    agent_steps: int
+    bytes_per_person: int
+
+    @property
+    def camps(self) -> np.ndarray:
+        """(days, scored camps) people in each scored camp."""
+        return self.places[:, list(self.scenario.camps)]
+
+    @property
+    def total(self) -> np.ndarray:
+        return self.places.sum(axis=1) + self.travelling
+
+
+def simulate(scenario: FleeScenario, *, seed: int = 0, backend: str = "agents") -> FleeRun:
+    """Run ``scenario`` with Flee's rules on ``backend``; the same seed gives the same numbers."""
+    if backend not in BACKENDS:
+        raise RunError(f"backend {backend!r} is not available for Flee scenarios; choose one of {', '.join(BACKENDS)}")
+    plan = schedule(scenario)
+    rules = scenario.settings.rules()
+    places = Places.start(scenario)
+    net = scenario.network
+    key = member_keys(seed, 1)[0]
+    initial = np.zeros(len(net.places), np.int64)
+    initial[list(scenario.camps)] = scenario.camp_data[0]
+    if backend == "agents":
+        movers = People(initial, int(plan.new.sum()), places.routes().path.shape[1], key)
+    else:
+        groups.check_rules_allow(scenario)
+        movers = Crowd(initial, key, exact=backend == "counts")
+    arcs = (net.start, net.order, net.tail, net.head, net.length, places.arc_generation, places.arc_open)
+    numbers = np.array([rules.weight_power, rules.capacity_buffer, rules.max_move_speed])
+    capacity = scenario.capacity.astype(float)
+    routes = places.routes(movers.width)
+    weights = places.spawn_weights(0)
+    at_places = np.zeros((scenario.days, len(net.places)), movers.count.dtype)
+    travelling = np.zeros(scenario.days, movers.count.dtype)
+    steps = 0
+    for t in range(scenario.days):
+        if places.start_conflicts(t):
+            weights = places.spawn_weights(t)
+        if plan.new[t] > 0:
+            if not weights.sum() > 0:
+                raise DataError(f"{scenario.folder}: on day {t}, {plan.new[t]} people must leave but no conflict "
+                                "zone with a population is in conflict (locations.csv, conflicts.csv)")  # fmt: skip
+            came = movers.spawn(t, int(plan.new[t]), weights)
+            if scenario.settings.spawn_rules.take_from_population:
+                places.population -= np.where(places.conflict > 0, came, 0)
+        if places.enact_closures(t):
+            routes = places.routes(movers.width)
+        weights = places.spawn_weights(t)
+        place = (places.move_chance(), places.scores(t), capacity, places.camp, movers.count)
+        movers.step_day(t, place, arcs, routes.arrays(place[1], rules), numbers)
+        at_places[t] = movers.count
+        travelling[t] = movers.travelling
+        steps += movers.people
+    return FleeRun(scenario, backend, seed, at_places, travelling, plan, steps, movers.bytes_per_person)
+
+
+class People:
+    """The ``agents`` backend: one row a person (:mod:`.kernel`), room made for everyone who will come."""
+
+    def __init__(self, initial: np.ndarray, coming: int, width: int, key: np.ndarray):
+        self.people, self.width, self.key = int(initial.sum()), width, key
+        size = self.people + coming
+        at = np.zeros(size, np.int32)
+        at[: self.people] = np.repeat(np.arange(len(initial)), initial)  # camp by camp, as Flee adds them
+        self.rows = (at, np.zeros(size, np.float32), np.zeros(size, np.uint8), np.full((size, width), -1, np.int16))
+        self.count = initial.copy()
+        self.bytes_per_person = sum(a.nbytes for a in self.rows) // max(size, 1)
+
+    @property
+    def travelling(self) -> int:
+        return self.people - int(self.count.sum())
+
+    def spawn(self, day: int, new: int, weights: np.ndarray) -> np.ndarray:
+        before = self.count.copy()
+        kernel.spawn(self.people, new, day, self.key, np.cumsum(weights), self.rows, self.count)
+        self.people += new
+        return self.count - before
+
+    def step_day(self, day: int, place: tuple, arcs: tuple, routes: tuple, rules: np.ndarray) -> None:
+        kernel.step_day(self.people, day, self.key, self.rows, place, arcs, routes, rules)
+
+
+class Crowd:
+    """The ``counts`` and ``mean`` backends: people in groups (:mod:`.groups`), whole or expected."""
+
+    width = 1
+    bytes_per_person = 0
+
+    def __init__(self, initial: np.ndarray, key: np.ndarray, *, exact: bool):
+        self.groups = groups.Groups(initial)
+        self.key, self.exact, self.people = key, exact, float(initial.sum())
+
+    @property
+    def count(self) -> np.ndarray:
+        return self.groups.count
+
+    @property
+    def travelling(self) -> float:
+        return self.groups.travelling
+
+    def _draws(self, day: int, decision: str):
+        return groups.Exact(self.key, day, decision) if self.exact else groups.Expected()
+
+    def spawn(self, day: int, new: int, weights: np.ndarray) -> np.ndarray:
+        self.people += new
+        return self.groups.spawn(new, weights, self._draws(day, "flee.spawn"))
+
+    def step_day(self, day: int, place: tuple, arcs: tuple, routes: tuple, rules: np.ndarray) -> None:
+        self.groups.step_day(self._draws(day, "flee.move"), place, arcs, routes, rules)
+

@@ -1,0 +1,111 @@
+"""The North Korean system as the engine sees it: model, scenarios, posterior draws, agents, plots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+import numpy as np
+
+from . import north_korea
+
+#: outputs a comparison of scenarios shows: whether they add up over the window (flows) or peak (stocks)
+MEASURES = {
+    "arrivals_south_korea": ("sum", "arrivals in the South"),
+    "crossings_to_china": ("sum", "crossings to China"),
+    "deported_from_china": ("sum", "deported from China"),
+    "deaths": ("sum", "deaths"),
+    "re_defections": ("sum", "re-defections"),
+    "hiding_in_china": ("max", "peak hiding in China"),
+    "south_korea_reception": ("max", "peak in reception"),
+}
+
+
+@dataclass(frozen=True)
+class Korea:
+    """The North Korean defection system (see :mod:`refuge.systems`)."""
+
+    name: str = "korea"
+    plot_files: tuple[str, ...] = ("arrivals.png", "stocks.png")
+    measures: dict[str, tuple[str, str]] = field(default_factory=lambda: dict(MEASURES))
+
+    def model(self):
+        return north_korea()
+
+    def scenario_folder(self) -> Traversable:
+        return resources.files(__package__) / "scenarios"
+
+    def member_parameters(self, members: int, seed: int) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+        from .calibration.posterior import shipped_posterior
+
+        posterior = shipped_posterior()
+        if posterior is None:
+            return {}, None
+        rows = posterior.rows(members, seed)
+        return posterior.parameters(rows), posterior.spread(rows)
+
+    def member_paths(self, members: int, seed: int, first: int, keys: np.ndarray, timeline) -> dict[str, np.ndarray]:
+        from .calibration.posterior import shipped_posterior
+
+        posterior = shipped_posterior()
+        if posterior is None:
+            return {}
+        return posterior.paths(posterior.rows(members, seed)[first : first + len(keys)], keys, timeline)
+
+    def parameter_draws(self, name: str) -> tuple[float, float] | None:
+        from .calibration.posterior import shipped_posterior
+
+        posterior = shipped_posterior()
+        if posterior is None or name not in posterior.samples:
+            return None
+        return float(posterior.samples[name].min()), float(posterior.samples[name].max())
+
+    def parameter_source(self, calibrated: bool) -> str:
+        from .calibration.posterior import shipped_posterior
+
+        posterior = shipped_posterior() if calibrated else None
+        if posterior is None:
+            return "defaults"
+        meta = posterior.provenance
+        return f"posterior to {meta['settings']['until']} (data {meta['data_version']}, {meta['created']})"
+
+    def backends(self) -> dict[str, object]:
+        from .agents.agents import Agents
+
+        return {"agents": Agents()}
+
+    def recorder(self):
+        from .agents.agents import Agents
+
+        return Agents(record=True)
+
+    def write_trajectories(self, events, folder: Path) -> None:
+        from . import journeys
+
+        journeys.write(events, folder)
+
+    def write_plots(self, results, folder: Path, *, predictive: bool) -> None:
+        from . import plots
+
+        plots.arrivals(results, folder / "arrivals.png", predictive=predictive)
+        plots.stocks(results, folder / "stocks.png")
+
+    def summary(self, results, *, predictive: bool):
+        from .summary import run_summary
+
+        return run_summary(results, predictive)
+
+    def trajectory_summary(self, folder: Path):
+        from .summary import journeys_summary
+
+        return journeys_summary(folder / "journeys.csv")
+
+    def record_end(self) -> int | None:
+        from .evidence import record_end
+
+        return record_end()
+
+
+SYSTEM = Korea()
