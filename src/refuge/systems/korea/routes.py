@@ -87,6 +87,8 @@ def _number(low: float, high: float = np.inf, **options):
 
 class PlaceSpec(_Entry):
     kind: Literal["hiding", "transit", "border", "third_country", "embassy"]
+    lat: float | None = _number(-90.0, 90.0, default=None)  # for a map; the backends do not read them
+    lon: float | None = _number(-180.0, 180.0, default=None)
 
 
 class EdgeSpec(_Entry):
@@ -148,7 +150,8 @@ def _message(error: dict, raw: dict, label: str) -> str:
         return f"{label}: {where}, field 'kind': {value!r} is not one of {', '.join(PLACE_KINDS)}"
     if field == "path":
         return f"{label}: {where}, field 'path': expected a list of at least two and at most 16 places, got {value!r}"
-    spec = {"edges": EdgeSpec, "routes": RouteSpec, "crossing_fee_usd": FeeSpec}[section].model_fields[loc[2]]
+    spec = {"places": PlaceSpec, "edges": EdgeSpec, "routes": RouteSpec, "crossing_fee_usd": FeeSpec}[section]
+    spec = spec.model_fields[loc[2]]
     low = next((m.ge for m in spec.metadata if getattr(m, "ge", None) is not None), None)
     high = next((m.le for m in spec.metadata if getattr(m, "le", None) is not None), np.inf)
     if low is not None:
