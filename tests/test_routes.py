@@ -81,7 +81,9 @@ def test_a_valid_user_graph_drives_the_backend(tmp_path, model):
     path.write_text(yaml.safe_dump(raw, allow_unicode=True))
     graph = load_routes(path, model)
     assert graph.names == ("mongolia", "shenyang_consulate")
-    recorder = refuge.systems.korea.agents.agents.Agents(routes=graph, record=True)
+    from refuge.systems.korea.agents.agents import Agents
+
+    recorder = Agents(routes=graph, record=True)
     small = dataclasses.replace(model, initial={"nk_at_risk": (3_000, 3_000), "china_hiding": (500, 500)})
     refuge.run("baseline", members=1, seed=3, model=small, timeline=refuge.model.timeline.Timeline(2000, 2002),
                backend=recorder)  # fmt: skip

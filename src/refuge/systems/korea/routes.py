@@ -2,9 +2,10 @@
 
 The agents backend gives each person in transit a route and a position on it;
 the graph says how long each edge takes, how risky it is and what the broker
-charges. The shipped graph (``refuge/data/routes.yaml``) cites EVIDENCE.md
-where it has figures. A user's file is checked field by field, and any error
-names the file, the entry, the field and what is allowed.
+charges. The shipped graph (``refuge/systems/korea/data/routes.yaml``) cites
+EVIDENCE.md where it has figures. A user's file is validated with pydantic
+(:class:`RouteFile`), and any error names the file, the entry, the field and
+what is allowed.
 
 >>> graph = load_routes()
 >>> graph.names[0], int(graph.legs[0])
@@ -17,8 +18,10 @@ import itertools
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ... import safe_yaml
 from ...errors import DataError
@@ -72,6 +75,157 @@ def load_routes(path: str | Path | None = None, model: Model | None = None) -> R
     return parse_routes(safe_yaml.read(path, f"{path} (route graph)"), str(path), model)
 
 
+class _Entry(BaseModel):
+    """An entry of the file: labels and notes beside the fields are allowed."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+def _number(low: float, high: float = np.inf, **options):
+    return Field(ge=low, le=high, strict=True, allow_inf_nan=False, **options)
+
+
+class PlaceSpec(_Entry):
+    kind: Literal["hiding", "transit", "border", "third_country", "embassy"]
+    lat: float | None = _number(-90.0, 90.0, default=None)  # for a map; the backends do not read them
+    lon: float | None = _number(-180.0, 180.0, default=None)
+
+
+class EdgeSpec(_Entry):
+    start: str = Field(alias="from")
+    to: str
+    weeks: float = _number(0.0, 520.0)
+    capture: float = _number(0.0, 100.0)
+    cost_usd: float = _number(0.0, 65_535.0)
+    source: str = Field(min_length=1)
+
+
+class RouteSpec(_Entry):
+    name: str = Field(min_length=1)
+    path: list[str] = Field(min_length=2, max_length=16)
+    flow: str
+    share: float = _number(0.0, 1.0)
+    until: float | None = _number(1900.0, 2200.0, default=None)  # the year the route closes; none: never
+    source: str = Field(min_length=1)
+
+
+class FeeSpec(_Entry):
+    year: float = _number(1900.0, 2200.0)
+    usd: float = _number(0.0)
+    source: str = Field(min_length=1)
+
+
+class RouteFile(BaseModel):
+    """The file: places by name, edges between them, routes along edges, the river-crossing fee by year."""
+
+    places: dict[str, PlaceSpec]
+    edges: list[EdgeSpec]
+    routes: list[RouteSpec] = Field(min_length=1)
+    crossing_fee_usd: list[FeeSpec] = Field(min_length=1)
+
+
+_WHERE = {"places": "place {key!r}", "edges": "edge {n}", "routes": "route {n}", "crossing_fee_usd":
+          "crossing_fee_usd entry {n}"}  # fmt: skip
+
+
+def _message(error: dict, raw: dict, label: str) -> str:
+    """A pydantic error as the file's reader says it: the entry, the field, the value and what is allowed."""
+    loc = error["loc"]
+    if len(loc) == 1:
+        if error["type"] == "missing":
+            return f"{label}: missing section {loc[0]!r}"
+        return f"{label}: {loc[0]}: {error['msg'].lower()}"
+    section, key = loc[0], loc[1]
+    where = _WHERE[section].format(key=key, n=key + 1 if isinstance(key, int) else key)
+    if section == "routes" and isinstance(key, int) and isinstance(raw["routes"][key], dict) \
+            and raw["routes"][key].get("name"):  # fmt: skip
+        where = f"route {raw['routes'][key]['name']!r}"
+    if len(loc) == 2:
+        return f"{label}: {where}: expected a mapping, got {error.get('input')!r}"
+    field = "from" if loc[2] == "start" else str(loc[2])
+    value = error.get("input")
+    if error["type"] == "missing" or (field == "source" and not value):
+        return f"{label}: {where}: missing field {field!r}"
+    if field == "kind":
+        return f"{label}: {where}, field 'kind': {value!r} is not one of {', '.join(PLACE_KINDS)}"
+    if field == "path":
+        return f"{label}: {where}, field 'path': expected a list of at least two and at most 16 places, got {value!r}"
+    spec = {"places": PlaceSpec, "edges": EdgeSpec, "routes": RouteSpec, "crossing_fee_usd": FeeSpec}[section]
+    spec = spec.model_fields[loc[2]]
+    low = next((m.ge for m in spec.metadata if getattr(m, "ge", None) is not None), None)
+    high = next((m.le for m in spec.metadata if getattr(m, "le", None) is not None), np.inf)
+    if low is not None:
+        return f"{label}: {where}, field {field!r}: {value!r} is not a number in [{low:g}, {high:g}]"
+    return f"{label}: {where}, field {field!r}: {value!r} is not allowed: {error['msg']}"
+
+
+def parse_routes(text: str, label: str, model: Model) -> RouteGraph:
+    """Validate the YAML text of a route graph against ``model``; raise :class:`DataError` on any fault."""
+    raw = safe_yaml.load(text, label)
+    if not isinstance(raw, dict):
+        raise DataError(f"{label}: expected a mapping with places, edges, routes and crossing_fee_usd")
+    try:
+        spec = RouteFile.model_validate(raw)
+    except ValidationError as err:
+        raise DataError(_message(err.errors()[0], raw, label)) from None
+    edges = _edges(spec, label)
+    transit = model.stock_index["in_transit"]
+    exits = {f.name: i for i, f in enumerate(model.flows) if model.sources[i] == transit and f.target != "detained"
+             and f.target != "dead"}  # fmt: skip
+    names = [r.name for r in spec.routes]
+    if len(set(names)) != len(names):
+        twice = sorted(n for n in names if names.count(n) > 1)[0]
+        raise DataError(f"{label}: routes: two routes are named {twice!r}")
+    legs = [_legs(r, edges, exits, label) for r in spec.routes]
+    for flow in exits:
+        if not any(r.flow == flow for r in spec.routes):
+            raise DataError(f"{label}: routes: no route ends in flow {flow!r}; every exit from transit needs one")
+    table = np.zeros((3, len(legs), max(map(len, legs))))
+    for i, route_legs in enumerate(legs):
+        for j, edge in enumerate(route_legs):
+            table[:, i, j] = edge
+    years = [k.year for k in spec.crossing_fee_usd]
+    if years != sorted(set(years)):
+        raise DataError(f"{label}: crossing_fee_usd: years must increase, got {years}")
+    return RouteGraph(
+        names=tuple(names),
+        flows=np.array([exits[r.flow] for r in spec.routes], dtype=np.int64),
+        shares=np.array([r.share for r in spec.routes]),
+        until=np.array([np.inf if r.until is None else r.until for r in spec.routes]),
+        legs=np.array([len(x) for x in legs], dtype=np.int64),
+        weeks=table[0],
+        capture=table[1],
+        cost=table[2],
+        fee_years=np.array(years),
+        fee_usd=np.array([k.usd for k in spec.crossing_fee_usd]),
+    )
+
+
+def _edges(spec: RouteFile, label: str) -> dict[tuple[str, str], tuple[float, float, float]]:
+    edges = {}
+    for i, edge in enumerate(spec.edges):
+        for end, name in (("from", edge.start), ("to", edge.to)):
+            if name not in spec.places:
+                raise DataError(f"{label}: edge {i + 1}, field {end!r}: {name!r} is not a place in 'places'")
+        key = (edge.start, edge.to)
+        if key in edges:
+            raise DataError(f"{label}: edge {i + 1}: a second edge from {key[0]!r} to {key[1]!r}")
+        edges[key] = (edge.weeks, edge.capture, edge.cost_usd)
+    return edges
+
+
+def _legs(route: RouteSpec, edges, exits: dict[str, int], label: str) -> list[tuple[float, float, float]]:
+    where = f"route {route.name!r}"
+    legs = []
+    for a, b in itertools.pairwise(route.path):
+        if (a, b) not in edges:
+            raise DataError(f"{label}: {where}, field 'path': no edge from {a!r} to {b!r} in 'edges'")
+        legs.append(edges[(a, b)])
+    if route.flow not in exits:
+        raise DataError(f"{label}: {where}, field 'flow': {route.flow!r} is not one of {', '.join(exits)}")
+    return legs
+
+
 def route_map() -> dict:
     """The shipped graph for drawing: places (kind, label, lat, lon), edges and routes by name and path.
 
@@ -83,149 +237,11 @@ def route_map() -> dict:
     (39.9, ['yanbian', 'shenyang'])
     """
     load_routes()
-    raw = safe_yaml.load((resources.files("refuge.data") / "routes.yaml").read_text(encoding="utf-8"), "routes.yaml")
+    text = (resources.files("refuge.systems.korea.data") / "routes.yaml").read_text(encoding="utf-8")
+    raw = safe_yaml.load(text, "routes.yaml")
     return {
         "places": {name: {k: place.get(k) for k in ("kind", "label", "lat", "lon")}
                    for name, place in raw["places"].items()},
         "edges": [{k: e[k] for k in ("from", "to", "weeks", "capture", "cost_usd", "source")} for e in raw["edges"]],
         "routes": [{k: r.get(k) for k in ("name", "path", "flow", "share", "until", "source")} for r in raw["routes"]],
     }
-
-
-def parse_routes(text: str, label: str, model: Model) -> RouteGraph:
-    """Validate the YAML text of a route graph against ``model``; raise :class:`DataError` on any fault."""
-    raw = safe_yaml.load(text, label)
-    if not isinstance(raw, dict):
-        raise DataError(f"{label}: expected a mapping with places, edges, routes and crossing_fee_usd")
-    for key in ("places", "edges", "routes", "crossing_fee_usd"):
-        if key not in raw:
-            raise DataError(f"{label}: missing section {key!r}")
-    places = _places(raw["places"], label)
-    edges = _edges(raw["edges"], places, label)
-    transit = model.stock_index["in_transit"]
-    exits = {f.name: i for i, f in enumerate(model.flows) if model.sources[i] == transit and f.target != "detained"
-             and f.target != "dead"}  # fmt: skip
-    routes = [_route(i, entry, edges, exits, label) for i, entry in enumerate(_list(raw["routes"], "routes", label))]
-    if not routes:
-        raise DataError(f"{label}: routes: at least one route is needed")
-    names = [r["name"] for r in routes]
-    if len(set(names)) != len(names):
-        twice = sorted(n for n in names if names.count(n) > 1)[0]
-        raise DataError(f"{label}: routes: two routes are named {twice!r}")
-    for flow in exits:
-        if not any(r["flow"] == exits[flow] for r in routes):
-            raise DataError(f"{label}: routes: no route ends in flow {flow!r}; every exit from transit needs one")
-    most = max(len(r["legs"]) for r in routes)
-    table = np.zeros((3, len(routes), most))
-    for i, r in enumerate(routes):
-        for j, edge in enumerate(r["legs"]):
-            table[:, i, j] = edge
-    years, fees = _fees(raw["crossing_fee_usd"], label)
-    return RouteGraph(
-        names=tuple(names),
-        flows=np.array([r["flow"] for r in routes], dtype=np.int64),
-        shares=np.array([r["share"] for r in routes]),
-        until=np.array([r["until"] for r in routes]),
-        legs=np.array([len(r["legs"]) for r in routes], dtype=np.int64),
-        weeks=table[0],
-        capture=table[1],
-        cost=table[2],
-        fee_years=years,
-        fee_usd=fees,
-    )
-
-
-def _list(value, field: str, label: str) -> list:
-    if not isinstance(value, list):
-        raise DataError(f"{label}: {field}: expected a list, got {type(value).__name__}")
-    return value
-
-
-def _mapping(value, where: str, label: str) -> dict:
-    if not isinstance(value, dict):
-        raise DataError(f"{label}: {where}: expected a mapping, got {value!r}")
-    return value
-
-
-def _number(entry: dict, field: str, where: str, label: str, low: float, high: float = np.inf) -> float:
-    if field not in entry:
-        raise DataError(f"{label}: {where}: missing field {field!r}")
-    value = entry[field]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise DataError(f"{label}: {where}, field {field!r}: {value!r} is not a number in [{low:g}, {high:g}]")
-    return float(value)
-
-
-def _places(raw, label: str) -> dict[str, str]:
-    places = {}
-    for name, entry in _mapping(raw, "places", label).items():
-        kind = _mapping(entry, f"place {name!r}", label).get("kind")
-        if kind not in PLACE_KINDS:
-            raise DataError(f"{label}: place {name!r}, field 'kind': {kind!r} is not one of {', '.join(PLACE_KINDS)}")
-        for field, bound in (("lat", 90.0), ("lon", 180.0)):
-            if field in entry:
-                _number(entry, field, f"place {name!r}", label, -bound, bound)
-        places[name] = kind
-    return places
-
-
-def _edges(raw, places: dict[str, str], label: str) -> dict[tuple[str, str], tuple[float, float, float]]:
-    edges = {}
-    for i, entry in enumerate(_list(raw, "edges", label)):
-        where = f"edge {i + 1}"
-        entry = _mapping(entry, where, label)
-        for end in ("from", "to"):
-            if entry.get(end) not in places:
-                raise DataError(f"{label}: {where}, field {end!r}: {entry.get(end)!r} is not a place in 'places'")
-        if not entry.get("source"):
-            raise DataError(f"{label}: {where}: missing field 'source' (a URL with a quote, or 'assumption')")
-        key = (entry["from"], entry["to"])
-        if key in edges:
-            raise DataError(f"{label}: {where}: a second edge from {key[0]!r} to {key[1]!r}")
-        edges[key] = (
-            _number(entry, "weeks", where, label, 0.0, 520.0),
-            _number(entry, "capture", where, label, 0.0, 100.0),
-            _number(entry, "cost_usd", where, label, 0.0, 65_535.0),
-        )
-    return edges
-
-
-def _route(i: int, entry, edges, exits: dict[str, int], label: str) -> dict:
-    entry = _mapping(entry, f"route {i + 1}", label)
-    name = entry.get("name")
-    if not isinstance(name, str) or not name:
-        raise DataError(f"{label}: route {i + 1}: missing field 'name'")
-    where = f"route {name!r}"
-    path = entry.get("path")
-    if not isinstance(path, list) or len(path) < 2:
-        raise DataError(f"{label}: {where}, field 'path': expected a list of at least two places, got {path!r}")
-    if len(path) > 16:
-        raise DataError(f"{label}: {where}, field 'path': {len(path)} places; at most 16 are allowed")
-    legs = []
-    for a, b in itertools.pairwise(path):
-        if (a, b) not in edges:
-            raise DataError(f"{label}: {where}, field 'path': no edge from {a!r} to {b!r} in 'edges'")
-        legs.append(edges[(a, b)])
-    if entry.get("flow") not in exits:
-        raise DataError(f"{label}: {where}, field 'flow': {entry.get('flow')!r} is not one of {', '.join(exits)}")
-    if not entry.get("source"):
-        raise DataError(f"{label}: {where}: missing field 'source'")
-    until = _number(entry, "until", where, label, 1900.0, 2200.0) if "until" in entry else np.inf
-    return {"name": name, "legs": legs, "flow": exits[entry["flow"]],
-            "share": _number(entry, "share", where, label, 0.0, 1.0), "until": until}  # fmt: skip
-
-
-def _fees(raw, label: str) -> tuple[np.ndarray, np.ndarray]:
-    knots = []
-    for i, entry in enumerate(_list(raw, "crossing_fee_usd", label)):
-        where = f"crossing_fee_usd entry {i + 1}"
-        entry = _mapping(entry, where, label)
-        if not entry.get("source"):
-            raise DataError(f"{label}: {where}: missing field 'source'")
-        knots.append((_number(entry, "year", where, label, 1900.0, 2200.0), _number(entry, "usd", where, label, 0.0)))
-    if not knots:
-        raise DataError(f"{label}: crossing_fee_usd: at least one entry is needed")
-    years = [k[0] for k in knots]
-    if years != sorted(set(years)):
-        raise DataError(f"{label}: crossing_fee_usd: years must increase, got {years}")
-    return np.array(years), np.array([k[1] for k in knots])
