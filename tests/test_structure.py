@@ -61,10 +61,9 @@ def test_time_abroad_is_an_output_of_the_korean_model():
 #: the North's border: every attempt to cross, the kin-funded escapes past its guards, and returns home
 NORTH = {"cross_to_china", "brokered_crossing", "caught_at_border", "shot_at_border", "kin_funded_escape",
          "return_home"}  # fmt: skip
-#: movement through China: leaving hiding, the roads out, and the brokers' pipeline (which sends the
-#: crossers it can no longer take on into hiding instead)
-CHINA = {"leave_china", "reach_third_country", "reach_embassy", "kin_funded_escape", "brokered_crossing",
-         "cross_to_china"}  # fmt: skip
+#: movement through China: leaving hiding, the roads out, and the brokers' pipeline (the crossers a
+#: more open route draws do not come when it shuts: crossings into hiding are untouched)
+CHINA = {"leave_china", "reach_third_country", "reach_embassy", "kin_funded_escape", "brokered_crossing"}
 
 
 def _rates(model, drivers):

@@ -315,6 +315,7 @@ def backtest(
     steps: Annotated[int, typer.Option(min=2, help="sampler steps of each origin's calibration")] = 60,
     seed: Annotated[int, typer.Option(min=0, help="seed of the sampler and the draws")] = 0,
     workers: Annotated[int | None, typer.Option(help="worker processes [default: all cores]")] = None,
+    scheduler: cli_analysis.Scheduler = None,
 ) -> None:
     """Rolling-origin backtest: calibrate blind at each origin, forecast 5 years, score against naive forecasters.
 
@@ -340,7 +341,8 @@ def backtest(
                   TimeRemainingColumn(), console=errors, transient=True) as bar:  # fmt: skip
         task = bar.add_task("backtest", total=len(chosen))
         table = run_backtest(out, origins=chosen, budget=budget, seed=seed, workers=workers,
-                             progress=lambda done, total: bar.update(task, completed=done))
+                             progress=lambda done, total: bar.update(task, completed=done),
+                             client=cli_analysis.client(scheduler))  # fmt: skip
     summary = table.groupby(["kind", "forecaster", "horizon"])[["crps", "ape", "in90"]].mean().reset_index()
     for kind, title in (("forecast", "Forecasts: blind after each origin"),
                         ("conditional", "Conditional projections: given the dated events after each origin")):

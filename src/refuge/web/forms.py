@@ -54,9 +54,9 @@ def view(scenario: Scenario, text: str) -> dict:
 
 def builtin_text(name: str) -> str:
     """The YAML of a built-in scenario as shipped (``name`` must be one: checked by the caller)."""
-    from importlib import resources
+    from ..systems import get_system
 
-    return (resources.files("refuge.scenarios") / "builtin" / f"{name}.yaml").read_text(encoding="utf-8")
+    return (get_system().scenario_folder() / f"{name}.yaml").read_text(encoding="utf-8")
 
 
 def builtin_view(name: str) -> dict:

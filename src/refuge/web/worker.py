@@ -84,6 +84,7 @@ def compare(spec: dict, folder: Path, progress) -> dict:
     from .. import __version__
     from ..simulation import run as simulate
     from ..store import publish_folder
+    from ..systems import get_system
 
     scenarios = [scenario_from_text(text, f"scenario {i + 1}") for i, text in enumerate(spec["scenarios"])]
     names = _unique([s.name for s in scenarios])
@@ -97,7 +98,7 @@ def compare(spec: dict, folder: Path, progress) -> dict:
     publish_folder(folder / "compare", meta,
                    lambda staging: comparison.save(staging, effects, differences, start, meta))  # fmt: skip
     report.write_report(folder / "compare")
-    words = {measure: words for measure, (_, words) in comparison.MEASURES.items()}
+    words = {measure: words for measure, (_, words) in get_system().measures.items()}
     return {
         "scenarios": names,
         "band": comparison.BAND_WORDS,

@@ -115,14 +115,18 @@ def scores(draws: np.ndarray, observed: float) -> dict[str, float]:
 
 
 def forecast_origin(origin: int, budget: Budget, out: Path, *, claims: list[Claim] | None = None,
-                    record: pd.Series | None = None, seed: int = 0, workers: int | None = None) -> dict:  # fmt: skip
-    """Calibrate at ``origin`` (blind) and return the forecasters' draws ``{(forecaster, kind): (draws, years)}``."""
+                    record: pd.Series | None = None, seed: int = 0, workers: int | None = None,
+                    client=None) -> dict:  # fmt: skip
+    """Calibrate at ``origin`` (blind) and return the forecasters' draws ``{(forecaster, kind): (draws, years)}``.
+
+    With a Dask ``client``, the calibration's search and chains run on its workers (the same numbers).
+    """
     record = arrivals()["total"] if record is None else record
     years = min(HORIZON, record_end() - origin)
     settings = Settings(until=origin, walkers=budget.walkers, chains=budget.chains, steps=budget.steps,
                         screen=budget.screen, refine=budget.refine, seed=seed, blind=True)
     known = known_at(origin, claims)
-    posterior = calibrate(settings, out / f"origin-{origin}", workers=workers, claims=known)
+    posterior = calibrate(settings, out / f"origin-{origin}", workers=workers, claims=known, client=client)
     result = {}
     result[("refuge", "forecast")] = refuge_forecast(origin, posterior, years, blind=True, draws=budget.draws,
                                                      seed=seed)
@@ -136,14 +140,14 @@ def forecast_origin(origin: int, budget: Budget, out: Path, *, claims: list[Clai
 
 
 def backtest(out: Path | str, *, origins: tuple[int, ...] = ORIGINS, budget: Budget = Budget(), seed: int = 0,
-             workers: int | None = None, progress=None) -> pd.DataFrame:  # fmt: skip
+             workers: int | None = None, progress=None, client=None) -> pd.DataFrame:  # fmt: skip
     """Run the rolling-origin backtest; write ``scores.csv``, ``summary.csv``, ``summary.md`` and ``backtest.png``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     record = arrivals()["total"]
     rows = []
     for i, origin in enumerate(origins):
-        forecasts = forecast_origin(origin, budget, out, record=record, seed=seed, workers=workers)
+        forecasts = forecast_origin(origin, budget, out, record=record, seed=seed, workers=workers, client=client)
         for (forecaster, kind), draws in forecasts.items():
             for h in range(1, draws.shape[1] + 1):
                 rows.append({"origin": origin, "horizon": h, "forecaster": forecaster, "kind": kind,
