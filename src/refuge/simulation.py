@@ -130,8 +130,8 @@ def iterate_blocks(
     system = get_system(system)
     _check_names(parameters or {}, model or system.model())
     spread = None
-    drawn_paths = calibrated and (model is None or model is system.model())
-    if drawn_paths:
+    from_system = calibrated and (model is None or model is system.model())
+    if from_system:
         drawn, spread = system.member_parameters(members, seed)
         parameters = {**drawn, **(parameters or {})}
     model = model or system.model()
@@ -156,7 +156,7 @@ def iterate_blocks(
             continue
         chunk = {k: v[first : first + count] if isinstance(v, np.ndarray) else v for k, v in per_member.items()}
         keys = member_keys(seed, count, first)
-        block_paths = system.member_paths(members, seed, first, keys, timeline) if drawn_paths else {}
+        block_paths = system.member_paths(members, seed, first, keys, timeline) if from_system else {}
         block_paths.update({k: np.asarray(v)[first : first + count] for k, v in (paths or {}).items()})
         inputs = compile_inputs(model, scenario, timeline, chunk, block_paths)
         flows, stocks, clock = simulate(model, inputs, backend_class(model, keys, timeline), count, progress)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -40,19 +41,18 @@ class Korea:
     def member_parameters(self, members: int, seed: int) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
         from .calibration.posterior import shipped_posterior
 
-        posterior = shipped_posterior()
-        if posterior is None:
+        rows = _posterior_rows(members, seed)
+        if rows is None:
             return {}, None
-        rows = posterior.rows(members, seed)
-        return posterior.parameters(rows), posterior.spread(rows)
+        return shipped_posterior().parameters(rows), shipped_posterior().spread(rows)
 
     def member_paths(self, members: int, seed: int, first: int, keys: np.ndarray, timeline) -> dict[str, np.ndarray]:
         from .calibration.posterior import shipped_posterior
 
-        posterior = shipped_posterior()
-        if posterior is None:
+        rows = _posterior_rows(members, seed)
+        if rows is None:
             return {}
-        return posterior.paths(posterior.rows(members, seed)[first : first + len(keys)], keys, timeline)
+        return shipped_posterior().paths(rows[first : first + len(keys)], keys, timeline)
 
     def parameter_draws(self, name: str) -> tuple[float, float] | None:
         from .calibration.posterior import shipped_posterior
@@ -109,3 +109,12 @@ class Korea:
 
 
 SYSTEM = Korea()
+
+
+@lru_cache(maxsize=2)
+def _posterior_rows(members: int, seed: int) -> np.ndarray | None:
+    """The posterior sample each member takes, drawn once a run: parameters and every block's paths read it."""
+    from .calibration.posterior import shipped_posterior
+
+    posterior = shipped_posterior()
+    return None if posterior is None else posterior.rows(members, seed)
