@@ -15,7 +15,7 @@ enforcement (``china_enforcement``), which neither closure touches.
 from ...model.definition import Driver
 from ...model.provenance import Assumption, Record, Seed
 
-#: The driver no source measures: inferred by calibration as a log random walk (see ``refuge.calibration``).
+#: The driver no source measures: inferred by calibration as a log random walk (see ``refuge.systems.korea.calibration.latent``).
 ROUTE_PERMEABILITY = "route_permeability"
 
 DRIVERS = (

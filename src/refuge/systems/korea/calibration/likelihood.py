@@ -6,7 +6,7 @@ Targets, all from :mod:`refuge.systems.korea.evidence`, up to a cut-off year:
    the total otherwise (1995-2000), and the 1990-1994 combined total: log-normal
    around the model, spread ``sigma_arrivals`` (calibrated), with the route's
    permeability a latent random walk integrated out by a Kalman filter
-   (:mod:`refuge.calibration.latent`);
+   (:mod:`refuge.systems.korea.calibration.latent`);
 2. the sex split of the cumulative totals at end-1998 and end-2001 (831 men
    and 116 women; 1,395 and 595): log-normal with the same spread. They are
    what the 1990s record says of the sexes. Cumulative *totals* are sums of

@@ -13,7 +13,7 @@ not spend its budget wandering over their priors.
 Two parameters are not the model's: ``sigma_arrivals``, the log-scale spread of
 the record around the model's annual arrivals (model discrepancy plus record
 revisions), and ``permeability_step``, the yearly step of the log random walk
-that the route's permeability follows (see :mod:`refuge.calibration.latent`).
+that the route's permeability follows (see :mod:`refuge.systems.korea.calibration.latent`).
 Both are calibrated with the rest, so predictive bands are as wide as the
 misfit and the year-to-year surprises the record shows.
 
