@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterator, Mapping
 
+import numba as nb
 import numpy as np
 
 from .backends import get_backend
@@ -217,27 +218,35 @@ class Clock:
         clocked = [model.stock_index[s] for s in model.clock_stocks]
         position = {stock: k for k, stock in enumerate(clocked)}
         sources, targets = model.sources, model.targets
-        self._stocks = np.array(clocked)
+        self._stocks = np.array(clocked, dtype=np.int64)
         self._flows = np.array([f for f, s in enumerate(sources) if s in position], dtype=np.int64)  # they carry it
         self._source = sources[self._flows]
-        change = np.zeros((len(self._flows), len(clocked)))
-        for i, f in enumerate(self._flows):
-            change[i, position[sources[f]]] -= 1.0
-            if targets[f] in position:
-                change[i, position[targets[f]]] += 1.0
-        self._change = change.T.copy()
         self._from = np.array([position[sources[f]] for f in self._flows], dtype=np.int64)
+        self._to = np.array([position.get(targets[f], -1) for f in self._flows], dtype=np.int64)  # -1: it stops
         self.mass = np.zeros((members, len(clocked), len(SEXES)))
 
     def advance(self, before: np.ndarray, after: np.ndarray, moved: np.ndarray, carried: np.ndarray) -> None:
-        held = before[:, self._source, :]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(held > 0, moved[:, self._flows, :] / held, 0.0)
-        mass = self.mass[:, self._from, :] * share
-        carried[:, self._flows, :] += mass
-        self.mass += np.matmul(self._change, mass)
-        np.maximum(self.mass, 0.0, out=self.mass)
-        self.mass += after[:, self._stocks, :]
+        _carry_clock(self.mass, before, after, moved, carried, self._stocks, self._flows, self._source,
+                     self._from, self._to)  # fmt: skip
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _carry_clock(mass, before, after, moved, carried, stocks, flows, source, start, end):
+    """:meth:`Clock.advance` compiled: one pass per member and stratum, every share from the week's start."""
+    members, clocked, strata = mass.shape
+    taken = np.empty(len(flows))
+    for m in range(members):
+        for x in range(strata):
+            for i in range(len(flows)):
+                held = before[m, source[i], x]
+                taken[i] = mass[m, start[i], x] * (moved[m, flows[i], x] / held) if held > 0 else 0.0
+                carried[m, flows[i], x] += taken[i]
+            for i in range(len(flows)):
+                mass[m, start[i], x] -= taken[i]
+                if end[i] >= 0:
+                    mass[m, end[i], x] += taken[i]
+            for c in range(clocked):
+                mass[m, c, x] = max(mass[m, c, x], 0.0) + after[m, stocks[c], x]
 
 
 def _check_names(parameters: Mapping[str, object], model: Model) -> None:

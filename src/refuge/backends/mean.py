@@ -7,6 +7,7 @@ split among its flows in proportion to their hazards: the expectation of the
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 
 from ..model.definition import Model
@@ -17,24 +18,37 @@ class MeanBackend:
     dtype = np.float64
 
     def __init__(self, model: Model, keys: np.ndarray | None = None, timeline=None):
-        sources = model.sources
-        self._outflow = sources >= 0
-        self._source = np.where(self._outflow, sources, 0)
-        stocks = len(model.stocks)
-        # (flows, stocks): +1 at the target, -1 at the source
-        self._change = np.zeros((len(model.flows), stocks))
-        self._change[np.arange(len(sources)), model.targets] += 1.0
-        self._change[self._outflow.nonzero()[0], sources[self._outflow]] -= 1.0
-        self._by_source = np.zeros((len(model.flows), stocks))
-        self._by_source[self._outflow.nonzero()[0], sources[self._outflow]] = 1.0
+        self._sources = model.sources
+        self._targets = model.targets
 
     def step(self, state: np.ndarray, rates: np.ndarray, step: int, tally: np.ndarray) -> None:
         """Move people for one week in place, adding what each flow moved to ``tally``."""
-        # (members, stocks, 2); matmul rather than einsum, which is several times slower here
-        total = np.matmul(self._by_source.T, rates * self._outflow[None, :, None])
-        leaving = -np.expm1(-total)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            per_hazard = np.where(total > 0, state * leaving / total, 0.0)
-        moved = np.where(self._outflow[None, :, None], rates * per_hazard[:, self._source, :], rates)
-        state += np.matmul(self._change.T, moved)
-        tally += moved
+        _expected_week(state, rates, self._sources, self._targets, tally)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _expected_week(state, rates, sources, targets, tally):
+    """One compiled pass per member and stratum: NumPy's version made ten temporaries a week."""
+    members, stocks, strata = state.shape
+    flows = rates.shape[1]
+    total = np.empty(stocks)
+    moved = np.empty(flows)
+    for m in range(members):
+        for x in range(strata):
+            total[:] = 0.0
+            for f in range(flows):
+                if sources[f] >= 0:
+                    total[sources[f]] += rates[m, f, x]
+            for f in range(flows):
+                s = sources[f]
+                if s < 0:
+                    moved[f] = rates[m, f, x]  # an inflow's rate is people a week
+                elif total[s] > 0:
+                    moved[f] = rates[m, f, x] * (state[m, s, x] * -np.expm1(-total[s]) / total[s])
+                else:
+                    moved[f] = 0.0
+            for f in range(flows):
+                if sources[f] >= 0:
+                    state[m, sources[f], x] -= moved[f]
+                state[m, targets[f], x] += moved[f]
+                tally[m, f, x] += moved[f]
