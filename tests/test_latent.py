@@ -1,4 +1,5 @@
-"""The latent route permeability: the filter against exact Gaussian algebra, path draws, runs on member paths."""
+"""The latent route permeability and female tilt: the filter against exact Gaussian algebra, path draws, runs on
+member paths."""
 
 import numpy as np
 import pytest
@@ -8,13 +9,24 @@ import refuge
 from refuge.backends.random import member_keys
 from refuge.model.timeline import Timeline
 from refuge.systems.korea.calibration import shipped_posterior
-from refuge.systems.korea.calibration.latent import INITIAL_SD, Observation, continue_paths, filter_paths, sample_paths
-from refuge.systems.korea.drivers import ROUTE_PERMEABILITY
+from refuge.systems.korea.calibration.latent import (
+    INITIAL_SD,
+    LOADINGS,
+    Filtered,
+    Observation,
+    continue_paths,
+    filter_paths,
+    sample_paths,
+)
+from refuge.systems.korea.calibration.posterior import latent_array
+from refuge.systems.korea.drivers import LATENT, ROUTE_FEMALE_TILT, ROUTE_PERMEABILITY
+
+ONE = np.ones((1, 1))
 
 
 def linear_observations(values, sd):
     """Arrivals all by the pipeline at scale one: log arrivals observe ``u`` itself, so the filter is exact."""
-    return [Observation(t, v, sd, a=np.zeros(1), b=np.ones(1)) for t, v in enumerate(values)]
+    return [Observation(t, v, sd, a=np.zeros(1), b=ONE, loading=ONE) for t, v in enumerate(values)]
 
 
 def test_the_filter_likelihood_is_the_exact_gaussian_marginal_in_the_linear_case():
@@ -28,7 +40,7 @@ def test_the_filter_likelihood_is_the_exact_gaussian_marginal_in_the_linear_case
     assert filtered.log_likelihood[0] == pytest.approx(exact, rel=1e-10)
     # the last filtered mean is the exact conditional mean of u[-1] given all of y
     gain = cov_u[-1] @ np.linalg.inv(cov_u + sd**2 * np.eye(len(y)))
-    assert filtered.mean[0, -1] == pytest.approx(gain @ y, rel=1e-10)
+    assert filtered.mean[0, -1, 0] == pytest.approx(gain @ y, rel=1e-10)
 
 
 def test_backward_draws_have_the_exact_smoothed_mean_and_spread():
@@ -40,43 +52,47 @@ def test_backward_draws_have_the_exact_smoothed_mean_and_spread():
     mean, cov = gain @ y, cov_u - gain @ cov_u
     draws = 40_000
     filtered = filter_paths(linear_observations(y, sd), members=1, years=3, step=step)
-    many = type(filtered)(np.repeat(filtered.mean, draws, 0), np.repeat(filtered.var, draws, 0),
-                          filtered.log_likelihood)
-    u = sample_paths(many, step, np.random.default_rng(1).standard_normal((draws, 3)))
+    many = Filtered(np.repeat(filtered.mean, draws, 0), np.repeat(filtered.var, draws, 0), filtered.log_likelihood)
+    u = sample_paths(many, step, np.random.default_rng(1).standard_normal((draws, 3, 1)))[..., 0]
     assert np.allclose(u.mean(axis=0), mean, atol=4 * np.sqrt(np.diag(cov) / draws))
     assert np.allclose(np.cov(u, rowvar=False), cov, atol=0.003)
 
 
 def test_an_observation_of_the_slow_route_alone_says_nothing_of_the_walk():
-    seen = Observation(0, np.log(50.0), 0.1, a=np.array([50.0]), b=np.zeros(1))
+    seen = Observation(0, np.log(50.0), 0.1, a=np.array([50.0]), b=np.zeros((1, 1)), loading=ONE)
     filtered = filter_paths([seen], members=1, years=2, step=0.5)
-    assert filtered.mean[0, 0] == 0.0 and filtered.var[0, 0] == INITIAL_SD**2
+    assert filtered.mean[0, 0, 0] == 0.0 and filtered.var[0, 0, 0, 0] == INITIAL_SD**2
 
 
 def test_time_abroad_mixes_the_two_routes_by_their_arrivals():
-    a, b, a_years, b_years = np.array([100.0]), np.array([100.0]), np.array([400.0]), np.array([20.0])
-    survey = Observation(0, 0.0, 0.2, a, b, (a_years, b_years))
-    h, _ = survey.predict(np.log(np.array([3.0])))  # three times the pipeline: (400 + 60) / (100 + 300) years
+    a, b, a_years, b_years = np.array([100.0]), np.array([[100.0]]), np.array([400.0]), np.array([[20.0]])
+    survey = Observation(0, 0.0, 0.2, a, b, ONE, (a_years, b_years))
+    h, _ = survey.predict(np.log(np.array([[3.0]])))  # three times the pipeline: (400 + 60) / (100 + 300) years
     assert np.exp(h[0]) == pytest.approx(460 / 400)
 
 
 def test_paths_continue_by_the_walk_with_the_given_step():
-    u = np.zeros((20_000, 2))
-    out = continue_paths(u, np.full(20_000, 0.5), np.random.default_rng(0).standard_normal((20_000, 3)))
-    assert out.shape == (20_000, 5)
-    assert np.allclose(out[:, 2:].std(axis=0), 0.5 * np.sqrt([1, 2, 3]), rtol=0.03)
+    u = np.zeros((20_000, 2, 2))
+    out = continue_paths(u, np.array([0.5, 0.2]), np.random.default_rng(0).standard_normal((20_000, 3, 2)))
+    assert out.shape == (20_000, 5, 2)
+    assert np.allclose(out[:, 2:].std(axis=0), np.sqrt([1, 2, 3])[:, None] * [0.5, 0.2], rtol=0.03)
 
 
 def test_member_paths_of_the_shipped_posterior_do_not_depend_on_how_the_ensemble_is_split():
     posterior = shipped_posterior()
     rows = posterior.rows(6, seed=4)
     timeline = Timeline(1990, 2040)
-    whole = posterior.paths(rows, member_keys(4, 6), timeline)[ROUTE_PERMEABILITY]
-    parts = [posterior.paths(rows[i : i + 2], member_keys(4, 2, i), timeline)[ROUTE_PERMEABILITY] for i in (0, 2, 4)]
-    assert np.array_equal(whole, np.concatenate(parts))
-    seen = int(posterior.latent.columns[-1]) - 1990
-    assert np.allclose(np.log(whole[:, : seen + 1]), posterior.latent.to_numpy()[rows])
-    assert not np.allclose(whole[:, -1], whole[:, seen])  # the future is drawn, not held
+    first, paths = latent_array(posterior.latent)
+    seen = first + paths.shape[1] - 1 - 1990
+    whole = posterior.paths(rows, member_keys(4, 6), timeline)
+    parts = [posterior.paths(rows[i : i + 2], member_keys(4, 2, i), timeline) for i in (0, 2, 4)]
+    for k, name in enumerate(LATENT):
+        assert np.array_equal(whole[name], np.concatenate([part[name] for part in parts]))
+        assert np.allclose(np.log(whole[name][:, : seen + 1]), paths[rows, :, k])
+        assert not np.allclose(whole[name][:, -1], whole[name][:, seen])  # the future is drawn, not held
+    # each walk draws its future from its own stream
+    assert not np.allclose(np.diff(np.log(whole[ROUTE_PERMEABILITY][:, seen:])),
+                           np.diff(np.log(whole[ROUTE_FEMALE_TILT][:, seen:])))
 
 
 def test_a_run_follows_each_members_path_of_a_driver():
@@ -95,3 +111,46 @@ def test_a_run_follows_each_members_path_of_a_driver():
     assert np.allclose(hiding[0, :2], hiding[1, :2]) and np.allclose(hiding[0], hiding[1], rtol=0.02)
     with pytest.raises(refuge.errors.RunError, match="allowed: \\(members, years\\)"):
         refuge.run("baseline", paths={ROUTE_PERMEABILITY: np.ones((2, 3))}, **common)
+
+
+def two_walk_observations(female, male, sd):
+    """Women and men all by the pipeline at scale one: their logs observe ``u + v/2`` and ``u - v/2``."""
+    return [obs for t in range(len(female)) for obs in (
+        Observation(t, female[t], sd, a=np.zeros(1), b=ONE, loading=LOADINGS["female"][None]),
+        Observation(t, male[t], sd, a=np.zeros(1), b=ONE, loading=LOADINGS["male"][None]))]
+
+
+def test_with_two_walks_the_filter_is_exact_and_the_tilt_is_read_from_the_sex_split():
+    steps, sd = np.array([0.3, 0.2]), 0.1
+    female, male = np.array([0.2, 0.6, 1.0]), np.array([0.0, -0.1, -0.6])
+    years = np.arange(3)
+    # x = (u, v) stacked by year; y stacks (u + v/2, u - v/2) by year: all jointly normal
+    cov_x = np.kron(INITIAL_SD**2 + np.minimum.outer(years, years), np.eye(2))
+    cov_x = np.kron(np.ones((3, 3)), INITIAL_SD**2 * np.eye(2)) + np.kron(np.minimum.outer(years, years),
+                                                                          np.diag(steps**2))
+    loads = np.kron(np.eye(3), np.stack([LOADINGS["female"], LOADINGS["male"]]))
+    y = np.ravel(np.column_stack([female, male]))
+    cov_y = loads @ cov_x @ loads.T + sd**2 * np.eye(6)
+    filtered = filter_paths(two_walk_observations(female, male, sd), members=1, years=3, step=steps)
+    assert filtered.log_likelihood[0] == pytest.approx(multivariate_normal(np.zeros(6), cov_y).logpdf(y), rel=1e-10)
+    gain = cov_x @ loads.T @ np.linalg.inv(cov_y)
+    mean, cov = gain @ y, cov_x - gain @ loads @ cov_x
+    assert np.allclose(filtered.mean[0, -1], mean[-2:], rtol=1e-10)
+    # women rising against men: the tilt (log ratio of women to men) is their difference, ~1.6 by the last year
+    assert filtered.mean[0, -1, 1] == pytest.approx(female[-1] - male[-1], abs=0.1)
+    draws = 40_000
+    many = Filtered(np.repeat(filtered.mean, draws, 0), np.repeat(filtered.var, draws, 0), filtered.log_likelihood)
+    x = sample_paths(many, steps, np.random.default_rng(3).standard_normal((draws, 3, 2))).reshape(draws, 6)
+    assert np.allclose(x.mean(axis=0), mean, atol=4 * np.sqrt(np.diag(cov) / draws))
+    assert np.allclose(np.cov(x, rowvar=False), cov, atol=0.003)
+
+
+def test_the_tilt_moves_women_against_men_in_the_pipeline_and_nothing_else():
+    timeline = Timeline(2005, 2007)
+    common = dict(members=1, seed=0, backend="mean", timeline=timeline, calibrated=False)
+    plain = refuge.run("baseline", **common).data
+    tilted = refuge.run("baseline", paths={ROUTE_FEMALE_TILT: np.full((1, 3), 4.0)}, **common).data
+    ratio = (tilted.flows / plain.flows).sel(flow="brokered_crossing").values[0]  # (year, sex)
+    assert np.allclose(ratio, [2.0, 0.5], rtol=0.01)  # women x sqrt(4), men / sqrt(4)
+    # hiding in China moves only by the news arrivals send home (second order)
+    assert np.allclose(tilted.stocks.sel(stock="china_hiding"), plain.stocks.sel(stock="china_hiding"), rtol=0.02)

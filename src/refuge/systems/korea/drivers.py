@@ -17,6 +17,10 @@ from ...model.provenance import Assumption, Record, Seed
 
 #: The driver no source measures: inferred by calibration as a log random walk (see ``refuge.systems.korea.calibration.latent``).
 ROUTE_PERMEABILITY = "route_permeability"
+#: Likewise inferred: how much more than the structure says the broker route carries women rather than men.
+ROUTE_FEMALE_TILT = "route_female_tilt"
+#: The latent drivers, in the order of the state the calibration filters (``calibration.latent``).
+LATENT = (ROUTE_PERMEABILITY, ROUTE_FEMALE_TILT)
 
 DRIVERS = (
     Driver(
@@ -116,6 +120,18 @@ DRIVERS = (
             Assumption("not measured by any source: calibration infers it year by year from the record as a log "
                        "random walk with an estimated step; runs draw each member's path from the posterior and "
                        "continue it by the same walk after the record ends"),
+        ),
+    ),
+    Driver(
+        ROUTE_FEMALE_TILT,
+        "how much more the broker route carries women than men, beyond the structure (ratio; 1 = as it says)",
+        {1990: 1.0},
+        (
+            Record("8", "여성 입국자 비율은 2000년 42.3%에서 2001년 49.6%, 작년 53.2%"),
+            Record("8", "the percentage of women reached 78% in 2007 and 2008"),
+            Assumption("the share of women among arrivals moved from 12% to 85% and back to 37% in 2021, more "
+                       "than attempts by sex explain; no source measures the brokers' market by sex year by year, "
+                       "so calibration infers the ratio as a log random walk, as it does the route's permeability"),
         ),
     ),
     Driver(

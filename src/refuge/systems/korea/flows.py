@@ -60,15 +60,22 @@ def brokered(d, p):
 
     Brokers reach more people as their network grows, fewer as the price of a
     crossing rises, and none while China stops movement; how open the route is
-    from year to year beyond that (``route_permeability``) is inferred from the
-    record, not written by hand. A more open route draws extra crossers rather
+    from year to year beyond that, and whom it carries, are inferred from the
+    record, not written by hand (see :func:`route`). A more open route draws extra crossers rather
     than diverting those who would hide, so the hidden population depends on
     it only through the news that arrivals send home. (Letting it act on the
     road out of hiding too was tried: the hidden stock it then drains feeds
     back on later years, which one year's linearisation cannot follow, and the
     fit got worse, 23% against 16%.)
     """
-    return p.pipeline_share * d.broker_network * affordability(d, p) * open_china(d) * d.route_permeability
+    return p.pipeline_share * d.broker_network * affordability(d, p) * open_china(d) * route(d)
+
+
+def route(d):
+    """How open the broker route is (``route_permeability``) and the ratio of women to men it carries beyond
+    the sexes' attempts (``route_female_tilt``): both inferred from the record (see ``drivers.LATENT``)."""
+    tilt = np.sqrt(d.route_female_tilt)
+    return d.route_permeability * by_sex(tilt, 1.0 / tilt)
 
 
 def caught(d, p):
@@ -110,7 +117,7 @@ def kin_funded_escape(s, d, p):
     """M8: settled defectors pay brokers to bring relatives out past the guards and through China."""
     per_sponsor = p.kin_rescue * s.total("sk_settled") / np.maximum(s.total("nk_at_risk"), 1.0)
     return (per_sponsor * sex_weights(p.female_attempt_ratio) * passes(d, p) * affordability(d, p) * open_north(d)
-            * open_china(d) * d.route_permeability)
+            * open_china(d) * route(d))
 
 
 def direct_defection(s, d, p):

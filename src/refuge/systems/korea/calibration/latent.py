@@ -1,30 +1,31 @@
-"""The route's permeability as a latent log random walk, filtered out of the record.
+"""The broker route's openness, and whom it carries, as latent random walks filtered out of the record.
 
 No source measures how open the broker route from the North is from year to
-year, and hand-shaped knots for it would smuggle hindsight into forecasts. So
-its logarithm ``u`` is a random walk,
+year, nor how its traffic splits between women and men, and hand-shaped knots
+for either would smuggle hindsight into forecasts. So the state ``x`` holds
+their logarithms, each a random walk,
 
-    u[1990] ~ N(0, INITIAL_SD^2),    u[t] = u[t-1] + step * e[t],    e[t] ~ N(0, 1),
+    x[1990] ~ N(0, INITIAL_SD^2 I),    x[t] = x[t-1] + step * e[t],    e[t] ~ N(0, I),
 
-whose step is calibrated with the other parameters. The permeability scales
-only the fast pipeline (brokered crossings and kin-funded escapes), which draws
-on the millions at risk: the hidden population, and so the other arrivals, do
-not depend on it. A year's arrivals are therefore ``a + b exp(u)``, where ``a``
-comes the slow way (through hiding in China, or straight across the DMZ) and
-``b`` is the pipeline at ``u = 0``; two runs of the model (``u = 0`` and
-``u = log 2``) give both. The mean time abroad of the year's arrivals is the
-same mix of the two routes' times.
+with one calibrated step per walk. The walks scale only the fast pipeline
+(brokered crossings and kin-funded escapes), which draws on the millions at
+risk: the hidden population, and so the other arrivals, do not depend on them.
+A year's arrivals are therefore ``a + sum_j b_j exp(c_j . x)``: ``a`` comes the
+slow way (through hiding in China, or straight across the DMZ), ``b_j`` is the
+pipeline's part ``j`` (women, men) at ``x = 0`` and ``c_j`` how the walks scale
+it (:data:`LOADINGS`): two runs of the model give ``a`` and ``b``. The mean
+time abroad of the year's arrivals is the same mix of the routes' times.
 
-Given the model's parameters, the record is then a state-space model in ``u``
+Given the model's parameters, the record is then a state-space model in ``x``
 with log-normal observations: an extended Kalman filter (linearised at each
-prediction) gives the likelihood with ``u`` integrated out, so the sampler
+prediction) gives the likelihood with ``x`` integrated out, so the sampler
 explores the parameters only, and backward sampling draws each posterior
-sample's path. Feedbacks the split leaves out (kin-funded escapes grow with
+sample's paths. Feedbacks the split leaves out (kin-funded escapes grow with
 the settled population, which grows with arrivals) are second order; the
 full model is run on the sampled paths for every figure reported.
 
->>> seen = Observation(1, np.log(2.0), 0.1, a=np.zeros(1), b=np.ones(1))  # all by the pipeline: u = log 2
->>> round(float(filter_paths([seen], members=1, years=3, step=0.5).mean[0, 1]), 2)
+>>> seen = Observation(1, np.log(2.0), 0.1, a=np.zeros(1), b=np.ones((1, 1)), loading=np.ones((1, 1)))
+>>> round(float(filter_paths([seen], members=1, years=3, step=0.5).mean[0, 1, 0]), 2)
 0.69
 """
 
@@ -35,17 +36,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Prior spread of the walk's first value (log): the structure sets the level within a factor of ~e.
+#: Prior spread of each walk's first value (log): the structure sets the level within a factor of ~e.
 INITIAL_SD = 1.0
+#: How the walks (route permeability, female tilt) scale the pipeline's women and men: the permeability
+#: scales both; the tilt, the ratio of women to men, raises one by its square root and lowers the other.
+LOADINGS = {"female": np.array([1.0, 0.5]), "male": np.array([1.0, -0.5])}
 _LOG_2PI = np.log(2 * np.pi)
+
 
 @dataclass(frozen=True)
 class Observation:
-    """One record of one year: ``log(value)`` observed with spread ``sd`` around ``a + b exp(u)``.
+    """One record of one year: ``log(value)`` observed with spread ``sd`` around ``a + sum_j b_j exp(c_j . x)``.
 
-    ``a``, ``b``: the slow and fast routes' arrivals, ``(members,)``. With
-    ``times`` (their person-years abroad) it observes the mean time abroad
-    ``(aT + bT exp(u)) / (a + b exp(u))`` instead.
+    ``a``: the slow route's arrivals, ``(members,)``; ``b``: the pipeline's
+    parts at ``x = 0``, ``(members, parts)``; ``loading``: ``c``, ``(parts,
+    dims)``. With ``times`` (the same routes' person-years abroad) it observes
+    the mean time abroad ``(aT + sum bT_j exp(c_j . x)) / (a + sum b_j exp(c_j . x))`` instead.
     """
 
     year: int  # index from the first year
@@ -53,69 +59,91 @@ class Observation:
     sd: float | np.ndarray
     a: np.ndarray
     b: np.ndarray
+    loading: np.ndarray
     times: tuple[np.ndarray, np.ndarray] | None = None
 
-    def predict(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The observation function at ``u`` and its slope."""
-        e = np.exp(u)
-        arrivals = np.maximum(self.a + self.b * e, 1e-9)
-        slope = self.b * e / arrivals
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The observation function at ``x`` ``(members, dims)`` and its gradient ``(members, dims)``."""
+        scale = np.exp(x @ self.loading.T)
+        parts = self.b * scale
+        arrivals = np.maximum(self.a + parts.sum(axis=1), 1e-9)
+        slope = parts @ self.loading / arrivals[:, None]
         if self.times is None:
             return np.log(arrivals), slope
         a_time, b_time = self.times
-        spent = np.maximum(a_time + b_time * e, 1e-9)
-        return np.log(spent) - np.log(arrivals), b_time * e / spent - slope
+        spent_parts = b_time * scale
+        spent = np.maximum(a_time + spent_parts.sum(axis=1), 1e-9)
+        return np.log(spent) - np.log(arrivals), spent_parts @ self.loading / spent[:, None] - slope
 
 
 @dataclass(frozen=True)
 class Filtered:
-    """The filter's output per member and year: mean and variance of ``u``, and the log-likelihood."""
+    """The filter's output per member and year: mean ``(members, years, dims)`` and covariance of ``x``, and the
+    log-likelihood ``(members,)``."""
 
-    mean: np.ndarray  # (members, years)
-    var: np.ndarray
-    log_likelihood: np.ndarray  # (members,)
+    mean: np.ndarray
+    var: np.ndarray  # (members, years, dims, dims)
+    log_likelihood: np.ndarray
 
 
 def filter_paths(observations: Sequence[Observation], members: int, years: int,
                  step: np.ndarray | float) -> Filtered:
-    """Extended Kalman filter of ``u`` over ``years``, each observation linearised at the prediction."""
-    step2 = np.broadcast_to(np.asarray(step, dtype=float) ** 2, (members,))
+    """Extended Kalman filter of ``x`` over ``years``, each observation linearised at the prediction.
+
+    ``step``: each walk's yearly step, broadcast to ``(members, dims)``.
+    """
+    dims = observations[0].loading.shape[1] if observations else np.shape(step)[-1] if np.ndim(step) else 1
+    noise = np.broadcast_to(np.asarray(step, dtype=float) ** 2, (members, dims))
     by_year: dict[int, list[Observation]] = {}
     for obs in observations:
         by_year.setdefault(obs.year, []).append(obs)
-    m = np.zeros(members)
-    p = np.full(members, INITIAL_SD**2)
-    means, variances = np.empty((members, years)), np.empty((members, years))
+    m = np.zeros((members, dims))
+    p = np.broadcast_to(INITIAL_SD**2 * np.eye(dims), (members, dims, dims)).copy()
+    means, variances = np.empty((members, years, dims)), np.empty((members, years, dims, dims))
     loglik = np.zeros(members)
+    diagonal = np.arange(dims)
     for t in range(years):
         if t:
-            p = p + step2
+            p[:, diagonal, diagonal] += noise
         for obs in by_year.get(t, ()):
             h, slope = obs.predict(m)
-            s = slope**2 * p + np.asarray(obs.sd, dtype=float) ** 2
+            ph = np.einsum("mij,mj->mi", p, slope)
+            s = np.einsum("mi,mi->m", slope, ph) + np.asarray(obs.sd, dtype=float) ** 2
             v = obs.value - h
             loglik += -0.5 * (_LOG_2PI + np.log(s) + v**2 / s)
-            gain = p * slope / s
-            m = m + gain * v
-            p = p * (1.0 - gain * slope)
+            gain = ph / s[:, None]
+            m = m + gain * v[:, None]
+            p = p - gain[:, :, None] * ph[:, None, :]
         means[:, t], variances[:, t] = m, p
     return Filtered(means, variances, np.where(np.isfinite(loglik), loglik, -np.inf))
 
 
 def sample_paths(filtered: Filtered, step: np.ndarray | float, normals: np.ndarray) -> np.ndarray:
-    """Draw each member's path of ``u`` given the record (backward sampling), ``normals`` ``(members, years)``."""
-    members, years = filtered.mean.shape
-    step2 = np.broadcast_to(np.asarray(step, dtype=float) ** 2, (members,))
-    u = np.empty((members, years))
-    u[:, -1] = filtered.mean[:, -1] + np.sqrt(filtered.var[:, -1]) * normals[:, -1]
+    """Draw each member's paths ``(members, years, dims)`` given the record (backward sampling).
+
+    ``normals`` ``(members, years, dims)``; zeros give the smoothed mean.
+    """
+    members, years, dims = filtered.mean.shape
+    noise = np.broadcast_to(np.asarray(step, dtype=float) ** 2, (members, dims))
+    x = np.empty((members, years, dims))
+    x[:, -1] = filtered.mean[:, -1] + _correlate(filtered.var[:, -1], normals[:, -1])
     for t in range(years - 2, -1, -1):
         m, p = filtered.mean[:, t], filtered.var[:, t]
-        gain = p / (p + step2)
-        u[:, t] = m + gain * (u[:, t + 1] - m) + np.sqrt(np.maximum(p * (1.0 - gain), 0.0)) * normals[:, t]
-    return u
+        ahead = p + noise[:, :, None] * np.eye(dims)
+        gain = np.linalg.solve(ahead, p).transpose(0, 2, 1)  # p ahead^-1: both symmetric
+        mean = m + np.einsum("mij,mj->mi", gain, x[:, t + 1] - m)
+        x[:, t] = mean + _correlate(p - gain @ p, normals[:, t])
+    return x
 
 
-def continue_paths(u: np.ndarray, step: np.ndarray | float, normals: np.ndarray) -> np.ndarray:
-    """Extend paths ``(members, years)`` by ``normals.shape[1]`` more years of the walk."""
-    steps = np.asarray(step, dtype=float).reshape(-1, 1) * normals
-    return np.concatenate([u, u[:, -1:] + np.cumsum(steps, axis=1)], axis=1)
+def _correlate(cov: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """``normals`` ``(members, dims)`` given covariances ``cov`` ``(members, dims, dims)``."""
+    values, vectors = np.linalg.eigh(0.5 * (cov + cov.transpose(0, 2, 1)))
+    root = vectors * np.sqrt(np.maximum(values, 0.0))[:, None, :]
+    return np.einsum("mij,mj->mi", root, normals)
+
+
+def continue_paths(x: np.ndarray, step: np.ndarray | float, normals: np.ndarray) -> np.ndarray:
+    """Extend paths ``(members, years, dims)`` by ``normals.shape[1]`` more years of the walks."""
+    steps = np.broadcast_to(np.asarray(step, dtype=float), (x.shape[0], x.shape[2]))[:, None, :] * normals
+    return np.concatenate([x, x[:, -1:] + np.cumsum(steps, axis=1)], axis=1)

@@ -5,8 +5,8 @@ Targets, all from :mod:`refuge.systems.korea.evidence`, up to a cut-off year:
 1. annual arrivals in the South, by sex where the record splits them (2001 on),
    the total otherwise (1995-2000), and the 1990-1994 combined total: log-normal
    around the model, spread ``sigma_arrivals`` (calibrated), with the route's
-   permeability a latent random walk integrated out by a Kalman filter
-   (:mod:`refuge.systems.korea.calibration.latent`);
+   permeability and the ratio of women to men it carries latent random walks
+   integrated out by a Kalman filter (:mod:`refuge.systems.korea.calibration.latent`);
 2. the sex split of the cumulative totals at end-1998 and end-2001 (831 men
    and 116 women; 1,395 and 595): log-normal with the same spread. They are
    what the 1990s record says of the sexes. Cumulative *totals* are sums of
@@ -22,7 +22,7 @@ Targets, all from :mod:`refuge.systems.korea.evidence`, up to a cut-off year:
    together they count once;
 4. time abroad before arrival (EVIDENCE.md §4c: surveys of a year's arrivals):
    log-normal around the model's mean time abroad of that year's arrivals,
-   spread :data:`TIME_SIGMA`; the latent walk moves it (a more open pipeline
+   spread :data:`TIME_SIGMA`; the latent walks move it (a more open pipeline
    brings people through faster), so the filter reads it too.
 
 The simulator is the ``mean`` backend, vectorised over members: one call
@@ -38,9 +38,9 @@ from scipy.special import logsumexp
 
 from ....model.timeline import Timeline
 from .. import INITIAL
-from ..drivers import ROUTE_PERMEABILITY
+from ..drivers import LATENT, ROUTE_PERMEABILITY
 from ..evidence import Claim, load_evidence
-from .latent import Filtered, Observation, filter_paths
+from .latent import LOADINGS, Filtered, Observation, filter_paths
 
 #: Extra log-scale spread of every soft claim (hiding in China, deportations): a factor of about 1.65.
 SOFT_SIGMA = 0.5
@@ -53,21 +53,21 @@ COLUMNS = ("arrivals", "arrivals_female", "hiding_in_china", "deported_from_chin
 _FIRST_YEAR = 1990
 _HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
 _INITIAL_SOUTH = np.array(INITIAL["sk_settled"], dtype=float)  # (female, male) settled before 1990
+_BOTH = np.stack([LOADINGS["female"], LOADINGS["male"]])
 
 
 def simulate_batch(values: dict[str, np.ndarray], until: int, blind: int | None = None,
-                   permeability: np.ndarray | None = None) -> np.ndarray:
+                   paths: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """Run the mean backend for a batch of parameter sets; ``(members, years, COLUMNS)``, years 1990..until.
 
     ``blind``: the drivers know nothing dated after that year (see :func:`refuge.systems.korea.blind_model`).
-    ``permeability``: each member's route permeability by year, ``(members, years)`` (1 without it).
+    ``paths``: latent drivers by member and year, ``{driver: (members, years)}`` (1 without them).
     """
     from ....simulation import run
     from .. import blind_model, north_korea
 
     members = len(next(iter(values.values())))
     model = north_korea() if blind is None else blind_model(blind)
-    paths = None if permeability is None else {ROUTE_PERMEABILITY: permeability}
     res = run(
         "baseline", members=members, seed=0, backend="mean", timeline=Timeline(_FIRST_YEAR, until),
         parameters=values, block=members, calibrated=False, model=model, paths=paths,
@@ -90,40 +90,55 @@ def simulate_posterior(posterior, rows: np.ndarray, until: int, blind: int | Non
 
     timeline = Timeline(_FIRST_YEAR, until)
     paths = posterior.paths(rows, member_keys(seed, len(rows)), timeline)
-    return simulate_batch(posterior.parameters(rows), until, blind, paths.get(ROUTE_PERMEABILITY))
+    return simulate_batch(posterior.parameters(rows), until, blind, paths or None)
+
+
+def latent_paths(x: np.ndarray) -> dict[str, np.ndarray]:
+    """The latent drivers' values from their logarithms ``x`` ``(members, years, dims)``."""
+    return {name: np.exp(x[..., k]) for k, name in enumerate(LATENT)}
 
 
 def simulate_routes(values: dict[str, np.ndarray], until: int, blind: int | None = None,
                     centre: np.ndarray | None = None) -> np.ndarray:
-    """The batch on a log permeability path and on twice that permeability, in one run.
+    """The batch on latent paths and on twice their permeability, in one run.
 
     Returns ``(members, years, COLUMNS, 2)`` (see :func:`split_routes`); the
-    path is ``centre`` (``(members, years)``), or 0 throughout.
+    paths are ``centre`` (logarithms, ``(members, years, dims)``), or 0 throughout.
     """
     members = len(next(iter(values.values())))
     years = until - _FIRST_YEAR + 1
     doubled = {k: np.concatenate([v, v]) for k, v in values.items()}
-    base = np.ones((members, years)) if centre is None else np.exp(centre)
-    sims = simulate_batch(doubled, until, blind, np.concatenate([base, 2.0 * base]))
+    x = np.zeros((members, years, len(LATENT))) if centre is None else centre
+    twice = x.copy()
+    twice[..., LATENT.index(ROUTE_PERMEABILITY)] += np.log(2.0)
+    sims = simulate_batch(doubled, until, blind, latent_paths(np.concatenate([x, twice])))
     return np.stack([sims[:members], sims[members:]], axis=-1)
 
 
 def split_routes(sims: np.ndarray, centre: np.ndarray | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Arrivals by column as ``a + b * permeability`` (and likewise their person-years abroad).
+    """Arrivals by sex as ``a + b exp(c . x)`` (see :mod:`.latent`), and their person-years abroad.
 
-    The runs at ``exp(centre)`` and twice that give ``b exp(centre) = A2 - A1``:
-    the linearisation about the path the runs took (0 without ``centre``).
+    The runs on the paths ``centre`` and at twice their permeability give
+    ``b exp(c . centre) = A2 - A1``: the linearisation about the paths the runs
+    took (0 without ``centre``). Person-years abroad split between the sexes
+    of the pipeline as its arrivals do (the pipeline moves women and men alike).
     """
-    scale = 1.0 if centre is None else np.exp(-centre)
 
-    def parts(one, two):
+    def parts(one, two, sex):
         b = np.maximum(two - one, 0.0)
+        scale = 1.0 if centre is None else np.exp(-centre @ LOADINGS[sex])
         return np.maximum(one - b, 0.0), b * scale
 
-    total, female = parts(sims[..., 0, 0], sims[..., 0, 1]), parts(sims[..., 1, 0], sims[..., 1, 1])
+    female = parts(sims[..., 1, 0], sims[..., 1, 1], "female")
+    male = parts(sims[..., 0, 0] - sims[..., 1, 0], sims[..., 0, 1] - sims[..., 1, 1], "male")
     years_one, years_two = sims[..., 4, 0] * sims[..., 0, 0], sims[..., 4, 1] * sims[..., 0, 1]
-    return {"total": total, "female": female, "male": (total[0] - female[0], total[1] - female[1]),
-            "time": parts(years_one, years_two)}
+    pipeline = np.maximum(years_two - years_one, 0.0)
+    total_b = female[1] + male[1]
+    share = np.divide(female[1], total_b, out=np.full_like(total_b, 0.5), where=total_b > 0)
+    time_b = np.stack([pipeline * share, pipeline * (1.0 - share)], axis=-1)
+    if centre is not None:
+        time_b = time_b * np.exp(-centre @ np.stack([LOADINGS["female"], LOADINGS["male"]]).T)
+    return {"female": female, "male": male, "time": (np.maximum(years_one - pipeline, 0.0), time_b)}
 
 
 def _range(claim: Claim) -> tuple[float, float]:
@@ -215,38 +230,44 @@ class Targets:
         return sum(len(t.years) for t in self.terms if t.kind in ("annual", "period"))
 
     def observations(self, sims: np.ndarray, sigma: np.ndarray, centre: np.ndarray | None = None) -> list[Observation]:
-        """The annual record and the time-abroad surveys as observations of the latent walk (``centre``: see
+        """The annual record and the time-abroad surveys as observations of the latent walks (``centre``: see
         :func:`split_routes`)."""
         routes = split_routes(sims, centre)
+        sexes = {"total": ("female", "male"), "female": ("female",), "male": ("male",)}
         out = []
         for term in self.terms:
             if term.kind in ("annual", "period"):
-                a, b = routes[term.column]
-                out.append(Observation(int(term.years.max()), float(term.mu[0]), sigma,
-                                       a[:, term.years].sum(axis=1), b[:, term.years].sum(axis=1)))
+                years, parts = term.years, sexes[term.column]
+                a = sum(routes[x][0][:, years].sum(axis=1) for x in parts)
+                b = np.stack([routes[x][1][:, years].sum(axis=1) for x in parts], axis=-1)
+                loading = np.stack([LOADINGS[x] for x in parts])
+                out.append(Observation(int(years.max()), float(term.mu[0]), sigma, a, b, loading))
             elif term.kind == "time":
                 t = int(term.years[0])
-                a, b = routes["total"]
+                a = routes["female"][0][:, t] + routes["male"][0][:, t]
+                b = np.stack([routes["female"][1][:, t], routes["male"][1][:, t]], axis=-1)
                 spent_a, spent_b = routes["time"]
-                out.append(Observation(t, float(term.mu[0]), float(term.sd[0]), a[:, t], b[:, t],
+                out.append(Observation(t, float(term.mu[0]), float(term.sd[0]), a, b, _BOTH,
                                        (spent_a[:, t], spent_b[:, t])))
         return out
 
-    def filtered(self, sims: np.ndarray, sigma: np.ndarray, step: np.ndarray,
+    def filtered(self, sims: np.ndarray, sigma: np.ndarray, steps: np.ndarray,
                  centre: np.ndarray | None = None) -> Filtered:
-        """The latent walk given the record, per member (``sims`` from :func:`simulate_routes` about ``centre``)."""
+        """The latent walks given the record, per member (``sims`` from :func:`simulate_routes` about ``centre``;
+        ``steps`` ``(members, dims)``)."""
         sigma = np.asarray(sigma, dtype=float)
-        return filter_paths(self.observations(sims, sigma, centre), sims.shape[0], sims.shape[1], step)
+        return filter_paths(self.observations(sims, sigma, centre), sims.shape[0], sims.shape[1], steps)
 
-    def log_likelihood(self, sims: np.ndarray, sigma: np.ndarray, step: np.ndarray) -> np.ndarray:
-        """Log-likelihood per member: ``sims`` ``(members, years, COLUMNS, 2)``; ``sigma``, ``step`` ``(members,)``.
+    def log_likelihood(self, sims: np.ndarray, sigma: np.ndarray, steps: np.ndarray) -> np.ndarray:
+        """Log-likelihood per member: ``sims`` ``(members, years, COLUMNS, 2)``; ``sigma`` ``(members,)``,
+        ``steps`` ``(members, dims)``.
 
         The annual record and time abroad enter through the filter, with the
-        walk integrated out; the other terms read the run at permeability 1,
-        which the walk does not change (see :mod:`refuge.calibration.latent`).
+        walks integrated out; the other terms read the run at permeability 1,
+        which the walks do not change (see :mod:`refuge.systems.korea.calibration.latent`).
         """
         sigma = np.asarray(sigma, dtype=float)
-        out = self.filtered(sims, sigma, step).log_likelihood
+        out = self.filtered(sims, sigma, steps).log_likelihood
         base = sims[..., 0]
         total, female = base[..., 0], base[..., 1]
         series = {"total": total, "female": female, "male": total - female,

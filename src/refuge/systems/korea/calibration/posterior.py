@@ -2,8 +2,8 @@
 
 A posterior is files side by side: ``posterior.csv`` (one row per sample,
 one column per calibrated parameter, values in natural units),
-``latent.csv`` (the same rows: each sample's path of the log route
-permeability, one column per year) and ``posterior.json`` (the provenance:
+``latent.csv`` (the same rows: each sample's paths of the latent drivers,
+logarithms, one column per driver and year, ``route_permeability:1990``) and ``posterior.json`` (the provenance:
 data version, seed, sampler settings, diagnostics, the code's version). The
 package ships one fitted to 2025; :func:`posterior_parameters` draws ensemble
 members' parameters from it, and ``refuge.run`` uses it by default, with each
@@ -30,20 +30,20 @@ from ....backends.random import decision_id, member_normals
 from ....errors import DataError
 from ....model.timeline import Timeline
 from .. import north_korea
-from ..drivers import ROUTE_PERMEABILITY
+from ..drivers import LATENT
 from .latent import continue_paths
-from .priors import OBSERVATION, PERMEABILITY_STEP, SIGMA_ARRIVALS
+from .priors import LATENT_STEPS, OBSERVATION, SIGMA_ARRIVALS
 
 SAMPLES = "posterior.csv"
-LATENT = "latent.csv"
+PATHS = "latent.csv"
 PROVENANCE = "posterior.json"
-#: Largest |log permeability| a latent path may hold: a factor of e^10 either way is not a route.
+#: Largest |logarithm| a latent path may hold: a factor of e^10 either way is not a route.
 _LATENT_BOUND = 10.0
 
 
 @dataclass(frozen=True)
 class Posterior:
-    """Samples (one column per parameter), their latent paths (one column per year) and the provenance."""
+    """Samples (one column per parameter), their latent paths (one column per driver and year) and the provenance."""
 
     samples: pd.DataFrame
     provenance: dict = field(default_factory=dict)
@@ -59,7 +59,7 @@ class Posterior:
         self.samples.to_csv(paths[0], index=False, float_format="%.6g")
         paths[1].write_text(json.dumps(self.provenance, indent=2, default=str) + "\n", encoding="utf-8")
         if self.latent is not None:
-            paths.append(folder / LATENT)
+            paths.append(folder / PATHS)
             self.latent.to_csv(paths[-1], index=False, float_format="%.5g")
         return paths
 
@@ -74,7 +74,7 @@ class Posterior:
         except (OSError, ValueError) as err:
             raise DataError(f"{meta}: not a posterior's provenance (JSON: {err})") from None
         samples = _read_samples(csv, provenance)
-        latent = _read_latent(Path(folder) / LATENT, len(samples))
+        latent = _read_latent(Path(folder) / PATHS, len(samples))
         return cls(samples, provenance, latent)
 
     def rows(self, members: int, seed: int = 0) -> np.ndarray:
@@ -97,23 +97,38 @@ class Posterior:
         return self.samples[SIGMA_ARRIVALS].to_numpy(dtype=float)[rows]
 
     def paths(self, rows: np.ndarray, keys: np.ndarray, timeline: Timeline) -> dict[str, np.ndarray]:
-        """The route permeability by year of the samples ``rows`` over ``timeline``; ``{}`` without latent paths.
+        """The latent drivers by year of the samples ``rows`` over ``timeline``; ``{}`` without latent paths.
 
-        Years the calibration saw take the sample's own path; later years
-        continue it by the random walk with the sample's step, each member
-        drawing from its own stream (``keys``), so a member's future does not
-        depend on how the ensemble is split. Years before the path hold its first value.
+        Years the calibration saw take the sample's own paths; later years
+        continue them by their random walks with the sample's steps, each
+        member drawing from its own stream (``keys``), so a member's future does
+        not depend on how the ensemble is split. Years before the paths hold their first values.
         """
         if self.latent is None:
             return {}
-        first, last = int(self.latent.columns[0]), int(self.latent.columns[-1])
-        u = self.latent.to_numpy(dtype=float)[rows]
-        ahead = max(0, timeline.end - last)
+        first, x = latent_array(self.latent)
+        ahead = max(0, timeline.end - (first + x.shape[1] - 1))
+        x = x[rows]
         if ahead:
-            step = self.samples[PERMEABILITY_STEP].to_numpy(dtype=float)[rows]
-            u = continue_paths(u, step, member_normals(keys, decision_id(ROUTE_PERMEABILITY), ahead))
-        index = np.clip(timeline.years - first, 0, u.shape[1] - 1)
-        return {ROUTE_PERMEABILITY: np.exp(u[:, index])}
+            steps = self.samples[list(LATENT_STEPS)].to_numpy(dtype=float)[rows]
+            normals = np.stack([member_normals(keys, decision_id(name), ahead) for name in LATENT], axis=-1)
+            x = continue_paths(x, steps, normals)
+        index = np.clip(timeline.years - first, 0, x.shape[1] - 1)
+        return {name: np.exp(x[:, index, k]) for k, name in enumerate(LATENT)}
+
+
+def latent_table(x: np.ndarray, first: int) -> pd.DataFrame:
+    """Latent paths ``(samples, years, dims)`` (logarithms) as a table: one column per driver and year."""
+    years = range(first, first + x.shape[1])
+    columns = [f"{name}:{year}" for name in LATENT for year in years]
+    return pd.DataFrame(x.transpose(0, 2, 1).reshape(len(x), -1), columns=columns)
+
+
+def latent_array(table: pd.DataFrame) -> tuple[int, np.ndarray]:
+    """The first year and the paths ``(samples, years, dims)`` of a :func:`latent_table`."""
+    first = int(table.columns[0].split(":")[1])
+    values = table.to_numpy(dtype=float)
+    return first, values.reshape(len(table), len(LATENT), -1).transpose(0, 2, 1)
 
 
 def _read_samples(csv: Path, provenance: dict) -> pd.DataFrame:
@@ -159,16 +174,20 @@ def _read_samples(csv: Path, provenance: dict) -> pd.DataFrame:
 
 
 def _read_latent(csv: Path, samples: int) -> pd.DataFrame | None:
-    """Latent paths, one row per sample and one column per consecutive year, checked cell by cell."""
+    """Latent paths, one row per sample and one column per driver and consecutive year, checked cell by cell."""
     if not csv.exists():
         return None
     try:
         table = pd.read_csv(csv, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as err:
         raise DataError(f"{csv}: not a table of latent paths ({err})") from None
-    years = [int(c) if c.isdigit() else None for c in table.columns]
-    if None in years or not years or years != list(range(years[0], years[0] + len(years))):
-        raise DataError(f"{csv}, header: {', '.join(table.columns)!r} is not allowed; allowed: consecutive years")
+    years = [c.split(":")[1] if c.count(":") == 1 else "" for c in table.columns]
+    first = int(years[0]) if years and years[0].isdigit() else 0
+    per = len(years) // len(LATENT)
+    expected = [f"{name}:{year}" for name in LATENT for year in range(first, first + per)]
+    if not per or list(table.columns) != expected:
+        raise DataError(f"{csv}, header: {', '.join(table.columns)[:200]!r} is not allowed; allowed: for each of "
+                        f"{', '.join(LATENT)}, one column per consecutive year, as DRIVER:YEAR")  # fmt: skip
     if len(table) != samples:
         raise DataError(f"{csv}: {len(table)} paths for {samples} samples; allowed: one path per sample")
     numbers = table.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
@@ -176,7 +195,7 @@ def _read_latent(csv: Path, samples: int) -> pd.DataFrame | None:
     if bad.any():
         row, col = np.argwhere(bad)[0]
         raise DataError(f"{csv}, row {row + 2}, field {table.columns[col]!r}: value {table.iat[row, col]!r} is not "
-                        f"allowed; allowed: a log permeability in [-{_LATENT_BOUND:g}, {_LATENT_BOUND:g}]")
+                        f"allowed; allowed: a logarithm in [-{_LATENT_BOUND:g}, {_LATENT_BOUND:g}]")
     return pd.DataFrame(numbers, columns=table.columns)
 
 

@@ -10,12 +10,13 @@ and in detention, arrests on the road, resettlement abroad: none of the
 calibration targets counts them) stay at their defaults, so the sampler does
 not spend its budget wandering over their priors.
 
-Two parameters are not the model's: ``sigma_arrivals``, the log-scale spread of
-the record around the model's annual arrivals (model discrepancy plus record
-revisions), and ``permeability_step``, the yearly step of the log random walk
-that the route's permeability follows (see :mod:`refuge.systems.korea.calibration.latent`).
-Both are calibrated with the rest, so predictive bands are as wide as the
-misfit and the year-to-year surprises the record shows.
+Three parameters are not the model's: ``sigma_arrivals``, the log-scale spread
+of the record around the model's annual arrivals (model discrepancy plus record
+revisions), and ``permeability_step`` and ``tilt_step``, the yearly steps of the
+log random walks that the route's permeability and the ratio of women to men it
+carries follow (see :mod:`refuge.systems.korea.calibration.latent`). All are
+calibrated with the rest, so predictive bands are as wide as the misfit and the
+year-to-year surprises the record shows.
 
 >>> space = parameter_space()
 >>> space.names[0], space.ndim > 10
@@ -61,9 +62,12 @@ FIXED = {
     "identified, and the walk's level carries it",
 }
 
-#: Calibrated parameters that are not the model's: the observation model and the latent walk's step.
+#: Calibrated parameters that are not the model's: the observation model and the latent walks' steps.
 SIGMA_ARRIVALS = "sigma_arrivals"
 PERMEABILITY_STEP = "permeability_step"
+TILT_STEP = "tilt_step"
+#: Each latent driver's step, in the order of ``drivers.LATENT``.
+LATENT_STEPS = (PERMEABILITY_STEP, TILT_STEP)
 OBSERVATION = {
     SIGMA_ARRIVALS: Prior(
         0.03, 1.0, log=True,
@@ -74,6 +78,11 @@ OBSERVATION = {
         0.02, 1.5, log=True,
         reason="yearly log step of the route's permeability: from a steady route (2% a year) to one that can "
         "open or shut by a factor of four in a year (the 2012 break halved arrivals)",
+    ),
+    TILT_STEP: Prior(
+        0.02, 1.5, log=True,
+        reason="yearly log step of the ratio of women to men the route carries: from steady to a factor of four "
+        "in a year (women were 69% of 2020's arrivals and 37% of 2021's)",
     ),
 }
 

@@ -35,12 +35,12 @@ from pathlib import Path
 import numpy as np
 
 from ....errors import RunError
-from ..drivers import ROUTE_PERMEABILITY
+from ..drivers import LATENT
 from ..evidence import Claim, data_version, record_end
 from .latent import sample_paths
 from .likelihood import Targets, simulate_routes
-from .posterior import Posterior
-from .priors import CALIBRATED, PERMEABILITY_STEP, SIGMA_ARRIVALS, Space, parameter_space
+from .posterior import Posterior, latent_table
+from .priors import CALIBRATED, LATENT_STEPS, SIGMA_ARRIVALS, Space, parameter_space
 
 CHAIN = "chain-{}.h5"
 
@@ -102,7 +102,7 @@ class Evaluator:
         self.blind = targets.until if blind else None
         self.model_index = [space.names.index(n) for n in space.model_names]
         self.sigma_index = space.names.index(SIGMA_ARRIVALS)
-        self.step_index = space.names.index(PERMEABILITY_STEP)
+        self.step_index = [space.names.index(n) for n in LATENT_STEPS]
         self._pool = ProcessPoolExecutor(workers) if workers > 1 and client is None else None
         self.calls = 0
         self.evaluations = 0
@@ -110,7 +110,7 @@ class Evaluator:
     def simulate(self, values: np.ndarray, centre: np.ndarray | None = None) -> np.ndarray:
         """Model outputs of a batch of parameter values (natural units), ``(n, years, columns, 2)``.
 
-        ``centre``: each member's log permeability path to run about (see :func:`simulate_routes`).
+        ``centre``: each member's latent paths (logarithms) to run about (see :func:`simulate_routes`).
         """
         names = self.space.model_names
         model_values = values[:, self.model_index]
@@ -218,29 +218,27 @@ def calibrate(
 
 
 def _with_latent(posterior: Posterior, evaluator: Evaluator, seed: int) -> Posterior:
-    """Each sample's path of the log route permeability, drawn given the record (backward sampling).
+    """Each sample's paths of the latent drivers, drawn given the record (backward sampling).
 
-    The sampler's likelihood linearises the model about a permeability of 1;
-    a path far from it also changes who is left hiding to leave. So the draws
-    come from a second pass, linearised about each sample's smoothed path
+    The sampler's likelihood linearises the model about latent values of 1;
+    paths far from them also change who is left hiding to leave. So the draws
+    come from a second pass, linearised about each sample's smoothed paths
     from the first.
     """
     import dataclasses
 
-    import pandas as pd
-
     space, targets = evaluator.space, evaluator.targets
     values = posterior.samples[list(space.names)].to_numpy(dtype=float)
-    sigma, step = values[:, evaluator.sigma_index], values[:, evaluator.step_index]
-    first = targets.filtered(evaluator.simulate(values), sigma, step)
-    centre = sample_paths(first, step, np.zeros(first.mean.shape))  # zero noise: the smoothed mean
-    filtered = targets.filtered(evaluator.simulate(values, centre), sigma, step, centre)
+    sigma, steps = values[:, evaluator.sigma_index], values[:, evaluator.step_index]
+    first = targets.filtered(evaluator.simulate(values), sigma, steps)
+    centre = sample_paths(first, steps, np.zeros(first.mean.shape))  # zero noise: the smoothed mean
+    filtered = targets.filtered(evaluator.simulate(values, centre), sigma, steps, centre)
     normals = np.random.default_rng([seed, 0x1A7E]).standard_normal(filtered.mean.shape)
-    u = sample_paths(filtered, step, normals)
-    years = [str(y) for y in range(targets.first_year, targets.until + 1)]
-    provenance = {**posterior.provenance, "latent": {"driver": ROUTE_PERMEABILITY, "step": PERMEABILITY_STEP,
-                                                    "years": [years[0], years[-1]]}}
-    return dataclasses.replace(posterior, latent=pd.DataFrame(u, columns=years), provenance=provenance)
+    x = sample_paths(filtered, steps, normals)
+    years = [targets.first_year, targets.until]
+    provenance = {**posterior.provenance,
+                  "latent": {"drivers": list(LATENT), "steps": list(LATENT_STEPS), "years": years}}  # fmt: skip
+    return dataclasses.replace(posterior, latent=latent_table(x, targets.first_year), provenance=provenance)
 
 
 class _Reporter:
