@@ -50,7 +50,7 @@ NAIVE = ("last", "drift", "ets")
 class Budget:
     """Sampler budget of each origin's calibration; :meth:`quick` for tests."""
 
-    walkers: int = 28
+    walkers: int = 30  # twice the 15 sampled parameters, the fewest emcee allows
     chains: int = 2
     steps: int = 60
     screen: int = 800
@@ -59,7 +59,7 @@ class Budget:
 
     @classmethod
     def quick(cls) -> Budget:
-        return cls(walkers=28, chains=1, steps=2, screen=56, refine=0, draws=40)
+        return cls(walkers=30, chains=1, steps=2, screen=60, refine=0, draws=40)
 
 
 def known_at(origin: int, claims: list[Claim] | None = None) -> list[Claim]:
