@@ -259,8 +259,7 @@ def calibrate(
 
     Interrupted, it keeps every finished step; the same command resumes it.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
+    from .progress import progress
     from .systems.korea.calibration import Settings
     from .systems.korea.calibration import calibrate as run_calibration
     from .systems.korea.calibration.report import write_report
@@ -271,18 +270,16 @@ def calibrate(
     settings.check()
     folder = out or Path("calibration") / f"until-{until}"
     client = _dask_client(dask) if dask else None
-    with Progress(
-        TextColumn(f"[bold]calibrating to {until}[/] ({particles} walkers in {chains} chains)"),
-        BarColumn(), MofNCompleteColumn(), TextColumn("steps  best log-posterior {task.fields[best]}"),
-        TimeRemainingColumn(), console=errors, transient=True,
-    ) as bar:  # fmt: skip
-        task = bar.add_task("calibrate", total=steps, best="")
+    label = f"calibrating to {until} ({particles} walkers in {chains} chains)"
+    with progress(errors, label, steps, unit="steps of the slowest chain") as advance:
+        shown = [0]
 
-        def progress(step: int, total: int, best: float) -> None:
-            bar.update(task, completed=step, best=f"{best:.1f}")
+        def step_done(step: int, total: int, best: float) -> None:
+            advance(step - shown[0])
+            shown[0] = step
 
         try:
-            posterior = run_calibration(settings, folder, workers=workers, client=client, progress=progress)
+            posterior = run_calibration(settings, folder, workers=workers, client=client, progress=step_done)
         except KeyboardInterrupt:
             errors.print(f"interrupted: the chains so far are kept in {folder}; run the same command to resume")
             raise typer.Exit(130) from None
