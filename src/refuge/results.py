@@ -2,12 +2,15 @@
 
 ``Results.data`` is an :class:`xarray.Dataset` with
 
-* ``flows``  (member, year, flow, sex): people moved along each flow in the year;
-* ``stocks`` (member, year, stock, sex): people in each stock at the year's end;
-* ``clock`` (member, year, flow, sex), for models with clock stocks: person-weeks
+* ``flows``  (member, year, flow, stratum): people moved along each flow in the year;
+* ``stocks`` (member, year, stock, stratum): people in each stock at the year's end;
+* ``clock`` (member, year, flow, stratum), for models with clock stocks: person-weeks
   those moved along each flow in the year had spent in the clock stocks;
 * ``spread`` (member), for members drawn from a posterior: the calibrated
   log-scale misfit of the record around the model (``sigma_arrivals``).
+
+The strata axis is named as the model's :class:`~refuge.model.definition.Strata` say
+(``sex`` in the North Korean system).
 
 :meth:`Results.quantiles` gives *predictive intervals* for the outputs the
 record counts (``Output.observed``) when the spread is known: each member's
@@ -32,7 +35,7 @@ import pandas as pd
 import xarray as xr
 
 from .errors import RunError
-from .model.definition import SEXES, Model
+from .model.definition import Model
 from .model.timeline import WEEKS_PER_YEAR, Timeline
 
 #: the label dimension of each array
@@ -58,13 +61,14 @@ class Results:
     def from_arrays(cls, model: Model, timeline: Timeline, flows, stocks, *, first_member: int = 0, clock=None,
                     spread=None, **attrs):
         members = np.arange(first_member, first_member + flows.shape[0])
-        coords = {"member": members, "year": timeline.years, "sex": list(SEXES)}
+        strata = model.strata.dimension
+        coords = {"member": members, "year": timeline.years, strata: list(model.strata.names)}
         variables = {
-            "flows": (("member", "year", "flow", "sex"), flows, UNITS["flows"]),
-            "stocks": (("member", "year", "stock", "sex"), stocks, UNITS["stocks"]),
+            "flows": (("member", "year", "flow", strata), flows, UNITS["flows"]),
+            "stocks": (("member", "year", "stock", strata), stocks, UNITS["stocks"]),
         }
         if clock is not None:
-            variables["clock"] = (("member", "year", "flow", "sex"), clock, UNITS["clock"])
+            variables["clock"] = (("member", "year", "flow", strata), clock, UNITS["clock"])
         if spread is not None:
             variables["spread"] = (("member",), np.asarray(spread, dtype=float), UNITS["spread"])
         data = xr.Dataset(
@@ -131,12 +135,12 @@ class Results:
                             coords={"member": self.data.member.values, "year": self.data.year.values})  # fmt: skip
 
     def _column(self, out, read) -> np.ndarray:
-        """One output's values ``(member, year)`` from ``read(variable, labels)``, ``(member, year, label, sex)``."""
-        sex = list(self.data.sex.values).index(out.sex) if out.sex else None
+        """One output, ``(member, year)``, from ``read(variable, labels)``: ``(member, year, label, stratum)``."""
+        stratum = self.model.strata.names.index(out.stratum) if out.stratum else None
 
         def total(values: np.ndarray) -> np.ndarray:
             values = values.sum(axis=2)
-            return (values[:, :, sex] if sex is not None else values.sum(axis=2)).astype(float)
+            return (values[:, :, stratum] if stratum is not None else values.sum(axis=2)).astype(float)
 
         if out.stock is not None:
             return total(read("stocks", [out.stock]))
@@ -195,7 +199,8 @@ class ResultsWriter:
         self._file = netCDF4.Dataset(path, "w", format="NETCDF4")
         f = self._file
         f.setncatts({k: v for k, v in attrs.items() if v is not None})
-        names = {"flow": [x.name for x in model.flows], "stock": [x.name for x in model.stocks], "sex": list(SEXES)}
+        names = {"flow": [x.name for x in model.flows], "stock": [x.name for x in model.stocks],
+                 model.strata.dimension: list(model.strata.names)}  # fmt: skip
         f.createDimension("member", None)
         f.createDimension("year", len(timeline.years))
         for dim, labels in names.items():

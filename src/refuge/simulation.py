@@ -21,7 +21,7 @@ import numpy as np
 from .backends import get_backend
 from .backends.random import member_keys
 from .errors import RunError
-from .model.definition import SEXES, DriverView, Model, ParameterView
+from .model.definition import DriverView, Model, ParameterView
 from .model.timeline import WEEKS_PER_YEAR, Timeline
 from .results import Results
 from .scenarios import Scenario, load_scenario
@@ -168,7 +168,7 @@ def iterate_blocks(
 
 
 def simulate(model: Model, inputs, backend, members: int, progress: Progress | None = None):
-    """The weekly loop. Returns yearly flow totals, year-end stocks, ``(members, years, ., 2)``, and the clock.
+    """The weekly loop. Returns yearly flow totals, year-end stocks, ``(members, years, ., strata)``, and the clock.
 
     The clock (``None`` for a model without clock stocks) is the time, in
     person-weeks, that the people moved along each flow in the year had spent
@@ -177,8 +177,8 @@ def simulate(model: Model, inputs, backend, members: int, progress: Progress | N
     timeline = inputs.timeline
     years = len(timeline.years)
     state = model.initial_state(members, dtype=backend.dtype)
-    flows = np.zeros((members, years, len(model.flows), len(SEXES)), dtype=backend.dtype)
-    stocks = np.zeros((members, years, len(model.stocks), len(SEXES)), dtype=backend.dtype)
+    flows = np.zeros((members, years, len(model.flows), model.strata.size), dtype=backend.dtype)
+    stocks = np.zeros((members, years, len(model.stocks), model.strata.size), dtype=backend.dtype)
     clock = Clock(model, members) if model.clock_stocks else None
     carried = np.zeros(flows.shape) if clock else None
     moved = np.zeros(flows.shape[:1] + flows.shape[2:], dtype=backend.dtype)
@@ -227,7 +227,7 @@ class Clock:
                 change[i, position[targets[f]]] += 1.0
         self._change = change.T.copy()
         self._from = np.array([position[sources[f]] for f in self._flows], dtype=np.int64)
-        self.mass = np.zeros((members, len(clocked), len(SEXES)))
+        self.mass = np.zeros((members, len(clocked), model.strata.size))
 
     def advance(self, before: np.ndarray, after: np.ndarray, moved: np.ndarray, carried: np.ndarray) -> None:
         held = before[:, self._source, :]

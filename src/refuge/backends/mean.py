@@ -30,7 +30,7 @@ class MeanBackend:
 
     def step(self, state: np.ndarray, rates: np.ndarray, step: int, tally: np.ndarray) -> None:
         """Move people for one week in place, adding what each flow moved to ``tally``."""
-        # (members, stocks, 2); matmul rather than einsum, which is several times slower here
+        # (members, stocks, strata); matmul rather than einsum, which is several times slower here
         total = np.matmul(self._by_source.T, rates * self._outflow[None, :, None])
         leaving = -np.expm1(-total)
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -1,6 +1,7 @@
 """The flows of the North Korean system and their hazards, each with the mechanisms it carries.
 
-Hazards are weekly, per person of the source stock (see ``refuge.model.definition``).
+Hazards are weekly, per person of the source stock, one value per sex (female, male: the model's
+strata; see ``refuge.model.definition``).
 Competing flows out of one stock are split from their total by every backend.
 """
 
@@ -8,7 +9,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ...model.definition import Flow, by_sex
+from ...model.definition import Flow, per_stratum
 
 # -- shared terms -------------------------------------------------------------------
 
@@ -35,7 +36,7 @@ def affordability(d, p):
 
 def sex_weights(female_ratio):
     """Weights (female, male) with mean one, so a rate per sponsor keeps its total."""
-    return by_sex(2.0 * female_ratio / (1.0 + female_ratio), 2.0 / (1.0 + female_ratio))
+    return per_stratum(2.0 * female_ratio / (1.0 + female_ratio), 2.0 / (1.0 + female_ratio))
 
 
 @lru_cache(maxsize=1)
@@ -52,7 +53,7 @@ def attempts(s, d, p):
         - p.punishment_deterrence * d.punishment
         - p.propaganda_deterrence * d.counter_propaganda
     )
-    return p.attempt_base * push * news * deterrence * open_north(d) * by_sex(p.female_attempt_ratio, 1.0)
+    return p.attempt_base * push * news * deterrence * open_north(d) * per_stratum(p.female_attempt_ratio, 1.0)
 
 
 def brokered(d, p):
@@ -115,14 +116,14 @@ def kin_funded_escape(s, d, p):
 
 def direct_defection(s, d, p):
     """Soldiers and officials who go straight to the South, across the DMZ or by sea."""
-    return p.direct_defection * by_sex(p.female_direct_ratio, 1.0)
+    return p.direct_defection * per_stratum(p.female_direct_ratio, 1.0)
 
 
 def deported_from_china(s, d, p):
     """M4 enforcement, M5 crowding beyond what host communities can hide, M12 refugee status."""
     crowding = 1.0 + (s.total("china_hiding") / p.hiding_capacity) ** 2
     protection = 1.0 - d.refugee_status
-    return p.arrest_in_china * d.china_enforcement * protection * crowding * by_sex(1.0, p.male_arrest_ratio)
+    return p.arrest_in_china * d.china_enforcement * protection * crowding * per_stratum(1.0, p.male_arrest_ratio)
 
 
 def return_home(s, d, p):

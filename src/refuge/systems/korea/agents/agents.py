@@ -23,7 +23,7 @@ import pandas as pd
 
 from ....backends.random import decision_id, stochastic_round
 from ....errors import RunError
-from ....model.definition import SEXES, Model
+from ....model.definition import Model
 from ....model.timeline import WEEKS_PER_YEAR, Timeline
 from ..routes import NO_ROUTES, RouteGraph, load_routes
 from .agent_step import (
@@ -109,6 +109,9 @@ class AgentsBackend:
     def __init__(self, model: Model, keys: np.ndarray, timeline: Timeline | None = None, *,
                  options: Agents | None = None):  # fmt: skip
         options = options or Agents()
+        if model.strata.size != 2:
+            raise RunError(f"backend agents: the model has {model.strata.size} strata "
+                           f"({', '.join(model.strata.names)}); allowed: 2, the sexes its people carry")  # fmt: skip
         self._model = model
         self._keys = keys
         self._timeline = timeline or Timeline()
@@ -129,7 +132,7 @@ class AgentsBackend:
             self._outflows[s, self._nout[s]] = f
             self._nout[s] += 1
         self._inflows = np.flatnonzero(sources < 0)
-        self._flow_ids = np.array([[decision_id(f"flow:{f.name}/{x}") for x in SEXES] for f in model.flows],
+        self._flow_ids = np.array([[decision_id(f"flow:{f.name}/{x}") for x in model.strata.names] for f in model.flows],
                                   dtype=np.uint32)  # fmt: skip
         self._route_exit = np.zeros(len(model.flows), dtype=np.bool_)
         self._route_exit[self.graph.flows] = True
@@ -302,7 +305,7 @@ class AgentsBackend:
         flows = [f.name for f in self._model.flows]
         table["year"] = self._timeline.start + table["step"] / WEEKS_PER_YEAR
         table["flow"] = pd.Categorical.from_codes(table["flow"], categories=flows)
-        table["sex"] = pd.Categorical.from_codes(table["sex"], categories=list(SEXES))
+        table["sex"] = pd.Categorical.from_codes(table["sex"], categories=list(self._model.strata.names))
         routes = [*self.graph.names, "none"]
         table["route"] = pd.Categorical.from_codes(np.minimum(table["route"], len(routes) - 1), categories=routes)
         return table.reset_index(drop=True)

@@ -1,0 +1,101 @@
+"""The engine runs a model that is not Korea's: three strata (no sexes) on the engine's own backends."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import refuge
+from refuge.errors import ModelError, RunError
+from refuge.model.definition import Flow, Model, Output, Parameter, Stock, Strata, per_stratum
+from refuge.model.timeline import Timeline
+from refuge.scenarios import Scenario
+
+AGES = Strata("age", ("child", "adult", "elder"))
+TIMELINE = Timeline(2000, 2002)
+
+
+def _toy() -> Model:
+    """A camp: people flee home at rates that differ by age, arrive from outside, and resettle or return."""
+    return Model(
+        name="camp",
+        stocks=(Stock("home", "home", ""), Stock("camp", "camp", ""), Stock("resettled", "resettled", "")),
+        flows=(
+            Flow("flee", "home", "camp", lambda s, d, p: p.flight * per_stratum(1.5, 1.0, 0.5), ()),
+            Flow("arrive", None, "camp", lambda s, d, p: per_stratum(30.0, 50.0, 10.0), ()),
+            Flow("resettle", "camp", "resettled", lambda s, d, p: p.resettle * s.total("home") / 9e3, ()),
+            Flow("return", "camp", "home", lambda s, d, p: 0.01, ()),
+        ),
+        drivers=(),
+        parameters=(
+            Parameter("flight", 0.02, "per step", "flight", ()),
+            Parameter("resettle", 0.01, "per step", "resettle", ()),
+        ),
+        initial={"home": (3_000, 5_000, 1_000), "camp": (100, 100, 0)},
+        outputs=(
+            Output("in_camp", "in the camp", stock="camp"),
+            Output("elders_fled", "elders who fled", flows=("flee",), stratum="elder"),
+        ),
+        strata=AGES,
+    )
+
+
+def _run(backend: str, members: int, **kw):
+    return refuge.run(Scenario("toy", ""), members=members, seed=5, backend=backend, model=_toy(), timeline=TIMELINE,
+                      calibrated=False, **kw)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def both():
+    return _run("counts", 40), _run("mean", 1)
+
+
+def test_results_are_labelled_by_the_models_strata(both):
+    for res in both:
+        assert list(res.data.age.values) == list(AGES.names)
+        assert res.data.flows.dims == ("member", "year", "flow", "age")
+
+
+@pytest.mark.parametrize("backend", [0, 1], ids=["counts", "mean"])
+def test_every_backend_conserves_people_in_every_stratum(both, backend):
+    data = both[backend].data
+    initial = np.array([3_100, 5_100, 1_000])
+    arrived = data.flows.sel(flow="arrive").cumsum("year")
+    held = data.stocks.sum("stock")
+    np.testing.assert_allclose(held.values, (initial + arrived).values, rtol=1e-12)
+    assert (data.stocks >= 0).all()
+
+
+def test_counts_agree_with_the_mean_backend_in_every_stratum(both):
+    counts, mean = both
+    for name in ("flows", "stocks"):
+        ensemble = counts.data[name].astype(float)
+        centre = ensemble.mean("member")
+        stderr = ensemble.std("member") / np.sqrt(ensemble.sizes["member"])
+        expected = mean.data[name].isel(member=0)
+        assert (abs(centre - expected) <= 5 * stderr + 0.01 * abs(expected) + 1).all(), name
+    # the strata differ as their hazards say: children flee at three times the elders' rate
+    fled = mean.data.flows.sel(flow="flee", year=2000).isel(member=0).values
+    assert fled[0] / 3_000 > fled[1] / 5_000 > fled[2] / 1_000
+
+
+def test_an_output_may_count_one_stratum(both):
+    counts, _ = both
+    elders = counts.outputs().sel(variable="elders_fled")
+    np.testing.assert_array_equal(elders.values, counts.data.flows.sel(flow="flee", age="elder").values)
+
+
+def test_a_model_needs_one_initial_value_per_stratum():
+    with pytest.raises(ModelError, match=r"initial\['home'\].*allowed: 3 values, for child, adult, elder"):
+        dataclasses.replace(_toy(), initial={"home": (3_000, 5_000)})
+
+
+def test_an_output_names_a_stratum_of_the_model():
+    toy = _toy()
+    with pytest.raises(ModelError, match="stratum 'women' is not known; allowed: child, adult, elder"):
+        dataclasses.replace(toy, outputs=(Output("w", "w", flows=("flee",), stratum="women"),))
+
+
+def test_the_korean_agents_refuse_a_model_without_two_sexes():
+    with pytest.raises(RunError, match=r"3 strata .*allowed: 2"):
+        _run("agents", 1)
