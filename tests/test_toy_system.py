@@ -1,4 +1,4 @@
-"""The engine runs a model that is not Korea's: three strata (no sexes) on the engine's own backends."""
+"""The engine runs a model that is not Korea's: three strata (no sexes), monthly steps, results per step."""
 
 import dataclasses
 
@@ -12,11 +12,11 @@ from refuge.model.timeline import Timeline
 from refuge.scenarios import Scenario
 
 AGES = Strata("age", ("child", "adult", "elder"))
-TIMELINE = Timeline(2000, 2002)
+TIMELINE = Timeline(2000, 2002, steps_per_year=12)
 
 
 def _toy() -> Model:
-    """A camp: people flee home at rates that differ by age, arrive from outside, and resettle or return."""
+    """A camp: people flee home at monthly rates that differ by age, arrive from outside, resettle or return."""
     return Model(
         name="camp",
         stocks=(Stock("home", "home", ""), Stock("camp", "camp", ""), Stock("resettled", "resettled", "")),
@@ -99,3 +99,46 @@ def test_an_output_names_a_stratum_of_the_model():
 def test_the_korean_agents_refuse_a_model_without_two_sexes():
     with pytest.raises(RunError, match=r"3 strata .*allowed: 2"):
         _run("agents", 1)
+
+
+# -- steps of any length, results per step -------------------------------------------------------
+
+
+def test_a_year_has_as_many_steps_as_the_timeline_says():
+    assert TIMELINE.steps == 36 and TIMELINE.times[13] == pytest.approx(2001 + 1 / 12)
+    assert TIMELINE.step_of(2001.5) == 18
+    with pytest.raises(ModelError, match="steps_per_year 0 is not allowed; allowed: a whole number, 1 or more"):
+        Timeline(2000, 2001, steps_per_year=0)
+
+
+@pytest.mark.parametrize("backend", ["counts", "mean"])
+def test_results_per_step_add_up_to_the_yearly_results(both, backend):
+    yearly = both[0] if backend == "counts" else both[1]
+    steps = _run(backend, yearly.members, resolution="step")
+    assert steps.data.flows.sizes["step"] == 36 and steps.data.flows.attrs["units"] == "people per step"
+    by_year = steps.data.flows.groupby("year").sum("step")
+    np.testing.assert_allclose(by_year.values, yearly.data.flows.values, rtol=1e-12)
+    year_ends = steps.data.stocks.isel(step=slice(11, None, 12)).values
+    np.testing.assert_array_equal(year_ends, yearly.data.stocks.values)
+    fled = steps.outputs().sel(variable="elders_fled").groupby("year").sum("step")
+    np.testing.assert_allclose(fled.values, yearly.outputs().sel(variable="elders_fled").values, rtol=1e-12)
+    assert list(steps.tidy().columns) == ["member", "step", "year", "time", "variable", "value"]
+
+
+def test_korean_results_per_step_add_up_to_its_years_and_time_abroad():
+    kw = dict(members=1, backend="mean", calibrated=False, timeline=Timeline(1994, 1995))
+    yearly, steps = refuge.run("baseline", **kw), refuge.run("baseline", resolution="step", **kw)
+    for name in ("flows", "clock"):
+        by_year = steps.data[name].groupby("year").sum("step")
+        np.testing.assert_allclose(by_year.values, yearly.data[name].values, rtol=1e-9)
+    assert (steps.data.stocks.sel(step=103).values == yearly.data.stocks.sel(year=1995).values).all()
+
+
+def test_an_unknown_resolution_is_refused_with_those_allowed():
+    with pytest.raises(RunError, match="resolution: 'month' is not allowed; allowed: year, step"):
+        _run("mean", 1, resolution="month")
+
+
+def test_the_korean_agents_refuse_a_step_that_is_not_a_week():
+    with pytest.raises(RunError, match="steps_per_year 12 is not allowed; allowed: 52"):
+        refuge.run("baseline", members=1, backend="agents", calibrated=False, timeline=Timeline(1994, 1994, 12))

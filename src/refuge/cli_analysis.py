@@ -87,9 +87,8 @@ def sensitivity(
     if levers:
         factors += sa.lever_factors(model, chosen, Timeline(1990, end), spread=spread, shift=shift)
     members = sa.runs(method, samples or (256 if method == "sobol" else 20), len(factors))
-    weeks = (end - 1990 + 1) * 52
     with progress(errors, f"{chosen.name}: {method}, {len(factors)} factors, {members:,} runs ({backend})",
-                  members * weeks) as advance:  # fmt: skip
+                  members * Timeline(1990, end).steps) as advance:  # fmt: skip
         result = sa.sensitivity(chosen, method=method, samples=samples, outputs=output, start=start, end=end,
                                 backend=backend, seed=seed, levers=levers, spread=spread, shift=shift,
                                 progress=advance, client=client(scheduler))  # fmt: skip

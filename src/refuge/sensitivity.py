@@ -189,7 +189,7 @@ def lever_factors(model, scenario, timeline, *, spread: float = 0.5, shift: floa
             factors.append(Factor(f"{tag}.{kind}", f"the {kind} value of lever {i + 1} on {lever.lever}", low, high,
                                   kind="lever value"))  # fmt: skip
         length = None if lever.until is None else lever.until - lever.start
-        latest = timeline.end + 1 - (length or 1 / 52)
+        latest = timeline.end + 1 - (length or 1 / timeline.steps_per_year)
         first, last = max(lever.start - shift, timeline.start), min(lever.start + shift, latest)
         if last > first:
             factors.append(Factor(f"{tag}.from", f"when lever {i + 1} on {lever.lever} starts (year)", first, last,

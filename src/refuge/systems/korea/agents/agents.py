@@ -24,7 +24,7 @@ import pandas as pd
 from ....backends.random import decision_id, stochastic_round
 from ....errors import RunError
 from ....model.definition import Model
-from ....model.timeline import WEEKS_PER_YEAR, Timeline
+from ....model.timeline import Timeline
 from ..routes import NO_ROUTES, RouteGraph, load_routes
 from .agent_step import (
     CLASSES_AT_RISK,
@@ -38,6 +38,9 @@ from .agent_step import (
     new_people,
 )
 from .people import People
+
+#: the agents' step is a week: remittances and the legs of a route count weeks
+WEEKS_PER_YEAR = 52
 
 #: the North Korean flows that are an attempt to cross, and those that end across the river
 ATTEMPTS = ("cross_to_china", "brokered_crossing", "caught_at_border", "shot_at_border", "kin_funded_escape")
@@ -115,6 +118,9 @@ class AgentsBackend:
         self._model = model
         self._keys = keys
         self._timeline = timeline or Timeline()
+        if self._timeline.steps_per_year != WEEKS_PER_YEAR:
+            raise RunError(f"backend agents: steps_per_year {self._timeline.steps_per_year} is not allowed; "
+                           f"allowed: {WEEKS_PER_YEAR}, the weeks its remittances and route legs count")  # fmt: skip
         self._options = options
         self._a = options.assumptions
         special = ("nk_at_risk", "china_hiding", "in_transit")  # stocks whose people differ, where the model has them
