@@ -7,7 +7,7 @@ import pytest
 
 import refuge
 from refuge.errors import ModelError, RunError
-from refuge.model.definition import Flow, Model, Output, Parameter, Stock, Strata, per_stratum
+from refuge.model.definition import Driver, Flow, Model, Output, Parameter, Stock, Strata, Term, per_stratum
 from refuge.model.timeline import Timeline
 from refuge.scenarios import Scenario
 
@@ -15,13 +15,19 @@ AGES = Strata("age", ("child", "adult", "elder"))
 TIMELINE = Timeline(2000, 2002, steps_per_year=12)
 
 
-def _toy() -> Model:
+def _flight(s, d, p):
+    """The pressure to leave home, a term two flows share: more as the camp fills (news of the way)."""
+    return p.flight * per_stratum(1.5, 1.0, 0.5) * (1.0 + s.total("camp") / 1e5)
+
+
+def _toy(flight=_flight) -> Model:
     """A camp: people flee home at monthly rates that differ by age, arrive from outside, resettle or return."""
     return Model(
         name="camp",
         stocks=(Stock("home", "home", ""), Stock("camp", "camp", ""), Stock("resettled", "resettled", "")),
         flows=(
-            Flow("flee", "home", "camp", lambda s, d, p: p.flight * per_stratum(1.5, 1.0, 0.5), ()),
+            Flow("flee", "home", "camp", lambda s, d, p: 0.9 * d.flight, ()),
+            Flow("flee_far", "home", "resettled", lambda s, d, p: 0.1 * d.flight, ()),
             Flow("arrive", None, "camp", lambda s, d, p: per_stratum(30.0, 50.0, 10.0), ()),
             Flow("resettle", "camp", "resettled", lambda s, d, p: p.resettle * s.total("home") / 9e3, ()),
             Flow("return", "camp", "home", lambda s, d, p: 0.01, ()),
@@ -37,6 +43,7 @@ def _toy() -> Model:
             Output("elders_fled", "elders who fled", flows=("flee",), stratum="elder"),
         ),
         strata=AGES,
+        terms=(Term("flight", flight),),
     )
 
 
@@ -75,7 +82,7 @@ def test_counts_agree_with_the_mean_backend_in_every_stratum(both):
         expected = mean.data[name].isel(member=0)
         assert (abs(centre - expected) <= 5 * stderr + 0.01 * abs(expected) + 1).all(), name
     # the strata differ as their hazards say: children flee at three times the elders' rate
-    fled = mean.data.flows.sel(flow="flee", year=2000).isel(member=0).values
+    fled = mean.data.flows.sel(flow=["flee", "flee_far"], year=2000).isel(member=0).sum("flow").values
     assert fled[0] / 3_000 > fled[1] / 5_000 > fled[2] / 1_000
 
 
@@ -99,6 +106,22 @@ def test_an_output_names_a_stratum_of_the_model():
 def test_the_korean_agents_refuse_a_model_without_two_sexes():
     with pytest.raises(RunError, match=r"3 strata .*allowed: 2"):
         _run("agents", 1)
+
+
+def test_a_term_is_computed_once_a_step_and_every_hazard_reads_it():
+    calls = []
+
+    def counted(s, d, p):
+        calls.append(1)
+        return _flight(s, d, p)
+
+    refuge.run(Scenario("toy", ""), members=1, backend="mean", model=_toy(counted), timeline=TIMELINE, calibrated=False)
+    assert len(calls) == TIMELINE.steps
+
+
+def test_a_term_may_not_take_a_drivers_name():
+    with pytest.raises(ModelError, match="term 'flight' has a driver's name"):
+        dataclasses.replace(_toy(), drivers=(Driver("flight", "flight", {2000: 1.0}, ()),))
 
 
 # -- steps of any length, results per step -------------------------------------------------------

@@ -11,7 +11,8 @@ function ``hazard(s, d, p)`` of three views:
 
 * ``s``: stocks, ``s.china_hiding`` is an array ``(members, k)``;
   ``s.total("a", "b")`` sums stocks over all strata, shape ``(members, 1)``;
-* ``d``: drivers at this step, ``d.food_crisis`` is a float;
+* ``d``: drivers at this step, ``d.food_crisis`` is a float, and the model's
+  :class:`Term` values, computed once a step before any hazard (``d.attempts``);
 * ``p``: parameters, ``p.attempt_base`` is a float or an array ``(members, 1)``.
 
 It returns something that broadcasts to ``(members, k)``: the hazard per
@@ -61,6 +62,18 @@ class Strata:
     @property
     def size(self) -> int:
         return len(self.names)
+
+
+@dataclass(frozen=True)
+class Term:
+    """A quantity several hazards share, computed once a step by ``function(s, d, p)`` and read as ``d.<name>``.
+
+    Terms are computed in the order the model lists them, so a term may read the ones before it.
+    """
+
+    name: str
+    function: Hazard
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -170,6 +183,8 @@ class Model:
     outputs: tuple[Output, ...]
     mechanisms: tuple[Mechanism, ...] = ()
     strata: Strata = Strata()
+    #: quantities hazards share, computed once a step (see :class:`Term`)
+    terms: tuple[Term, ...] = ()
     #: stocks where a person's clock runs (time abroad): it keeps running along flows between them
     #: and stops (is dropped) on a flow to any other stock
     clock_stocks: tuple[str, ...] = ()
@@ -180,6 +195,9 @@ class Model:
         self.stock_index = _index("stock", [s.name for s in self.stocks])
         self.flow_index = _index("flow", [f.name for f in self.flows])
         _index("driver", [d.name for d in self.drivers])
+        for name in _index("term", [t.name for t in self.terms]):
+            if any(d.name == name for d in self.drivers):
+                raise ModelError(f"term {name!r} has a driver's name; allowed: a name of its own (d.{name} reads one)")
         _index("parameter", [p.name for p in self.parameters])
         known_mechanisms = {m.id for m in self.mechanisms}
         for flow in self.flows:
@@ -242,6 +260,11 @@ class Model:
         """Hazard of every flow over one step, ``(members, flows, strata)``: per person, or people for inflows."""
         members = state.shape[0]
         stocks = StockView(state, self.stock_index)
+        if self.terms:
+            values = dict(drivers._values)
+            for term in self.terms:
+                values[term.name] = term.function(stocks, DriverView(values), params)
+            drivers = DriverView(values)
         out = np.empty((members, len(self.flows), self.strata.size))
         for i, flow in enumerate(self.flows):
             out[:, i, :] = flow.hazard(stocks, drivers, params)
@@ -278,7 +301,8 @@ class StockView:
 
 
 class DriverView:
-    """Driver values at one step: ``d.food_crisis`` is a float."""
+    """Driver values at one step: ``d.food_crisis`` is a float; with the model's terms once :meth:`Model.rates`
+    has computed them."""
 
     __slots__ = ("_values",)
 

@@ -5,7 +5,7 @@ from functools import cache
 
 from ...model.definition import Driver, Model, Output, Stock, Strata
 from .drivers import DRIVERS
-from .flows import FLOWS
+from .flows import FLOWS, TERMS
 from .mechanisms import MECHANISMS
 from .parameters import PARAMETERS
 
@@ -77,6 +77,7 @@ def north_korea() -> Model:
         mechanisms=MECHANISMS,
         clock_stocks=CLOCK_STOCKS,
         strata=SEXES,
+        terms=TERMS,
     )
 
 

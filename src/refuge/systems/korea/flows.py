@@ -5,11 +5,9 @@ strata; see ``refuge.model.definition``).
 Competing flows out of one stock are split from their total by every backend.
 """
 
-from functools import lru_cache
-
 import numpy as np
 
-from ...model.definition import Flow, per_stratum
+from ...model.definition import Flow, Term, per_stratum
 
 # -- shared terms -------------------------------------------------------------------
 
@@ -39,12 +37,10 @@ def sex_weights(female_ratio):
     return per_stratum(2.0 * female_ratio / (1.0 + female_ratio), 2.0 / (1.0 + female_ratio))
 
 
-@lru_cache(maxsize=1)
 def attempts(s, d, p):
     """Attempts to cross: M1 push less M12 aid, raised by M8 news, cut by M2, M3, M10 deterrence.
 
-    Three flows share it each week; the views are new objects each week, so the
-    one-entry cache keyed on them computes it once a week.
+    Four flows share it: it is a term of the model (``d.attempts``), computed once a week.
     """
     push = p.push_floor + d.food_crisis * (1.0 - p.aid_relief * d.aid)
     news = 1.0 + p.news_effect * kin_share(s)
@@ -91,20 +87,20 @@ def passes(d, p):
 
 def cross_to_china(s, d, p):
     """Crossings without a broker's onward route: they join the hidden population in China."""
-    return attempts(s, d, p) * passes(d, p)
+    return d.attempts * passes(d, p)
 
 
 def brokered_crossing(s, d, p):
     """M6, M2: the fast pipeline, weeks from the North to a third country; guards, shooting and fees act on it."""
-    return attempts(s, d, p) * passes(d, p) * brokered(d, p)
+    return d.attempts * passes(d, p) * brokered(d, p)
 
 
 def caught_at_border(s, d, p):
-    return attempts(s, d, p) * caught(d, p)
+    return d.attempts * caught(d, p)
 
 
 def shot_at_border(s, d, p):
-    return attempts(s, d, p) * shot(d, p)
+    return d.attempts * shot(d, p)
 
 
 def kin_funded_escape(s, d, p):
@@ -234,3 +230,6 @@ FLOWS = (
     Flow("died_in_detention", "detained", "dead", died_in_detention, ("M3",), "died in detention"),
     Flow("newly_at_risk", None, "nk_at_risk", newly_at_risk, ("M12",), "reached the border provinces"),
 )
+
+#: terms the hazards above share, computed once a week
+TERMS = (Term("attempts", attempts, "attempts to cross per person at risk"),)
