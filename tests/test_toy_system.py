@@ -1,11 +1,14 @@
 """The engine runs a model that is not Korea's: three strata (no sexes), monthly steps, results per step."""
 
 import dataclasses
+import sys
 
 import numpy as np
 import pytest
 
 import refuge
+import refuge.systems
+from refuge.cli import main
 from refuge.errors import ModelError, RunError
 from refuge.model.definition import Driver, Flow, Model, Output, Parameter, Stock, Strata, Term, per_stratum
 from refuge.model.timeline import Timeline
@@ -165,3 +168,35 @@ def test_an_unknown_resolution_is_refused_with_those_allowed():
 def test_the_korean_agents_refuse_a_step_that_is_not_a_week():
     with pytest.raises(RunError, match="steps_per_year 12 is not allowed; allowed: 52"):
         refuge.run("baseline", members=1, backend="agents", calibrated=False, timeline=Timeline(1994, 1994, 12))
+
+
+# -- a system without a calibration, asked for by the analysis verbs ------------------------------
+
+
+class _Toy:
+    """The camp as a registered system: a model, and no calibration."""
+
+    name = "toy"
+
+    def model(self):
+        return _toy()
+
+    def analyses(self):
+        return None
+
+
+SYSTEM = _Toy()
+
+
+@pytest.mark.parametrize("verb", [["calibrate"], ["sensitivity"], ["report", "."], ["serve"], ["backtest"],
+                                  ["estimate", "hiding-in-china"], ["evidence"]], ids=lambda v: v[0])  # fmt: skip
+def test_a_verb_that_needs_a_calibration_refuses_a_system_without_one(verb, monkeypatch, capsys):
+    monkeypatch.setitem(refuge.systems._MODULES, "toy", __name__)
+    monkeypatch.setattr(sys, "argv", ["refuge", *verb, "--system", "toy"])
+    with pytest.raises(SystemExit) as done:
+        main()
+    assert done.value.code == 2
+    message = " ".join(capsys.readouterr().err.split())
+    expected = f"--system 'toy': 'refuge {verb[0]}' needs a calibrated system, and 'toy' has no calibration; "
+    assert expected + "allowed: korea" in message
+    assert "Traceback" not in message
