@@ -73,7 +73,7 @@ def _move(s, d, p):
 
 
 def refuge_model(agents: int):
-    from refuge.model.definition import Flow, Model, Parameter, Stock
+    from refuge.model.definition import Flow, Model, Parameter, Stock, Strata
 
     neighbours = torus()
     stocks = tuple(Stock(f"place_{i}", f"place {i}", "a place on the torus") for i in range(SIDE * SIDE))
@@ -82,7 +82,8 @@ def refuge_model(agents: int):
     hazard = Parameter("move_hazard", -math.log(1 - MOVE) / 4, "per step", "hazard of each move", ())
     per_place = agents // (SIDE * SIDE)
     initial = {s.name: (per_place // 2, per_place - per_place // 2) for s in stocks}
-    return Model("torus", stocks, flows, (), (hazard,), initial, ())
+    # two strata: the agents backend it is timed on carries each person's sex
+    return Model("torus", stocks, flows, (), (hazard,), initial, (), strata=Strata("sex", ("female", "male")))
 
 
 def build_refuge(agents: int):

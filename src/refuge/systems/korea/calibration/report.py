@@ -125,8 +125,9 @@ def female_share_fit(pred: Predictive) -> dict:
                       axis=0)  # fmt: skip
     seen = np.array([record.loc[y, "female"] / record.loc[y, "total"] for y in years])
     within = np.abs(share - seen) <= 0.05
+    misses = [int(y) for y, ok in zip(years, within, strict=True) if not ok]
     return {"years": f"{years[0]}-{years[-1]}" if years else "", "n_years": len(years),
-            "within_5_points": int(within.sum()), "misses": [int(y) for y, ok in zip(years, within, strict=True) if not ok]}  # fmt: skip
+            "within_5_points": int(within.sum()), "misses": misses}  # fmt: skip
 
 
 def time_abroad_fit(pred: Predictive) -> list[dict]:
