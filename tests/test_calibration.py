@@ -84,7 +84,7 @@ def test_calibration_recovers_known_parameters_from_data_the_model_simulated(tmp
 def test_an_interrupted_calibration_resumes_where_it_stopped(tmp_path):
     model = refuge.north_korea()
     claims = synthetic_claims({n: model.parameter(n).value for n in FITTED}, sigma=0.1, seed=5)
-    settings = Settings(until=2000, walkers=10, chains=1, steps=6, screen=40, refine=1, names=FITTED)
+    settings = Settings(until=2000, walkers=12, chains=1, steps=6, screen=40, refine=1, names=FITTED)
 
     def interrupt(step, steps, best):
         if step == 3:
@@ -225,7 +225,7 @@ def test_calibration_runs_its_chains_on_a_dask_cluster(tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     model = refuge.north_korea()
     claims = synthetic_claims({n: model.parameter(n).value for n in FITTED}, sigma=0.03, seed=5)
-    settings = Settings(until=2000, walkers=10, chains=2, steps=4, screen=40, refine=1, names=FITTED)
+    settings = Settings(until=2000, walkers=12, chains=2, steps=4, screen=40, refine=1, names=FITTED)
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
     with cluster, distributed.Client(cluster) as client:
         posterior = calibrate(settings, tmp_path, client=client, claims=claims)
