@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 
 
 def timed(args: list[str], env: dict) -> tuple[float, float]:
@@ -28,9 +29,10 @@ def timed(args: list[str], env: dict) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def measure(args: list[str], env: dict, repeats: int) -> str:
-    timed(args, env)  # warm-up: compiled kernels cached, files in the page cache
-    walls, cpus = zip(*(timed(args, env) for _ in range(repeats)), strict=True)
+def measure(make_args: Callable[[int], list[str]], env: dict, repeats: int) -> str:
+    """Median wall and CPU of ``repeats`` runs of ``make_args(i)``, after one warm-up (``i = 0``)."""
+    timed(make_args(0), env)  # warm-up: compiled kernels cached, files in the page cache
+    walls, cpus = zip(*(timed(make_args(i), env) for i in range(1, repeats + 1)), strict=True)
     return f"wall {statistics.median(walls):.2f} s, cpu {statistics.median(cpus):.2f} s (median of {repeats})"
 
 
@@ -39,9 +41,12 @@ def main() -> None:
     if len(sys.argv) > 1:
         env["PYTHONPATH"] = os.path.abspath(sys.argv[1])
     refuge = [sys.executable, "-m", "refuge"]
-    print("refuge --help:", measure([*refuge, "--help"], env, 5))
+    print("refuge --help:", measure(lambda i: [*refuge, "--help"], env, 5))
     with tempfile.TemporaryDirectory() as folder:
-        run = [*refuge, "run", "baseline", "--members", "20", "--out", os.path.join(folder, "b")]
+        # a new folder each time: the same command on a finished folder only checks it (the run store)
+        def run(i: int) -> list[str]:
+            return [*refuge, "run", "baseline", "--members", "20", "--out", os.path.join(folder, f"b{i}")]
+
         print("refuge run baseline --members 20:", measure(run, env, 3))
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
