@@ -304,3 +304,17 @@ def test_the_onward_rate_and_the_route_are_recovered_from_arrivals_and_time_abro
     inside = (fitted_path[0] <= seen) & (seen <= fitted_path[1])
     missed_by = np.maximum(fitted_path[0] - seen, seen - fitted_path[1])
     assert inside.sum() >= 2 and missed_by.max() < 0.1, (fitted_path, seen)
+
+
+def test_a_parameter_the_record_leaves_at_its_prior_is_reported_as_prior_only():
+    from refuge.systems.korea.calibration.report import parameter_table
+
+    space = parameter_space()
+    rng = np.random.default_rng(0)
+    theta = space.draw(4000, rng)  # every parameter spread over its whole prior...
+    narrow = space.names.index("onward_escape")
+    theta[:, narrow] = 0.5 * (space.low[narrow] + space.high[narrow]) + 0.01 * rng.standard_normal(4000)
+    table = parameter_table(Posterior(pd.DataFrame(space.values(theta), columns=list(space.names))))
+    labels = dict(zip(table["parameter"], table["informed"], strict=True))
+    assert labels.pop("onward_escape") == "by the record"  # ...but one, pinned down
+    assert set(labels.values()) == {"prior-only"} and len(labels) == space.ndim - 1

@@ -26,6 +26,9 @@ from .posterior import Posterior
 from .priors import OBSERVATION, parameter_space
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+#: A parameter whose posterior keeps this share of its prior's spread or more is reported as prior-only:
+#: the record has not informed it, and its posterior is a statement about the prior.
+PRIOR_ONLY = 0.75
 FIRST_SCORED_YEAR = 1995
 LAST_YEAR = record_end()
 
@@ -165,7 +168,8 @@ def parameter_table(posterior: Posterior) -> pd.DataFrame:
                      "prior_scale": "log" if prior.log else "linear", "default": default,
                      **{f"q{round(x * 100):02d}": v for x, v in zip(QUANTILES, q, strict=True)},
                      "sd_over_prior_sd": float(np.std(internal) / prior_sd),
-                     "share_at_bounds": float(np.mean((internal < low + edge) | (internal > high - edge)))})
+                     "share_at_bounds": float(np.mean((internal < low + edge) | (internal > high - edge))),
+                     "informed": "prior-only" if np.std(internal) >= PRIOR_ONLY * prior_sd else "by the record"})
     return pd.DataFrame(rows)
 
 
