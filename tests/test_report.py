@@ -96,7 +96,10 @@ def test_calibration_and_backtest_folders_report_their_fit_scores_and_command(tm
     from refuge.report import write_report
 
     fit = {"in-sample": {"years": "1995-2011", "n_years": 17, "mape_median_pct": 42.6},
-           "hold-out": {"years": "2012-2019", "n_years": 8, "mape_median_pct": 52.7}}  # fmt: skip
+           "hold-out": {"years": "2012-2019", "n_years": 8, "mape_median_pct": 52.7},
+           "female_share": {"years": "2001-2011", "n_years": 11, "within_5_points": 7, "misses": [2001, 2002]},
+           "time_abroad": [{"year": 2010, "survey_years": 1.5, "median": 2.14, "q05": 1.78, "q95": 2.52,
+                            "inside_90pct": False}]}  # fmt: skip
     (tmp_path / "fit_summary.json").write_text(json.dumps(fit))
     settings = {"until": 2011, "walkers": 34, "chains": 2, "steps": 40, "seed": 1, "screen": 400}
     (tmp_path / "posterior.json").write_text(json.dumps({"settings": settings, "samples": 680, "refuge": "0.1.0"}))
@@ -104,5 +107,7 @@ def test_calibration_and_backtest_folders_report_their_fit_scores_and_command(tm
     page, text = parse(write_report(tmp_path))
     assert all(r.startswith("data:") for r in page.references)
     assert "Calibration fit" in text and "2012-2019" in text and "52.7" in text
+    assert "within 5 points of the record in 7 of 11 years (2001-2011; missed: 2001, 2002)" in text
+    assert "Time abroad before arrival" in text and "2.14" in text
     assert "refuge calibrate --until 2011 --particles 68 --chains 2 --steps 40 --seed 1 --screen 400" in text
     assert "Backtest scores" in text and "naive" in text and "34" in text

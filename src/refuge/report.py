@@ -161,9 +161,17 @@ def _calibration(folder: Path, system: System) -> list[str]:
                 f"--screen {given['screen']} --out {folder}"
             ))  # fmt: skip
     summary = _json(folder / "fit_summary.json")
-    rows = [{"sample": k, **v} for k, v in summary.items() if isinstance(v, dict)]
+    rows = [{"sample": k, **v} for k, v in summary.items() if isinstance(v, dict) and "mape_median_pct" in v]
     if rows:
         out.append(_table(pd.DataFrame(rows)))
+    share = summary.get("female_share")
+    if isinstance(share, dict) and share.get("n_years"):
+        missed = ", ".join(map(str, share.get("misses", []))) or "none"
+        out.append(f"<p>Female share of arrivals within 5 points of the record in {_e(share['within_5_points'])} "
+                   f"of {_e(share['n_years'])} years ({_e(share['years'])}; missed: {_e(missed)}).</p>")
+    if summary.get("time_abroad"):
+        out.append("<h3>Time abroad before arrival: model against the surveys</h3>")
+        out.append(_table(pd.DataFrame(summary["time_abroad"])))
     if (folder / "parameters.csv").exists():
         out.append("<h3>Posterior of the calibrated parameters</h3>")
         out.append(_table(pd.read_csv(folder / "parameters.csv")))
