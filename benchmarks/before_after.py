@@ -1,4 +1,4 @@
-"""The counts ensemble with this checkout and with an earlier revision, alternately in one process.
+"""The counts ensemble (or the agents' walk of ``peers.py``) with this checkout and an earlier revision, in one process.
 
 The earlier revision's ``src/refuge`` is exported with ``git archive`` into a
 temporary folder as the package ``refuge_before`` (refuge imports itself
@@ -7,6 +7,7 @@ Prints each run's wall and CPU seconds, the load average, and whether the
 two revisions gave the same numbers.
 
     python benchmarks/before_after.py --rev main --members 2000 --repeats 3
+    python benchmarks/before_after.py --rev main --torus 10000 --repeats 5   # agent-steps/s on the torus
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+import peers
 import refuge
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,15 +48,31 @@ def timed(package, members: int, seed: int) -> tuple[float, float, np.ndarray]:
     return time.perf_counter() - start, time.process_time() - cpu, flows
 
 
+def timed_torus(package: str, agents: int, steps: int) -> tuple[float, float, np.ndarray]:
+    """``steps`` weeks of ``peers.py``'s torus walk on ``package``'s agents backend (built outside the clock)."""
+    backend, state, rates = peers.build_refuge(agents, package)
+    tally = np.zeros(rates.shape, dtype=np.int64)
+    backend.step(state, rates, 0, tally)
+    start, cpu = time.perf_counter(), time.process_time()
+    for step in range(1, steps + 1):
+        backend.step(state, rates, step, tally)
+    return time.perf_counter() - start, time.process_time() - cpu, tally
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rev", default="main")
     parser.add_argument("--members", type=int, default=2_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--torus", type=int, metavar="AGENTS", help="time the agents' torus walk of peers.py instead")
+    parser.add_argument("--agent-steps", type=float, default=2e7, help="with --torus: agent-steps a repeat")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         packages = {args.rev: earlier(args.rev, Path(folder)), "this checkout": refuge}
+        if args.torus:
+            torus(packages, args)
+            return
         for package in packages.values():
             # compile and load the kernels this size uses outside the clock
             package.run("baseline", members=args.members, seed=0, timeline=package.simulation.Timeline(1990, 1990))
@@ -66,6 +84,18 @@ def main() -> None:
                 print(f"{repeat} {name:>14}: {wall:6.2f} s wall, {cpu:6.2f} s CPU, load {load:.2f}", flush=True)
         same = np.array_equal(*results.values())
         print(f"same numbers for seed {args.seed}: {same}")
+
+
+def torus(packages: dict, args) -> None:
+    steps = max(5, int(args.agent_steps // args.torus))
+    results = {}
+    for repeat in range(args.repeats):
+        for name, package in packages.items():
+            load = os.getloadavg()[0]
+            wall, cpu, results[name] = timed_torus(package.__name__, args.torus, steps)
+            print(f"{repeat} {name:>14}: {args.torus * steps / wall:.3g} agent-steps/s, {wall:6.2f} s wall, "
+                  f"{cpu:6.2f} s CPU, load {load:.2f}", flush=True)  # fmt: skip
+    print(f"same moves: {np.array_equal(*results.values())}")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import io
 import json
 import math
@@ -72,8 +73,8 @@ def _move(s, d, p):
     return p.move_hazard
 
 
-def refuge_model(agents: int):
-    from refuge.model.definition import Flow, Model, Parameter, Stock
+def refuge_model(agents: int, package: str = "refuge"):
+    Flow, Model, Parameter, Stock = _names(f"{package}.model.definition", "Flow", "Model", "Parameter", "Stock")
 
     neighbours = torus()
     stocks = tuple(Stock(f"place_{i}", f"place {i}", "a place on the torus") for i in range(SIDE * SIDE))
@@ -85,12 +86,17 @@ def refuge_model(agents: int):
     return Model("torus", stocks, flows, (), (hazard,), initial, ())
 
 
-def build_refuge(agents: int):
-    from refuge.backends.random import member_keys
-    from refuge.model.definition import DriverView, ParameterView
-    from refuge.systems.korea.agents.agents import Agents
+def _names(module: str, *names: str) -> list:
+    loaded = importlib.import_module(module)
+    return [getattr(loaded, name) for name in names]
 
-    model = refuge_model(agents)
+
+def build_refuge(agents: int, package: str = "refuge"):
+    """refuge's agents on the torus; ``package`` another revision imported under its own name (``before_after.py``)."""
+    (member_keys,) = _names(f"{package}.backends.random", "member_keys")
+    DriverView, ParameterView = _names(f"{package}.model.definition", "DriverView", "ParameterView")
+    (Agents,) = _names(f"{package}.systems.korea.agents.agents", "Agents")
+    model = refuge_model(agents, package)
     backend = Agents(heterogeneous=False)(model, member_keys(0, 1))
     state = model.initial_state(1, dtype=np.int64)
     rates = model.rates(state, DriverView({}), ParameterView({"move_hazard": model.parameter("move_hazard").value}))

@@ -179,8 +179,8 @@ def _move_people(people, count, rows, week, flows, routes, money, places, tally,
                 if u0 < p:
                     u1 = u0 / p
                     j = 0
-                    while j < nout[s] - 1 and u1 > cum[s, x, c, j]:
-                        j += 1
+                    for k in range(nout[s] - 1):  # the first j with u1 <= cum[j], counted without a branch to guess
+                        j += u1 > cum[s, x, c, k]
                     moved = outflows[s, j]
                 elif s == transit:
                     r = route[i]
@@ -235,8 +235,26 @@ move_people, move_people_serial = parallel_and_serial(_move_people, error_model=
 
 
 @nb.njit(cache=True)
-def apply_moves(state, tally, moved, sources, targets):
-    """Move the week's counts ``(flows, 2)`` between stocks of the aggregate state; add them to ``tally``."""
+def add_chunks(moved_by_chunk, census_by_chunk, moved, census):
+    """Sum the chunks' counts into ``moved`` and ``census``, in place (no arrays made each week)."""
+    moved[:] = 0
+    census[:] = 0
+    flat = census.reshape(-1)
+    by_chunk = census_by_chunk.reshape(census_by_chunk.shape[0], -1)
+    for chunk in range(moved_by_chunk.shape[0]):
+        for f in range(moved.shape[0]):
+            moved[f, 0] += moved_by_chunk[chunk, f, 0]
+            moved[f, 1] += moved_by_chunk[chunk, f, 1]
+        for k in range(flat.shape[0]):
+            flat[k] += by_chunk[chunk, k]
+
+
+@nb.njit(cache=True)
+def apply_moves(state, tally, moved, sources, targets, census, plain):
+    """Move the week's counts ``(flows, 2)`` between stocks of the aggregate state; add them to ``tally``.
+
+    Stocks whose people are alike (``plain``) have one class, counted from the state.
+    """
     for f in range(moved.shape[0]):
         for x in range(2):
             k = moved[f, x]
@@ -245,6 +263,9 @@ def apply_moves(state, tally, moved, sources, targets):
                     state[sources[f], x] -= k
                 state[targets[f], x] += k
                 tally[f, x] += k
+    for s in plain:
+        for x in range(2):
+            census[s, x, 0] = state[s, x]
 
 
 @nb.njit(cache=True, inline="always")
