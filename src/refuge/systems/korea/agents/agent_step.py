@@ -2,7 +2,9 @@
 
 Each person's draws come from the counter-based stream of (member key, step,
 decision, row), so a person's week does not depend on threads or chunks. One
-Philox block gives the stay-or-leave uniforms of four rows. A leaver's uniform,
+Philox block gives the stay-or-leave uniforms of four rows; a chunk makes its
+rows' blocks in one pass before it walks the rows (a loop the compiler
+vectorises, unlike a block made where it is used). A leaver's uniform,
 rescaled to (0, 1) below the chance to leave, picks the flow; a stayer's,
 rescaled above it, decides whether they gain kin (a rescaled uniform keeps
 2^-32 / p of resolution: ample for the weekly chances of this model); only a
@@ -26,7 +28,7 @@ import numba as nb
 import numpy as np
 
 from ....backends.compiled import parallel_and_serial
-from ....backends.random import decision_id, uniforms
+from ....backends.random import decision_id, fill_uniforms, uniforms
 
 SMALLEST_CHUNK = 4_096
 CHUNKS = 64
@@ -162,19 +164,16 @@ def _move_people(people, count, rows, week, flows, routes, money, places, tally,
             tally[chunk, f, 0] = 0
             tally[chunk, f, 1] = 0
         census[chunk] = 0
-        loaded = -1
-        w0 = w1 = w2 = w3 = 0.0
-        for i in range(chunk * rows, min(count, (chunk + 1) * rows)):
+        start, end = chunk * rows, min(count, (chunk + 1) * rows)
+        u = np.empty(4 * (((end + 3) >> 2) - (start >> 2)))  # the chunk's stay-or-leave uniforms, from row start & ~3
+        fill_uniforms(u, k0, k1, step, MOVE, start >> 2)
+        for i in range(start, end):
             s = stock[i]
             x = sex[i]
             moved = -1
             if nout[s] > 0:
                 c = class_of(i, s, kin, age, savings, route, leg, at_risk, hiding, transit, max_legs, tier_usd)
-                if i >> 2 != loaded:
-                    loaded = i >> 2
-                    w0, w1, w2, w3 = uniforms(k0, k1, step, MOVE, loaded)
-                slot = i & 3
-                u0 = w0 if slot == 0 else w1 if slot == 1 else w2 if slot == 2 else w3
+                u0 = u[i - (start & ~3)]
                 p = p_leave[s, x, c]
                 if u0 < p:
                     u1 = u0 / p
