@@ -158,6 +158,7 @@ def _move_people(people, count, rows, week, flows, routes, money, places, tally,
     fee, remittance, p_kin = money
     at_risk, hiding, transit, max_legs, tier_usd = places
     recording = event.shape[0] > 0
+    alike = at_risk < 0 and hiding < 0 and transit < 0 and not (attempt.any() or crossing.any())
     chunks = (count + rows - 1) // rows
     for chunk in nb.prange(chunks):
         for f in range(tally.shape[1]):
@@ -167,66 +168,99 @@ def _move_people(people, count, rows, week, flows, routes, money, places, tally,
         start, end = chunk * rows, min(count, (chunk + 1) * rows)
         u = np.empty(4 * (((end + 3) >> 2) - (start >> 2)))  # the chunk's stay-or-leave uniforms, from row start & ~3
         fill_uniforms(u, k0, k1, step, MOVE, start >> 2)
-        for i in range(start, end):
-            s = stock[i]
-            x = sex[i]
-            moved = -1
-            if nout[s] > 0:
-                c = class_of(i, s, kin, age, savings, route, leg, at_risk, hiding, transit, max_legs, tier_usd)
-                u0 = u[i - (start & ~3)]
-                p = p_leave[s, x, c]
-                if u0 < p:
-                    u1 = u0 / p
-                    j = 0
-                    for k in range(nout[s] - 1):  # the first j with u1 <= cum[j], counted without a branch to guess
-                        j += u1 > cum[s, x, c, k]
-                    moved = outflows[s, j]
-                elif s == transit:
-                    r = route[i]
-                    if leg_weeks[i] < 255:
-                        leg_weeks[i] += 1
-                    if leg[i] + 1 < legs[r] and leg_weeks[i] >= leg_length[r, leg[i]]:
-                        leg[i] += 1
-                        leg_weeks[i] = 0
-                        _pay(i, leg_cost[r, leg[i]], savings, cost)
-                if moved >= 0:
-                    stock[i] = targets[moved]
-                    tally[chunk, moved, x] += 1
-                    if attempt[moved] or crossing[moved] or enters_transit[moved]:
-                        if attempt[moved] and attempts[i] < 255:
-                            attempts[i] += 1
-                        if crossing[moved]:
-                            if crossed[i] < 0:
-                                crossed[i] = step
-                            _pay(i, fee, savings, cost)
-                        if enters_transit[moved]:
-                            u2 = uniforms(k0, k1, step, ROUTE, i)[0]
-                            r = 0
-                            last = route_cum.shape[1] - 1
-                            while r < last and u2 * route_cum[x, last] > route_cum[x, r]:
-                                r += 1
-                            route[i] = r
-                            leg[i] = 0
-                            leg_weeks[i] = 0
-                            _pay(i, leg_cost[r, 0], savings, cost)
+        if alike:
+            _walk_alike(start, end, u, stock, sex, age, event, p_leave, cum, outflows, nout, targets, tally[chunk],
+                        recording, new_year)  # fmt: skip
+        else:
+            for i in range(start, end):
                 s = stock[i]
-                if s in (at_risk, hiding) and kin[i] == 1:
-                    savings[i] = min(savings[i] + remittance, 65535)
-                elif s == at_risk and moved < 0 and (u0 - p) / (1.0 - p) < p_kin:
-                    kin[i] = 1
-            if recording:
-                event[i] = moved
-            if new_year and age[i] < 255:
-                age[i] += 1
-                if stock[i] == at_risk and age[i] >= AGE_OUT:  # ages out; a young person takes the place
-                    age[i] = AGE_IN
-                    savings[i] = 0
-                    attempts[i] = 0
-                    crossed[i] = -1
-            s = stock[i]
-            if s in (at_risk, hiding, transit):
-                census[chunk, s, x, class_of(i, s, kin, age, savings, route, leg, at_risk, hiding, transit, max_legs,
-                                             tier_usd)] += 1  # fmt: skip
+                x = sex[i]
+                moved = -1
+                if nout[s] > 0:
+                    c = class_of(i, s, kin, age, savings, route, leg, at_risk, hiding, transit, max_legs, tier_usd)
+                    u0 = u[i - (start & ~3)]
+                    p = p_leave[s, x, c]
+                    if u0 < p:
+                        u1 = u0 / p
+                        j = 0
+                        for k in range(nout[s] - 1):  # the first j with u1 <= cum[j], counted without a branch to guess
+                            j += u1 > cum[s, x, c, k]
+                        moved = outflows[s, j]
+                    elif s == transit:
+                        r = route[i]
+                        if leg_weeks[i] < 255:
+                            leg_weeks[i] += 1
+                        if leg[i] + 1 < legs[r] and leg_weeks[i] >= leg_length[r, leg[i]]:
+                            leg[i] += 1
+                            leg_weeks[i] = 0
+                            _pay(i, leg_cost[r, leg[i]], savings, cost)
+                    if moved >= 0:
+                        stock[i] = targets[moved]
+                        tally[chunk, moved, x] += 1
+                        if attempt[moved] or crossing[moved] or enters_transit[moved]:
+                            if attempt[moved] and attempts[i] < 255:
+                                attempts[i] += 1
+                            if crossing[moved]:
+                                if crossed[i] < 0:
+                                    crossed[i] = step
+                                _pay(i, fee, savings, cost)
+                            if enters_transit[moved]:
+                                u2 = uniforms(k0, k1, step, ROUTE, i)[0]
+                                r = 0
+                                last = route_cum.shape[1] - 1
+                                while r < last and u2 * route_cum[x, last] > route_cum[x, r]:
+                                    r += 1
+                                route[i] = r
+                                leg[i] = 0
+                                leg_weeks[i] = 0
+                                _pay(i, leg_cost[r, 0], savings, cost)
+                    s = stock[i]
+                    if s in (at_risk, hiding) and kin[i] == 1:
+                        savings[i] = min(savings[i] + remittance, 65535)
+                    elif s == at_risk and moved < 0 and (u0 - p) / (1.0 - p) < p_kin:
+                        kin[i] = 1
+                if recording:
+                    event[i] = moved
+                if new_year and age[i] < 255:
+                    age[i] += 1
+                    if stock[i] == at_risk and age[i] >= AGE_OUT:  # ages out; a young person takes the place
+                        age[i] = AGE_IN
+                        savings[i] = 0
+                        attempts[i] = 0
+                        crossed[i] = -1
+                s = stock[i]
+                if s in (at_risk, hiding, transit):
+                    census[chunk, s, x, class_of(i, s, kin, age, savings, route, leg, at_risk, hiding, transit, max_legs,
+                                                 tier_usd)] += 1  # fmt: skip
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _walk_alike(start, end, u, stock, sex, age, event, p_leave, cum, outflows, nout, targets, tally, recording,
+                new_year):  # fmt: skip
+    """Rows ``start .. end-1`` of a model whose people are alike: steps 1 and 5 of :func:`_move_people` only.
+
+    Without the Korean system's stocks and attempts (a model of another system), every other step does
+    nothing, and skipping its tests for each person makes the week about a third faster; the moves are the same.
+    """
+    for i in range(start, end):
+        s = stock[i]
+        moved = -1
+        if nout[s] > 0:
+            x = sex[i]
+            u0 = u[i - (start & ~3)]
+            p = p_leave[s, x, 0]
+            if u0 < p:
+                u1 = u0 / p
+                j = 0
+                for k in range(nout[s] - 1):
+                    j += u1 > cum[s, x, 0, k]
+                moved = outflows[s, j]
+                stock[i] = targets[moved]
+                tally[moved, x] += 1
+        if recording:
+            event[i] = moved
+        if new_year and age[i] < 255:
+            age[i] += 1
 
 
 #: one week of people on all cores, and on one (see ``PARALLEL_FROM``)
