@@ -72,7 +72,9 @@ def hazard_tables(rates, census, weights, outflows, nout, route_exit, route_flow
     A flow's hazard for a class is the model's per-capita rate times the class's
     weight over the stock's average weight (from ``census``), so the stock's
     expected total is the model's. Exits from transit go by route: a person's
-    route ends in one exit flow, which gets the summed rate of all exits.
+    route ends in one exit flow, which gets the summed rate of all exits. Where
+    every class of a stock weighs one, the average is exactly one and each hazard
+    is the model's rate, so the weighing (divisions, the week's cost here) is skipped.
     """
     stocks, _, classes = census.shape
     routes = route_flow.shape[0]
@@ -81,6 +83,10 @@ def hazard_tables(rates, census, weights, outflows, nout, route_exit, route_flow
     for s in range(stocks):
         if nout[s] == 0:
             continue
+        alike = True
+        for c in range(classes):
+            for j in range(nout[s]):
+                alike = alike and weights[s, c, j] == 1.0
         for x in range(2):
             people = 0.0
             for c in range(classes):
@@ -90,6 +96,8 @@ def hazard_tables(rates, census, weights, outflows, nout, route_exit, route_flow
                 f = outflows[s, j]
                 if route_exit[f]:
                     exits += rates[f, x]
+                if alike:
+                    continue
                 weighted = 0.0
                 for c in range(classes):
                     weighted += census[s, x, c] * weights[s, c, j]
@@ -103,6 +111,8 @@ def hazard_tables(rates, census, weights, outflows, nout, route_exit, route_flow
                     if route_exit[f]:
                         r = c // max_legs
                         h = exits if s == transit and r < routes and route_flow[r] == f else 0.0
+                    elif alike:
+                        h = rates[f, x]
                     elif mean_weight[j] > 0.0:
                         h = rates[f, x] * weights[s, c, j] / mean_weight[j]
                     else:
