@@ -2,9 +2,9 @@
 
 Each person's draws come from the counter-based stream of (member key, step,
 decision, row), so a person's week does not depend on threads or chunks. One
-Philox block gives the stay-or-leave uniforms of four rows; a chunk makes its
-rows' blocks in one pass before it walks the rows (a loop the compiler
-vectorises, unlike a block made where it is used). A leaver's uniform,
+Philox block gives the stay-or-leave uniforms of four rows; the blocks of
+``SWEEP`` rows are made in one pass before those rows are walked (a loop the
+compiler vectorises, unlike a block made where it is used). A leaver's uniform,
 rescaled to (0, 1) below the chance to leave, picks the flow; a stayer's,
 rescaled above it, decides whether they gain kin (a rescaled uniform keeps
 2^-32 / p of resolution: ample for the weekly chances of this model); only a
@@ -32,6 +32,8 @@ from ....backends.random import decision_id, fill_uniforms, uniforms
 
 SMALLEST_CHUNK = 4_096
 CHUNKS = 64
+#: rows whose stay-or-leave uniforms are made in one pass (8 KiB of them; a chunk's worth would leave the cache)
+SWEEP = 1_024
 #: fewer rows run on one thread: waking the others each week costs more than it saves at 10,000 people
 #: on a busy machine (at 100,000 two threads ran 1.1-1.2 times as fast at load 7, threads waiting passively)
 PARALLEL_FROM = 1 << 16
@@ -176,78 +178,81 @@ def _move_people(people, count, rows, week, flows, routes, money, places, tally,
             tally[chunk, f, 1] = 0
         census[chunk] = 0
         start, end = chunk * rows, min(count, (chunk + 1) * rows)
-        u = np.empty(4 * (((end + 3) >> 2) - (start >> 2)))  # the chunk's stay-or-leave uniforms, from row start & ~3
-        fill_uniforms(u, k0, k1, step, MOVE, start >> 2)
-        if alike:
-            _walk_alike(start, end, u, stock, sex, age, event, p_leave, cum, outflows, nout, targets, tally[chunk],
-                        recording, new_year)  # fmt: skip
-        else:
-            for i in range(start, end):
-                s = stock[i]
-                x = sex[i]
-                moved = -1
-                if nout[s] > 0:
-                    c = class_of(i, s, kin, age, savings, route, leg, at_risk, hiding, transit, max_legs, tier_usd)
-                    u0 = u[i - (start & ~3)]
-                    p = p_leave[s, x, c]
-                    if u0 < p:
-                        u1 = u0 / p
-                        j = 0
-                        for k in range(nout[s] - 1):  # the first j with u1 <= cum[j], counted without a branch to guess
-                            j += u1 > cum[s, x, c, k]
-                        moved = outflows[s, j]
-                    elif s == transit:
-                        r = route[i]
-                        if leg_weeks[i] < 255:
-                            leg_weeks[i] += 1
-                        if leg[i] + 1 < legs[r] and leg_weeks[i] >= leg_length[r, leg[i]]:
-                            leg[i] += 1
-                            leg_weeks[i] = 0
-                            _pay(i, leg_cost[r, leg[i]], savings, cost)
-                    if moved >= 0:
-                        stock[i] = targets[moved]
-                        tally[chunk, moved, x] += 1
-                        if attempt[moved] or crossing[moved] or enters_transit[moved]:
-                            if attempt[moved] and attempts[i] < 255:
-                                attempts[i] += 1
-                            if crossing[moved]:
-                                if crossed[i] < 0:
-                                    crossed[i] = step
-                                _pay(i, fee, savings, cost)
-                            if enters_transit[moved]:
-                                u2 = uniforms(k0, k1, step, ROUTE, i)[0]
-                                r = 0
-                                last = route_cum.shape[1] - 1
-                                while r < last and u2 * route_cum[x, last] > route_cum[x, r]:
-                                    r += 1
-                                route[i] = r
-                                leg[i] = 0
-                                leg_weeks[i] = 0
-                                _pay(i, leg_cost[r, 0], savings, cost)
+        u = np.empty(SWEEP)
+        for first in range(start & ~3, end, SWEEP):  # rows in sweeps whose uniforms stay in the first-level cache
+            lo, hi = max(first, start), min(end, first + SWEEP)
+            fill_uniforms(u[: (hi - first + 3) & ~3], k0, k1, step, MOVE, first >> 2)
+            if alike:
+                _walk_alike(lo, hi, u[lo - first :], stock, sex, age, event, p_leave, cum, outflows, nout, targets,
+                            tally[chunk], recording, new_year)  # fmt: skip
+            else:
+                for i in range(lo, hi):
                     s = stock[i]
-                    if s in (at_risk, hiding) and kin[i] == 1:
-                        savings[i] = min(savings[i] + remittance, 65535)
-                    elif s == at_risk and moved < 0 and (u0 - p) / (1.0 - p) < p_kin:
-                        kin[i] = 1
-                if recording:
-                    event[i] = moved
-                if new_year and age[i] < 255:
-                    age[i] += 1
-                    if stock[i] == at_risk and age[i] >= AGE_OUT:  # ages out; a young person takes the place
-                        age[i] = AGE_IN
-                        savings[i] = 0
-                        attempts[i] = 0
-                        crossed[i] = -1
-                s = stock[i]
-                if s in (at_risk, hiding, transit):
-                    census[chunk, s, x, class_of(i, s, kin, age, savings, route, leg, at_risk, hiding, transit, max_legs,
-                                                 tier_usd)] += 1  # fmt: skip
+                    x = sex[i]
+                    moved = -1
+                    if nout[s] > 0:
+                        c = class_of(i, s, kin, age, savings, route, leg, at_risk, hiding, transit, max_legs, tier_usd)
+                        u0 = u[i - first]
+                        p = p_leave[s, x, c]
+                        if u0 < p:
+                            u1 = u0 / p
+                            j = 0
+                            for k in range(nout[s] - 1):  # the first j with u1 <= cum[j], counted without a branch to guess
+                                j += u1 > cum[s, x, c, k]
+                            moved = outflows[s, j]
+                        elif s == transit:
+                            r = route[i]
+                            if leg_weeks[i] < 255:
+                                leg_weeks[i] += 1
+                            if leg[i] + 1 < legs[r] and leg_weeks[i] >= leg_length[r, leg[i]]:
+                                leg[i] += 1
+                                leg_weeks[i] = 0
+                                _pay(i, leg_cost[r, leg[i]], savings, cost)
+                        if moved >= 0:
+                            stock[i] = targets[moved]
+                            tally[chunk, moved, x] += 1
+                            if attempt[moved] or crossing[moved] or enters_transit[moved]:
+                                if attempt[moved] and attempts[i] < 255:
+                                    attempts[i] += 1
+                                if crossing[moved]:
+                                    if crossed[i] < 0:
+                                        crossed[i] = step
+                                    _pay(i, fee, savings, cost)
+                                if enters_transit[moved]:
+                                    u2 = uniforms(k0, k1, step, ROUTE, i)[0]
+                                    r = 0
+                                    last = route_cum.shape[1] - 1
+                                    while r < last and u2 * route_cum[x, last] > route_cum[x, r]:
+                                        r += 1
+                                    route[i] = r
+                                    leg[i] = 0
+                                    leg_weeks[i] = 0
+                                    _pay(i, leg_cost[r, 0], savings, cost)
+                        s = stock[i]
+                        if s in (at_risk, hiding) and kin[i] == 1:
+                            savings[i] = min(savings[i] + remittance, 65535)
+                        elif s == at_risk and moved < 0 and (u0 - p) / (1.0 - p) < p_kin:
+                            kin[i] = 1
+                    if recording:
+                        event[i] = moved
+                    if new_year and age[i] < 255:
+                        age[i] += 1
+                        if stock[i] == at_risk and age[i] >= AGE_OUT:  # ages out; a young person takes the place
+                            age[i] = AGE_IN
+                            savings[i] = 0
+                            attempts[i] = 0
+                            crossed[i] = -1
+                    s = stock[i]
+                    if s in (at_risk, hiding, transit):
+                        census[chunk, s, x, class_of(i, s, kin, age, savings, route, leg, at_risk, hiding, transit, max_legs,
+                                                     tier_usd)] += 1  # fmt: skip
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
 def _walk_alike(start, end, u, stock, sex, age, event, p_leave, cum, outflows, nout, targets, tally, recording,
                 new_year):  # fmt: skip
-    """Rows ``start .. end-1`` of a model whose people are alike: steps 1 and 5 of :func:`_move_people` only.
+    """Rows ``start .. end-1`` (their uniforms ``u`` from row ``start``) of a model whose people are alike:
+    steps 1 and 5 of :func:`_move_people` only.
 
     Without the Korean system's stocks and attempts (a model of another system), every other step does
     nothing, and skipping its tests for each person makes the week about a third faster; the moves are the same.
@@ -257,7 +262,7 @@ def _walk_alike(start, end, u, stock, sex, age, event, p_leave, cum, outflows, n
         moved = -1
         if nout[s] > 0:
             x = sex[i]
-            u0 = u[i - (start & ~3)]
+            u0 = u[i - start]
             p = p_leave[s, x, 0]
             if u0 < p:
                 u1 = u0 / p
