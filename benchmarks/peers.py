@@ -27,9 +27,11 @@ each engine made and reports them per agent-step (``moves_per_agent_step``).
   direction, parallel over all cores, each thread taking its agents through every
   step in one go (these agents never interact, so no per-step synchronisation).
 
-Reports agent-steps per second, moves per agent-step, bytes per agent (tracemalloc
-peak while the agents are built, divided by their number), the ratios to refuge,
-and the load average before each row.
+Reports agent-steps per second, the CPU time over the wall time of the timed
+steps (below 1 for a one-thread engine: the share of a core the busy machine
+gave it), moves per agent-step, bytes per agent (tracemalloc peak while the
+agents are built, divided by their number), the ratios to refuge, and the load
+average before each row.
 
     python benchmarks/peers.py --sizes 10000 100000 1000000 --json benchmarks/peers.json
 """
@@ -103,16 +105,15 @@ def build_refuge(agents: int, package: str = "refuge"):
     return backend, state, rates
 
 
-def run_refuge(agents: int, steps: int) -> tuple[float, float]:
+def run_refuge(agents: int, steps: int) -> tuple[float, float, float]:
     backend, state, rates = build_refuge(agents)
     tally = np.zeros(rates.shape, dtype=np.int64)
     backend.step(state, rates, 0, tally)  # compile outside the clock
     tally[:] = 0
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for step in range(1, steps + 1):
         backend.step(state, rates, step, tally)
-    seconds = time.perf_counter() - start
-    return seconds, tally.sum() / (agents * steps)
+    return time.perf_counter() - start, time.process_time() - cpu, tally.sum() / (agents * steps)
 
 
 # -- Flee -------------------------------------------------------------------------
@@ -146,18 +147,19 @@ def build_flee(agents: int):
     return world
 
 
-def run_flee(agents: int, steps: int) -> tuple[float, float]:
+def run_flee(agents: int, steps: int) -> tuple[float, float, float]:
     """After a step, the agents on links are exactly those that set out that step (each link takes 1.5 days)."""
     world = build_flee(agents)
     quiet = io.StringIO()
-    seconds, moves = 0.0, 0
+    seconds, cpu, moves = 0.0, 0.0, 0
     with contextlib.redirect_stderr(quiet), contextlib.redirect_stdout(quiet):
         for _ in range(steps):
-            start = time.perf_counter()
+            start, started = time.perf_counter(), time.process_time()
             world.evolve()
             seconds += time.perf_counter() - start
+            cpu += time.process_time() - started
             moves += sum(a.travelling for a in world.agents)
-    return seconds, moves / (agents * steps)
+    return seconds, cpu, moves / (agents * steps)
 
 
 # -- Mesa -------------------------------------------------------------------------
@@ -198,20 +200,21 @@ def build_mesa_crowded(agents: int):
     return build_mesa(agents, SIDE)
 
 
-def run_mesa(agents: int, steps: int, build=build_mesa) -> tuple[float, float]:
+def run_mesa(agents: int, steps: int, build=build_mesa) -> tuple[float, float, float]:
     model = build(agents)
     walkers = list(model.agents)
-    seconds, moves = 0.0, 0
+    seconds, cpu, moves = 0.0, 0.0, 0
     for _ in range(steps):
         before = [a.cell for a in walkers]
-        start = time.perf_counter()
+        start, started = time.perf_counter(), time.process_time()
         model.step()
         seconds += time.perf_counter() - start
+        cpu += time.process_time() - started
         moves += sum(a.cell is not b for a, b in zip(walkers, before, strict=True))
-    return seconds, moves / (agents * steps)
+    return seconds, cpu, moves / (agents * steps)
 
 
-def run_mesa_crowded(agents: int, steps: int) -> tuple[float, float]:
+def run_mesa_crowded(agents: int, steps: int) -> tuple[float, float, float]:
     return run_mesa(agents, steps, build_mesa_crowded)
 
 
@@ -245,14 +248,14 @@ def _walk(position, neighbours, steps, threshold):
     return moves
 
 
-def run_ceiling(agents: int, steps: int) -> tuple[float, float]:
+def run_ceiling(agents: int, steps: int) -> tuple[float, float, float]:
     neighbours = torus().astype(np.uint8)
     position = (np.arange(agents) % (SIDE * SIDE)).astype(np.uint8)
     threshold = np.uint64(MOVE * 2.0**62)
     _walk(position.copy(), neighbours, 1, threshold)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     moves = _walk(position, neighbours, steps, threshold)
-    return time.perf_counter() - start, moves / (agents * steps)
+    return time.perf_counter() - start, time.process_time() - cpu, moves / (agents * steps)
 
 
 # -- the run ----------------------------------------------------------------------
@@ -305,9 +308,10 @@ def main() -> None:
             run, _ = ENGINES[engine]
             engine_steps = max(2, steps // 100) if engine in PEERS else steps
             load = os.getloadavg()[0]
-            seconds, moves = run(agents, engine_steps)
+            seconds, cpu, moves = run(agents, engine_steps)
             memory = bytes_per_agent(engine, min(agents, 100_000) if engine in PEERS else agents)
             row = {"engine": engine, "agents": agents, "steps": engine_steps, "seconds": round(seconds, 3),
+                   "cpu_seconds": round(cpu, 3),
                    "agent_steps_per_s": agents * engine_steps / seconds, "moves_per_agent_step": round(moves, 4),
                    "bytes_per_agent": round(memory, 1), "load_before": load}  # fmt: skip
             rows.append(row)
@@ -323,15 +327,16 @@ def main() -> None:
 def table(rows: list[dict]) -> str:
     """A Markdown table: speed, moves per agent-step, memory, refuge's ratio to each engine, load."""
     speed = {(r["engine"], r["agents"]): r.get("agent_steps_per_s") for r in rows}
-    lines = ["| agents | engine | agent-steps/s | moves/agent-step | bytes/agent | refuge ÷ engine | load |",
-             "|---:|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+    lines = ["| agents | engine | agent-steps/s | CPU/wall | moves/agent-step | bytes/agent | refuge ÷ engine | load |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     for r in rows:
         if "skipped" in r:
-            lines.append(f"| {r['agents']:,} | {r['engine']} | skipped ({r['skipped']}) | | | | |")
+            lines.append(f"| {r['agents']:,} | {r['engine']} | skipped ({r['skipped']}) | | | | | |")
             continue
         ours = speed.get(("refuge", r["agents"]))
         ratio = f"{ours / r['agent_steps_per_s']:.3g}" if ours else ""
         lines.append(f"| {r['agents']:,} | {r['engine']} | {r['agent_steps_per_s']:.3g} | "
+                     f"{r['cpu_seconds'] / r['seconds']:.2f} | "
                      f"{r['moves_per_agent_step']:.3f} | {r['bytes_per_agent']:.0f} | {ratio} | "
                      f"{r['load_before']:.2f} |")  # fmt: skip
     return "\n".join(lines)

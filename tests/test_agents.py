@@ -279,21 +279,25 @@ def _ring(first_flow: str):
 
 def test_people_alike_take_the_short_walk_and_move_as_in_the_full_week():
     """A model without the Korean stocks and attempts takes ``_walk_alike``; naming one flow an attempt sends the
-    same people through the full week (which then counts attempts), and they must make the same moves."""
+    same people through the full week (which then counts attempts), and they must make the same moves, recorded."""
     from refuge.backends.random import member_keys
 
     runs = {}
     for first in ("move_0_1", "cross_to_china"):
         model = _ring(first)
-        backend = Agents(heterogeneous=False)(model, member_keys(3, 1))
+        backend = Agents(heterogeneous=False, record=True)(model, member_keys(3, 1))
         state = model.initial_state(1, dtype=np.int64)
         rates = model.rates(state, DriverView({}), ParameterView({"move_hazard": 0.1}))
         tally = np.zeros(rates.shape, dtype=np.int64)
         for step in range(WEEKS_PER_YEAR + 1):  # across a new year: everyone ages once in both
             backend.step(state, rates, step, tally)
-        runs[first] = backend.people(0), tally
-    (short, short_tally), (full, full_tally) = runs["move_0_1"], runs["cross_to_china"]
+        runs[first] = backend.people(0), tally, backend.take_events()
+    (short, short_tally, short_events), (full, full_tally, full_events) = runs["move_0_1"], runs["cross_to_china"]
     assert short_tally.sum() > 1_000 and short.attempts.max() == 0 < full.attempts.max()
     np.testing.assert_array_equal(short_tally, full_tally)
     for column in ("stock", "age"):
         np.testing.assert_array_equal(getattr(short, column), getattr(full, column))
+    assert len(short_events) == short_tally.sum()
+    for column in ("step", "person", "age"):
+        np.testing.assert_array_equal(short_events[column], full_events[column])
+    np.testing.assert_array_equal(short_events["flow"].cat.codes, full_events["flow"].cat.codes)
