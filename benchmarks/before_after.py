@@ -1,4 +1,4 @@
-"""The counts ensemble (or the agents' walk of ``peers.py``) with this checkout and an earlier revision, in one process.
+"""A baseline run (or the agents' walk of ``peers.py``) with this checkout and an earlier revision, in one process.
 
 The earlier revision's ``src/refuge`` is exported with ``git archive`` into a
 temporary folder as the package ``refuge_before`` (refuge imports itself
@@ -7,6 +7,7 @@ Prints each run's wall and CPU seconds, the load average, and whether the
 two revisions gave the same numbers.
 
     python benchmarks/before_after.py --rev main --members 2000 --repeats 3
+    python benchmarks/before_after.py --rev main --backend agents --members 1 --until 1992
     python benchmarks/before_after.py --rev main --torus 10000 --repeats 5   # agent-steps/s on the torus
 """
 
@@ -42,9 +43,10 @@ def earlier(rev: str, folder: Path):
     return importlib.import_module("refuge_before")
 
 
-def timed(package, members: int, seed: int) -> tuple[float, float, np.ndarray]:
+def timed(package, members: int, seed: int, backend: str, until: int | None) -> tuple[float, float, np.ndarray]:
+    timeline = package.simulation.Timeline(1990, until) if until else None
     start, cpu = time.perf_counter(), time.process_time()
-    flows = package.run("baseline", members=members, seed=seed).data.flows.values
+    flows = package.run("baseline", members=members, seed=seed, backend=backend, timeline=timeline).data.flows.values
     return time.perf_counter() - start, time.process_time() - cpu, flows
 
 
@@ -65,6 +67,8 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=2_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--backend", default="counts")
+    parser.add_argument("--until", type=int, help="last year simulated (default: the timeline's)")
     parser.add_argument("--torus", type=int, metavar="AGENTS", help="time the agents' torus walk of peers.py instead")
     parser.add_argument("--agent-steps", type=float, default=2e7, help="with --torus: agent-steps a repeat")
     args = parser.parse_args()
@@ -75,12 +79,13 @@ def main() -> None:
             return
         for package in packages.values():
             # compile and load the kernels this size uses outside the clock
-            package.run("baseline", members=args.members, seed=0, timeline=package.simulation.Timeline(1990, 1990))
+            package.run("baseline", members=args.members, seed=0, backend=args.backend,
+                        timeline=package.simulation.Timeline(1990, 1990))  # fmt: skip
         results = {}
         for repeat in range(args.repeats):
             for name, package in packages.items():
                 load = os.getloadavg()[0]
-                wall, cpu, results[name] = timed(package, args.members, args.seed)
+                wall, cpu, results[name] = timed(package, args.members, args.seed, args.backend, args.until)
                 print(f"{repeat} {name:>14}: {wall:6.2f} s wall, {cpu:6.2f} s CPU, load {load:.2f}", flush=True)
         same = np.array_equal(*results.values())
         print(f"same numbers for seed {args.seed}: {same}")
