@@ -76,7 +76,8 @@ def _move(s, d, p):
 
 
 def refuge_model(agents: int, package: str = "refuge"):
-    Flow, Model, Parameter, Stock = _names(f"{package}.model.definition", "Flow", "Model", "Parameter", "Stock")
+    definition = importlib.import_module(f"{package}.model.definition")
+    Flow, Model, Parameter, Stock = definition.Flow, definition.Model, definition.Parameter, definition.Stock
 
     neighbours = torus()
     stocks = tuple(Stock(f"place_{i}", f"place {i}", "a place on the torus") for i in range(SIDE * SIDE))
@@ -85,7 +86,9 @@ def refuge_model(agents: int, package: str = "refuge"):
     hazard = Parameter("move_hazard", -math.log(1 - MOVE) / 4, "per step", "hazard of each move", ())
     per_place = agents // (SIDE * SIDE)
     initial = {s.name: (per_place // 2, per_place - per_place // 2) for s in stocks}
-    return Model("torus", stocks, flows, (), (hazard,), initial, ())
+    # two strata: the agents backend it is timed on carries each person's sex (revisions before strata had just these)
+    strata = {"strata": definition.Strata("sex", ("female", "male"))} if hasattr(definition, "Strata") else {}
+    return Model("torus", stocks, flows, (), (hazard,), initial, (), **strata)
 
 
 def _names(module: str, *names: str) -> list:

@@ -26,7 +26,7 @@ import numpy as np
 
 import refuge
 from refuge.backends.random import member_keys
-from refuge.model.timeline import WEEKS_PER_YEAR, Timeline
+from refuge.model.timeline import Timeline
 from refuge.scenarios.levers import compile_inputs
 from refuge.simulation import simulate
 from refuge.systems.korea.agents.agent_step import PARALLEL_FROM
@@ -86,7 +86,7 @@ def main() -> None:
         "seconds_total": round(total, 1),
         "cpu_seconds_total": round(cpu, 1),  # about threads x wall when the kernel really runs in parallel
         "load_before": load,
-        "agent_steps_per_second": people.count * WEEKS_PER_YEAR * len(years) / total,
+        "agent_steps_per_second": people.count * timeline.steps_per_year * len(years) / total,
         "column_bytes_per_person": people.bytes_per_person,
         "column_bytes_incl_spare_per_person": round(people.nbytes / people.count, 2),
         "peak_rss_growth_per_person": round((peak_rss() - before) / people.count, 2),

@@ -17,12 +17,12 @@ from scipy import stats
 
 import refuge
 from refuge.model.definition import DriverView, ParameterView
-from refuge.model.timeline import WEEKS_PER_YEAR, Timeline
+from refuge.model.timeline import Timeline
 from refuge.scenarios.levers import compile_inputs
 from refuge.simulation import simulate
 from refuge.systems.korea import journeys
 from refuge.systems.korea.agents.agent_step import hazard_tables
-from refuge.systems.korea.agents.agents import Agents
+from refuge.systems.korea.agents.agents import WEEKS_PER_YEAR, Agents
 from refuge.systems.korea.routes import load_routes
 
 TIMELINE = Timeline(1995, 2001)
@@ -266,7 +266,7 @@ def test_trajectories_need_the_agents_backend(tmp_path):
 
 def _ring(first_flow: str):
     """Five places in a ring, each person leaving along one of two flows; the first flow named ``first_flow``."""
-    from refuge.model.definition import Flow, Model, Parameter, Stock
+    from refuge.model.definition import Flow, Model, Parameter, Stock, Strata
 
     stocks = tuple(Stock(f"place_{i}", f"place {i}", "a place") for i in range(5))
     ends = [(i, (i + d) % 5) for i in range(5) for d in (1, 2)]
@@ -274,7 +274,8 @@ def _ring(first_flow: str):
     flows = tuple(Flow(n, f"place_{i}", f"place_{j}", lambda s, d, p: p.move_hazard, ()) for n, (i, j) in
                   zip(names, ends, strict=True))  # fmt: skip
     hazard = Parameter("move_hazard", 0.1, "per week", "hazard of each move", ())
-    return Model("ring", stocks, flows, (), (hazard,), {s.name: (300, 200) for s in stocks}, ())
+    return Model("ring", stocks, flows, (), (hazard,), {s.name: (300, 200) for s in stocks}, (),
+                 strata=Strata("sex", ("female", "male")))  # fmt: skip
 
 
 def test_people_alike_take_the_short_walk_and_move_as_in_the_full_week():

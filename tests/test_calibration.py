@@ -252,6 +252,7 @@ def test_cli_calibrate_writes_posterior_fit_tables_and_plots(tmp_path):
     done = refuge_cli(*args)
     assert done.returncode == 0, done.stderr
     assert "in-sample" in done.stdout and "hold-out" in done.stdout  # 2006-2025 are held out
+    assert "calibrating to 2005 (34 walkers in 1 chains): 100% of 3 steps" in done.stderr  # plain lines off a terminal
     for name in ("posterior.csv", "posterior.json", "predictive.png", "fit.csv", "fit_summary.json",
                  "parameters.csv", "parameters.png", "hiding_in_china.csv", "hiding_in_china.png"):
         assert (out / name).stat().st_size > 0, name
@@ -259,6 +260,11 @@ def test_cli_calibrate_writes_posterior_fit_tables_and_plots(tmp_path):
     assert meta["settings"]["until"] == 2005 and meta["settings"]["seed"] == 0 and len(meta["data_version"]) == 12
     summary = json.loads((out / "fit_summary.json").read_text())
     assert summary["hold-out"]["years"] == "2006-2025" and summary["in-sample"]["years"] == "1995-2005"
+    share = summary["female_share"]  # the record splits the sexes from 2001
+    assert share["years"] == "2001-2025" and share["within_5_points"] + len(share["misses"]) == share["n_years"] == 25
+    surveys = {row["year"]: row for row in summary["time_abroad"]}
+    assert sorted(surveys) == [2002, 2003, 2005, 2010] and surveys[2010]["survey_years"] == 1.5
+    assert all(row["q05"] <= row["median"] <= row["q95"] for row in surveys.values())
 
 
 def test_the_onward_rate_and_the_route_are_recovered_from_arrivals_and_time_abroad(tmp_path):

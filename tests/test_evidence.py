@@ -103,3 +103,30 @@ def test_arrivals_whose_sexes_do_not_add_up_are_an_error(tmp_path):
     path = write(tmp_path, "2009,2914,662,2000,https://example.org,", header=header, name="arrivals.csv")
     with pytest.raises(DataError, match=r"arrivals.csv, row 2, field 'total'.*male \+ female = 2662"):
         parse_arrivals(path)
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "value", "allowed"),
+    [
+        ("199x,10,,,https://example.org,", "year", "199x", "a year from 1990"),
+        ("2009,many,,,https://example.org,", "total", "many", "a number 0 or more"),
+        ("2009,-3,,,https://example.org,", "total", "-3", "a finite number 0 or more"),
+        ("2009,2914,,,example.org,", "source_url", "example.org", "an http(s) address"),
+    ],
+)
+def test_a_malformed_arrivals_row_names_file_row_field_value_and_what_is_allowed(tmp_path, row, field, value, allowed):
+    header = "year,total,male,female,source_url,note"
+    path = write(tmp_path, "2008,2809,,,https://example.org,", row, header=header, name="arrivals.csv")
+    with pytest.raises(DataError) as err:
+        parse_arrivals(path)
+    assert str(err.value).startswith(f"arrivals.csv, row 3, field {field!r}: value {value!r} is not allowed; allowed: ")
+    assert allowed in str(err.value)
+
+
+def test_a_share_above_one_and_a_seed_without_its_number_are_errors(tmp_path):
+    share = GOOD.replace("hiding_in_china,2001,20000,10000,30000", "female_share,2001,1.2,,")
+    with pytest.raises(DataError, match=r"row 2, field 'value': value 1.2 .*a share between 0 and 1"):
+        parse_claims(write(tmp_path, share))
+    seed = GOOD.replace(",record,", ",seed,").replace("https://example.org/a", "seed 4")
+    with pytest.raises(DataError, match=r"row 2, field 'source_url': value 'seed 4' .*'seed NNN'"):
+        parse_claims(write(tmp_path, seed))

@@ -1,4 +1,9 @@
-"""The engine knows no country: no engine module imports a system, in its source or when imported."""
+"""The engine knows no country: no engine module imports a system, in its source or when imported.
+
+The interfaces (the command line, reports, sensitivity, the web app) name no registered system either:
+they take the one asked for (``--system``) from the registry. (``refuge flee PATH`` is the Flee reader's
+own verb, not a registered system, and imports it.)
+"""
 
 import ast
 import subprocess
@@ -7,20 +12,25 @@ from pathlib import Path
 
 import pytest
 
+from refuge.systems import system_names
+
 SRC = Path(__file__).parents[1] / "src" / "refuge"
 #: the engine: the model API, backends, the loop, results, output, comparison, plots, scenarios and the run store
 _MODULES = ("simulation", "output", "results", "compare", "plots", "store", "errors", "limits", "safe_yaml",
             "progress", "listing")  # fmt: skip
 ENGINE = sorted([*(SRC / "model").glob("*.py"), *(SRC / "backends").glob("*.py"), *(SRC / "scenarios").glob("*.py"),
                  *(SRC / f"{name}.py" for name in _MODULES)])  # fmt: skip
+#: the interfaces: they may load a system when a command runs, never by naming it
+INTERFACES = sorted([*(SRC / "web").glob("*.py"), *(SRC / f"{name}.py" for name in ("cli", "cli_analysis", "report",
+                                                                                   "sensitivity"))])  # fmt: skip
 
 
 #: the system packages (``refuge.systems`` itself, the registry, is engine: it imports them only when asked)
 SYSTEMS = tuple(f"refuge.systems.{p.name}" for p in (SRC / "systems").iterdir() if (p / "__init__.py").exists())
 
 
-def _names_a_system(name: str) -> bool:
-    return any(name == system or name.startswith(f"{system}.") for system in SYSTEMS)
+def _names_a_system(name: str, systems: tuple[str, ...] = SYSTEMS) -> bool:
+    return any(name == system or name.startswith(f"{system}.") for system in systems)
 
 
 def _module(path: Path) -> str:
@@ -51,6 +61,13 @@ def imported(source: str, package: str) -> set[str]:
 def test_no_engine_module_names_a_system(path):
     systems = sorted(filter(_names_a_system, _imports(path)))
     assert not systems, f"{path.relative_to(SRC)} imports {systems}: the engine must take the system as an argument"
+
+
+@pytest.mark.parametrize("path", INTERFACES, ids=lambda p: str(p.relative_to(SRC)))
+def test_no_interface_names_a_registered_system(path):
+    registered = tuple(f"refuge.systems.{name}" for name in system_names())
+    systems = sorted(m for m in _imports(path) if _names_a_system(m, registered))
+    assert not systems, f"{path.relative_to(SRC)} imports {systems}: take the system from --system (the registry)"
 
 
 def test_importing_the_engine_loads_no_system():

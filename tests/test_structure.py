@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import refuge
-from refuge.model.definition import DriverView, Flow, Model, Output, ParameterView, Stock
+from refuge.model.definition import DriverView, Flow, Model, Output, ParameterView, Stock, Strata
 from refuge.model.timeline import Timeline
 from refuge.scenarios import Scenario
 from refuge.scenarios.levers import compile_inputs
@@ -25,6 +25,7 @@ def _two_stock_model(hazard: float) -> Model:
         outputs=(Output("time_abroad", "t", flows=("arrive",), clock=True),
                  Output("arrivals", "n", flows=("arrive",))),
         clock_stocks=("abroad",),
+        strata=Strata("sex", ("female", "male")),
     )
 
 

@@ -21,8 +21,6 @@ from .listing import show
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
-#: ``--system`` on the verbs any system answers
-SystemName = Annotated[str, typer.Option("--system", help="the system: korea (North Korean defection)")]
 console = Console()
 errors = Console(stderr=True)
 
@@ -46,7 +44,7 @@ def run(
         bool, typer.Option("--ensemble-bands", help="bands of the ensemble alone, without the model's misfit")
     ] = False,
     scheduler: cli_analysis.Scheduler = None,
-    system: SystemName = "korea",
+    system: cli_analysis.SystemName = "korea",
 ) -> None:
     """Run a scenario as an ensemble: print a summary, write tables and plots.
 
@@ -103,7 +101,7 @@ def compare(
     out: Annotated[Path, typer.Option(help="output folder")] = Path("out/compare"),
     scheduler: cli_analysis.Scheduler = None,
     force: cli_analysis.Force = False,
-    system: SystemName = "korea",
+    system: cli_analysis.SystemName = "korea",
 ) -> None:
     """Compare scenarios side by side, member against member, over a window of years."""
     cli_analysis.compare_body(names, members=members, seed=seed, backend=backend, start=start, end=end, out=out,
@@ -138,7 +136,7 @@ AsCsv = Annotated[bool, typer.Option("--csv", help="print CSV (one row an item) 
 
 
 @app.command()
-def scenarios(as_csv: AsCsv = False, system: SystemName = "korea") -> None:
+def scenarios(as_csv: AsCsv = False, system: cli_analysis.SystemName = "korea") -> None:
     """List the built-in scenarios."""
     from .scenarios import builtin_scenarios
 
@@ -148,7 +146,7 @@ def scenarios(as_csv: AsCsv = False, system: SystemName = "korea") -> None:
 
 @app.command()
 def validate(file: Annotated[str, typer.Argument(help="a scenario YAML file (or a built-in name)")],
-             system: SystemName = "korea") -> None:  # fmt: skip
+             system: cli_analysis.SystemName = "korea") -> None:  # fmt: skip
     """Check a scenario file against the model and show what it does."""
     from .scenarios.schema import describe_date
 
@@ -163,12 +161,12 @@ def validate(file: Annotated[str, typer.Argument(help="a scenario YAML file (or 
 
 
 @app.command()
-def parameters(as_csv: AsCsv = False) -> None:
+def parameters(as_csv: AsCsv = False, system: cli_analysis.SystemName = "korea") -> None:
     """The drivers levers act on, and the model's parameters: ranges, units, defaults and evidence."""
     from .model.timeline import Timeline
-    from .systems.korea import north_korea
+    from .systems import get_system
 
-    model = north_korea()
+    model = get_system(system).model()
     columns = ("name", "kind", "default or history", "allowed range", "unit", "meaning", "evidence")
     rows = []
     timeline = Timeline()
@@ -180,7 +178,7 @@ def parameters(as_csv: AsCsv = False) -> None:
     for p in model.parameters:
         rows.append((p.name, "parameter", f"{p.value:g}", _range(p.bounds), p.unit, p.label,
                      "; ".join(str(e) for e in p.evidence)))  # fmt: skip
-    show(console, "Drivers (what levers act on) and parameters of the North Korean system", columns, rows,
+    show(console, f"Drivers (what levers act on) and parameters of the model {model.name}", columns, rows,
          as_csv=as_csv)  # fmt: skip
 
 
@@ -190,16 +188,16 @@ def _range(bounds: tuple[float, float]) -> str:
 
 
 @app.command()
-def mechanisms(as_csv: AsCsv = False) -> None:
-    """The mechanisms M1-M12, the flows that carry them, and their seed evidence."""
-    from .systems.korea import north_korea
+def mechanisms(as_csv: AsCsv = False, system: cli_analysis.SystemName = "korea") -> None:
+    """The mechanisms (Korea's M1-M12), the flows that carry them, and their seed evidence."""
+    from .systems import get_system
 
-    model = north_korea()
+    model = get_system(system).model()
     rows = []
     for m in model.mechanisms:
         flows = ", ".join(f.name for f in model.flows if m.id in f.mechanisms)
         rows.append((m.id, m.title, flows, "; ".join(str(e) for e in m.evidence)))
-    show(console, "Mechanisms of the North Korean system", ("id", "mechanism", "flows", "evidence"), rows,
+    show(console, f"Mechanisms of the model {model.name}", ("id", "mechanism", "flows", "evidence"), rows,
          as_csv=as_csv)  # fmt: skip
 
 
@@ -208,13 +206,15 @@ def evidence(
     quantity: Annotated[str | None, typer.Option(help="only claims about this quantity (e.g. hiding_in_china)")] = None,
     annual: Annotated[bool, typer.Option(help="include the annual arrivals record row by row")] = False,
     as_csv: AsCsv = False,
+    system: cli_analysis.SystemName = "korea",
 ) -> None:
     """The quantitative claims behind the model, with their sources, and what the record says of each."""
-    from .systems.korea.evidence import QUANTITIES, evidence_table, load_evidence
+    from .systems import analyses_of
 
-    if quantity is not None and quantity not in QUANTITIES:
-        raise RunError(f"--quantity {quantity!r} is not known; allowed: {', '.join(QUANTITIES)}")
-    frame = evidence_table(load_evidence(), include_annual=annual)
+    found = analyses_of(system, "evidence")
+    if quantity is not None and quantity not in found.QUANTITIES:
+        raise RunError(f"--quantity {quantity!r} is not known; allowed: {', '.join(found.QUANTITIES)}")
+    frame = found.evidence_table(found.load_evidence(), include_annual=annual)
     if quantity is not None:
         frame = frame[frame["quantity"] == quantity]
     columns = ("id", "quantity", "when", "claim", "origin", "use", "record check", "record says", "source", "url",
@@ -254,39 +254,37 @@ def calibrate(
     workers: Annotated[int | None, typer.Option(help="worker processes [default: all cores]")] = None,
     dask: Annotated[str | None, typer.Option(help="address of a Dask scheduler to run the chains on")] = None,
     out: Annotated[Path | None, typer.Option(help="output folder [default: calibration/until-YEAR]")] = None,
+    system: cli_analysis.SystemName = "korea",
 ) -> None:
     """Calibrate the model to the record up to a year: posterior, fit and hold-out error, plots.
 
     Interrupted, it keeps every finished step; the same command resumes it.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from .progress import progress
+    from .systems import analyses_of
 
-    from .systems.korea.calibration import Settings
-    from .systems.korea.calibration import calibrate as run_calibration
-    from .systems.korea.calibration.report import write_report
-
+    found = analyses_of(system, "calibrate")
     if particles % chains or (particles // chains) % 2:
         raise RunError(f"--particles {particles} must split into {chains} chains of an even number of walkers")
-    settings = Settings(until=until, walkers=particles // chains, chains=chains, steps=steps, seed=seed, screen=screen)
+    settings = found.Settings(until=until, walkers=particles // chains, chains=chains, steps=steps, seed=seed,
+                              screen=screen)  # fmt: skip
     settings.check()
     folder = out or Path("calibration") / f"until-{until}"
     client = _dask_client(dask) if dask else None
-    with Progress(
-        TextColumn(f"[bold]calibrating to {until}[/] ({particles} walkers in {chains} chains)"),
-        BarColumn(), MofNCompleteColumn(), TextColumn("steps  best log-posterior {task.fields[best]}"),
-        TimeRemainingColumn(), console=errors, transient=True,
-    ) as bar:  # fmt: skip
-        task = bar.add_task("calibrate", total=steps, best="")
+    label = f"calibrating to {until} ({particles} walkers in {chains} chains)"
+    with progress(errors, label, steps, unit="steps of the slowest chain") as advance:
+        shown = [0]
 
-        def progress(step: int, total: int, best: float) -> None:
-            bar.update(task, completed=step, best=f"{best:.1f}")
+        def step_done(step: int, total: int, best: float) -> None:
+            advance(step - shown[0])
+            shown[0] = step
 
         try:
-            posterior = run_calibration(settings, folder, workers=workers, client=client, progress=progress)
+            posterior = found.calibrate(settings, folder, workers=workers, client=client, progress=step_done)
         except KeyboardInterrupt:
             errors.print(f"interrupted: the chains so far are kept in {folder}; run the same command to resume")
             raise typer.Exit(130) from None
-    summary = write_report(posterior, folder, until)
+    summary = found.write_report(posterior, folder, until)
     meta = posterior.provenance
     table = Table(title=f"Calibration to {until}: fit of annual arrivals (median of the posterior predictive)")
     for column in ("years", "sample", "MAPE of median", "years in 90% band", "years in 50% band"):
@@ -316,6 +314,7 @@ def backtest(
     seed: Annotated[int, typer.Option(min=0, help="seed of the sampler and the draws")] = 0,
     workers: Annotated[int | None, typer.Option(help="worker processes [default: all cores]")] = None,
     scheduler: cli_analysis.Scheduler = None,
+    system: cli_analysis.SystemName = "korea",
 ) -> None:
     """Rolling-origin backtest: calibrate blind at each origin, forecast 5 years, score against naive forecasters.
 
@@ -325,24 +324,23 @@ def backtest(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .systems.korea.calibration.backtest import Budget
-    from .systems.korea.calibration.backtest import backtest as run_backtest
-    from .systems.korea.evidence import record_end
+    from .systems import analyses_of
 
+    found = analyses_of(system, "backtest")
     try:
         chosen = tuple(int(x) for x in origins.split(","))
     except ValueError:
         raise RunError(f"--origins {origins!r} is not a comma-separated list of years") from None
-    bad = [o for o in chosen if not 1995 <= o < record_end()]
+    bad = [o for o in chosen if not 1995 <= o < found.record_end()]
     if bad:
-        raise RunError(f"--origins: {bad} not allowed; an origin is a year from 1995 to {record_end() - 1}")
-    budget = Budget.quick() if quick else Budget(steps=steps)
+        raise RunError(f"--origins: {bad} not allowed; an origin is a year from 1995 to {found.record_end() - 1}")
+    budget = found.Budget.quick() if quick else found.Budget(steps=steps)
     with Progress(TextColumn("[bold]backtest[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("origins"),
                   TimeRemainingColumn(), console=errors, transient=True) as bar:  # fmt: skip
         task = bar.add_task("backtest", total=len(chosen))
-        table = run_backtest(out, origins=chosen, budget=budget, seed=seed, workers=workers,
-                             progress=lambda done, total: bar.update(task, completed=done),
-                             client=cli_analysis.client(scheduler))  # fmt: skip
+        table = found.backtest(out, origins=chosen, budget=budget, seed=seed, workers=workers,
+                               progress=lambda done, total: bar.update(task, completed=done),
+                               client=cli_analysis.client(scheduler))  # fmt: skip
     summary = table.groupby(["kind", "forecaster", "horizon"])[["crps", "ape", "in90"]].mean().reset_index()
     for kind, title in (("forecast", "Forecasts: blind after each origin"),
                         ("conditional", "Conditional projections: given the dated events after each origin")):
@@ -374,27 +372,28 @@ def estimate(
     seed: Annotated[int, typer.Option(min=0, help="seed of the draws")] = 0,
     out: Annotated[Path | None, typer.Option(help="output folder [default: out/estimate]")] = None,
     force: Annotated[bool, typer.Option(help="replace an output folder that holds another estimate")] = False,
+    system: cli_analysis.SystemName = "korea",
 ) -> None:
     """Estimate what nobody counts: people hiding in China by year, 1995-2025, beside the published claims."""
     from .store import check_output_path, publish_folder
-    from .systems.korea.calibration.posterior import Posterior, shipped_posterior
-    from .systems.korea.calibration.report import hiding_estimate, plot_hiding, predictive, published_hiding_claims
+    from .systems import analyses_of
 
+    found = analyses_of(system, "estimate")
     if quantity != "hiding-in-china":
         raise RunError(f"cannot estimate {quantity!r}; allowed: hiding-in-china")
-    chosen = Posterior.load(posterior) if posterior else shipped_posterior()
+    chosen = found.Posterior.load(posterior) if posterior else found.shipped_posterior()
     if chosen is None:
         raise RunError("this build ships no posterior; give --posterior DIR from `refuge calibrate`")
     folder = out or Path("out") / "estimate"
     settings = {"refuge": __version__, "estimate": quantity, "posterior": str(posterior or "shipped"),
                 "posterior_created": chosen.provenance.get("created"), "draws": draws, "seed": seed}  # fmt: skip
     check_output_path(folder)
-    estimate_ = hiding_estimate(predictive(chosen, draws=draws, seed=seed))
-    claims = published_hiding_claims()
+    estimate_ = found.hiding_estimate(found.predictive(chosen, draws=draws, seed=seed))
+    claims = found.published_hiding_claims()
 
     def write(staging: Path) -> None:
         estimate_.round(0).to_csv(staging / "hiding_in_china.csv")
-        plot_hiding(estimate_, claims, staging / "hiding_in_china.png")
+        found.plot_hiding(estimate_, claims, staging / "hiding_in_china.png")
 
     publish_folder(folder, settings, write, force=force)
     table = Table(title="North Koreans hiding in China at year end: posterior, beside published estimates")
@@ -419,13 +418,14 @@ def serve(
     max_queue: Annotated[int, typer.Option(min=0, max=1_000, help="jobs waiting for a free slot")] = 8,
     max_seconds: Annotated[float, typer.Option(min=1, help="longest a job may run before it is stopped")] = 600,
     results: Annotated[Path | None, typer.Option(help="a folder of sensitivity and backtest results to show")] = None,
+    system: cli_analysis.SystemName = "korea",
 ) -> None:
     """The web app on this machine: scenarios, levers, runs, charts, comparisons, evidence (needs the web extra)."""
     from .web import Limits
     from .web import serve as start
 
     start(host, port, Limits(members=max_members, runs=max_runs, queue=max_queue, seconds=max_seconds), results,
-          announce=console.print)  # fmt: skip
+          announce=console.print, system=system)  # fmt: skip
 
 
 app.command()(cli_analysis.sensitivity)

@@ -25,6 +25,9 @@ Scheduler = Annotated[
 ]
 
 
+#: ``--system`` on the verbs any system answers
+SystemName = Annotated[str, typer.Option("--system", help="the system: korea (North Korean defection)")]
+
 #: ``--force`` on the commands that write a folder
 Force = Annotated[bool, typer.Option(help="replace an output folder that holds other results")]
 
@@ -66,6 +69,7 @@ def sensitivity(
     out: Annotated[Path | None, typer.Option(help="output folder [default: out/sensitivity-SCENARIO]")] = None,
     scheduler: Scheduler = None,
     force: Force = False,
+    system: SystemName = "korea",
 ) -> None:
     """Which calibrated parameters and lever settings drive an outcome: Sobol indices or Morris screening.
 
@@ -78,21 +82,21 @@ def sensitivity(
     from .progress import progress
     from .scenarios import load_scenario
     from .store import check_output_path, publish_folder
-    from .systems.korea import north_korea
+    from .systems import analyses_of, get_system
 
-    chosen = load_scenario(scenario)
+    analyses_of(system, "sensitivity")  # refused before its scenario is read
+    chosen = load_scenario(scenario, system=system)
     check_output_path(out or Path("out") / f"sensitivity-{chosen.name}")
-    model = north_korea()
-    factors = [f for f in sa.parameter_factors(model) if f.name not in chosen.parameters]
+    model = get_system(system).model()
+    factors = [f for f in sa.parameter_factors(model, system=system) if f.name not in chosen.parameters]
     if levers:
         factors += sa.lever_factors(model, chosen, Timeline(1990, end), spread=spread, shift=shift)
     members = sa.runs(method, samples or (256 if method == "sobol" else 20), len(factors))
-    weeks = (end - 1990 + 1) * 52
     with progress(errors, f"{chosen.name}: {method}, {len(factors)} factors, {members:,} runs ({backend})",
-                  members * weeks) as advance:  # fmt: skip
+                  members * Timeline(1990, end).steps) as advance:  # fmt: skip
         result = sa.sensitivity(chosen, method=method, samples=samples, outputs=output, start=start, end=end,
                                 backend=backend, seed=seed, levers=levers, spread=spread, shift=shift,
-                                progress=advance, client=client(scheduler))  # fmt: skip
+                                progress=advance, client=client(scheduler), system=system)  # fmt: skip
     folder = out or Path("out") / f"sensitivity-{chosen.name}"
     publish_folder(folder, {"refuge": __version__, **result.settings},
                    lambda staging: result.save(staging, command=_command()), force=force)  # fmt: skip
@@ -138,11 +142,12 @@ def compare_body(names: list[str], *, members: int, seed: int, backend: str, sta
 
 def report(
     folder: Annotated[Path, typer.Argument(help="a folder from run, compare, sensitivity, calibrate or a backtest")],
+    system: SystemName = "korea",
 ) -> None:
     """Write FOLDER/report.html: one self-contained page of its scenarios, tables, plots and provenance."""
     from .report import write_report
 
-    path = write_report(folder)
+    path = write_report(folder, system=system)
     console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, self-contained: open it anywhere)")
 
 

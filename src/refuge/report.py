@@ -20,6 +20,7 @@ import pandas as pd
 
 from .errors import RunError
 from .store import write_text
+from .systems import System, analyses_of, get_system
 
 #: files that say what kind of folder this is, in the order they are looked for
 KINDS = {
@@ -41,8 +42,14 @@ img { max-width: 100%; } code, pre { background: #f6f6f6; padding: 0.1rem 0.3rem
 """
 
 
-def write_report(folder: Path) -> Path:
-    """Write ``folder/report.html`` from what the folder holds; return its path."""
+def write_report(folder: Path, system: str | System | None = None) -> Path:
+    """Write ``folder/report.html`` from what the folder holds; return its path.
+
+    ``system`` (the North Korean one by default) wrote the folder; it must have a calibration
+    (:func:`~refuge.systems.analyses_of`), whose record and posterior the report shows.
+    """
+    system = get_system(system)
+    analyses_of(system, "report")
     folder = Path(folder)
     if not folder.is_dir():
         raise RunError(f"{folder} is not a folder; give a folder written by refuge run, compare, sensitivity, "
@@ -52,9 +59,9 @@ def write_report(folder: Path) -> Path:
         raise RunError(f"{folder} holds none of {', '.join(KINDS)}: it is not a refuge results folder")
     body = []
     for kind in kinds:
-        body += _SECTIONS[kind](folder)
+        body += _SECTIONS[kind](folder, system)
     body += _plots(folder)
-    body += _provenance(folder)
+    body += _provenance(folder, system)
     title = f"refuge {' and '.join(kinds)}: {folder.resolve().name}"
     page = (
         "<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
@@ -69,17 +76,16 @@ def write_report(folder: Path) -> Path:
 # -- sections by kind of folder ------------------------------------------------------------------------------------
 
 
-def _run(folder: Path) -> list[str]:
-    from .systems.korea.evidence import arrivals
-
+def _run(folder: Path, system: System) -> list[str]:
     meta = _json(folder / "run.json")
-    out = ["<h2>Run</h2>", _scenario_words(meta["scenario"], meta.get("levers", []), meta.get("parameters", {}))]
+    out = ["<h2>Run</h2>",
+           _scenario_words(meta["scenario"], system, meta.get("levers", []), meta.get("parameters", {}))]  # fmt: skip
     out.append(_settings(meta, ("members", "backend", "seed", "block", "member_parameters")))
     out.append(_command(meta.get("command") or _run_command(meta, folder)))
     annual = pd.read_csv(folder / "annual.csv")
     arrivals_ = annual[annual.variable == "arrivals_south_korea"].groupby("year").value
     hiding = annual[annual.variable == "hiding_in_china"].groupby("year").value
-    record = arrivals()["total"]
+    record = system.analyses().record()["total"]
     table = pd.DataFrame({
         "median": arrivals_.median(),
         "5%": arrivals_.quantile(0.05),
@@ -93,7 +99,7 @@ def _run(folder: Path) -> list[str]:
     return out
 
 
-def _comparison(folder: Path) -> list[str]:
+def _comparison(folder: Path, system: System) -> list[str]:
     meta = _json(folder / "compare.json") if (folder / "compare.json").exists() else {}
     table = pd.read_csv(folder / "compare.csv")
     names = list(dict.fromkeys(table.scenario))
@@ -104,14 +110,14 @@ def _comparison(folder: Path) -> list[str]:
     out.append(f"<p>Reference: <b>{_e(names[0])}</b>. Changes are taken member by member against it, so each "
                "member sees the same random numbers in every scenario until its levers act.</p>")  # fmt: skip
     for name in names:
-        out.append(_scenario_words(name))
+        out.append(_scenario_words(name, system))
     out.append(_table(table))
     return out
 
 
-def _sensitivity(folder: Path) -> list[str]:
+def _sensitivity(folder: Path, system: System) -> list[str]:
     meta = _json(folder / "sensitivity.json")
-    out = ["<h2>Sensitivity</h2>", _scenario_words(meta["scenario"])]
+    out = ["<h2>Sensitivity</h2>", _scenario_words(meta["scenario"], system)]
     out.append(_settings(meta, ("method", "samples", "start", "end", "backend", "seed", "spread", "shift")))
     out.append(_command(meta.get("command", "")))
     if (folder / "drivers.txt").exists():
@@ -126,7 +132,7 @@ def _sensitivity(folder: Path) -> list[str]:
     return out
 
 
-def _backtest(folder: Path) -> list[str]:
+def _backtest(folder: Path, system: System) -> list[str]:
     out = ["<h2>Backtest scores</h2>"]
     meta_path = next((p for p in (folder / "backtest.json", folder / "settings.json") if p.exists()), None)
     if meta_path:
@@ -137,7 +143,7 @@ def _backtest(folder: Path) -> list[str]:
     return out
 
 
-def _calibration(folder: Path) -> list[str]:
+def _calibration(folder: Path, system: System) -> list[str]:
     out = ["<h2>Calibration fit</h2>"]
     meta = _json_or_empty(folder / "posterior.json")
     if meta:
@@ -176,16 +182,15 @@ _SECTIONS = {
 # -- shared parts -------------------------------------------------------------------------------------------------
 
 
-def _scenario_words(name: str, levers: list[dict] | None = None, parameters: dict | None = None) -> str:
+def _scenario_words(name: str, system: System, levers: list[dict] | None = None, parameters: dict | None = None) -> str:
     """A scenario and its levers in sentences, from the run's record or else from its definition."""
     from .errors import ScenarioError
     from .scenarios import load_scenario
     from .scenarios.schema import lever_in_words, parameter_in_words
-    from .systems.korea import north_korea
 
-    model = north_korea()
+    model = system.model()
     try:
-        scenario = load_scenario(name)
+        scenario = load_scenario(name, system=system)
     except ScenarioError:  # a scenario file moved since: say what the run recorded
         scenario = None
     if levers is None and scenario is None:
@@ -223,17 +228,14 @@ def _plots(folder: Path) -> list[str]:
     return out
 
 
-def _provenance(folder: Path) -> list[str]:
+def _provenance(folder: Path, system: System) -> list[str]:
     """Every parameter the model used, its value and its evidence; the posterior the members were drawn from."""
-    from .systems.korea import north_korea
-    from .systems.korea.calibration.posterior import shipped_posterior
-
-    posterior = shipped_posterior()
+    posterior = system.analyses().shipped_posterior()
     calibrated = posterior is not None and "defaults" not in _json_or_empty(folder / "run.json").get(
         "member_parameters", "posterior"
     )
     rows = []
-    for p in north_korea().parameters:
+    for p in system.model().parameters:
         row = {"name": p.name, "default": f"{p.value:g}", "unit": p.unit, "meaning": p.label}
         if calibrated and p.name in posterior.samples:
             q = posterior.samples[p.name].quantile([0.05, 0.5, 0.95])

@@ -2,12 +2,17 @@
 
 ``Results.data`` is an :class:`xarray.Dataset` with
 
-* ``flows``  (member, year, flow, sex): people moved along each flow in the year;
-* ``stocks`` (member, year, stock, sex): people in each stock at the year's end;
-* ``clock`` (member, year, flow, sex), for models with clock stocks: person-weeks
+* ``flows``  (member, year, flow, stratum): people moved along each flow in the year;
+* ``stocks`` (member, year, stock, stratum): people in each stock at the year's end;
+* ``clock`` (member, year, flow, stratum), for models with clock stocks: person-steps
   those moved along each flow in the year had spent in the clock stocks;
 * ``spread`` (member), for members drawn from a posterior: the calibrated
   log-scale misfit of the record around the model (``sigma_arrivals``).
+
+The strata axis is named as the model's :class:`~refuge.model.definition.Strata` say
+(``sex`` in the North Korean system). Results per step (``run(..., resolution="step")``)
+have a ``step`` axis in place of ``year``, labelled with each step's ``year`` and decimal
+``time`` (at its start): what moved in the step and the stocks at its end.
 
 :meth:`Results.quantiles` gives *predictive intervals* for the outputs the
 record counts (``Output.observed``) when the spread is known: each member's
@@ -32,8 +37,8 @@ import pandas as pd
 import xarray as xr
 
 from .errors import RunError
-from .model.definition import SEXES, Model
-from .model.timeline import WEEKS_PER_YEAR, Timeline
+from .model.definition import Model
+from .model.timeline import Timeline
 
 #: the label dimension of each array
 _DIMS = {"flows": "flow", "stocks": "stock", "clock": "flow"}
@@ -42,10 +47,18 @@ _DIMS = {"flows": "flow", "stocks": "stock", "clock": "flow"}
 UNITS = {
     "flows": {"units": "people per year", "long_name": "people moved along each flow in the calendar year"},
     "stocks": {"units": "people", "long_name": "people in each stock at the end of the calendar year"},
-    "clock": {"units": "person-weeks", "long_name": "weeks those moved along each flow had spent in the clock stocks"},
+    "clock": {"units": "person-steps", "long_name": "steps those moved along each flow had spent in the clock stocks"},
     "spread": {"units": "1", "long_name": "log-scale misfit of the record around the model (sigma_arrivals)"},
-    "year": {"units": "calendar year", "long_name": "year (52 weekly steps)"},
+    "year": {"units": "calendar year", "long_name": "calendar year"},
+    "step": {"units": "1", "long_name": "step of the timeline, counted from its first"},
+    "time": {"units": "year", "long_name": "decimal year at the start of the step"},
     "member": {"units": "1", "long_name": "ensemble member (its own random stream and parameter draw)"},
+}
+#: the same, for results per step
+UNITS_PER_STEP = {
+    **UNITS,
+    "flows": {"units": "people per step", "long_name": "people moved along each flow in the step"},
+    "stocks": {"units": "people", "long_name": "people in each stock at the end of the step"},
 }
 
 
@@ -56,24 +69,32 @@ class Results:
 
     @classmethod
     def from_arrays(cls, model: Model, timeline: Timeline, flows, stocks, *, first_member: int = 0, clock=None,
-                    spread=None, **attrs):
+                    spread=None, resolution: str = "year", **attrs):  # fmt: skip
+        """Results of arrays ``(member, period, ., stratum)``, a period being a year or, by ``resolution``, a step."""
         members = np.arange(first_member, first_member + flows.shape[0])
-        coords = {"member": members, "year": timeline.years, "sex": list(SEXES)}
+        strata = model.strata.dimension
+        units = UNITS_PER_STEP if resolution == "step" else UNITS
+        if resolution == "step":
+            time = {"step": ("step", np.arange(timeline.steps), UNITS["step"]),
+                    "year": ("step", timeline.years[timeline.year_index], UNITS["year"]),
+                    "time": ("step", timeline.times, UNITS["time"])}  # fmt: skip
+        else:
+            time = {"year": ("year", timeline.years, UNITS["year"])}
+        period = "step" if resolution == "step" else "year"
+        coords = {"member": ("member", members, UNITS["member"]), **time, strata: list(model.strata.names)}
         variables = {
-            "flows": (("member", "year", "flow", "sex"), flows, UNITS["flows"]),
-            "stocks": (("member", "year", "stock", "sex"), stocks, UNITS["stocks"]),
+            "flows": (("member", period, "flow", strata), flows, units["flows"]),
+            "stocks": (("member", period, "stock", strata), stocks, units["stocks"]),
         }
         if clock is not None:
-            variables["clock"] = (("member", "year", "flow", "sex"), clock, UNITS["clock"])
+            variables["clock"] = (("member", period, "flow", strata), clock, UNITS["clock"])
         if spread is not None:
             variables["spread"] = (("member",), np.asarray(spread, dtype=float), UNITS["spread"])
         data = xr.Dataset(
             variables,
             coords={**coords, "flow": [f.name for f in model.flows], "stock": [s.name for s in model.stocks]},
-            attrs=attrs,
+            attrs={**attrs, "steps_per_year": timeline.steps_per_year},
         )
-        data.year.attrs.update(UNITS["year"])
-        data.member.attrs.update(UNITS["member"])
         return cls(data, model)
 
     @classmethod
@@ -96,8 +117,24 @@ class Results:
     def members(self) -> int:
         return self.data.sizes["member"]
 
+    @property
+    def period(self) -> str:
+        """The axis of time: ``"year"``, or ``"step"`` for results per step."""
+        return "step" if "step" in self.data.dims else "year"
+
+    @property
+    def steps_per_year(self) -> int:
+        # results written before the timeline kept its step were weekly
+        return int(self.data.attrs.get("steps_per_year", 52))
+
+    def _coords(self) -> dict:
+        """Member and time coordinates of an output: the period's labels (a step's year and time too)."""
+        time = {name: (self.period, c.values) for name, c in self.data.coords.items() if c.dims == (self.period,)}
+        return {"member": self.data.member.values, **time}
+
     def outputs(self) -> xr.DataArray:
-        """The model's named outputs, ``(member, year, variable)``; computed once, as plots and tables reread them."""
+        """The model's named outputs, ``(member, year, variable)`` (or per ``step``); computed once, as plots and
+        tables reread them."""
         return self._outputs
 
     @cached_property
@@ -111,13 +148,13 @@ class Results:
         columns = [self._column(out, read) for out in self.model.outputs]
         return xr.DataArray(
             np.stack(columns, axis=-1),
-            dims=("member", "year", "variable"),
-            coords={"member": self.data.member.values, "year": self.data.year.values,
-                    "variable": np.array([out.name for out in self.model.outputs], dtype=object)},
-        )  # fmt: skip
+            dims=("member", self.period, "variable"),
+            coords={**self._coords(), "variable": np.array([out.name for out in self.model.outputs], dtype=object)},
+        )
 
     def output(self, name: str) -> xr.DataArray:
-        """One named output, ``(member, year)``: only its flows or stock are read (results on disk stay there)."""
+        """One named output, ``(member, year)`` (or per ``step``): only its flows or stock are read (results on disk
+        stay there)."""
         out = {o.name: o for o in self.model.outputs}.get(name)
         if out is None:
             raise RunError(f"output {name!r} is not known; outputs are {', '.join(o.name for o in self.model.outputs)}")
@@ -127,30 +164,30 @@ class Results:
         def read(variable: str, labels: list[str]) -> np.ndarray:
             return self.data[variable].sel({_DIMS[variable]: labels}).values
 
-        return xr.DataArray(self._column(out, read), dims=("member", "year"),
-                            coords={"member": self.data.member.values, "year": self.data.year.values})  # fmt: skip
+        return xr.DataArray(self._column(out, read), dims=("member", self.period), coords=self._coords())
 
     def _column(self, out, read) -> np.ndarray:
-        """One output's values ``(member, year)`` from ``read(variable, labels)``, ``(member, year, label, sex)``."""
-        sex = list(self.data.sex.values).index(out.sex) if out.sex else None
+        """One output, ``(member, period)``, from ``read(variable, labels)``: ``(member, period, label, stratum)``."""
+        stratum = self.model.strata.names.index(out.stratum) if out.stratum else None
 
         def total(values: np.ndarray) -> np.ndarray:
             values = values.sum(axis=2)
-            return (values[:, :, sex] if sex is not None else values.sum(axis=2)).astype(float)
+            return (values[:, :, stratum] if stratum is not None else values.sum(axis=2)).astype(float)
 
         if out.stock is not None:
             return total(read("stocks", [out.stock]))
         people = total(read("flows", list(out.flows)))
         if not out.clock:
             return people
-        weeks = total(read("clock", list(out.flows)))
+        steps = total(read("clock", list(out.flows)))
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(people > 0, weeks / people, np.nan) / WEEKS_PER_YEAR
+            return np.where(people > 0, steps / people, np.nan) / self.steps_per_year
 
     def tidy(self) -> pd.DataFrame:
-        """Outputs as a long table: ``member, year, variable, value``."""
-        frame = self.outputs().to_dataframe(name="value").reset_index()
-        return frame[["member", "year", "variable", "value"]]
+        """Outputs as a long table: ``member, year, variable, value`` (per step: ``member, step, year, time, ...``)."""
+        outputs = self.outputs()
+        frame = outputs.to_dataframe(name="value").reset_index()
+        return frame[["member", *(c for c in outputs.coords if outputs[c].dims == (self.period,)), "variable", "value"]]
 
     def predictive(self, variable: str) -> bool:
         """Whether :meth:`quantiles` of ``variable`` are predictive intervals (misfit included)."""
@@ -194,8 +231,9 @@ class ResultsWriter:
 
         self._file = netCDF4.Dataset(path, "w", format="NETCDF4")
         f = self._file
-        f.setncatts({k: v for k, v in attrs.items() if v is not None})
-        names = {"flow": [x.name for x in model.flows], "stock": [x.name for x in model.stocks], "sex": list(SEXES)}
+        f.setncatts({**{k: v for k, v in attrs.items() if v is not None}, "steps_per_year": timeline.steps_per_year})
+        names = {"flow": [x.name for x in model.flows], "stock": [x.name for x in model.stocks],
+                 model.strata.dimension: list(model.strata.names)}  # fmt: skip
         f.createDimension("member", None)
         f.createDimension("year", len(timeline.years))
         for dim, labels in names.items():

@@ -151,14 +151,17 @@ def _analyse(problem: dict, method: str, unit: np.ndarray, y: np.ndarray, output
 # -- the model as a function of its factors -----------------------------------------------------------------------
 
 
-def parameter_factors(model, names: list[str] | None = None) -> list[Factor]:
-    """Calibrated parameters over the 5-95% range of the shipped posterior (prior range if none is shipped)."""
-    from .systems.korea.calibration.posterior import shipped_posterior
-    from .systems.korea.calibration.priors import CALIBRATED
+def parameter_factors(model, names: list[str] | None = None, *, system=None) -> list[Factor]:
+    """Calibrated parameters over the 5-95% range of the system's shipped posterior (prior range if none is shipped).
 
-    posterior = shipped_posterior()
+    A system without a calibration is refused (:func:`~refuge.systems.analyses_of`).
+    """
+    from .systems import analyses_of
+
+    found = analyses_of(system, "sensitivity")
+    posterior = found.shipped_posterior()
     factors = []
-    for name in names or CALIBRATED:
+    for name in names or found.CALIBRATED:
         parameter = model.parameter(name)
         prior = parameter.prior
         if posterior is not None and name in posterior.samples:
@@ -189,7 +192,7 @@ def lever_factors(model, scenario, timeline, *, spread: float = 0.5, shift: floa
             factors.append(Factor(f"{tag}.{kind}", f"the {kind} value of lever {i + 1} on {lever.lever}", low, high,
                                   kind="lever value"))  # fmt: skip
         length = None if lever.until is None else lever.until - lever.start
-        latest = timeline.end + 1 - (length or 1 / 52)
+        latest = timeline.end + 1 - (length or 1 / timeline.steps_per_year)
         first, last = max(lever.start - shift, timeline.start), min(lever.start + shift, latest)
         if last > first:
             factors.append(Factor(f"{tag}.from", f"when lever {i + 1} on {lever.lever} starts (year)", first, last,
@@ -234,7 +237,7 @@ def _with_levers(scenario, levered: list[tuple[int, Factor]], row: np.ndarray):
 
 def model_function(
     scenario, factors: list[Factor], outputs: list[str], *, start: int, end: int, backend: str = "mean",
-    seed: int = 0, block: int = 2_000, progress=None, client=None,
+    seed: int = 0, block: int = 2_000, progress=None, client=None, system=None,
 ) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
     """The model as ``f(rows) -> {output: values}``: one member a row, measures over ``start..end``.
 
@@ -245,7 +248,7 @@ def model_function(
 
     steps = Timeline(1990, end).steps
     settings = dict(scenario=scenario, factors=factors, outputs=outputs, start=start, end=end, backend=backend,
-                    seed=seed)  # fmt: skip
+                    seed=seed, system=system)  # fmt: skip
 
     def evaluate(rows: np.ndarray) -> dict[str, np.ndarray]:
         chunks = [rows[first : first + block] for first in range(0, len(rows), block)]
@@ -265,20 +268,22 @@ def model_function(
     return evaluate
 
 
-def _block_outputs(rows: np.ndarray, *, scenario, factors, outputs, start, end, backend, seed, progress=None):
+def _block_outputs(rows: np.ndarray, *, scenario, factors, outputs, start, end, backend, seed, system=None,
+                   progress=None):  # fmt: skip
     """The named outputs of one block of rows, each row one member."""
     from .backends import get_backend
     from .backends.random import member_keys
     from .model.timeline import Timeline
     from .results import Results
     from .simulation import simulate
-    from .systems.korea import north_korea
+    from .systems import get_system
 
-    model = north_korea()
+    model = get_system(system).model()
     timeline = Timeline(1990, end)
     inputs = _stacked_inputs(model, scenario, timeline, factors, rows)
     keys = np.repeat(member_keys(seed, 1), len(rows), axis=0)  # common random numbers: one stream for all rows
-    flows, stocks, clock = simulate(model, inputs, get_backend(backend)(model, keys, timeline), len(rows), progress)
+    backend = get_backend(backend, system)(model, keys, timeline)
+    flows, stocks, clock = simulate(model, inputs, backend, len(rows), progress)
     window = Results.from_arrays(model, timeline, flows, stocks, clock=clock).outputs().sel(year=slice(start, end))
     found = {}
     for name in outputs:
@@ -337,16 +342,19 @@ def sensitivity(
     scenario="baseline", *, method: str = "sobol", samples: int | None = None, outputs: list[str] | None = None,
     start: int = 2027, end: int = 2035, backend: str = "mean", seed: int = 0, parameters: bool = True,
     levers: bool = True, spread: float = 0.5, shift: float = 2.0, progress=None, client=None, block: int = 2_000,
+    system=None,
 ) -> Sensitivity:
     """Sensitivity of a scenario's outputs over ``start..end`` to its calibrated parameters and levers.
 
     ``samples`` defaults to 256 (Sobol) or 20 trajectories (Morris). With a Dask
     ``client``, blocks of ``block`` rows run on its workers, with the same results.
+    ``system`` (the North Korean one by default) must have a calibration.
     """
     from .model.timeline import Timeline
     from .scenarios import load_scenario
-    from .systems.korea import north_korea
+    from .systems import analyses_of, get_system
 
+    analyses_of(system, "sensitivity")
     if backend not in ("mean", "counts"):
         raise RunError(f"--backend {backend!r}: sensitivity runs on mean or counts")
     outputs = list(outputs or ("arrivals", "peak_hiding", "deaths", "re_defections", "peak_reception"))
@@ -357,14 +365,16 @@ def sensitivity(
     if not timeline.start < start <= end <= timeline.end:
         raise RunError(f"--start {start} and --end {end} must satisfy {timeline.start} < start <= end <= "
                        f"{timeline.end}")  # fmt: skip
-    model = north_korea()
-    chosen = load_scenario(scenario) if isinstance(scenario, str) else scenario
-    factors = [f for f in parameter_factors(model) if f.name not in chosen.parameters] if parameters else []
+    model = get_system(system).model()
+    chosen = load_scenario(scenario, system=system) if isinstance(scenario, str) else scenario
+    factors = []
+    if parameters:
+        factors = [f for f in parameter_factors(model, system=system) if f.name not in chosen.parameters]
     if levers:
         factors += lever_factors(model, chosen, Timeline(1990, end), spread=spread, shift=shift)
     samples = samples or (256 if method == "sobol" else 20)
     evaluate = model_function(chosen, factors, outputs, start=start, end=end, backend=backend, seed=seed,
-                              progress=progress, client=client, block=block)  # fmt: skip
+                              progress=progress, client=client, block=block, system=system)  # fmt: skip
     table = indices(factors, evaluate, method=method, samples=samples, seed=seed)
     settings = {"scenario": chosen.name, "method": method, "samples": samples, "outputs": outputs, "start": start,
                 "end": end, "backend": backend, "seed": seed, "spread": spread, "shift": shift}  # fmt: skip

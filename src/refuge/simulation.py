@@ -1,11 +1,11 @@
-"""Running a scenario: one weekly loop, shared by every backend, over blocks of members.
+"""Running a scenario: one loop over the timeline's steps, shared by every backend, over blocks of members.
 
-Each week:
+Each step (a week in the North Korean system):
 
 1. the model turns the state, the drivers and the parameters into hazards;
 2. the backend moves people along the flows at those hazards;
-3. what moved is added to the year's totals, and at a year's last week the
-   stocks are recorded.
+3. what moved is added to the period's totals (a year's, or the step's own),
+   and at a period's last step the stocks are recorded.
 
 Members are simulated in blocks, so memory stays bounded and finished blocks
 can be kept when a long run is interrupted.
@@ -22,8 +22,8 @@ import numpy as np
 from .backends import get_backend
 from .backends.random import member_keys
 from .errors import RunError
-from .model.definition import SEXES, DriverView, Model, ParameterView
-from .model.timeline import WEEKS_PER_YEAR, Timeline
+from .model.definition import DriverView, Model, ParameterView
+from .model.timeline import Timeline
 from .results import Results
 from .scenarios import Scenario, load_scenario
 from .scenarios.levers import compile_inputs
@@ -47,6 +47,7 @@ def run(
     calibrated: bool = True,
     client=None,
     system: str | System | None = None,
+    resolution: str = "year",
 ) -> Results:
     """Run a scenario as an ensemble and return its labelled results.
 
@@ -60,16 +61,19 @@ def run(
     (the North Korean system: from its shipped posterior), so an ensemble carries
     parameter uncertainty as well as chance; ``parameters`` and ``paths``
     still override those draws. ``calibrated=False`` runs the hand-set defaults.
-    ``progress`` is called with the number of member-weeks done after each year
+    ``progress`` is called with the number of member-steps done after each year
     (after each block on a cluster). With a Dask ``client``, blocks run on its
     workers; each member keeps its own stream, so the numbers are the same.
+    ``resolution="step"`` keeps what moved in each step and the stocks at each
+    step's end (a ``step`` axis, labelled with its ``year`` and decimal ``time``)
+    rather than yearly totals; the numbers are the same, summed or not.
 
     >>> res = run("baseline", members=4, seed=1)
     >>> res.outputs().sel(variable="arrivals_south_korea", year=2009).shape
     (4,)
     """
     settings = dict(members=members, seed=seed, backend=backend, timeline=timeline, parameters=parameters, paths=paths,
-                    model=model, block=block, calibrated=calibrated, system=system)  # fmt: skip
+                    model=model, block=block, calibrated=calibrated, system=system, resolution=resolution)  # fmt: skip
     if client is not None:
         return Results.concat(_on_cluster(client, scenario, progress, **settings))
     return Results.concat([b for _, b in iterate_blocks(scenario, progress=progress, **settings)])
@@ -122,11 +126,12 @@ def iterate_blocks(
     skip: frozenset[int] = frozenset(),
     calibrated: bool = True,
     system: str | System | None = None,
+    resolution: str = "year",
 ) -> Iterator[tuple[int, Results]]:
     """Simulate the ensemble block by block, yielding ``(first member, results)``; skip finished blocks.
 
     With ``calibrated``, members of the system's model draw their parameters and paths as the system says
-    (see :func:`run`).
+    (see :func:`run`); ``resolution`` as :func:`run` says.
     """
     system = get_system(system)
     _check_names(parameters or {}, model or system.model())
@@ -137,6 +142,7 @@ def iterate_blocks(
         parameters = {**drawn, **(parameters or {})}
     model = model or system.model()
     timeline = timeline or Timeline()
+    timeline.period_index(resolution)  # refuses an unknown resolution before any work
     if isinstance(scenario, str):
         scenario = load_scenario(scenario, model, system=system)
     if members < 1:
@@ -160,58 +166,63 @@ def iterate_blocks(
         block_paths = system.member_paths(members, seed, first, keys, timeline) if from_system else {}
         block_paths.update({k: np.asarray(v)[first : first + count] for k, v in (paths or {}).items()})
         inputs = compile_inputs(model, scenario, timeline, chunk, block_paths)
-        flows, stocks, clock = simulate(model, inputs, backend_class(model, keys, timeline), count, progress)
+        flows, stocks, clock = simulate(model, inputs, backend_class(model, keys, timeline), count, progress,
+                                        resolution)  # fmt: skip
         yield first, Results.from_arrays(
-            model, timeline, flows, stocks, first_member=first, clock=clock,
+            model, timeline, flows, stocks, first_member=first, clock=clock, resolution=resolution,
             spread=None if spread is None else spread[first : first + count], scenario=scenario.name,
             backend=backend_class.name, seed=seed,
         )
 
 
-def simulate(model: Model, inputs, backend, members: int, progress: Progress | None = None):
-    """The weekly loop. Returns yearly flow totals, year-end stocks, ``(members, years, ., 2)``, and the clock.
+def simulate(model: Model, inputs, backend, members: int, progress: Progress | None = None, resolution: str = "year"):
+    """The loop over steps. Returns flow totals and end stocks by period, ``(members, periods, ., strata)``, and
+    the clock; a period is a year, or a step with ``resolution="step"``.
 
     The clock (``None`` for a model without clock stocks) is the time, in
-    person-weeks, that the people moved along each flow in the year had spent
+    person-steps, that the people moved along each flow in the period had spent
     in the model's clock stocks (see :class:`Clock`).
     """
     timeline = inputs.timeline
-    years = len(timeline.years)
+    per_year = timeline.steps_per_year
+    period_of = timeline.period_index(resolution)
+    last_of_period = np.append(period_of[1:] != period_of[:-1], True)
+    periods = int(period_of[-1]) + 1
     state = model.initial_state(members, dtype=backend.dtype)
-    flows = np.zeros((members, years, len(model.flows), len(SEXES)), dtype=backend.dtype)
-    stocks = np.zeros((members, years, len(model.stocks), len(SEXES)), dtype=backend.dtype)
+    flows = np.zeros((members, periods, len(model.flows), model.strata.size), dtype=backend.dtype)
+    stocks = np.zeros((members, periods, len(model.stocks), model.strata.size), dtype=backend.dtype)
     clock = Clock(model, members) if model.clock_stocks else None
     carried = np.zeros(flows.shape) if clock else None
     moved = np.zeros(flows.shape[:1] + flows.shape[2:], dtype=backend.dtype)
     for step in range(timeline.steps):
-        year, week = divmod(step, WEEKS_PER_YEAR)
+        period = period_of[step]
         rates = model.rates(state, DriverView(inputs.drivers_at(step)), ParameterView(inputs.parameters_at(step)))
         if clock is None:
-            backend.step(state, rates, step, flows[:, year])
+            backend.step(state, rates, step, flows[:, period])
         else:
             before = state.astype(float)
             moved[...] = 0
             backend.step(state, rates, step, moved)
-            flows[:, year] += moved
-            clock.advance(before, state, moved, carried[:, year])
-        if week == WEEKS_PER_YEAR - 1:
-            stocks[:, year] = state
-            if progress:
-                progress(members * WEEKS_PER_YEAR)
+            flows[:, period] += moved
+            clock.advance(before, state, moved, carried[:, period])
+        if last_of_period[step]:
+            stocks[:, period] = state
+        if progress and (step + 1) % per_year == 0:
+            progress(members * per_year)
     return flows, stocks, carried
 
 
 class Clock:
     """Time spent in the clock stocks (time abroad), carried by people along flows, for any backend.
 
-    ``mass[m, s, x]`` is the total weeks the people of stock ``s`` have spent in
-    clock stocks. Each week:
+    ``mass[m, s, x]`` is the total steps the people of stock ``s`` have spent in
+    clock stocks. Each step:
 
     1. each flow takes its share of its source's mass, the share of the
        source's people it moved (people in a stock are exchangeable);
     2. that mass is added to what the flow carried this year, and follows the
        flow if its target is a clock stock (else the clock stops);
-    3. everyone in a clock stock at the week's end is one week older abroad.
+    3. everyone in a clock stock at the step's end is one step older abroad.
     """
 
     def __init__(self, model: Model, members: int):
@@ -223,7 +234,7 @@ class Clock:
         self._source = sources[self._flows]
         self._from = np.array([position[sources[f]] for f in self._flows], dtype=np.int64)
         self._to = np.array([position.get(targets[f], -1) for f in self._flows], dtype=np.int64)  # -1: it stops
-        self.mass = np.zeros((members, len(clocked), len(SEXES)))
+        self.mass = np.zeros((members, len(clocked), model.strata.size))
 
     def advance(self, before: np.ndarray, after: np.ndarray, moved: np.ndarray, carried: np.ndarray) -> None:
         _carry_clock(self.mass, before, after, moved, carried, self._stocks, self._flows, self._source,

@@ -2,7 +2,7 @@
 
 A backend is built with the model, the members' random keys and the timeline,
 and has one method, ``step(state, rates, step, tally)``, which moves people for one week in
-place and adds what each flow moved to ``tally``, ``(members, flows, 2)``.
+place and adds what each flow moved to ``tally``, ``(members, flows, strata)``.
 The engine's own are ``mean`` and ``counts``; a system adds its own (the Korean
 system its agents, with their traits), each a fresh value at every lookup.
 """

@@ -16,7 +16,7 @@ import math
 import numba as nb
 import numpy as np
 
-from ..model.definition import SEXES, Model
+from ..model.definition import Model
 from .compiled import parallel_and_serial
 from .random import binomial, decision_id, stochastic_round, uniforms
 
@@ -38,9 +38,10 @@ class CountsBackend:
         self._inflows = order[sources[order] < 0]
         self._sources = sources
         self._targets = targets
-        self._leave_ids = _ids([f"leave:{model.stocks[s].name}" for s in range(len(model.stocks))])
-        self._split_ids = _ids([f"split:{model.stocks[s].name}" for s in range(len(model.stocks))])
-        self._flow_ids = _ids([f"flow:{f.name}" for f in model.flows])
+        strata = model.strata.names
+        self._leave_ids = _ids([f"leave:{model.stocks[s].name}" for s in range(len(model.stocks))], strata)
+        self._split_ids = _ids([f"split:{model.stocks[s].name}" for s in range(len(model.stocks))], strata)
+        self._flow_ids = _ids([f"flow:{f.name}" for f in model.flows], strata)
         self._moved = None
 
     def step(self, state: np.ndarray, rates: np.ndarray, step: int, tally: np.ndarray) -> None:
@@ -54,8 +55,8 @@ class CountsBackend:
         )  # fmt: skip
 
 
-def _ids(names: list[str]) -> np.ndarray:
-    return np.array([[decision_id(f"{n}/{sex}") for sex in SEXES] for n in names], dtype=np.uint32)
+def _ids(names: list[str], strata: tuple[str, ...]) -> np.ndarray:
+    return np.array([[decision_id(f"{n}/{x}") for x in strata] for n in names], dtype=np.uint32)
 
 
 _ONE_BY_ONE = 24
@@ -104,14 +105,15 @@ def _draw_week(state, rates, tally, moved, keys, step, stocks, starts, ends, out
                leave_ids, split_ids, flow_ids):  # fmt: skip
     members = state.shape[0]
     flows = rates.shape[1]
+    strata = rates.shape[2]
     for m in nb.prange(members):
         k0, k1 = keys[m, 0], keys[m, 1]
         for f in range(flows):
-            moved[m, f, 0] = 0
-            moved[m, f, 1] = 0
+            for x in range(strata):
+                moved[m, f, x] = 0
         for i in range(stocks.shape[0]):
             stock = stocks[i]
-            for x in range(2):
+            for x in range(strata):
                 n = state[m, stock, x]
                 if n <= 0:
                     continue
@@ -131,10 +133,10 @@ def _draw_week(state, rates, tally, moved, keys, step, stocks, starts, ends, out
                                         k0, k1, step, flow_ids)  # fmt: skip
         for j in range(inflows.shape[0]):
             f = inflows[j]
-            for x in range(2):
+            for x in range(strata):
                 moved[m, f, x] = stochastic_round(rates[m, f, x], k0, k1, step, flow_ids[f, x])
         for f in range(flows):
-            for x in range(2):
+            for x in range(strata):
                 k = moved[m, f, x]
                 if k != 0:
                     if sources[f] >= 0:

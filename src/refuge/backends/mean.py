@@ -1,6 +1,6 @@
 """Backend ``mean``: the deterministic expected path (system dynamics).
 
-Each week, a stock with total hazard ``H`` loses the share ``1 - exp(-H)``,
+Each step, a stock with total hazard ``H`` loses the share ``1 - exp(-H)``,
 split among its flows in proportion to their hazards: the expectation of the
 ``counts`` backend's draw, from the same rates.
 """
@@ -22,13 +22,13 @@ class MeanBackend:
         self._targets = model.targets
 
     def step(self, state: np.ndarray, rates: np.ndarray, step: int, tally: np.ndarray) -> None:
-        """Move people for one week in place, adding what each flow moved to ``tally``."""
-        _expected_week(state, rates, self._sources, self._targets, tally)
+        """Move people for one step in place, adding what each flow moved to ``tally``."""
+        _expected_step(state, rates, self._sources, self._targets, tally)
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _expected_week(state, rates, sources, targets, tally):
-    """One compiled pass per member and stratum: NumPy's version made ten temporaries a week."""
+def _expected_step(state, rates, sources, targets, tally):
+    """One compiled pass per member and stratum: NumPy's version made ten temporaries a step."""
     members, stocks, strata = state.shape
     flows = rates.shape[1]
     total = np.empty(stocks)
@@ -42,7 +42,7 @@ def _expected_week(state, rates, sources, targets, tally):
             for f in range(flows):
                 s = sources[f]
                 if s < 0:
-                    moved[f] = rates[m, f, x]  # an inflow's rate is people a week
+                    moved[f] = rates[m, f, x]  # an inflow's rate is people a step
                 elif total[s] > 0:
                     moved[f] = rates[m, f, x] * (state[m, s, x] * -np.expm1(-total[s]) / total[s])
                 else:

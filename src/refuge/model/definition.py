@@ -1,19 +1,23 @@
-"""The pieces a model is made of: stocks, flows with hazards, drivers, parameters.
+"""The pieces a model is made of: stocks split into strata, flows with hazards, drivers, parameters.
 
 A model is data plus hazard functions. Every backend asks the same
-:meth:`Model.rates` for the weekly per-capita hazard of every flow, so the
+:meth:`Model.rates` for the per-step per-capita hazard of every flow, so the
 mechanisms are written once and the backends cannot drift apart.
 
-A hazard is a plain function ``hazard(s, d, p)`` of three views:
+Every stock and flow is split into the model's :class:`Strata` (the North
+Korean model: two sexes; a model without groups: one stratum), each stratum
+with its own hazards and counts. With ``k`` strata, a hazard is a plain
+function ``hazard(s, d, p)`` of three views:
 
-* ``s``: stocks, ``s.china_hiding`` is an array ``(members, 2)`` (female, male);
-  ``s.total("a", "b")`` sums stocks over both sexes, shape ``(members, 1)``;
-* ``d``: drivers at this step, ``d.food_crisis`` is a float;
+* ``s``: stocks, ``s.china_hiding`` is an array ``(members, k)``;
+  ``s.total("a", "b")`` sums stocks over all strata, shape ``(members, 1)``;
+* ``d``: drivers at this step, ``d.food_crisis`` is a float, and the model's
+  :class:`Term` values, computed once a step before any hazard (``d.attempts``);
 * ``p``: parameters, ``p.attempt_base`` is a float or an array ``(members, 1)``.
 
-It returns something that broadcasts to ``(members, 2)``: the weekly hazard
-per person of the flow's source stock, or, for an inflow (no source), people
-per week.
+It returns something that broadcasts to ``(members, k)``: the hazard per
+person per step of the flow's source stock, or, for an inflow (no source),
+people per step.
 """
 
 from __future__ import annotations
@@ -27,9 +31,49 @@ from ..errors import ModelError
 from .provenance import Provenance
 from .timeline import Timeline
 
-SEXES = ("female", "male")
-
 Hazard = Callable[["StockView", "DriverView", "ParameterView"], object]
+
+
+def _index(kind: str, names: list[str]) -> dict[str, int]:
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in seen:
+            raise ModelError(f"two {kind}s are named {name!r}")
+        seen[name] = i
+    return seen
+
+
+@dataclass(frozen=True)
+class Strata:
+    """The groups every stock and flow is split into: ``dimension`` names the results' axis, ``names`` its labels.
+
+    >>> Strata("sex", ("female", "male")).size
+    2
+    """
+
+    dimension: str = "stratum"
+    names: tuple[str, ...] = ("all",)
+
+    def __post_init__(self) -> None:
+        if not self.names:
+            raise ModelError("strata: names is empty; allowed: one name or more")
+        _index("stratum", list(self.names))
+
+    @property
+    def size(self) -> int:
+        return len(self.names)
+
+
+@dataclass(frozen=True)
+class Term:
+    """A quantity several hazards share, computed once a step by ``function(s, d, p)`` and read as ``d.<name>``.
+
+    Terms are computed in the order the model lists them, so a term may read the ones before it.
+    """
+
+    name: str
+    function: Hazard
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,18 +151,19 @@ class Parameter:
 
 @dataclass(frozen=True)
 class Output:
-    """A yearly quantity users read: a sum of flows over the year, or a stock at year end.
+    """A quantity users read: a sum of flows over the year (or step), or a stock at its end.
 
     With ``clock``, the output is instead the mean time (years) the people who
-    moved along ``flows`` in the year had spent in the model's clock stocks
+    moved along ``flows`` in the period had spent in the model's clock stocks
     (:attr:`Model.clock_stocks`), e.g. time abroad before arrival.
+    ``stratum`` counts one stratum only (e.g. women), all when ``None``.
     """
 
     name: str
     label: str
     flows: tuple[str, ...] = ()
     stock: str | None = None
-    sex: str | None = None
+    stratum: str | None = None
     clock: bool = False
     #: the record counts this output, so predictive intervals add the calibrated misfit to it
     observed: bool = False
@@ -133,9 +178,13 @@ class Model:
     flows: tuple[Flow, ...]
     drivers: tuple[Driver, ...]
     parameters: tuple[Parameter, ...]
-    initial: Mapping[str, tuple[float, float]]
+    #: people in each stock at the start, one value per stratum
+    initial: Mapping[str, tuple[float, ...]]
     outputs: tuple[Output, ...]
     mechanisms: tuple[Mechanism, ...] = ()
+    strata: Strata = Strata()
+    #: quantities hazards share, computed once a step (see :class:`Term`)
+    terms: tuple[Term, ...] = ()
     #: stocks where a person's clock runs (time abroad): it keeps running along flows between them
     #: and stops (is dropped) on a flow to any other stock
     clock_stocks: tuple[str, ...] = ()
@@ -146,6 +195,9 @@ class Model:
         self.stock_index = _index("stock", [s.name for s in self.stocks])
         self.flow_index = _index("flow", [f.name for f in self.flows])
         _index("driver", [d.name for d in self.drivers])
+        for name in _index("term", [t.name for t in self.terms]):
+            if any(d.name == name for d in self.drivers):
+                raise ModelError(f"term {name!r} has a driver's name; allowed: a name of its own (d.{name} reads one)")
         _index("parameter", [p.name for p in self.parameters])
         known_mechanisms = {m.id for m in self.mechanisms}
         for flow in self.flows:
@@ -155,9 +207,12 @@ class Model:
             unknown = set(flow.mechanisms) - known_mechanisms
             if self.mechanisms and unknown:
                 raise ModelError(f"flow {flow.name!r} cites unknown mechanisms {sorted(unknown)}")
-        for name in self.initial:
+        for name, people in self.initial.items():
             if name not in self.stock_index:
                 raise ModelError(f"initial population given for unknown stock {name!r}")
+            if np.shape(people) != (self.strata.size,):
+                raise ModelError(f"initial[{name!r}]: {people!r} has not one value per stratum; allowed: "
+                                 f"{self.strata.size} values, for {', '.join(self.strata.names)}")  # fmt: skip
         for name in self.clock_stocks:
             if name not in self.stock_index:
                 raise ModelError(f"clock stock {name!r} is not a stock of the model")
@@ -169,6 +224,9 @@ class Model:
                     raise ModelError(f"output {out.name!r} names unknown flow {name!r}")
             if out.stock is not None and out.stock not in self.stock_index:
                 raise ModelError(f"output {out.name!r} names unknown stock {out.stock!r}")
+            if out.stratum is not None and out.stratum not in self.strata.names:
+                raise ModelError(f"output {out.name!r}: stratum {out.stratum!r} is not known; "
+                                 f"allowed: {', '.join(self.strata.names)}")  # fmt: skip
 
     # -- lookups -----------------------------------------------------------------
 
@@ -191,18 +249,23 @@ class Model:
         return np.array([self.stock_index[f.target] for f in self.flows])
 
     def initial_state(self, members: int, dtype=np.float64) -> np.ndarray:
-        state = np.zeros((members, len(self.stocks), len(SEXES)), dtype=dtype)
-        for name, by_sex in self.initial.items():
-            state[:, self.stock_index[name], :] = by_sex
+        state = np.zeros((members, len(self.stocks), self.strata.size), dtype=dtype)
+        for name, people in self.initial.items():
+            state[:, self.stock_index[name], :] = people
         return state
 
     # -- the one place hazards are evaluated -----------------------------------
 
     def rates(self, state: np.ndarray, drivers: DriverView, params: ParameterView) -> np.ndarray:
-        """Weekly hazard of every flow, ``(members, flows, 2)``: per person, or people for inflows."""
+        """Hazard of every flow over one step, ``(members, flows, strata)``: per person, or people for inflows."""
         members = state.shape[0]
         stocks = StockView(state, self.stock_index)
-        out = np.empty((members, len(self.flows), len(SEXES)))
+        if self.terms:
+            values = dict(drivers._values)
+            for term in self.terms:
+                values[term.name] = term.function(stocks, DriverView(values), params)
+            drivers = DriverView(values)
+        out = np.empty((members, len(self.flows), self.strata.size))
         for i, flow in enumerate(self.flows):
             out[:, i, :] = flow.hazard(stocks, drivers, params)
         if not (out >= 0.0).all():
@@ -212,7 +275,7 @@ class Model:
 
 
 class StockView:
-    """Stocks of a state array by name: ``s.china_hiding`` is ``(members, 2)``."""
+    """Stocks of a state array by name: ``s.china_hiding`` is ``(members, strata)``."""
 
     __slots__ = ("_index", "_state", "_totals")
 
@@ -228,9 +291,9 @@ class StockView:
             raise AttributeError(f"no stock named {name!r}") from None
 
     def total(self, *names: str) -> np.ndarray:
-        """People in the named stocks, both sexes, shape ``(members, 1)``."""
+        """People in the named stocks, all strata, shape ``(members, 1)``."""
         if self._totals is None:
-            self._totals = (self._state[:, :, 0] + self._state[:, :, 1]).astype(float)
+            self._totals = self._state.sum(axis=2).astype(float)
         out = self._totals[:, self._index[names[0]]]
         for name in names[1:]:
             out = out + self._totals[:, self._index[name]]
@@ -238,7 +301,8 @@ class StockView:
 
 
 class DriverView:
-    """Driver values at one step: ``d.food_crisis`` is a float."""
+    """Driver values at one step: ``d.food_crisis`` is a float; with the model's terms once :meth:`Model.rates`
+    has computed them."""
 
     __slots__ = ("_values",)
 
@@ -267,24 +331,19 @@ class ParameterView:
             raise AttributeError(f"no parameter named {name!r}") from None
 
 
-def by_sex(female, male) -> np.ndarray:
-    """Per-sex values side by side on a last axis of length 2: ``(2,)`` or ``(members, 2)``."""
-    shape = np.broadcast_shapes(np.shape(female), np.shape(male))
-    if not shape:  # a hazard's two constants
-        return np.array((female, male), dtype=float)
-    out = np.empty((*shape[:-1], 2))
-    out[..., :1] = female
-    out[..., 1:] = male
+def per_stratum(*values) -> np.ndarray:
+    """One value per stratum, side by side on a last axis: ``(strata,)`` or ``(members, strata)``.
+
+    >>> per_stratum(0.5, 1.0)
+    array([0.5, 1. ])
+    """
+    shape = np.broadcast_shapes(*map(np.shape, values))
+    if not shape:  # a hazard's constants
+        return np.array(values, dtype=float)
+    out = np.empty((*shape[:-1], len(values)))
+    for i, value in enumerate(values):
+        out[..., i : i + 1] = value
     return out
-
-
-def _index(kind: str, names: list[str]) -> dict[str, int]:
-    seen: dict[str, int] = {}
-    for i, name in enumerate(names):
-        if name in seen:
-            raise ModelError(f"two {kind}s are named {name!r}")
-        seen[name] = i
-    return seen
 
 
 def _find(items, name: str, kind: str):

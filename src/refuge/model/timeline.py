@@ -1,7 +1,11 @@
-"""The weekly clock every backend shares.
+"""The clock every backend shares: whole calendar years of equal steps.
 
-A step is one week (seed 004 counts deportations per week) and a year is 52
-steps, so year ``y`` is steps ``(y - start) * 52`` up to the next year's first.
+A system chooses its step: the North Korean system's is a week (seed 004 counts
+deportations per week), 52 a year; a daily system's 365. Year ``y`` is steps
+``(y - start) * steps_per_year`` up to the next year's first.
+
+>>> Timeline(2000, 2001, steps_per_year=12).steps
+24
 """
 
 from __future__ import annotations
@@ -12,16 +16,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
-WEEKS_PER_YEAR = 52
+from ..errors import ModelError, RunError
+
+#: what a run's results are totals and ends of: calendar years, or each step
+RESOLUTIONS = ("year", "step")
 _DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 
 
 @dataclass(frozen=True)
 class Timeline:
-    """Whole calendar years ``start .. end`` (both included), in weekly steps."""
+    """Whole calendar years ``start .. end`` (both included), in ``steps_per_year`` steps each (weeks by default)."""
 
     start: int = 1990
     end: int = 2040
+    steps_per_year: int = 52
+
+    def __post_init__(self) -> None:
+        steps = self.steps_per_year
+        if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
+            raise ModelError(f"timeline: steps_per_year {self.steps_per_year!r} is not allowed; "
+                             "allowed: a whole number, 1 or more")  # fmt: skip
 
     @property
     def years(self) -> np.ndarray:
@@ -29,21 +43,27 @@ class Timeline:
 
     @property
     def steps(self) -> int:
-        return len(self.years) * WEEKS_PER_YEAR
+        return len(self.years) * self.steps_per_year
 
     @property
     def times(self) -> np.ndarray:
         """Decimal year at the start of each step."""
-        return self.start + np.arange(self.steps) / WEEKS_PER_YEAR
+        return self.start + np.arange(self.steps) / self.steps_per_year
 
     @property
     def year_index(self) -> np.ndarray:
         """The year (counted from ``start``) of each step."""
-        return np.repeat(np.arange(len(self.years)), WEEKS_PER_YEAR)
+        return np.repeat(np.arange(len(self.years)), self.steps_per_year)
+
+    def period_index(self, resolution: str) -> np.ndarray:
+        """The period each step adds to, counted from the first: its year (``"year"``) or itself (``"step"``)."""
+        if resolution not in RESOLUTIONS:
+            raise RunError(f"resolution: {resolution!r} is not allowed; allowed: {', '.join(RESOLUTIONS)}")
+        return self.year_index if resolution == "year" else np.arange(self.steps)
 
     def step_of(self, when: float) -> int:
         """The step in which the decimal year ``when`` falls, clipped to the timeline."""
-        step = int(np.floor((when - self.start) * WEEKS_PER_YEAR + 1e-9))
+        step = int(np.floor((when - self.start) * self.steps_per_year + 1e-9))
         return min(max(step, 0), self.steps)
 
 

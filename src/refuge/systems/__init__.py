@@ -80,6 +80,15 @@ class System(Protocol):
     def record_end(self) -> int | None:
         """The last year of the system's historical record (plots mark it), or ``None``."""
 
+    def analyses(self):
+        """The system's calibration and what the analysis verbs read beside it, or ``None`` for a system without one.
+
+        A namespace (the North Korean system's is :mod:`refuge.systems.korea.analyses`): ``Settings``,
+        ``calibrate`` and ``write_report`` (``refuge calibrate``); ``shipped_posterior`` and the names it
+        calibrates, ``CALIBRATED`` (``sensitivity``, ``report``, ``serve``); ``record``, the yearly record
+        plots are drawn against; ``route_map`` for the web app; and the system's own verbs' functions.
+        """
+
 
 def get_system(name: str | System | None = None) -> System:
     """The system registered as ``name`` (the default when ``None``); a system value as it is."""
@@ -96,3 +105,14 @@ def get_system(name: str | System | None = None) -> System:
 
 def system_names() -> list[str]:
     return list(_MODULES)
+
+
+def analyses_of(system: str | System | None, verb: str):
+    """The analyses of ``system`` (see :meth:`System.analyses`); a system without them is refused for ``verb``."""
+    chosen = get_system(system)
+    found = chosen.analyses()
+    if found is None:
+        able = [name for name in _MODULES if get_system(name).analyses() is not None]
+        raise RunError(f"--system {chosen.name!r}: 'refuge {verb}' needs a calibrated system, and {chosen.name!r} has "
+                       f"no calibration; allowed: {', '.join(able)}")  # fmt: skip
+    return found

@@ -23,11 +23,15 @@ CONNECTIONS = 256
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = None, results: Path | None = None,
-          announce=print) -> None:  # fmt: skip
+          announce=print, system: str | None = None) -> None:  # fmt: skip
     """Serve the app until interrupted; jobs live in a temporary folder removed on the way out.
 
     ``announce`` is told the address once the settings are checked, just before the server starts.
+    ``system`` (the North Korean one by default) must have a calibration.
     """
+    from ..systems import analyses_of
+
+    analyses_of(system, "serve")
     if results is not None and not Path(results).is_dir():
         raise RunError(f"--results {results}: not a folder")
     _check_address(host, port)
@@ -41,7 +45,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = Non
     # on loopback, a Host header naming anything else is a DNS-rebinding page; opened wider, the operator chose so
     hosts = ["127.0.0.1", "localhost", "[::1]"] if host in LOOPBACK else ["*"]
     try:
-        app = create_app(limits or Limits(), work, results=results, hosts=hosts)
+        app = create_app(limits or Limits(), work, results=results, hosts=hosts, system=system)
         shown = f"[{host}]" if ":" in host else host
         announce(f"refuge serve: http://{shown}:{port}/ (Ctrl-C stops it)")
         uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5,

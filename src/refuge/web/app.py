@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from ..errors import RefugeError, RunError
 from ..scenarios import builtin_scenarios
+from ..systems import analyses_of, get_system
 from . import forms
 from .analyses import find_analyses
 from .jobs import DOWNLOADS, Busy, Jobs, Limits
@@ -54,16 +55,20 @@ class TooLarge(RunError):
     """A request body over :data:`MAX_BODY`."""
 
 
-def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts: list[str] | None = None) -> Starlette:
+def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts: list[str] | None = None,
+               system: str | None = None) -> Starlette:  # fmt: skip
     """The app, its jobs kept under ``work`` (a folder the server made for itself).
 
     ``results`` is a folder the operator points at; sensitivity analyses and backtests found
     under it are shown read-only. ``hosts`` are the Host headers accepted (against DNS rebinding).
+    ``system`` is the system served (the North Korean one by default); it must have a calibration.
     """
+    system = get_system(system).name
+    analyses_of(system, "serve")
     jobs = Jobs(limits, work)
     analyses = find_analyses(results) if results else []
     total_weeks = _weeks()
-    builtins = [{"name": s.name, "description": " ".join(s.description.split())} for s in builtin_scenarios()]
+    builtins = [{"name": s.name, "description": " ".join(s.description.split())} for s in builtin_scenarios(system)]
 
     async def page(request: Request) -> Response:
         return Response(_static_bytes("refuge.web", "static/index.html"), media_type="text/html", headers=HEADERS)
@@ -87,7 +92,7 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
         })  # fmt: skip
 
     async def builtin(request: Request) -> Response:
-        return _json(forms.builtin_view(request.path_params["name"]))
+        return _json(forms.builtin_view(request.path_params["name"], system))
 
     async def upload(request: Request) -> Response:
         body = await _body(request, forms_limit())
@@ -95,18 +100,18 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
             text = body.decode("utf-8")
         except UnicodeDecodeError as err:
             raise RunError(f"uploaded scenario: not UTF-8 text (byte {err.start})") from None
-        return _json(forms.from_text(text))
+        return _json(forms.from_text(text, system))
 
     async def form(request: Request) -> Response:
-        return _json(forms.from_form(await _json_body(request)))
+        return _json(forms.from_form(await _json_body(request), system))
 
     async def submit_run(request: Request) -> Response:
         asked = await _json_body(request)
         members, seed, backend = _settings(asked, limits)
         text = str(asked.get("yaml", ""))
-        forms.from_text(text)  # refused now, with the loader's message, not later in the job
-        job = jobs.submit("run", {"yaml": text, "members": members, "seed": seed, "backend": backend},
-                          members * total_weeks)  # fmt: skip
+        forms.from_text(text, system)  # refused now, with the loader's message, not later in the job
+        job = jobs.submit("run", {"yaml": text, "members": members, "seed": seed, "backend": backend,
+                                  "system": system}, members * total_weeks)  # fmt: skip
         return _json(job.public(), status=202)
 
     async def submit_compare(request: Request) -> Response:
@@ -116,12 +121,12 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
         if not isinstance(texts, list) or not 2 <= len(texts) <= limits.scenarios:
             raise RunError(f"compare: give 2 to {limits.scenarios} scenarios, the first being the reference")
         for text in texts:
-            forms.from_text(str(text))
+            forms.from_text(str(text), system)
         start, end = _integer(asked, "start", 2027, 1995, 2040), _integer(asked, "end", 2040, 1995, 2040)
         if start > end:
             raise RunError(f"compare: start {start} is after end {end}")
         spec = {"scenarios": [str(t) for t in texts], "members": members, "seed": seed, "backend": backend,
-                "start": start, "end": end}  # fmt: skip
+                "start": start, "end": end, "system": system}  # fmt: skip
         job = jobs.submit("compare", spec, len(texts) * members * total_weeks)
         return _json(job.public(), status=202)
 
@@ -147,12 +152,10 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
                             headers={"Content-Security-Policy": "sandbox"})  # fmt: skip
 
     async def parameters(request: Request) -> Response:
-        return _json({"targets": list(forms.targets().values()), "posterior": _posterior()})
+        return _json({"targets": list(forms.targets(system).values()), "posterior": _posterior(system)})
 
     async def routes(request: Request) -> Response:
-        from ..systems.korea.routes import route_map
-
-        return _json(route_map())
+        return _json(get_system(system).analyses().route_map())
 
     async def analysis(request: Request) -> Response:
         index = request.path_params["index"]
@@ -196,16 +199,16 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
         ],
         middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts or ["127.0.0.1", "localhost"])],
         exception_handlers={RefugeError: refused, HTTPException: not_found, Exception: crashed},
-        lifespan=_lifespan(jobs),
+        lifespan=_lifespan(jobs, system),
     )
     app.state.jobs = jobs
     return app
 
 
-def _lifespan(jobs: Jobs):
+def _lifespan(jobs: Jobs, system: str):
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        forms.targets(), _posterior()  # the model and posterior read once, before the first person waits on them
+        forms.targets(system), _posterior(system)  # the model and posterior read once, before anyone waits on them
         threading.Thread(target=jobs.warm, name="refuge-warm", daemon=True).start()  # the fork server, meanwhile
         yield
         jobs.close()
@@ -276,11 +279,9 @@ def _weeks() -> int:
 
 
 @cache
-def _posterior() -> dict:
-    """The 5%, 50% and 95% of each calibrated parameter in the shipped posterior, and how it was made."""
-    from ..systems.korea.calibration.posterior import shipped_posterior
-
-    posterior = shipped_posterior()
+def _posterior(system: str) -> dict:
+    """The 5%, 50% and 95% of each calibrated parameter in the system's shipped posterior, and how it was made."""
+    posterior = get_system(system).analyses().shipped_posterior()
     if posterior is None:
         return {}
     q = posterior.samples.quantile([0.05, 0.5, 0.95])

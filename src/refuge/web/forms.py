@@ -2,7 +2,8 @@
 
 Every scenario the page sends back is turned into YAML here and read by
 :func:`refuge.scenarios.scenario_from_text`, so a form, an upload and a file on
-the command line meet the same checks and the same messages.
+the command line meet the same checks and the same messages. Each function takes
+the served system's name (``refuge serve --system``; the North Korean one by default).
 """
 
 from __future__ import annotations
@@ -15,15 +16,15 @@ import yaml
 from ..errors import ScenarioError
 from ..scenarios import Scenario, builtin_names, scenario_from_text
 from ..scenarios.schema import describe_date, lever_in_words, parameter_in_words
-from ..systems.korea import north_korea
+from ..systems import get_system
 
 KINDS = ("set", "scale", "add")
 
 
 @cache
-def targets() -> dict[str, dict]:
+def targets(system: str | None = None) -> dict[str, dict]:
     """What a lever may act on: every driver and parameter, with words, unit, bounds and evidence."""
-    model = north_korea()
+    model = get_system(system).model()
     found = {}
     for kind, items in (("driver", model.drivers), ("parameter", model.parameters)):
         for item in items:
@@ -35,9 +36,9 @@ def targets() -> dict[str, dict]:
     return found
 
 
-def view(scenario: Scenario, text: str) -> dict:
+def view(scenario: Scenario, text: str, system: str | None = None) -> dict:
     """A validated scenario for the page: its levers in words and as values, and its YAML."""
-    shown = targets()
+    shown = targets(system)
     levers = []
     for lever in scenario.levers:
         kind, value = lever.action
@@ -52,29 +53,26 @@ def view(scenario: Scenario, text: str) -> dict:
             "parameters": scenario.parameters, "parameter_words": overrides, "yaml": text}  # fmt: skip
 
 
-def builtin_text(name: str) -> str:
+def builtin_text(name: str, system: str | None = None) -> str:
     """The YAML of a built-in scenario as shipped (``name`` must be one: checked by the caller)."""
-    from ..systems import get_system
-
-    return (get_system().scenario_folder() / f"{name}.yaml").read_text(encoding="utf-8")
+    return (get_system(system).scenario_folder() / f"{name}.yaml").read_text(encoding="utf-8")
 
 
-def builtin_view(name: str) -> dict:
-    if name not in builtin_names():
-        raise ScenarioError(f"no built-in scenario of that name; built-in: {', '.join(builtin_names())}")
-    text = builtin_text(name)
-    return view(scenario_from_text(text, f"built-in scenario {name!r}"), text)
+def builtin_view(name: str, system: str | None = None) -> dict:
+    if name not in builtin_names(system):
+        raise ScenarioError(f"no built-in scenario of that name; built-in: {', '.join(builtin_names(system))}")
+    text = builtin_text(name, system)
+    return from_text(text, system, f"built-in scenario {name!r}")
 
 
-def from_text(text: str) -> dict:
+def from_text(text: str, system: str | None = None, label: str = "uploaded scenario") -> dict:
     """An uploaded or typed scenario, validated as the command line validates a file."""
-    return view(scenario_from_text(text, "uploaded scenario"), text)
+    return view(scenario_from_text(text, label, system=system), text, system)
 
 
-def from_form(form: object) -> dict:
+def from_form(form: object, system: str | None = None) -> dict:
     """The scenario a page's form describes: written out as YAML, then validated from that YAML."""
-    text = to_yaml(form)
-    return view(scenario_from_text(text, "scenario"), text)
+    return from_text(to_yaml(form), system, "scenario")
 
 
 def to_yaml(form: object) -> str:

@@ -21,12 +21,14 @@ import pyarrow.parquet  # noqa: F401
 
 from .. import compare as comparison
 from .. import output, plots, report  # noqa: F401
-from ..systems.korea.calibration import posterior  # noqa: F401
+from ..systems import get_system
 
 with contextlib.suppress(ImportError):
     import dask.array  # noqa: F401  (xarray reaches for it when it opens results, where it is installed)
 from ..errors import RefugeError
 from ..scenarios import scenario_from_text
+
+get_system().analyses()  # the default system's calibration, imported once here for every job forked from this
 
 #: stocks and journey measures drawn with bands, in the order shown
 STOCKS = ("hiding_in_china", "in_transit", "south_korea_reception", "south_korea_settled")
@@ -53,23 +55,23 @@ def main(kind: str, spec: dict, folder: Path) -> None:
 
 def run(spec: dict, folder: Path, progress) -> dict:
     """One scenario as an ensemble: ``run/`` with tables, plots and ``report.html``; bands for the charts."""
-    scenario = scenario_from_text(spec["yaml"], "scenario")
+    system = spec.get("system")
+    scenario = scenario_from_text(spec["yaml"], "scenario", system=system)
     results = output.run_to_folder(scenario, folder / "run", members=spec["members"], seed=spec["seed"],
-                                   backend=spec["backend"], block=2_000, progress=progress)  # fmt: skip
-    report.write_report(folder / "run")
-    return {"scenario": scenario.name, "charts": run_charts(results)}
+                                   backend=spec["backend"], block=2_000, progress=progress, system=system)  # fmt: skip
+    report.write_report(folder / "run", system)
+    return {"scenario": scenario.name, "charts": run_charts(results, system)}
 
 
-def run_charts(results) -> dict:
+def run_charts(results, system: str | None = None) -> dict:
     """Median, 50% and 90% bands by year of what the page draws, and the record of arrivals."""
-    from ..systems.korea.evidence import arrivals
 
     def bands(variable: str) -> dict:
         table = results.quantiles(variable)
         return {"year": [int(y) for y in table.index], **{c: _floats(table[c]) for c in table.columns},
                 "predictive": bool(results.predictive(variable))}  # fmt: skip
 
-    record = arrivals()
+    record = get_system(system).analyses().record()
     return {
         "arrivals": bands("arrivals_south_korea"),
         "record": {"year": [int(y) for y in record.index], "total": _floats(record["total"])},
@@ -84,21 +86,22 @@ def compare(spec: dict, folder: Path, progress) -> dict:
     from .. import __version__
     from ..simulation import run as simulate
     from ..store import publish_folder
-    from ..systems import get_system
 
-    scenarios = [scenario_from_text(text, f"scenario {i + 1}") for i, text in enumerate(spec["scenarios"])]
+    system = spec.get("system")
+    scenarios = [scenario_from_text(text, f"scenario {i + 1}", system=system)
+                 for i, text in enumerate(spec["scenarios"])]  # fmt: skip
     names = _unique([s.name for s in scenarios])
-    results = {name: simulate(s, members=spec["members"], seed=spec["seed"], backend=spec["backend"],
-                              progress=progress) for name, s in zip(names, scenarios, strict=True)}  # fmt: skip
+    results = {name: simulate(s, members=spec["members"], seed=spec["seed"], backend=spec["backend"], progress=progress,
+                              system=system) for name, s in zip(names, scenarios, strict=True)}  # fmt: skip
     start, end = spec["start"], spec["end"]
-    effects = comparison.effects(results, start, end)
-    differences = comparison.yearly_differences(results, start - 5, end)
+    effects = comparison.effects(results, start, end, system)
+    differences = comparison.yearly_differences(results, start - 5, end, system)
     meta = {"refuge": __version__, "scenarios": names, "members": spec["members"], "seed": spec["seed"],
             "backend": spec["backend"], "start": start, "end": end}  # fmt: skip
     publish_folder(folder / "compare", meta,
-                   lambda staging: comparison.save(staging, effects, differences, start, meta))  # fmt: skip
-    report.write_report(folder / "compare")
-    words = {measure: words for measure, (_, words) in get_system().measures.items()}
+                   lambda staging: comparison.save(staging, effects, differences, start, meta, system))  # fmt: skip
+    report.write_report(folder / "compare", system)
+    words = {measure: words for measure, (_, words) in get_system(system).measures.items()}
     return {
         "scenarios": names,
         "band": comparison.BAND_WORDS,

@@ -3,9 +3,9 @@
 import dataclasses
 from functools import cache
 
-from ...model.definition import Driver, Model, Output, Stock
+from ...model.definition import Driver, Model, Output, Stock, Strata
 from .drivers import DRIVERS
-from .flows import FLOWS
+from .flows import FLOWS, TERMS
 from .mechanisms import MECHANISMS
 from .parameters import PARAMETERS
 
@@ -22,6 +22,10 @@ STOCKS = (
     Stock("dead", "dead", "killed at the border, on the way, or in detention"),
 )
 
+#: every stock and flow is split by sex: women and men attempt, are caught and defect at different rates,
+#: and the record counts the women who arrive
+SEXES = Strata("sex", ("female", "male"))
+
 #: 1990. The at-risk pool is the population of the four border provinces (an
 #: assumption, ~3 million); 607 defectors had settled in the South by 1989
 #: (EVIDENCE.md §1), almost all men (seed 004: "military personnel or political
@@ -37,7 +41,7 @@ _DEATHS = ("shot_at_border", "died_in_china", "died_in_transit", "died_in_detent
 
 OUTPUTS = (
     Output("arrivals_south_korea", "arrivals in the South", flows=_ARRIVALS, observed=True),
-    Output("arrivals_south_korea_female", "arrivals in the South, women", flows=_ARRIVALS, sex="female",
+    Output("arrivals_south_korea_female", "arrivals in the South, women", flows=_ARRIVALS, stratum="female",
            observed=True),
     Output("crossings_to_china", "crossings into China", flows=("cross_to_china",)),
     Output("hiding_in_china", "hiding in China at year end", stock="china_hiding"),
@@ -72,6 +76,8 @@ def north_korea() -> Model:
         outputs=OUTPUTS,
         mechanisms=MECHANISMS,
         clock_stocks=CLOCK_STOCKS,
+        strata=SEXES,
+        terms=TERMS,
     )
 
 

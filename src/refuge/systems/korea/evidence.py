@@ -9,6 +9,10 @@ Two files ship in ``refuge.systems.korea.data``:
   re-defections, and the seeds' own numbers), each with its source, date and a
   short quote.
 
+Both are validated with pydantic (:class:`ClaimRow`, :class:`ArrivalRow`), like scenarios
+and routes; a bad row is a :class:`~refuge.errors.DataError` naming the file, the row, the
+field, the value and what is allowed.
+
 Conflicting claims are kept side by side, never merged: calibration treats the
 claims about one quantity and period as a mixture, and :func:`evidence_table`
 shows each claim next to what the arrivals record says where the record can
@@ -31,8 +35,19 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Annotated
 
 import pandas as pd
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from ...errors import DataError
 from ...model.timeline import decimal_year
@@ -109,44 +124,151 @@ def _fail(file: str, row: int, field: str, value: object, allowed: str) -> DataE
     return DataError(f"{file}, row {row}, field {field!r}: value {value!r} is not allowed; allowed: {allowed}")
 
 
-def _number(file: str, row: int, field: str, text: str, *, required: bool = False) -> float | None:
-    text = (text or "").strip()
+def _refuse(allowed: str, **where) -> PydanticCustomError:
+    """A row's fault as pydantic carries it: what is allowed, and (from a check across fields) the field and value."""
+    return PydanticCustomError("allowed", "{allowed}", {"allowed": allowed, **where})
+
+
+def _number(text: str) -> float | None:
     if not text:
-        if required:
-            raise _fail(file, row, field, text, "a number (this field may not be empty)")
         return None
     try:
         value = float(text.replace(",", ""))
     except ValueError:
-        raise _fail(file, row, field, text, "a number 0 or more") from None
+        raise _refuse("a number 0 or more") from None
     if not math.isfinite(value) or value < 0:
-        raise _fail(file, row, field, text, "a finite number 0 or more")
+        raise _refuse("a finite number 0 or more")
     return value
 
 
-def _span(file: str, row: int, quantity: str, when: str) -> tuple[float, float]:
-    match = _WHEN.match(when.strip())
-    if match:
-        first = int(match.group(1))
-        last = int(match.group(2) or first)
-        if last < first:
-            raise _fail(file, row, "when", when, "YYYY, YYYY..YYYY (first year not after last), YYYY-MM or YYYY-MM-DD")
-        if quantity in CUMULATIVE:
-            return last + 1.0, last + 1.0
-        return float(first), last + 1.0
-    if quantity in FLOWS:
-        raise _fail(file, row, "when", when, f"whole years (YYYY or YYYY..YYYY) for the flow {quantity!r}")
+def _choice(*allowed: str):
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise _refuse(", ".join(allowed))
+        return value
+
+    return AfterValidator(check)
+
+
+#: a number written in a CSV cell ("1,234" allowed), 0 or more; an empty cell is None
+Number = Annotated[float | None, BeforeValidator(_number)]
+
+
+class _Row(BaseModel):
+    """A row of an evidence table: text cells, stripped; columns beside the known ones are ignored."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore", frozen=True)
+
+
+class ClaimRow(_Row):
+    """A row of ``evidence.csv``, validated; :meth:`claim` is the claim it makes."""
+
+    id: str
+    quantity: Annotated[str, _choice(*QUANTITIES)]
+    when: str
+    value: Number
+    low: Number
+    high: Number
+    origin: Annotated[str, _choice(*ORIGINS)]
+    status: Annotated[str, _choice(*STATUSES)]
+    use: Annotated[str, _choice(*USES)]
+    source: str
+    source_url: str
+    date: str
+    quote: str
+    note: str
+
+    @field_validator("id")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        if not value:
+            raise _refuse("a non-empty id not used on an earlier row")
+        return value
+
+    @field_validator("quote")
+    @classmethod
+    def _quoted(cls, value: str) -> str:
+        if not value:
+            raise _refuse("a short quote from the source")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ClaimRow:
+        self.span()
+        values = (self.value, self.low, self.high)
+        if all(x is None for x in values):
+            raise _refuse("a value, or a low and/or high bound", field="value", value="")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise _refuse(f"a number not above high ({self.high:g})", field="low", value=self.low)
+        if self.quantity in SHARES and any(x is not None and x > 1 for x in values):
+            raise _refuse("a share between 0 and 1", field="value", value=self.value)
+        if self.origin == "record" and not self.source_url.startswith(("http://", "https://")):
+            raise _refuse("an http(s) address for a claim from the record", field="source_url", value=self.source_url)
+        if self.origin == "seed" and not re.fullmatch(r"seed \d{3}", self.source_url):
+            raise _refuse("'seed NNN' for a seed's claim", field="source_url", value=self.source_url)
+        return self
+
+    def span(self) -> tuple[float, float]:
+        """``when`` as decimal years ``(start, end)`` (see :class:`Claim`)."""
+        where = {"field": "when", "value": self.when}
+        match = _WHEN.match(self.when)
+        if match:
+            first = int(match.group(1))
+            last = int(match.group(2) or first)
+            if last < first:
+                raise _refuse("YYYY, YYYY..YYYY (first year not after last), YYYY-MM or YYYY-MM-DD", **where)
+            if self.quantity in CUMULATIVE:
+                return last + 1.0, last + 1.0
+            return float(first), last + 1.0
+        if self.quantity in FLOWS:
+            raise _refuse(f"whole years (YYYY or YYYY..YYYY) for the flow {self.quantity!r}", **where)
+        try:
+            t = decimal_year(self.when)
+        except ValueError:
+            raise _refuse("YYYY, YYYY..YYYY, YYYY-MM or YYYY-MM-DD", **where) from None
+        return t, t
+
+    def claim(self) -> Claim:
+        start, end = self.span()
+        return Claim(start=start, end=end, **self.model_dump())
+
+
+class ArrivalRow(_Row):
+    """A year's row of ``arrivals.csv``, validated: the total, and the sexes where known, add up."""
+
+    year: int
+    total: Number
+    male: Number
+    female: Number
+    source_url: str
+    note: str
+
+    @field_validator("year", mode="before")
+    @classmethod
+    def _year(cls, value: str) -> int:
+        if not re.fullmatch(r"\d{4}", value.strip()) or not 1990 <= int(value) <= 2100:
+            raise _refuse("a year from 1990 (or 'pre-1990')")
+        return int(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ArrivalRow:
+        if None not in (self.male, self.female, self.total) and self.male + self.female != self.total:
+            raise _refuse(f"male + female = {self.male + self.female:g}", field="total", value=self.total)
+        if self.total is not None and not self.source_url.startswith(("http://", "https://")):
+            raise _refuse("an http(s) address", field="source_url", value=self.source_url)
+        return self
+
+
+def _validated(spec: type[_Row], file: str, number: int, raw: dict[str, str | None]) -> _Row:
+    """``raw`` as a ``spec`` row, or a :class:`DataError` naming the file, row, field, value and what is allowed."""
     try:
-        t = decimal_year(when.strip())
-    except ValueError:
-        raise _fail(file, row, "when", when, "YYYY, YYYY..YYYY, YYYY-MM or YYYY-MM-DD") from None
-    return t, t
-
-
-def _choice(file: str, row: int, field: str, value: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise _fail(file, row, field, value, ", ".join(allowed))
-    return value
+        return spec.model_validate({k: v or "" for k, v in raw.items() if k is not None})
+    except ValidationError as err:
+        error = err.errors()[0]
+        where = error.get("ctx", {})
+        field = where.get("field", error["loc"][0] if error["loc"] else "")
+        value = where.get("value", (raw.get(field) or "").strip())
+        raise _fail(file, number, field, value, where.get("allowed", error["msg"])) from None
 
 
 def _read_csv(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
@@ -165,62 +287,24 @@ def _read_csv(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
 
 
 def parse_claims(path: Path) -> list[Claim]:
-    """Read and validate an evidence file like ``evidence.csv``; raise :class:`DataError` on a bad row."""
+    """Read and validate an evidence file like ``evidence.csv`` (:class:`ClaimRow`); raise :class:`DataError`."""
     file = path.name
     claims: list[Claim] = []
     seen: set[str] = set()
     for number, raw in enumerate(_read_csv(path, COLUMNS), start=2):
         if None in raw:
             raise _fail(file, number, "(extra)", raw[None], f"exactly {len(COLUMNS)} fields: {', '.join(COLUMNS)}")
-        row = {k: (v or "").strip() for k, v in raw.items()}
-        cid = row["id"]
-        if not cid or cid in seen:
-            raise _fail(file, number, "id", cid, "a non-empty id not used on an earlier row")
-        seen.add(cid)
-        quantity = _choice(file, number, "quantity", row["quantity"], QUANTITIES)
-        start, end = _span(file, number, quantity, row["when"])
-        value = _number(file, number, "value", row["value"])
-        low = _number(file, number, "low", row["low"])
-        high = _number(file, number, "high", row["high"])
-        if value is None and low is None and high is None:
-            raise _fail(file, number, "value", "", "a value, or a low and/or high bound")
-        if low is not None and high is not None and low > high:
-            raise _fail(file, number, "low", row["low"], f"a number not above high ({row['high']})")
-        if quantity in SHARES and any(x is not None and x > 1 for x in (value, low, high)):
-            raise _fail(file, number, "value", row["value"], "a share between 0 and 1")
-        origin = _choice(file, number, "origin", row["origin"], ORIGINS)
-        url = row["source_url"]
-        if origin == "record" and not url.startswith(("http://", "https://")):
-            raise _fail(file, number, "source_url", url, "an http(s) address for a claim from the record")
-        if origin == "seed" and not re.fullmatch(r"seed \d{3}", url):
-            raise _fail(file, number, "source_url", url, "'seed NNN' for a seed's claim")
-        if not row["quote"]:
-            raise _fail(file, number, "quote", "", "a short quote from the source")
-        claims.append(
-            Claim(
-                id=cid,
-                quantity=quantity,
-                when=row["when"],
-                start=start,
-                end=end,
-                value=value,
-                low=low,
-                high=high,
-                origin=origin,
-                status=_choice(file, number, "status", row["status"], STATUSES),
-                use=_choice(file, number, "use", row["use"], USES),
-                source=row["source"],
-                source_url=url,
-                date=row["date"],
-                quote=row["quote"],
-                note=row["note"],
-            )
-        )
+        row = _validated(ClaimRow, file, number, raw)
+        if row.id in seen:
+            raise _fail(file, number, "id", row.id, "a non-empty id not used on an earlier row")
+        seen.add(row.id)
+        claims.append(row.claim())
     return claims
 
 
 def parse_arrivals(path: Path) -> pd.DataFrame:
-    """Read and validate an arrivals table like ``arrivals.csv``: ``year, total, male, female`` (sex may be blank).
+    """Read and validate an arrivals table like ``arrivals.csv`` (:class:`ArrivalRow`): ``year, total, male,
+    female`` (sex may be blank).
 
     The ``pre-1990`` row is the cumulative 1953-1989 total and is dropped here
     (it is :data:`BEFORE_1990`); years without a value stay as NaN.
@@ -228,23 +312,10 @@ def parse_arrivals(path: Path) -> pd.DataFrame:
     file = path.name
     records = []
     for number, raw in enumerate(_read_csv(path, ARRIVAL_COLUMNS), start=2):
-        year_text = (raw["year"] or "").strip()
-        if year_text == "pre-1990":
+        if (raw["year"] or "").strip() == "pre-1990":
             continue
-        if not re.fullmatch(r"\d{4}", year_text) or not 1990 <= int(year_text) <= 2100:
-            raise _fail(file, number, "year", year_text, "a year from 1990 (or 'pre-1990')")
-        total = _number(file, number, "total", raw["total"])
-        male = _number(file, number, "male", raw["male"])
-        female = _number(file, number, "female", raw["female"])
-        if male is not None and female is not None and total is not None and male + female != total:
-            raise _fail(file, number, "total", raw["total"], f"male + female = {male + female:g}")
-        if (raw["total"] or "").strip() and not (raw["source_url"] or "").startswith(("http://", "https://")):
-            raise _fail(file, number, "source_url", raw["source_url"], "an http(s) address")
-        records.append(
-            {"year": int(year_text), "total": total, "male": male, "female": female,
-             "source_url": raw["source_url"], "note": raw["note"] or ""}
-        )
-    frame = pd.DataFrame.from_records(records).set_index("year").sort_index()
+        records.append(_validated(ArrivalRow, file, number, raw).model_dump())
+    frame = pd.DataFrame.from_records(records, columns=list(ArrivalRow.model_fields)).set_index("year").sort_index()
     if frame.index.duplicated().any():
         year = int(frame.index[frame.index.duplicated()][0])
         raise DataError(f"{file}: year {year} appears twice; allowed: one row per year")

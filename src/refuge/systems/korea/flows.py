@@ -1,14 +1,13 @@
 """The flows of the North Korean system and their hazards, each with the mechanisms it carries.
 
-Hazards are weekly, per person of the source stock (see ``refuge.model.definition``).
+Hazards are weekly, per person of the source stock, one value per sex (female, male: the model's
+strata; see ``refuge.model.definition``).
 Competing flows out of one stock are split from their total by every backend.
 """
 
-from functools import lru_cache
-
 import numpy as np
 
-from ...model.definition import Flow, by_sex
+from ...model.definition import Flow, Term, per_stratum
 
 # -- shared terms -------------------------------------------------------------------
 
@@ -35,15 +34,13 @@ def affordability(d, p):
 
 def sex_weights(female_ratio):
     """Weights (female, male) with mean one, so a rate per sponsor keeps its total."""
-    return by_sex(2.0 * female_ratio / (1.0 + female_ratio), 2.0 / (1.0 + female_ratio))
+    return per_stratum(2.0 * female_ratio / (1.0 + female_ratio), 2.0 / (1.0 + female_ratio))
 
 
-@lru_cache(maxsize=1)
 def attempts(s, d, p):
     """Attempts to cross: M1 push less M12 aid, raised by M8 news, cut by M2, M3, M10 deterrence.
 
-    Three flows share it each week; the views are new objects each week, so the
-    one-entry cache keyed on them computes it once a week.
+    Four flows share it: it is a term of the model (``d.attempts``), computed once a week.
     """
     push = p.push_floor + d.food_crisis * (1.0 - p.aid_relief * d.aid)
     news = 1.0 + p.news_effect * kin_share(s)
@@ -52,7 +49,7 @@ def attempts(s, d, p):
         - p.punishment_deterrence * d.punishment
         - p.propaganda_deterrence * d.counter_propaganda
     )
-    return p.attempt_base * push * news * deterrence * open_north(d) * by_sex(p.female_attempt_ratio, 1.0)
+    return p.attempt_base * push * news * deterrence * open_north(d) * per_stratum(p.female_attempt_ratio, 1.0)
 
 
 def brokered(d, p):
@@ -90,20 +87,20 @@ def passes(d, p):
 
 def cross_to_china(s, d, p):
     """Crossings without a broker's onward route: they join the hidden population in China."""
-    return attempts(s, d, p) * passes(d, p)
+    return d.attempts * passes(d, p)
 
 
 def brokered_crossing(s, d, p):
     """M6, M2: the fast pipeline, weeks from the North to a third country; guards, shooting and fees act on it."""
-    return attempts(s, d, p) * passes(d, p) * brokered(d, p)
+    return d.attempts * passes(d, p) * brokered(d, p)
 
 
 def caught_at_border(s, d, p):
-    return attempts(s, d, p) * caught(d, p)
+    return d.attempts * caught(d, p)
 
 
 def shot_at_border(s, d, p):
-    return attempts(s, d, p) * shot(d, p)
+    return d.attempts * shot(d, p)
 
 
 def kin_funded_escape(s, d, p):
@@ -115,14 +112,14 @@ def kin_funded_escape(s, d, p):
 
 def direct_defection(s, d, p):
     """Soldiers and officials who go straight to the South, across the DMZ or by sea."""
-    return p.direct_defection * by_sex(p.female_direct_ratio, 1.0)
+    return p.direct_defection * per_stratum(p.female_direct_ratio, 1.0)
 
 
 def deported_from_china(s, d, p):
     """M4 enforcement, M5 crowding beyond what host communities can hide, M12 refugee status."""
     crowding = 1.0 + (s.total("china_hiding") / p.hiding_capacity) ** 2
     protection = 1.0 - d.refugee_status
-    return p.arrest_in_china * d.china_enforcement * protection * crowding * by_sex(1.0, p.male_arrest_ratio)
+    return p.arrest_in_china * d.china_enforcement * protection * crowding * per_stratum(1.0, p.male_arrest_ratio)
 
 
 def return_home(s, d, p):
@@ -233,3 +230,6 @@ FLOWS = (
     Flow("died_in_detention", "detained", "dead", died_in_detention, ("M3",), "died in detention"),
     Flow("newly_at_risk", None, "nk_at_risk", newly_at_risk, ("M12",), "reached the border provinces"),
 )
+
+#: terms the hazards above share, computed once a week
+TERMS = (Term("attempts", attempts, "attempts to cross per person at risk"),)

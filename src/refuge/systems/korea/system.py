@@ -107,6 +107,11 @@ class Korea:
 
         return record_end()
 
+    def analyses(self):
+        from . import analyses
+
+        return analyses
+
 
 SYSTEM = Korea()
 

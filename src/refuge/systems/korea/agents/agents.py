@@ -23,8 +23,8 @@ import pandas as pd
 
 from ....backends.random import decision_id, stochastic_round
 from ....errors import RunError
-from ....model.definition import SEXES, Model
-from ....model.timeline import WEEKS_PER_YEAR, Timeline
+from ....model.definition import Model
+from ....model.timeline import Timeline
 from ..routes import NO_ROUTES, RouteGraph, load_routes
 from .agent_step import (
     CLASSES_AT_RISK,
@@ -39,6 +39,9 @@ from .agent_step import (
     new_people,
 )
 from .people import People
+
+#: the agents' step is a week: remittances and the legs of a route count weeks
+WEEKS_PER_YEAR = 52
 
 #: the North Korean flows that are an attempt to cross, and those that end across the river
 ATTEMPTS = ("cross_to_china", "brokered_crossing", "caught_at_border", "shot_at_border", "kin_funded_escape")
@@ -113,9 +116,15 @@ class AgentsBackend:
     def __init__(self, model: Model, keys: np.ndarray, timeline: Timeline | None = None, *,
                  options: Agents | None = None):  # fmt: skip
         options = options or Agents()
+        if model.strata.size != 2:
+            raise RunError(f"backend agents: the model has {model.strata.size} strata "
+                           f"({', '.join(model.strata.names)}); allowed: 2, the sexes its people carry")  # fmt: skip
         self._model = model
         self._keys = keys
         self._timeline = timeline or Timeline()
+        if self._timeline.steps_per_year != WEEKS_PER_YEAR:
+            raise RunError(f"backend agents: steps_per_year {self._timeline.steps_per_year} is not allowed; "
+                           f"allowed: {WEEKS_PER_YEAR}, the weeks its remittances and route legs count")  # fmt: skip
         self._options = options
         self._a = options.assumptions
         special = ("nk_at_risk", "china_hiding", "in_transit")  # stocks whose people differ, where the model has them
@@ -133,7 +142,7 @@ class AgentsBackend:
             self._outflows[s, self._nout[s]] = f
             self._nout[s] += 1
         self._inflows = np.flatnonzero(sources < 0)
-        self._flow_ids = np.array([[decision_id(f"flow:{f.name}/{x}") for x in SEXES] for f in model.flows],
+        self._flow_ids = np.array([[decision_id(f"flow:{f.name}/{x}") for x in model.strata.names] for f in model.flows],
                                   dtype=np.uint32)  # fmt: skip
         self._route_exit = np.zeros(len(model.flows), dtype=np.bool_)
         self._route_exit[self.graph.flows] = True
@@ -306,7 +315,7 @@ class AgentsBackend:
         flows = [f.name for f in self._model.flows]
         table["year"] = self._timeline.start + table["step"] / WEEKS_PER_YEAR
         table["flow"] = pd.Categorical.from_codes(table["flow"], categories=flows)
-        table["sex"] = pd.Categorical.from_codes(table["sex"], categories=list(SEXES))
+        table["sex"] = pd.Categorical.from_codes(table["sex"], categories=list(self._model.strata.names))
         routes = [*self.graph.names, "none"]
         table["route"] = pd.Categorical.from_codes(np.minimum(table["route"], len(routes) - 1), categories=routes)
         return table.reset_index(drop=True)

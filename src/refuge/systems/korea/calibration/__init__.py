@@ -9,7 +9,16 @@
 
 from .posterior import Posterior, posterior_parameters, shipped_posterior
 from .priors import CALIBRATED, parameter_space
-from .sampler import Settings, calibrate
+
+
+def __getattr__(name: str):
+    """The sampler on first use: a run reads the shipped posterior and needs neither emcee nor the likelihood."""
+    if name in ("Settings", "calibrate"):
+        from . import sampler
+
+        return getattr(sampler, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["CALIBRATED", "Posterior", "Settings", "calibrate", "parameter_space", "posterior_parameters",
            "shipped_posterior"]

@@ -61,8 +61,10 @@ def predictive(posterior: Posterior, *, until: int = LAST_YEAR, draws: int = 100
         "arrivals_female": female_obs,
         "arrivals_male": male_obs,
         "arrivals_model": total,
+        "female_model": female,
         "hiding_in_china": sims[..., COLUMNS.index("hiding_in_china")],
         "deported_from_china": sims[..., COLUMNS.index("deported_from_china")],
+        "time_abroad": sims[..., COLUMNS.index("time_abroad")],
     }
     return Predictive(np.arange(1990, until + 1), values)
 
@@ -85,8 +87,13 @@ def fit_table(pred: Predictive, until: int) -> pd.DataFrame:
     return table[["variable", "year", "sample", "record", "q05", "q25", "q50", "q75", "q95", "ape", "in50", "in90"]]
 
 
-def fit_summary(table: pd.DataFrame) -> dict:
-    """MAPE of the median and band coverage of annual total arrivals, in-sample and hold-out."""
+def fit_summary(table: pd.DataFrame, pred: Predictive | None = None) -> dict:
+    """MAPE of the median and band coverage of annual total arrivals, in-sample and hold-out.
+
+    With ``pred``, also what the record says beyond totals: the years the
+    median female share is within 5 points of the record's, and the mean time
+    abroad of each surveyed year's arrivals beside the survey (EVIDENCE.md §4c).
+    """
     out = {}
     totals = table[table["variable"] == "arrivals"]
     for sample, part in totals.groupby("sample"):
@@ -101,7 +108,40 @@ def fit_summary(table: pd.DataFrame) -> dict:
         part = table[(table["variable"] == variable) & (table["sample"] == "in-sample")]
         if len(part):
             out[f"{variable}_in_sample_mape_pct"] = round(float(part["ape"].mean()), 1)
+    if pred is not None:
+        out["female_share"] = female_share_fit(pred)
+        out["time_abroad"] = time_abroad_fit(pred)
     return out
+
+
+def female_share_fit(pred: Predictive) -> dict:
+    """Years whose median modelled female share of arrivals is within 5 points of the record's."""
+    record = arrivals()
+    years = [y for y in pred.years if y in record.index and record.loc[y, "total"] > 0
+             and np.isfinite(record.loc[y, "female"])]  # fmt: skip
+    index = [int(np.searchsorted(pred.years, y)) for y in years]
+    model = pred.values["arrivals_model"][:, index]
+    share = np.median(np.where(model > 0, pred.values["female_model"][:, index] / np.maximum(model, 1e-9), np.nan),
+                      axis=0)  # fmt: skip
+    seen = np.array([record.loc[y, "female"] / record.loc[y, "total"] for y in years])
+    within = np.abs(share - seen) <= 0.05
+    misses = [int(y) for y, ok in zip(years, within, strict=True) if not ok]
+    return {"years": f"{years[0]}-{years[-1]}" if years else "", "n_years": len(years),
+            "within_5_points": int(within.sum()), "misses": misses}  # fmt: skip
+
+
+def time_abroad_fit(pred: Predictive) -> list[dict]:
+    """Each survey of time abroad before arrival beside the model's median and 90% interval for that year."""
+    rows = []
+    for claim in load_evidence():
+        year = int(claim.start)
+        if claim.quantity != "time_abroad" or year not in pred.years:
+            continue
+        q = np.quantile(pred.values["time_abroad"][:, int(np.searchsorted(pred.years, year))], (0.05, 0.5, 0.95))
+        rows.append({"year": year, "survey_years": claim.value, "median": round(float(q[1]), 2),
+                     "q05": round(float(q[0]), 2), "q95": round(float(q[2]), 2),
+                     "inside_90pct": bool(q[0] <= claim.value <= q[2])})  # fmt: skip
+    return rows
 
 
 def parameter_table(posterior: Posterior) -> pd.DataFrame:
@@ -267,7 +307,7 @@ def write_report(posterior: Posterior, out: Path, until: int, *, draws: int = 10
     out.mkdir(parents=True, exist_ok=True)
     pred = predictive(posterior, until=LAST_YEAR, draws=draws, seed=seed)
     table = fit_table(pred, until)
-    summary = fit_summary(table)
+    summary = fit_summary(table, pred)
     table.to_csv(out / "fit.csv", index=False, float_format="%.1f")
     (out / "fit_summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     plot_predictive(pred, until, out / "predictive.png")

@@ -1,0 +1,202 @@
+"""The engine runs a model that is not Korea's: three strata (no sexes), monthly steps, results per step."""
+
+import dataclasses
+import sys
+
+import numpy as np
+import pytest
+
+import refuge
+import refuge.systems
+from refuge.cli import main
+from refuge.errors import ModelError, RunError
+from refuge.model.definition import Driver, Flow, Model, Output, Parameter, Stock, Strata, Term, per_stratum
+from refuge.model.timeline import Timeline
+from refuge.scenarios import Scenario
+
+AGES = Strata("age", ("child", "adult", "elder"))
+TIMELINE = Timeline(2000, 2002, steps_per_year=12)
+
+
+def _flight(s, d, p):
+    """The pressure to leave home, a term two flows share: more as the camp fills (news of the way)."""
+    return p.flight * per_stratum(1.5, 1.0, 0.5) * (1.0 + s.total("camp") / 1e5)
+
+
+def _toy(flight=_flight) -> Model:
+    """A camp: people flee home at monthly rates that differ by age, arrive from outside, resettle or return."""
+    return Model(
+        name="camp",
+        stocks=(Stock("home", "home", ""), Stock("camp", "camp", ""), Stock("resettled", "resettled", "")),
+        flows=(
+            Flow("flee", "home", "camp", lambda s, d, p: 0.9 * d.flight, ()),
+            Flow("flee_far", "home", "resettled", lambda s, d, p: 0.1 * d.flight, ()),
+            Flow("arrive", None, "camp", lambda s, d, p: per_stratum(30.0, 50.0, 10.0), ()),
+            Flow("resettle", "camp", "resettled", lambda s, d, p: p.resettle * s.total("home") / 9e3, ()),
+            Flow("return", "camp", "home", lambda s, d, p: 0.01, ()),
+        ),
+        drivers=(),
+        parameters=(
+            Parameter("flight", 0.02, "per step", "flight", ()),
+            Parameter("resettle", 0.01, "per step", "resettle", ()),
+        ),
+        initial={"home": (3_000, 5_000, 1_000), "camp": (100, 100, 0)},
+        outputs=(
+            Output("in_camp", "in the camp", stock="camp"),
+            Output("elders_fled", "elders who fled", flows=("flee",), stratum="elder"),
+        ),
+        strata=AGES,
+        terms=(Term("flight", flight),),
+    )
+
+
+def _run(backend: str, members: int, **kw):
+    return refuge.run(Scenario("toy", ""), members=members, seed=5, backend=backend, model=_toy(), timeline=TIMELINE,
+                      calibrated=False, **kw)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def both():
+    return _run("counts", 40), _run("mean", 1)
+
+
+def test_results_are_labelled_by_the_models_strata(both):
+    for res in both:
+        assert list(res.data.age.values) == list(AGES.names)
+        assert res.data.flows.dims == ("member", "year", "flow", "age")
+
+
+@pytest.mark.parametrize("backend", [0, 1], ids=["counts", "mean"])
+def test_every_backend_conserves_people_in_every_stratum(both, backend):
+    data = both[backend].data
+    initial = np.array([3_100, 5_100, 1_000])
+    arrived = data.flows.sel(flow="arrive").cumsum("year")
+    held = data.stocks.sum("stock")
+    np.testing.assert_allclose(held.values, (initial + arrived).values, rtol=1e-12)
+    assert (data.stocks >= 0).all()
+
+
+def test_counts_agree_with_the_mean_backend_in_every_stratum(both):
+    counts, mean = both
+    for name in ("flows", "stocks"):
+        ensemble = counts.data[name].astype(float)
+        centre = ensemble.mean("member")
+        stderr = ensemble.std("member") / np.sqrt(ensemble.sizes["member"])
+        expected = mean.data[name].isel(member=0)
+        assert (abs(centre - expected) <= 5 * stderr + 0.01 * abs(expected) + 1).all(), name
+    # the strata differ as their hazards say: children flee at three times the elders' rate
+    fled = mean.data.flows.sel(flow=["flee", "flee_far"], year=2000).isel(member=0).sum("flow").values
+    assert fled[0] / 3_000 > fled[1] / 5_000 > fled[2] / 1_000
+
+
+def test_an_output_may_count_one_stratum(both):
+    counts, _ = both
+    elders = counts.outputs().sel(variable="elders_fled")
+    np.testing.assert_array_equal(elders.values, counts.data.flows.sel(flow="flee", age="elder").values)
+
+
+def test_a_model_needs_one_initial_value_per_stratum():
+    with pytest.raises(ModelError, match=r"initial\['home'\].*allowed: 3 values, for child, adult, elder"):
+        dataclasses.replace(_toy(), initial={"home": (3_000, 5_000)})
+
+
+def test_an_output_names_a_stratum_of_the_model():
+    toy = _toy()
+    with pytest.raises(ModelError, match="stratum 'women' is not known; allowed: child, adult, elder"):
+        dataclasses.replace(toy, outputs=(Output("w", "w", flows=("flee",), stratum="women"),))
+
+
+def test_the_korean_agents_refuse_a_model_without_two_sexes():
+    with pytest.raises(RunError, match=r"3 strata .*allowed: 2"):
+        _run("agents", 1)
+
+
+def test_a_term_is_computed_once_a_step_and_every_hazard_reads_it():
+    calls = []
+
+    def counted(s, d, p):
+        calls.append(1)
+        return _flight(s, d, p)
+
+    refuge.run(Scenario("toy", ""), members=1, backend="mean", model=_toy(counted), timeline=TIMELINE, calibrated=False)
+    assert len(calls) == TIMELINE.steps
+
+
+def test_a_term_may_not_take_a_drivers_name():
+    with pytest.raises(ModelError, match="term 'flight' has a driver's name"):
+        dataclasses.replace(_toy(), drivers=(Driver("flight", "flight", {2000: 1.0}, ()),))
+
+
+# -- steps of any length, results per step -------------------------------------------------------
+
+
+def test_a_year_has_as_many_steps_as_the_timeline_says():
+    assert TIMELINE.steps == 36 and TIMELINE.times[13] == pytest.approx(2001 + 1 / 12)
+    assert TIMELINE.step_of(2001.5) == 18
+    with pytest.raises(ModelError, match="steps_per_year 0 is not allowed; allowed: a whole number, 1 or more"):
+        Timeline(2000, 2001, steps_per_year=0)
+
+
+@pytest.mark.parametrize("backend", ["counts", "mean"])
+def test_results_per_step_add_up_to_the_yearly_results(both, backend):
+    yearly = both[0] if backend == "counts" else both[1]
+    steps = _run(backend, yearly.members, resolution="step")
+    assert steps.data.flows.sizes["step"] == 36 and steps.data.flows.attrs["units"] == "people per step"
+    by_year = steps.data.flows.groupby("year").sum("step")
+    np.testing.assert_allclose(by_year.values, yearly.data.flows.values, rtol=1e-12)
+    year_ends = steps.data.stocks.isel(step=slice(11, None, 12)).values
+    np.testing.assert_array_equal(year_ends, yearly.data.stocks.values)
+    fled = steps.outputs().sel(variable="elders_fled").groupby("year").sum("step")
+    np.testing.assert_allclose(fled.values, yearly.outputs().sel(variable="elders_fled").values, rtol=1e-12)
+    assert list(steps.tidy().columns) == ["member", "step", "year", "time", "variable", "value"]
+
+
+def test_korean_results_per_step_add_up_to_its_years_and_time_abroad():
+    kw = dict(members=1, backend="mean", calibrated=False, timeline=Timeline(1994, 1995))
+    yearly, steps = refuge.run("baseline", **kw), refuge.run("baseline", resolution="step", **kw)
+    for name in ("flows", "clock"):
+        by_year = steps.data[name].groupby("year").sum("step")
+        np.testing.assert_allclose(by_year.values, yearly.data[name].values, rtol=1e-9)
+    assert (steps.data.stocks.sel(step=103).values == yearly.data.stocks.sel(year=1995).values).all()
+
+
+def test_an_unknown_resolution_is_refused_with_those_allowed():
+    with pytest.raises(RunError, match="resolution: 'month' is not allowed; allowed: year, step"):
+        _run("mean", 1, resolution="month")
+
+
+def test_the_korean_agents_refuse_a_step_that_is_not_a_week():
+    with pytest.raises(RunError, match="steps_per_year 12 is not allowed; allowed: 52"):
+        refuge.run("baseline", members=1, backend="agents", calibrated=False, timeline=Timeline(1994, 1994, 12))
+
+
+# -- a system without a calibration, asked for by the analysis verbs ------------------------------
+
+
+class _Toy:
+    """The camp as a registered system: a model, and no calibration."""
+
+    name = "toy"
+
+    def model(self):
+        return _toy()
+
+    def analyses(self):
+        return None
+
+
+SYSTEM = _Toy()
+
+
+@pytest.mark.parametrize("verb", [["calibrate"], ["sensitivity"], ["report", "."], ["serve"], ["backtest"],
+                                  ["estimate", "hiding-in-china"], ["evidence"]], ids=lambda v: v[0])  # fmt: skip
+def test_a_verb_that_needs_a_calibration_refuses_a_system_without_one(verb, monkeypatch, capsys):
+    monkeypatch.setitem(refuge.systems._MODULES, "toy", __name__)
+    monkeypatch.setattr(sys, "argv", ["refuge", *verb, "--system", "toy"])
+    with pytest.raises(SystemExit) as done:
+        main()
+    assert done.value.code == 2
+    message = " ".join(capsys.readouterr().err.split())
+    expected = f"--system 'toy': 'refuge {verb[0]}' needs a calibrated system, and 'toy' has no calibration; "
+    assert expected + "allowed: korea" in message
+    assert "Traceback" not in message
