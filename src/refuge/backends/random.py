@@ -95,9 +95,9 @@ def uniforms(k0, k1, step, decision, block):
 
 @nb.njit(cache=True, error_model="numpy")
 def fill_uniforms(out, k0, k1, step, decision, first_block):
-    """``out[4 b + k]`` is uniform ``k`` of block ``first_block + b``: the numbers of :func:`uniforms`, made
+    """``out[4 b + k]``: uniform ``k`` of block ``first_block + b``, the numbers of :func:`uniforms`.
 
-    in one loop the compiler vectorises (about 2.5 times as fast a number as block by block where each is used).
+    Made in one loop the compiler vectorises: about 2.5 times as fast a number as block by block where each is used.
     """
     for b in range(out.shape[0] // 4):
         w0, w1, w2, w3 = philox4x32(step, decision, first_block + b, 0, k0, k1, ROUNDS)

@@ -162,6 +162,9 @@ def _move_people(people, count, rows, week, flows, routes, money, places, tally,
        ``AGE_IN``: the pool of people who may cross ages out and is renewed); count the person in
        ``census`` if their stock has classes
        (the caller fills the other stocks' single class from the aggregate state).
+
+    A model whose people are alike (none of the Korean stocks with classes, no attempts) takes
+    :func:`_walk_alike`, the same steps without the tests that do nothing there.
     """
     stock, sex, age, kin, attempts, route, leg, leg_weeks, savings, cost, crossed, event = people
     k0, k1, step, new_year = week
@@ -198,7 +201,7 @@ def _move_people(people, count, rows, week, flows, routes, money, places, tally,
                         if u0 < p:
                             u1 = u0 / p
                             j = 0
-                            for k in range(nout[s] - 1):  # the first j with u1 <= cum[j], counted without a branch to guess
+                            for k in range(nout[s] - 1):  # the first j with u1 <= cum[j], without a branch to guess
                                 j += u1 > cum[s, x, c, k]
                             moved = outflows[s, j]
                         elif s == transit:
@@ -245,8 +248,8 @@ def _move_people(people, count, rows, week, flows, routes, money, places, tally,
                             crossed[i] = -1
                     s = stock[i]
                     if s in (at_risk, hiding, transit):
-                        census[chunk, s, x, class_of(i, s, kin, age, savings, route, leg, at_risk, hiding, transit, max_legs,
-                                                     tier_usd)] += 1  # fmt: skip
+                        c = class_of(i, s, kin, age, savings, route, leg, at_risk, hiding, transit, max_legs, tier_usd)
+                        census[chunk, s, x, c] += 1
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
