@@ -1,4 +1,4 @@
-"""The counts ensemble with this checkout and with an earlier revision, alternately in one process.
+"""A baseline run (or the agents' walk of ``peers.py``) with this checkout and an earlier revision, in one process.
 
 The earlier revision's ``src/refuge`` is exported with ``git archive`` into a
 temporary folder as the package ``refuge_before`` (refuge imports itself
@@ -7,6 +7,8 @@ Prints each run's wall and CPU seconds, the load average, and whether the
 two revisions gave the same numbers.
 
     python benchmarks/before_after.py --rev main --members 2000 --repeats 3
+    python benchmarks/before_after.py --rev main --backend agents --members 1 --until 1992
+    python benchmarks/before_after.py --rev main --torus 10000 --repeats 5   # agent-steps/s on the torus
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+import peers
 import refuge
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,10 +43,22 @@ def earlier(rev: str, folder: Path):
     return importlib.import_module("refuge_before")
 
 
-def timed(package, members: int, seed: int) -> tuple[float, float, np.ndarray]:
+def timed(package, members: int, seed: int, backend: str, until: int | None) -> tuple[float, float, np.ndarray]:
+    timeline = package.simulation.Timeline(1990, until) if until else None
     start, cpu = time.perf_counter(), time.process_time()
-    flows = package.run("baseline", members=members, seed=seed).data.flows.values
+    flows = package.run("baseline", members=members, seed=seed, backend=backend, timeline=timeline).data.flows.values
     return time.perf_counter() - start, time.process_time() - cpu, flows
+
+
+def timed_torus(package: str, agents: int, steps: int) -> tuple[float, float, np.ndarray]:
+    """``steps`` weeks of ``peers.py``'s torus walk on ``package``'s agents backend (built outside the clock)."""
+    backend, state, rates = peers.build_refuge(agents, package)
+    tally = np.zeros(rates.shape, dtype=np.int64)
+    backend.step(state, rates, 0, tally)
+    start, cpu = time.perf_counter(), time.process_time()
+    for step in range(1, steps + 1):
+        backend.step(state, rates, step, tally)
+    return time.perf_counter() - start, time.process_time() - cpu, tally
 
 
 def main() -> None:
@@ -52,20 +67,40 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=2_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--backend", default="counts")
+    parser.add_argument("--until", type=int, help="last year simulated (default: the timeline's)")
+    parser.add_argument("--torus", type=int, metavar="AGENTS", help="time the agents' torus walk of peers.py instead")
+    parser.add_argument("--agent-steps", type=float, default=2e7, help="with --torus: agent-steps a repeat")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         packages = {args.rev: earlier(args.rev, Path(folder)), "this checkout": refuge}
+        if args.torus:
+            torus(packages, args)
+            return
         for package in packages.values():
             # compile and load the kernels this size uses outside the clock
-            package.run("baseline", members=args.members, seed=0, timeline=package.simulation.Timeline(1990, 1990))
+            package.run("baseline", members=args.members, seed=0, backend=args.backend,
+                        timeline=package.simulation.Timeline(1990, 1990))  # fmt: skip
         results = {}
         for repeat in range(args.repeats):
             for name, package in packages.items():
                 load = os.getloadavg()[0]
-                wall, cpu, results[name] = timed(package, args.members, args.seed)
+                wall, cpu, results[name] = timed(package, args.members, args.seed, args.backend, args.until)
                 print(f"{repeat} {name:>14}: {wall:6.2f} s wall, {cpu:6.2f} s CPU, load {load:.2f}", flush=True)
         same = np.array_equal(*results.values())
         print(f"same numbers for seed {args.seed}: {same}")
+
+
+def torus(packages: dict, args) -> None:
+    steps = max(5, int(args.agent_steps // args.torus))
+    results = {}
+    for repeat in range(args.repeats):
+        for name, package in packages.items():
+            load = os.getloadavg()[0]
+            wall, cpu, results[name] = timed_torus(package.__name__, args.torus, steps)
+            print(f"{repeat} {name:>14}: {args.torus * steps / wall:.3g} agent-steps/s, {wall:6.2f} s wall, "
+                  f"{cpu:6.2f} s CPU, load {load:.2f}", flush=True)  # fmt: skip
+    print(f"same moves: {np.array_equal(*results.values())}")
 
 
 if __name__ == "__main__":

@@ -27,9 +27,11 @@ each engine made and reports them per agent-step (``moves_per_agent_step``).
   direction, parallel over all cores, each thread taking its agents through every
   step in one go (these agents never interact, so no per-step synchronisation).
 
-Reports agent-steps per second, moves per agent-step, bytes per agent (tracemalloc
-peak while the agents are built, divided by their number), the ratios to refuge,
-and the load average before each row.
+Reports agent-steps per second, the CPU time over the wall time of the timed
+steps (below 1 for a one-thread engine: the share of a core the busy machine
+gave it), moves per agent-step, bytes per agent (tracemalloc peak while the
+agents are built, divided by their number), the ratios to refuge, and the load
+average before each row.
 
     python benchmarks/peers.py --sizes 10000 100000 1000000 --json benchmarks/peers.json
 """
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import io
 import json
 import math
@@ -72,8 +75,9 @@ def _move(s, d, p):
     return p.move_hazard
 
 
-def refuge_model(agents: int):
-    from refuge.model.definition import Flow, Model, Parameter, Stock, Strata
+def refuge_model(agents: int, package: str = "refuge"):
+    definition = importlib.import_module(f"{package}.model.definition")
+    Flow, Model, Parameter, Stock = definition.Flow, definition.Model, definition.Parameter, definition.Stock
 
     neighbours = torus()
     stocks = tuple(Stock(f"place_{i}", f"place {i}", "a place on the torus") for i in range(SIDE * SIDE))
@@ -82,32 +86,37 @@ def refuge_model(agents: int):
     hazard = Parameter("move_hazard", -math.log(1 - MOVE) / 4, "per step", "hazard of each move", ())
     per_place = agents // (SIDE * SIDE)
     initial = {s.name: (per_place // 2, per_place - per_place // 2) for s in stocks}
-    # two strata: the agents backend it is timed on carries each person's sex
-    return Model("torus", stocks, flows, (), (hazard,), initial, (), strata=Strata("sex", ("female", "male")))
+    # two strata: the agents backend it is timed on carries each person's sex (revisions before strata had just these)
+    strata = {"strata": definition.Strata("sex", ("female", "male"))} if hasattr(definition, "Strata") else {}
+    return Model("torus", stocks, flows, (), (hazard,), initial, (), **strata)
 
 
-def build_refuge(agents: int):
-    from refuge.backends.random import member_keys
-    from refuge.model.definition import DriverView, ParameterView
-    from refuge.systems.korea.agents.agents import Agents
+def _names(module: str, *names: str) -> list:
+    loaded = importlib.import_module(module)
+    return [getattr(loaded, name) for name in names]
 
-    model = refuge_model(agents)
+
+def build_refuge(agents: int, package: str = "refuge"):
+    """refuge's agents on the torus; ``package`` another revision imported under its own name (``before_after.py``)."""
+    (member_keys,) = _names(f"{package}.backends.random", "member_keys")
+    DriverView, ParameterView = _names(f"{package}.model.definition", "DriverView", "ParameterView")
+    (Agents,) = _names(f"{package}.systems.korea.agents.agents", "Agents")
+    model = refuge_model(agents, package)
     backend = Agents(heterogeneous=False)(model, member_keys(0, 1))
     state = model.initial_state(1, dtype=np.int64)
     rates = model.rates(state, DriverView({}), ParameterView({"move_hazard": model.parameter("move_hazard").value}))
     return backend, state, rates
 
 
-def run_refuge(agents: int, steps: int) -> tuple[float, float]:
+def run_refuge(agents: int, steps: int) -> tuple[float, float, float]:
     backend, state, rates = build_refuge(agents)
     tally = np.zeros(rates.shape, dtype=np.int64)
     backend.step(state, rates, 0, tally)  # compile outside the clock
     tally[:] = 0
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for step in range(1, steps + 1):
         backend.step(state, rates, step, tally)
-    seconds = time.perf_counter() - start
-    return seconds, tally.sum() / (agents * steps)
+    return time.perf_counter() - start, time.process_time() - cpu, tally.sum() / (agents * steps)
 
 
 # -- Flee -------------------------------------------------------------------------
@@ -141,18 +150,19 @@ def build_flee(agents: int):
     return world
 
 
-def run_flee(agents: int, steps: int) -> tuple[float, float]:
+def run_flee(agents: int, steps: int) -> tuple[float, float, float]:
     """After a step, the agents on links are exactly those that set out that step (each link takes 1.5 days)."""
     world = build_flee(agents)
     quiet = io.StringIO()
-    seconds, moves = 0.0, 0
+    seconds, cpu, moves = 0.0, 0.0, 0
     with contextlib.redirect_stderr(quiet), contextlib.redirect_stdout(quiet):
         for _ in range(steps):
-            start = time.perf_counter()
+            start, started = time.perf_counter(), time.process_time()
             world.evolve()
             seconds += time.perf_counter() - start
+            cpu += time.process_time() - started
             moves += sum(a.travelling for a in world.agents)
-    return seconds, moves / (agents * steps)
+    return seconds, cpu, moves / (agents * steps)
 
 
 # -- Mesa -------------------------------------------------------------------------
@@ -193,20 +203,21 @@ def build_mesa_crowded(agents: int):
     return build_mesa(agents, SIDE)
 
 
-def run_mesa(agents: int, steps: int, build=build_mesa) -> tuple[float, float]:
+def run_mesa(agents: int, steps: int, build=build_mesa) -> tuple[float, float, float]:
     model = build(agents)
     walkers = list(model.agents)
-    seconds, moves = 0.0, 0
+    seconds, cpu, moves = 0.0, 0.0, 0
     for _ in range(steps):
         before = [a.cell for a in walkers]
-        start = time.perf_counter()
+        start, started = time.perf_counter(), time.process_time()
         model.step()
         seconds += time.perf_counter() - start
+        cpu += time.process_time() - started
         moves += sum(a.cell is not b for a, b in zip(walkers, before, strict=True))
-    return seconds, moves / (agents * steps)
+    return seconds, cpu, moves / (agents * steps)
 
 
-def run_mesa_crowded(agents: int, steps: int) -> tuple[float, float]:
+def run_mesa_crowded(agents: int, steps: int) -> tuple[float, float, float]:
     return run_mesa(agents, steps, build_mesa_crowded)
 
 
@@ -240,14 +251,14 @@ def _walk(position, neighbours, steps, threshold):
     return moves
 
 
-def run_ceiling(agents: int, steps: int) -> tuple[float, float]:
+def run_ceiling(agents: int, steps: int) -> tuple[float, float, float]:
     neighbours = torus().astype(np.uint8)
     position = (np.arange(agents) % (SIDE * SIDE)).astype(np.uint8)
     threshold = np.uint64(MOVE * 2.0**62)
     _walk(position.copy(), neighbours, 1, threshold)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     moves = _walk(position, neighbours, steps, threshold)
-    return time.perf_counter() - start, moves / (agents * steps)
+    return time.perf_counter() - start, time.process_time() - cpu, moves / (agents * steps)
 
 
 # -- the run ----------------------------------------------------------------------
@@ -300,9 +311,10 @@ def main() -> None:
             run, _ = ENGINES[engine]
             engine_steps = max(2, steps // 100) if engine in PEERS else steps
             load = os.getloadavg()[0]
-            seconds, moves = run(agents, engine_steps)
+            seconds, cpu, moves = run(agents, engine_steps)
             memory = bytes_per_agent(engine, min(agents, 100_000) if engine in PEERS else agents)
             row = {"engine": engine, "agents": agents, "steps": engine_steps, "seconds": round(seconds, 3),
+                   "cpu_seconds": round(cpu, 3),
                    "agent_steps_per_s": agents * engine_steps / seconds, "moves_per_agent_step": round(moves, 4),
                    "bytes_per_agent": round(memory, 1), "load_before": load}  # fmt: skip
             rows.append(row)
@@ -318,15 +330,16 @@ def main() -> None:
 def table(rows: list[dict]) -> str:
     """A Markdown table: speed, moves per agent-step, memory, refuge's ratio to each engine, load."""
     speed = {(r["engine"], r["agents"]): r.get("agent_steps_per_s") for r in rows}
-    lines = ["| agents | engine | agent-steps/s | moves/agent-step | bytes/agent | refuge ÷ engine | load |",
-             "|---:|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+    lines = ["| agents | engine | agent-steps/s | CPU/wall | moves/agent-step | bytes/agent | refuge ÷ engine | load |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     for r in rows:
         if "skipped" in r:
-            lines.append(f"| {r['agents']:,} | {r['engine']} | skipped ({r['skipped']}) | | | | |")
+            lines.append(f"| {r['agents']:,} | {r['engine']} | skipped ({r['skipped']}) | | | | | |")
             continue
         ours = speed.get(("refuge", r["agents"]))
         ratio = f"{ours / r['agent_steps_per_s']:.3g}" if ours else ""
         lines.append(f"| {r['agents']:,} | {r['engine']} | {r['agent_steps_per_s']:.3g} | "
+                     f"{r['cpu_seconds'] / r['seconds']:.2f} | "
                      f"{r['moves_per_agent_step']:.3f} | {r['bytes_per_agent']:.0f} | {ratio} | "
                      f"{r['load_before']:.2f} |")  # fmt: skip
     return "\n".join(lines)

@@ -22,7 +22,7 @@ from refuge.scenarios.levers import compile_inputs
 from refuge.simulation import simulate
 from refuge.systems.korea import journeys
 from refuge.systems.korea.agents.agent_step import hazard_tables
-from refuge.systems.korea.agents.agents import Agents
+from refuge.systems.korea.agents.agents import WEEKS_PER_YEAR, Agents
 from refuge.systems.korea.routes import load_routes
 
 TIMELINE = Timeline(1995, 2001)
@@ -262,3 +262,43 @@ def test_trajectories_need_the_agents_backend(tmp_path):
     assert done.returncode == 2
     assert "--trajectories needs --backend agents, not 'counts'" in done.stderr
     assert "Traceback" not in done.stderr and not out.exists() and not list(tmp_path.glob(".*"))
+
+
+def _ring(first_flow: str):
+    """Five places in a ring, each person leaving along one of two flows; the first flow named ``first_flow``."""
+    from refuge.model.definition import Flow, Model, Parameter, Stock, Strata
+
+    stocks = tuple(Stock(f"place_{i}", f"place {i}", "a place") for i in range(5))
+    ends = [(i, (i + d) % 5) for i in range(5) for d in (1, 2)]
+    names = [first_flow, *(f"move_{i}_{j}" for i, j in ends[1:])]
+    flows = tuple(Flow(n, f"place_{i}", f"place_{j}", lambda s, d, p: p.move_hazard, ()) for n, (i, j) in
+                  zip(names, ends, strict=True))  # fmt: skip
+    hazard = Parameter("move_hazard", 0.1, "per week", "hazard of each move", ())
+    return Model("ring", stocks, flows, (), (hazard,), {s.name: (300, 200) for s in stocks}, (),
+                 strata=Strata("sex", ("female", "male")))  # fmt: skip
+
+
+def test_people_alike_take_the_short_walk_and_move_as_in_the_full_week():
+    """A model without the Korean stocks and attempts takes ``_walk_alike``; naming one flow an attempt sends the
+    same people through the full week (which then counts attempts), and they must make the same moves, recorded."""
+    from refuge.backends.random import member_keys
+
+    runs = {}
+    for first in ("move_0_1", "cross_to_china"):
+        model = _ring(first)
+        backend = Agents(heterogeneous=False, record=True)(model, member_keys(3, 1))
+        state = model.initial_state(1, dtype=np.int64)
+        rates = model.rates(state, DriverView({}), ParameterView({"move_hazard": 0.1}))
+        tally = np.zeros(rates.shape, dtype=np.int64)
+        for step in range(WEEKS_PER_YEAR + 1):  # across a new year: everyone ages once in both
+            backend.step(state, rates, step, tally)
+        runs[first] = backend.people(0), tally, backend.take_events()
+    (short, short_tally, short_events), (full, full_tally, full_events) = runs["move_0_1"], runs["cross_to_china"]
+    assert short_tally.sum() > 1_000 and short.attempts.max() == 0 < full.attempts.max()
+    np.testing.assert_array_equal(short_tally, full_tally)
+    for column in ("stock", "age"):
+        np.testing.assert_array_equal(getattr(short, column), getattr(full, column))
+    assert len(short_events) == short_tally.sum()
+    for column in ("step", "person", "age"):
+        np.testing.assert_array_equal(short_events[column], full_events[column])
+    np.testing.assert_array_equal(short_events["flow"].cat.codes, full_events["flow"].cat.codes)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from refuge.backends.random import binomial, member_keys, philox4x32, stochastic_round, uniforms
+from refuge.backends.random import binomial, fill_uniforms, member_keys, philox4x32, stochastic_round, uniforms
 
 # Random123's known-answer vectors (kat_vectors) for Philox4x32-7 and -10: rounds, counter, key, expected output.
 KAT = [
@@ -31,6 +31,14 @@ def test_draws_use_philox4x32_7():
     words = philox4x32(0x243F6A88, 0x85A308D3, 0x13198A2E, 0, k0, k1, 7)
     expected = tuple((np.float64(w) + 0.5) / 2.0**32 for w in words)
     assert uniforms(k0, k1, 0x243F6A88, 0x85A308D3, 0x13198A2E) == expected
+
+
+def test_filled_uniforms_are_the_blocks_uniforms():
+    out = np.empty(4 * 9)
+    fill_uniforms(out, 7, 11, 3, 1234, 5)
+    expected = [u for block in range(5, 14) for u in uniforms(7, 11, 3, 1234, block)]
+    np.testing.assert_array_equal(out, expected)
+    assert out.min() > 0.0 and out.max() < 1.0 and len(set(out)) == out.size
 
 
 @nb.njit

@@ -2,7 +2,9 @@
 
 Each person's draws come from the counter-based stream of (member key, step,
 decision, row), so a person's week does not depend on threads or chunks. One
-Philox block gives the stay-or-leave uniforms of four rows. A leaver's uniform,
+Philox block gives the stay-or-leave uniforms of four rows; the blocks of
+``SWEEP`` rows are made in one pass before those rows are walked (a loop the
+compiler vectorises, unlike a block made where it is used). A leaver's uniform,
 rescaled to (0, 1) below the chance to leave, picks the flow; a stayer's,
 rescaled above it, decides whether they gain kin (a rescaled uniform keeps
 2^-32 / p of resolution: ample for the weekly chances of this model); only a
@@ -26,10 +28,12 @@ import numba as nb
 import numpy as np
 
 from ....backends.compiled import parallel_and_serial
-from ....backends.random import decision_id, uniforms
+from ....backends.random import decision_id, fill_uniforms, uniforms
 
 SMALLEST_CHUNK = 4_096
 CHUNKS = 64
+#: rows whose stay-or-leave uniforms are made in one pass (8 KiB of them; a chunk's worth would leave the cache)
+SWEEP = 1_024
 #: fewer rows run on one thread: waking the others each week costs more than it saves at 10,000 people
 #: on a busy machine (at 100,000 two threads ran 1.1-1.2 times as fast at load 7, threads waiting passively)
 PARALLEL_FROM = 1 << 16
@@ -70,7 +74,9 @@ def hazard_tables(rates, census, weights, outflows, nout, route_exit, route_flow
     A flow's hazard for a class is the model's per-capita rate times the class's
     weight over the stock's average weight (from ``census``), so the stock's
     expected total is the model's. Exits from transit go by route: a person's
-    route ends in one exit flow, which gets the summed rate of all exits.
+    route ends in one exit flow, which gets the summed rate of all exits. Where
+    every class of a stock weighs one, the average is exactly one and each hazard
+    is the model's rate, so the weighing (divisions, the week's cost here) is skipped.
     """
     stocks, _, classes = census.shape
     routes = route_flow.shape[0]
@@ -79,6 +85,10 @@ def hazard_tables(rates, census, weights, outflows, nout, route_exit, route_flow
     for s in range(stocks):
         if nout[s] == 0:
             continue
+        alike = True
+        for c in range(classes):
+            for j in range(nout[s]):
+                alike = alike and weights[s, c, j] == 1.0
         for x in range(2):
             people = 0.0
             for c in range(classes):
@@ -88,6 +98,8 @@ def hazard_tables(rates, census, weights, outflows, nout, route_exit, route_flow
                 f = outflows[s, j]
                 if route_exit[f]:
                     exits += rates[f, x]
+                if alike:
+                    continue
                 weighted = 0.0
                 for c in range(classes):
                     weighted += census[s, x, c] * weights[s, c, j]
@@ -101,6 +113,8 @@ def hazard_tables(rates, census, weights, outflows, nout, route_exit, route_flow
                     if route_exit[f]:
                         r = c // max_legs
                         h = exits if s == transit and r < routes and route_flow[r] == f else 0.0
+                    elif alike:
+                        h = rates[f, x]
                     elif mean_weight[j] > 0.0:
                         h = rates[f, x] * weights[s, c, j] / mean_weight[j]
                     else:
@@ -148,6 +162,9 @@ def _move_people(people, count, rows, week, flows, routes, money, places, tally,
        ``AGE_IN``: the pool of people who may cross ages out and is renewed); count the person in
        ``census`` if their stock has classes
        (the caller fills the other stocks' single class from the aggregate state).
+
+    A model whose people are alike (none of the Korean stocks with classes, no attempts) takes
+    :func:`_walk_alike`, the same steps without the tests that do nothing there.
     """
     stock, sex, age, kin, attempts, route, leg, leg_weeks, savings, cost, crossed, event = people
     k0, k1, step, new_year = week
@@ -156,78 +173,118 @@ def _move_people(people, count, rows, week, flows, routes, money, places, tally,
     fee, remittance, p_kin = money
     at_risk, hiding, transit, max_legs, tier_usd = places
     recording = event.shape[0] > 0
+    alike = at_risk < 0 and hiding < 0 and transit < 0 and not (attempt.any() or crossing.any())
     chunks = (count + rows - 1) // rows
     for chunk in nb.prange(chunks):
         for f in range(tally.shape[1]):
             tally[chunk, f, 0] = 0
             tally[chunk, f, 1] = 0
         census[chunk] = 0
-        loaded = -1
-        w0 = w1 = w2 = w3 = 0.0
-        for i in range(chunk * rows, min(count, (chunk + 1) * rows)):
-            s = stock[i]
-            x = sex[i]
-            moved = -1
-            if nout[s] > 0:
-                c = class_of(i, s, kin, age, savings, route, leg, at_risk, hiding, transit, max_legs, tier_usd)
-                if i >> 2 != loaded:
-                    loaded = i >> 2
-                    w0, w1, w2, w3 = uniforms(k0, k1, step, MOVE, loaded)
-                slot = i & 3
-                u0 = w0 if slot == 0 else w1 if slot == 1 else w2 if slot == 2 else w3
-                p = p_leave[s, x, c]
-                if u0 < p:
-                    u1 = u0 / p
-                    j = 0
-                    while j < nout[s] - 1 and u1 > cum[s, x, c, j]:
-                        j += 1
-                    moved = outflows[s, j]
-                elif s == transit:
-                    r = route[i]
-                    if leg_weeks[i] < 255:
-                        leg_weeks[i] += 1
-                    if leg[i] + 1 < legs[r] and leg_weeks[i] >= leg_length[r, leg[i]]:
-                        leg[i] += 1
-                        leg_weeks[i] = 0
-                        _pay(i, leg_cost[r, leg[i]], savings, cost)
-                if moved >= 0:
-                    stock[i] = targets[moved]
-                    tally[chunk, moved, x] += 1
-                    if attempt[moved] or crossing[moved] or enters_transit[moved]:
-                        if attempt[moved] and attempts[i] < 255:
-                            attempts[i] += 1
-                        if crossing[moved]:
-                            if crossed[i] < 0:
-                                crossed[i] = step
-                            _pay(i, fee, savings, cost)
-                        if enters_transit[moved]:
-                            u2 = uniforms(k0, k1, step, ROUTE, i)[0]
-                            r = 0
-                            last = route_cum.shape[1] - 1
-                            while r < last and u2 * route_cum[x, last] > route_cum[x, r]:
-                                r += 1
-                            route[i] = r
-                            leg[i] = 0
-                            leg_weeks[i] = 0
-                            _pay(i, leg_cost[r, 0], savings, cost)
-                s = stock[i]
-                if s in (at_risk, hiding) and kin[i] == 1:
-                    savings[i] = min(savings[i] + remittance, 65535)
-                elif s == at_risk and moved < 0 and (u0 - p) / (1.0 - p) < p_kin:
-                    kin[i] = 1
-            if recording:
-                event[i] = moved
-            if new_year and age[i] < 255:
-                age[i] += 1
-                if stock[i] == at_risk and age[i] >= AGE_OUT:  # ages out; a young person takes the place
-                    age[i] = AGE_IN
-                    savings[i] = 0
-                    attempts[i] = 0
-                    crossed[i] = -1
-            s = stock[i]
-            if s in (at_risk, hiding, transit):
-                census[chunk, s, x, class_of(i, s, kin, age, savings, route, leg, at_risk, hiding, transit, max_legs,
-                                             tier_usd)] += 1  # fmt: skip
+        start, end = chunk * rows, min(count, (chunk + 1) * rows)
+        u = np.empty(SWEEP)
+        leavers = np.empty(SWEEP, dtype=np.int64)
+        for first in range(start & ~3, end, SWEEP):  # rows in sweeps whose uniforms stay in the first-level cache
+            lo, hi = max(first, start), min(end, first + SWEEP)
+            fill_uniforms(u[: (hi - first + 3) & ~3], k0, k1, step, MOVE, first >> 2)
+            if alike:
+                _walk_alike(lo, hi, u[lo - first :], leavers, stock, sex, age, event, p_leave, cum, outflows, nout,
+                            targets, tally[chunk], recording, new_year)  # fmt: skip
+            else:
+                for i in range(lo, hi):
+                    s = stock[i]
+                    x = sex[i]
+                    moved = -1
+                    if nout[s] > 0:
+                        c = class_of(i, s, kin, age, savings, route, leg, at_risk, hiding, transit, max_legs, tier_usd)
+                        u0 = u[i - first]
+                        p = p_leave[s, x, c]
+                        if u0 < p:
+                            u1 = u0 / p
+                            j = 0
+                            for k in range(nout[s] - 1):  # the first j with u1 <= cum[j], without a branch to guess
+                                j += u1 > cum[s, x, c, k]
+                            moved = outflows[s, j]
+                        elif s == transit:
+                            r = route[i]
+                            if leg_weeks[i] < 255:
+                                leg_weeks[i] += 1
+                            if leg[i] + 1 < legs[r] and leg_weeks[i] >= leg_length[r, leg[i]]:
+                                leg[i] += 1
+                                leg_weeks[i] = 0
+                                _pay(i, leg_cost[r, leg[i]], savings, cost)
+                        if moved >= 0:
+                            stock[i] = targets[moved]
+                            tally[chunk, moved, x] += 1
+                            if attempt[moved] or crossing[moved] or enters_transit[moved]:
+                                if attempt[moved] and attempts[i] < 255:
+                                    attempts[i] += 1
+                                if crossing[moved]:
+                                    if crossed[i] < 0:
+                                        crossed[i] = step
+                                    _pay(i, fee, savings, cost)
+                                if enters_transit[moved]:
+                                    u2 = uniforms(k0, k1, step, ROUTE, i)[0]
+                                    r = 0
+                                    last = route_cum.shape[1] - 1
+                                    while r < last and u2 * route_cum[x, last] > route_cum[x, r]:
+                                        r += 1
+                                    route[i] = r
+                                    leg[i] = 0
+                                    leg_weeks[i] = 0
+                                    _pay(i, leg_cost[r, 0], savings, cost)
+                        s = stock[i]
+                        if s in (at_risk, hiding) and kin[i] == 1:
+                            savings[i] = min(savings[i] + remittance, 65535)
+                        elif s == at_risk and moved < 0 and (u0 - p) / (1.0 - p) < p_kin:
+                            kin[i] = 1
+                    if recording:
+                        event[i] = moved
+                    if new_year and age[i] < 255:
+                        age[i] += 1
+                        if stock[i] == at_risk and age[i] >= AGE_OUT:  # ages out; a young person takes the place
+                            age[i] = AGE_IN
+                            savings[i] = 0
+                            attempts[i] = 0
+                            crossed[i] = -1
+                    s = stock[i]
+                    if s in (at_risk, hiding, transit):
+                        c = class_of(i, s, kin, age, savings, route, leg, at_risk, hiding, transit, max_legs, tier_usd)
+                        census[chunk, s, x, c] += 1
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _walk_alike(start, end, u, leavers, stock, sex, age, event, p_leave, cum, outflows, nout, targets, tally,
+                recording, new_year):  # fmt: skip
+    """Rows ``start .. end-1`` (their uniforms ``u`` from row ``start``) of a model whose people are alike:
+    steps 1 and 5 of :func:`_move_people` only.
+
+    Without the Korean system's stocks and attempts (a model of another system), every other step does
+    nothing, so the rows are taken in two passes with the same moves: the first lists the leavers
+    (in ``leavers``, without a branch on the draw, which no processor guesses) and ages everyone, the
+    second moves the leavers.
+    """
+    n = 0
+    for i in range(start, end):
+        s = stock[i]
+        leavers[n] = i
+        n += u[i - start] < p_leave[s, sex[i], 0]  # zero for a stock without outflows: nobody leaves it
+        if recording:
+            event[i] = -1
+        if new_year and age[i] < 255:
+            age[i] += 1
+    for k in range(n):
+        i = leavers[k]
+        s = stock[i]
+        x = sex[i]
+        u1 = u[i - start] / p_leave[s, x, 0]
+        j = 0
+        for c in range(nout[s] - 1):
+            j += u1 > cum[s, x, 0, c]
+        moved = outflows[s, j]
+        stock[i] = targets[moved]
+        tally[moved, x] += 1
+        if recording:
+            event[i] = moved
 
 
 #: one week of people on all cores, and on one (see ``PARALLEL_FROM``)
@@ -235,8 +292,26 @@ move_people, move_people_serial = parallel_and_serial(_move_people, error_model=
 
 
 @nb.njit(cache=True)
-def apply_moves(state, tally, moved, sources, targets):
-    """Move the week's counts ``(flows, 2)`` between stocks of the aggregate state; add them to ``tally``."""
+def add_chunks(moved_by_chunk, census_by_chunk, moved, census):
+    """Sum the chunks' counts into ``moved`` and ``census``, in place (no arrays made each week)."""
+    moved[:] = 0
+    census[:] = 0
+    flat = census.reshape(-1)
+    by_chunk = census_by_chunk.reshape(census_by_chunk.shape[0], -1)
+    for chunk in range(moved_by_chunk.shape[0]):
+        for f in range(moved.shape[0]):
+            moved[f, 0] += moved_by_chunk[chunk, f, 0]
+            moved[f, 1] += moved_by_chunk[chunk, f, 1]
+        for k in range(flat.shape[0]):
+            flat[k] += by_chunk[chunk, k]
+
+
+@nb.njit(cache=True)
+def apply_moves(state, tally, moved, sources, targets, census, plain):
+    """Move the week's counts ``(flows, 2)`` between stocks of the aggregate state; add them to ``tally``.
+
+    Stocks whose people are alike (``plain``) have one class, counted from the state.
+    """
     for f in range(moved.shape[0]):
         for x in range(2):
             k = moved[f, x]
@@ -245,6 +320,9 @@ def apply_moves(state, tally, moved, sources, targets):
                     state[sources[f], x] -= k
                 state[targets[f], x] += k
                 tally[f, x] += k
+    for s in plain:
+        for x in range(2):
+            census[s, x, 0] = state[s, x]
 
 
 @nb.njit(cache=True, inline="always")

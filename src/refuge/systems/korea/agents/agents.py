@@ -30,6 +30,7 @@ from .agent_step import (
     CLASSES_AT_RISK,
     PARALLEL_FROM,
     SAVINGS_TIERS,
+    add_chunks,
     apply_moves,
     chunk_rows,
     hazard_tables,
@@ -101,6 +102,9 @@ class _Member:
     event: np.ndarray
     settled_last_week: int = 0
     events: list = field(default_factory=list)
+    #: the kernel's counts per chunk, kept from week to week (resized when the number of chunks changes)
+    moved_by_chunk: np.ndarray = field(default_factory=lambda: np.empty((0, 0, 2), dtype=np.int64))
+    census_by_chunk: np.ndarray = field(default_factory=lambda: np.empty((0, 0, 2, 0), dtype=np.int64))
 
 
 class AgentsBackend:
@@ -146,8 +150,9 @@ class AgentsBackend:
         self._attempt = np.array([n in ATTEMPTS for n in names])
         self._crossing = np.array([n in CROSSINGS for n in names])
         self._enters_transit = (targets == self._transit) & (sources != self._transit)
-        self._settle = np.array([n == "settle" for n in names])
+        self._settle = np.flatnonzero([n == "settle" for n in names])
         self._plain = np.setdiff1d(np.arange(stocks), [self._at_risk, self._hiding, self._transit])
+        self._moved = np.zeros((len(model.flows), 2), dtype=np.int64)
         self._max_legs = self.graph.weeks.shape[1]
         self._classes = max(CLASSES_AT_RISK, SAVINGS_TIERS, len(self.graph.names) * self._max_legs)
         self._weights = self._class_weights(options.heterogeneous)
@@ -260,22 +265,22 @@ class AgentsBackend:
         p_kin = self._kin_chance(state, member.settled_last_week)
         rows = chunk_rows(people.count)
         chunks = max(1, -(-people.count // rows))
-        moved_by_chunk = np.empty((chunks, rates.shape[0], 2), dtype=np.int64)
-        census_by_chunk = np.empty((chunks, *member.census.shape), dtype=np.int64)
+        if member.moved_by_chunk.shape[0] != chunks:
+            member.moved_by_chunk = np.empty((chunks, rates.shape[0], 2), dtype=np.int64)
+            member.census_by_chunk = np.empty((chunks, *member.census.shape), dtype=np.int64)
         if self._options.record and member.event.shape[0] < people.count:
             member.event = np.empty(people.capacity, dtype=np.int8)
         kernel = move_people if people.count >= PARALLEL_FROM else move_people_serial
-        columns = (people.stock, people.sex, people.age, people.kin, people.attempts, people.route, people.leg,
-                   people.leg_weeks, people.savings, people.cost, people.crossed, member.event)  # fmt: skip
+        columns = (*people.columns, member.event)  # stock, sex, age, kin, ..., crossed: COLUMNS' order
         flows = (self._p_leave, self._cum, self._outflows, self._nout, self._targets, self._attempt, self._crossing,
                  self._enters_transit)  # fmt: skip
         kernel(columns, people.count, rows, (k0, k1, step, new_year), flows,
                (self._route_cum, self.graph.legs, self.graph.weeks, self.graph.cost),
                (fee, self._a.remittance_usd_per_week, p_kin),
                (self._at_risk, self._hiding, self._transit, self._max_legs, self._a.savings_tier_usd),
-               moved_by_chunk, census_by_chunk)  # fmt: skip
-        moved = moved_by_chunk.sum(axis=0)
-        member.census = census_by_chunk.sum(axis=0)
+               member.moved_by_chunk, member.census_by_chunk)  # fmt: skip
+        moved = self._moved
+        add_chunks(member.moved_by_chunk, member.census_by_chunk, moved, member.census)
         if self._options.record:
             self._keep_events(member, step)
         for f in self._inflows:
@@ -283,9 +288,8 @@ class AgentsBackend:
                 n = int(stochastic_round(rates[f, x], k0, k1, step, self._flow_ids[f, x]))
                 self._add(people, member.census, m, self._targets[f], x, n, p_kin, route_weights, step)
                 moved[f, x] += n
-        member.settled_last_week = int(moved[self._settle].sum())
-        apply_moves(state, tally, moved, self._sources, self._targets)
-        member.census[self._plain, :, 0] = state[self._plain]
+        member.settled_last_week = sum(int(moved[f, 0] + moved[f, 1]) for f in self._settle)
+        apply_moves(state, tally, moved, self._sources, self._targets, member.census, self._plain)
 
     # -- journeys ----------------------------------------------------------------
 

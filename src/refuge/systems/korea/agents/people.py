@@ -57,6 +57,11 @@ class People:
             raise AttributeError(f"no column named {name!r}") from None
 
     @property
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """Every column, in the order of ``COLUMNS`` (one lookup, not one per column: the week reads them all)."""
+        return tuple(self._columns.values())
+
+    @property
     def capacity(self) -> int:
         return len(self._columns["stock"])
 
