@@ -18,6 +18,11 @@ function ``hazard(s, d, p)`` of three views:
 It returns something that broadcasts to ``(members, k)``: the hazard per
 person per step of the flow's source stock, or, for an inflow (no source),
 people per step.
+
+A :class:`FlowFamily` computes many flows in one call (every move along every
+link of a :class:`~refuge.model.network.Network`, say): its hazard returns
+``(members, flows, k)``, so a model with hundreds of links pays one Python
+call a step for them, not hundreds.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ModelError
+from .network import Network
 from .provenance import Provenance
 from .timeline import Timeline
 
@@ -105,6 +111,54 @@ class Flow:
     hazard: Hazard
     mechanisms: tuple[str, ...]
     label: str = ""
+    #: the family whose one call computes this flow with its siblings (see :class:`FlowFamily`)
+    family: FlowFamily | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class FlowFamily:
+    """Flows whose hazards one call computes: ``hazard(s, d, p)`` gives ``(members, len(ends), strata)``
+    (or what broadcasts to it), one slice per flow in the order of ``ends``.
+
+    A model lists the family's :meth:`flows` together, in order, among its
+    flows; :meth:`Model.rates` then calls the hazard once a step for all of them.
+
+    >>> net = Network.build(["a", "b"], [("a", "b", 10.0)])
+    >>> [f.name for f in FlowFamily.along(net, "walk", lambda s, d, p: 0.1).flows()]
+    ['walk:a->b', 'walk:b->a']
+    """
+
+    name: str
+    ends: tuple[tuple[str | None, str], ...]
+    hazard: Hazard
+    mechanisms: tuple[str, ...] = ()
+    label: str = ""
+
+    @classmethod
+    def along(cls, network: Network, name: str, hazard: Hazard, mechanisms: tuple[str, ...] = (),
+              label: str = "") -> FlowFamily:  # fmt: skip
+        """One flow per arc of ``network`` (each link both ways, in arc order), between the stocks named after
+        its places: ``hazard`` gives each arc's hazard, ``(members, arcs, strata)``."""
+        ends = tuple((network.places[t], network.places[h]) for t, h in zip(network.tail, network.head, strict=True))
+        return cls(name, ends, hazard, mechanisms, label)
+
+    def flows(self) -> tuple[Flow, ...]:
+        """The family's flows, each also computable alone (its slice of one family call)."""
+        return tuple(Flow(f"{self.name}:{source or 'outside'}->{target}", source, target, _Sibling(self, k),
+                          self.mechanisms, self.label, family=self)
+                     for k, (source, target) in enumerate(self.ends))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Sibling:
+    """One flow's hazard taken out of its family's call."""
+
+    family: FlowFamily
+    k: int
+
+    def __call__(self, s, d, p):
+        values = np.asarray(self.family.hazard(s, d, p), dtype=float)
+        return values[..., self.k, :] if values.ndim >= 2 else values
 
 
 @dataclass(frozen=True)
@@ -188,8 +242,11 @@ class Model:
     #: stocks where a person's clock runs (time abroad): it keeps running along flows between them
     #: and stops (is dropped) on a flow to any other stock
     clock_stocks: tuple[str, ...] = ()
+    #: places and the links between them, where the system has geography; each place is a stock
+    network: Network | None = None
     stock_index: dict[str, int] = field(init=False, repr=False)
     flow_index: dict[str, int] = field(init=False, repr=False)
+    _plan: tuple[tuple[int, int, Hazard], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.stock_index = _index("stock", [s.name for s in self.stocks])
@@ -216,6 +273,11 @@ class Model:
         for name in self.clock_stocks:
             if name not in self.stock_index:
                 raise ModelError(f"clock stock {name!r} is not a stock of the model")
+        if self.network is not None:
+            missing = [p for p in self.network.places if p not in self.stock_index]
+            if missing:
+                raise ModelError(f"network: places {missing[:5]} are not stocks; allowed: each place a stock")
+        self._plan = self._hazard_calls()
         for out in self.outputs:
             if out.clock and not self.clock_stocks:
                 raise ModelError(f"output {out.name!r} reads the clock, but the model has no clock stocks")
@@ -227,6 +289,23 @@ class Model:
             if out.stratum is not None and out.stratum not in self.strata.names:
                 raise ModelError(f"output {out.name!r}: stratum {out.stratum!r} is not known; "
                                  f"allowed: {', '.join(self.strata.names)}")  # fmt: skip
+
+    def _hazard_calls(self) -> tuple[tuple[int, int, Hazard], ...]:
+        """``(first, stop, hazard)`` per call :meth:`rates` makes: a flow alone, or a family's flows together."""
+        calls, i = [], 0
+        while i < len(self.flows):
+            family = self.flows[i].family
+            if family is None:
+                calls.append((i, i + 1, self.flows[i].hazard))
+                i += 1
+                continue
+            stop = i + len(family.ends)
+            if [f.name for f in self.flows[i:stop]] != [f.name for f in family.flows()]:
+                raise ModelError(f"family {family.name!r}: its flows must be listed together, all of them, in "
+                                 f"the order FlowFamily.flows() gives; found {self.flows[i].name!r} at flow {i}")
+            calls.append((i, stop, family.hazard))
+            i = stop
+        return tuple(calls)
 
     # -- lookups -----------------------------------------------------------------
 
@@ -266,8 +345,11 @@ class Model:
                 values[term.name] = term.function(stocks, DriverView(values), params)
             drivers = DriverView(values)
         out = np.empty((members, len(self.flows), self.strata.size))
-        for i, flow in enumerate(self.flows):
-            out[:, i, :] = flow.hazard(stocks, drivers, params)
+        for first, stop, hazard in self._plan:
+            if stop == first + 1:
+                out[:, first, :] = hazard(stocks, drivers, params)
+            else:
+                out[:, first:stop, :] = hazard(stocks, drivers, params)
         if not (out >= 0.0).all():
             bad = self.flows[int(np.argwhere(~(out >= 0.0))[0][1])].name
             raise ModelError(f"flow {bad!r} has a negative or undefined hazard; check its parameters")
@@ -289,6 +371,10 @@ class StockView:
             return self._state[:, self._index[name], :]
         except KeyError:
             raise AttributeError(f"no stock named {name!r}") from None
+
+    def stack(self, names) -> np.ndarray:
+        """The named stocks side by side, ``(members, len(names), strata)``: e.g. every place of a network."""
+        return self._state[:, [self._index[name] for name in names], :]
 
     def total(self, *names: str) -> np.ndarray:
         """People in the named stocks, all strata, shape ``(members, 1)``."""
