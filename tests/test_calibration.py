@@ -177,6 +177,10 @@ def test_a_malformed_posterior_is_a_data_error_naming_row_and_field(tmp_path, ch
         (lambda t: t.drop(columns=[c for c in t.columns if c.startswith("route_female_tilt")]),
          "header: .* for each of route_permeability, route_female_tilt"),
         (lambda t: t.head(5), r"5 paths for \d+ samples"),
+        (lambda t: t.assign(**{"route_permeability:1995": t["route_permeability:1995"].astype(str).where(
+            t.index != 0, "open")}), r"row 2, field 'route_permeability:1995': value 'open'"),
+        (lambda t: t.assign(**{"route_permeability:1995": t["route_permeability:1995"].where(t.index != 2)}),
+         r"row 4, field 'route_permeability:1995': value ''"),
     ],
 )
 def test_malformed_latent_paths_are_a_data_error_naming_row_and_field(tmp_path, change, message):

