@@ -56,8 +56,8 @@ def sensitivity(
     ] = None,
     output: Annotated[
         list[str] | None,
-        typer.Option(help="arrivals | peak_hiding | deaths | re_defections | peak_reception | deported | crossings; "
-                          "repeat for several [default: the first five]"),
+        typer.Option(help="an output the system offers (korea: arrivals, peak_hiding, deaths, re_defections, "
+                          "peak_reception, deported, crossings); repeat for several [default: its first five]"),
     ] = None,
     start: Annotated[int, typer.Option(help="first year of the window the outputs are measured over")] = 2027,
     end: Annotated[int, typer.Option(help="last year of the window")] = 2035,

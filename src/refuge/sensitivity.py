@@ -43,17 +43,6 @@ import pandas as pd
 from .errors import RunError
 from .scenarios.levers import Inputs
 
-#: outputs a user can name: the model output, how the window reduces it, and words for it
-OUTPUTS = {
-    "arrivals": ("arrivals_south_korea", "sum", "arrivals in the South"),
-    "peak_hiding": ("hiding_in_china", "max", "peak people hiding in China"),
-    "deaths": ("deaths", "sum", "deaths"),
-    "re_defections": ("re_defections", "sum", "re-defections"),
-    "peak_reception": ("south_korea_reception", "max", "peak load of reception in the South"),
-    "deported": ("deported_from_china", "sum", "deportations from China"),
-    "crossings": ("crossings_to_china", "sum", "crossings into China"),
-}
-
 METHODS = ("sobol", "morris")
 
 #: the index each method ranks factors by
@@ -270,7 +259,7 @@ def model_function(
 
 def _block_outputs(rows: np.ndarray, *, scenario, factors, outputs, start, end, backend, seed, system=None,
                    progress=None):  # fmt: skip
-    """The named outputs of one block of rows, each row one member."""
+    """The named outputs of one block of rows, each row one member (names: the system's ``sensitivity_outputs``)."""
     from .backends import get_backend
     from .backends.random import member_keys
     from .model.timeline import Timeline
@@ -278,7 +267,8 @@ def _block_outputs(rows: np.ndarray, *, scenario, factors, outputs, start, end, 
     from .simulation import simulate
     from .systems import get_system
 
-    model = get_system(system).model()
+    chosen = get_system(system)
+    model = chosen.model()
     timeline = Timeline(1990, end)
     inputs = _stacked_inputs(model, scenario, timeline, factors, rows)
     keys = np.repeat(member_keys(seed, 1), len(rows), axis=0)  # common random numbers: one stream for all rows
@@ -287,7 +277,8 @@ def _block_outputs(rows: np.ndarray, *, scenario, factors, outputs, start, end, 
     window = Results.from_arrays(model, timeline, flows, stocks, clock=clock).outputs().sel(year=slice(start, end))
     found = {}
     for name in outputs:
-        variable, how, _ = OUTPUTS[name]
+        variable = chosen.sensitivity_outputs[name]
+        how = chosen.measures[variable][0]
         values = window.sel(variable=variable)
         found[name] = (values.sum("year") if how == "sum" else values.max("year")).to_numpy()
     return found
@@ -313,7 +304,7 @@ class Sensitivity:
         lines = []
         for output in self.settings["outputs"]:
             top = self.top(output)
-            words = OUTPUTS[output][2]
+            words = self.settings["words"][output]
             if method == "sobol":
                 parts = [f"{r.parameter} ({labels[r.parameter]}): {r.value:.0%} of the variance with its interactions "
                          f"[{max(r.low, 0):.0%}-{min(r.high, 1):.0%}]" for r in top.itertuples()]  # fmt: skip
@@ -357,10 +348,11 @@ def sensitivity(
     analyses_of(system, "sensitivity")
     if backend not in ("mean", "counts"):
         raise RunError(f"--backend {backend!r}: sensitivity runs on mean or counts")
-    outputs = list(outputs or ("arrivals", "peak_hiding", "deaths", "re_defections", "peak_reception"))
-    unknown = [o for o in outputs if o not in OUTPUTS]
+    offered = get_system(system).sensitivity_outputs
+    outputs = list(outputs or list(offered)[:5])
+    unknown = [o for o in outputs if o not in offered]
     if unknown:
-        raise RunError(f"--output {unknown[0]!r} is not known; choose from {', '.join(OUTPUTS)}")
+        raise RunError(f"--output {unknown[0]!r} is not known; choose from {', '.join(offered)}")
     timeline = Timeline()
     if not timeline.start < start <= end <= timeline.end:
         raise RunError(f"--start {start} and --end {end} must satisfy {timeline.start} < start <= end <= "
@@ -376,8 +368,10 @@ def sensitivity(
     evaluate = model_function(chosen, factors, outputs, start=start, end=end, backend=backend, seed=seed,
                               progress=progress, client=client, block=block, system=system)  # fmt: skip
     table = indices(factors, evaluate, method=method, samples=samples, seed=seed)
-    settings = {"scenario": chosen.name, "method": method, "samples": samples, "outputs": outputs, "start": start,
-                "end": end, "backend": backend, "seed": seed, "spread": spread, "shift": shift}  # fmt: skip
+    words = {name: get_system(system).measures[offered[name]][1] for name in outputs}
+    settings = {"scenario": chosen.name, "method": method, "samples": samples, "outputs": outputs, "words": words,
+                "start": start, "end": end, "backend": backend, "seed": seed, "spread": spread,
+                "shift": shift}  # fmt: skip
     return Sensitivity(table, factors, settings)
 
 

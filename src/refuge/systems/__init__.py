@@ -39,6 +39,9 @@ class System(Protocol):
     plot_files: tuple[str, ...]
     #: measures a scenario comparison shows: output name -> ("sum" over the window | "max", words)
     measures: Mapping[str, tuple[str, str]]
+    #: short names ``refuge sensitivity --output`` takes, each for one of :attr:`measures`; the first five are its
+    #: default
+    sensitivity_outputs: Mapping[str, str]
 
     def model(self):
         """The system's :class:`~refuge.model.definition.Model` with its default parameters."""

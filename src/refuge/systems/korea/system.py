@@ -23,6 +23,17 @@ MEASURES = {
     "south_korea_reception": ("max", "peak in reception"),
 }
 
+#: the names ``refuge sensitivity --output`` takes for them
+SENSITIVITY_OUTPUTS = {
+    "arrivals": "arrivals_south_korea",
+    "peak_hiding": "hiding_in_china",
+    "deaths": "deaths",
+    "re_defections": "re_defections",
+    "peak_reception": "south_korea_reception",
+    "deported": "deported_from_china",
+    "crossings": "crossings_to_china",
+}
+
 
 @dataclass(frozen=True)
 class Korea:
@@ -31,6 +42,7 @@ class Korea:
     name: str = "korea"
     plot_files: tuple[str, ...] = ("arrivals.png", "stocks.png")
     measures: dict[str, tuple[str, str]] = field(default_factory=lambda: dict(MEASURES))
+    sensitivity_outputs: dict[str, str] = field(default_factory=lambda: dict(SENSITIVITY_OUTPUTS))
 
     def model(self):
         return north_korea()
