@@ -83,18 +83,20 @@ def _run(folder: Path, system: System) -> list[str]:
     out.append(_settings(meta, ("members", "backend", "seed", "block", "member_parameters")))
     out.append(_command(meta.get("command") or _run_command(meta, folder)))
     annual = pd.read_csv(folder / "annual.csv")
-    arrivals_ = annual[annual.variable == "arrivals_south_korea"].groupby("year").value
-    hiding = annual[annual.variable == "hiding_in_china"].groupby("year").value
+    model = system.model()
+    headline = annual[annual.variable == system.headline].groupby("year").value
     record = system.analyses().record()["total"]
     table = pd.DataFrame({
-        "median": arrivals_.median(),
-        "5%": arrivals_.quantile(0.05),
-        "95%": arrivals_.quantile(0.95),
-        "record": record.reindex(arrivals_.median().index),
-        "hiding in China (median)": hiding.median(),
+        "median": headline.median(),
+        "5%": headline.quantile(0.05),
+        "95%": headline.quantile(0.95),
+        "record": record.reindex(headline.median().index),
     })  # fmt: skip
+    stock = system.charts["stocks"][0]  # the first the web page draws
+    table[f"{model.output(stock).label} (median)"] = annual[annual.variable == stock].groupby("year").value.median()
     table.index.name = "year"
-    out.append("<h3>Arrivals in South Korea per year: ensemble median and 90% band, beside the record</h3>")
+    label = model.output(system.headline).label
+    out.append(f"<h3>{_e(label[0].upper() + label[1:])} per year: ensemble median and 90% band, beside the record</h3>")
     out.append(_table(table.round(0), index=True))
     return out
 

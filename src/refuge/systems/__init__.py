@@ -42,6 +42,10 @@ class System(Protocol):
     #: short names ``refuge sensitivity --output`` takes, each for one of :attr:`measures`; the first five are its
     #: default
     sensitivity_outputs: Mapping[str, str]
+    #: the output the historical record counts: the headline of reports and of the web page's first chart
+    headline: str
+    #: outputs the web page draws with bands, by chart: ``{"stocks": (...), "journeys": (...)}``
+    charts: Mapping[str, tuple[str, ...]]
 
     def model(self):
         """The system's :class:`~refuge.model.definition.Model` with its default parameters."""

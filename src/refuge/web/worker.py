@@ -30,9 +30,6 @@ from ..scenarios import scenario_from_text
 
 get_system().analyses()  # the default system's calibration, imported once here for every job forked from this
 
-#: stocks and journey measures drawn with bands, in the order shown
-STOCKS = ("hiding_in_china", "in_transit", "south_korea_reception", "south_korea_settled")
-JOURNEYS = ("time_abroad", "brokered_crossings")
 #: shown when a job fails in a way refuge did not foresee; the details go to the server's log only
 INTERNAL = "the run failed inside refuge (an internal error); the server's log has the details"
 
@@ -71,12 +68,13 @@ def run_charts(results, system: str | None = None) -> dict:
         return {"year": [int(y) for y in table.index], **{c: _floats(table[c]) for c in table.columns},
                 "predictive": bool(results.predictive(variable))}  # fmt: skip
 
-    record = get_system(system).analyses().record()
+    chosen = get_system(system)
+    record = chosen.analyses().record()
     return {
-        "arrivals": bands("arrivals_south_korea"),
+        "arrivals": bands(chosen.headline),
+        "headline": chosen.model().output(chosen.headline).label,
         "record": {"year": [int(y) for y in record.index], "total": _floats(record["total"])},
-        "stocks": {name: bands(name) for name in STOCKS},
-        "journeys": {name: bands(name) for name in JOURNEYS},
+        **{chart: {name: bands(name) for name in names} for chart, names in chosen.charts.items()},
         "backend": results.data.attrs.get("backend"),
     }
 

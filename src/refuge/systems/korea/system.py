@@ -43,6 +43,11 @@ class Korea:
     plot_files: tuple[str, ...] = ("arrivals.png", "stocks.png")
     measures: dict[str, tuple[str, str]] = field(default_factory=lambda: dict(MEASURES))
     sensitivity_outputs: dict[str, str] = field(default_factory=lambda: dict(SENSITIVITY_OUTPUTS))
+    headline: str = "arrivals_south_korea"
+    charts: dict[str, tuple[str, ...]] = field(default_factory=lambda: {
+        "stocks": ("hiding_in_china", "in_transit", "south_korea_reception", "south_korea_settled"),
+        "journeys": ("time_abroad", "brokered_crossings"),
+    })  # fmt: skip
 
     def model(self):
         return north_korea()

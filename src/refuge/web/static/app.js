@@ -205,7 +205,7 @@ function showRun(jobId, result) {
   const arrivals = band(c.arrivals.year, c.arrivals, COLORS[0], "model");
   arrivals[1].name = `model: ${kind}`;
   arrivals.push({ x: c.record.year, y: c.record.total, mode: "markers", marker: { color: "#000", size: 6 }, name: "record" });
-  Plotly.react("chart-arrivals", arrivals, layout(`Arrivals in South Korea per year: ${result.scenario} against the record`, "people", end), PLOT);
+  Plotly.react("chart-arrivals", arrivals, layout(`${c.headline[0].toUpperCase()}${c.headline.slice(1)} per year: ${result.scenario} against the record`, "people", end), PLOT);
   const stocks = Object.entries(c.stocks).flatMap(([name, table], i) => band(table.year, table, COLORS[i % COLORS.length], name));
   Plotly.react("chart-stocks", stocks, layout("People by place at year end (median, 90% band)", "people", end), PLOT);
   const j = c.journeys.time_abroad;
