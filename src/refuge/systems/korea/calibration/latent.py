@@ -92,7 +92,7 @@ def filter_paths(observations: Sequence[Observation], members: int, years: int,
 
     ``step``: each walk's yearly step, broadcast to ``(members, dims)``.
     """
-    dims = observations[0].loading.shape[1] if observations else np.shape(step)[-1] if np.ndim(step) else 1
+    dims = observations[0].loading.shape[1] if observations else (np.shape(step)[-1] if np.ndim(step) == 2 else 1)
     noise = np.broadcast_to(np.asarray(step, dtype=float) ** 2, (members, dims))
     by_year: dict[int, list[Observation]] = {}
     for obs in observations:
