@@ -346,9 +346,10 @@ def sensitivity(
     from .systems import analyses_of, get_system
 
     analyses_of(system, "sensitivity")
+    found = get_system(system)
     if backend not in ("mean", "counts"):
         raise RunError(f"--backend {backend!r}: sensitivity runs on mean or counts")
-    offered = get_system(system).sensitivity_outputs
+    offered = found.sensitivity_outputs
     outputs = list(outputs or list(offered)[:5])
     unknown = [o for o in outputs if o not in offered]
     if unknown:
@@ -357,7 +358,7 @@ def sensitivity(
     if not timeline.start < start <= end <= timeline.end:
         raise RunError(f"--start {start} and --end {end} must satisfy {timeline.start} < start <= end <= "
                        f"{timeline.end}")  # fmt: skip
-    model = get_system(system).model()
+    model = found.model()
     chosen = load_scenario(scenario, system=system) if isinstance(scenario, str) else scenario
     factors = []
     if parameters:
@@ -368,7 +369,7 @@ def sensitivity(
     evaluate = model_function(chosen, factors, outputs, start=start, end=end, backend=backend, seed=seed,
                               progress=progress, client=client, block=block, system=system)  # fmt: skip
     table = indices(factors, evaluate, method=method, samples=samples, seed=seed)
-    words = {name: get_system(system).measures[offered[name]][1] for name in outputs}
+    words = {name: found.measures[offered[name]][1] for name in outputs}
     settings = {"scenario": chosen.name, "method": method, "samples": samples, "outputs": outputs, "words": words,
                 "start": start, "end": end, "backend": backend, "seed": seed, "spread": spread,
                 "shift": shift}  # fmt: skip
