@@ -67,34 +67,18 @@ PARALLEL_MEMBERS = 1_000
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
 def _split_one_by_one(left, rates, moved, m, x, flows, first, last, total, k0, k1, step, decision):
-    """Few leavers: each picks a flow with one uniform (a categorical draw per person).
-
-    Person ``i`` takes uniform ``i % 4`` of Philox block ``i // 4``; whole blocks are taken four people at a time.
-    """
-    for block in range(left // 4):
-        u0, u1, u2, u3 = uniforms(k0, k1, step, decision, block)
-        _assign(u0 * total, rates, moved, m, x, flows, first, last)
-        _assign(u1 * total, rates, moved, m, x, flows, first, last)
-        _assign(u2 * total, rates, moved, m, x, flows, first, last)
-        _assign(u3 * total, rates, moved, m, x, flows, first, last)
-    rest = left % 4
-    if rest > 0:
-        u0, u1, u2, _ = uniforms(k0, k1, step, decision, left // 4)
-        _assign(u0 * total, rates, moved, m, x, flows, first, last)
-        if rest > 1:
-            _assign(u1 * total, rates, moved, m, x, flows, first, last)
-        if rest > 2:
-            _assign(u2 * total, rates, moved, m, x, flows, first, last)
-
-
-@nb.njit(cache=True, inline="always", error_model="numpy")
-def _assign(u, rates, moved, m, x, flows, first, last):
-    """One person to the flow whose share of the total hazard ``u`` falls in."""
-    j = first
-    while j < last - 1 and u > rates[m, flows[j], x]:
-        u -= rates[m, flows[j], x]
-        j += 1
-    moved[m, flows[j], x] += 1
+    """Few leavers: each picks a flow with one uniform (a categorical draw per person)."""
+    u0 = u1 = u2 = u3 = 0.0
+    for person in range(left):
+        slot = person % 4
+        if slot == 0:
+            u0, u1, u2, u3 = uniforms(k0, k1, step, decision, person // 4)
+        u = (u0 if slot == 0 else u1 if slot == 1 else u2 if slot == 2 else u3) * total
+        j = first
+        while j < last - 1 and u > rates[m, flows[j], x]:
+            u -= rates[m, flows[j], x]
+            j += 1
+        moved[m, flows[j], x] += 1
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
