@@ -19,24 +19,45 @@ Unless the user has chosen otherwise, they wait passively.
 
 from __future__ import annotations
 
+import inspect
 import os
 import types
+import zlib
+from pathlib import Path
 
 import numba as nb
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when Numba first starts its OpenMP threads
 
 
-def parallel_and_serial(py_func, **options):
-    """Dispatchers ``(parallel, serial)`` of ``py_func``, each cached under its own name."""
-    return tuple(nb.njit(parallel=parallel, cache=True, **options)(_renamed(py_func, suffix))
+def parallel_and_serial(py_func, *, calls: dict | None = None, **options):
+    """Dispatchers ``(parallel, serial)`` of ``py_func``, each cached under its own name.
+
+    ``calls`` binds names the function calls (a system's compiled hooks) in place of the module's own:
+    each binding is a build of its own, named after the hooks' source files, so editing a hook's file
+    gives a fresh build rather than the cached one with the old hook inside.
+    """
+    tag = _tag(calls) if calls else ""
+    return tuple(nb.njit(parallel=parallel, cache=True, **options)(_renamed(py_func, tag + suffix, calls))
                  for parallel, suffix in ((True, "parallel"), (False, "serial")))  # fmt: skip
 
 
-def _renamed(py_func, suffix: str):
+def bound(py_func, calls: dict, **options):
+    """One dispatcher of ``py_func`` with ``calls`` bound (see :func:`parallel_and_serial`), cached under its own name."""
+    return nb.njit(cache=True, **options)(_renamed(py_func, _tag(calls).rstrip("_"), calls))
+
+
+def _tag(calls: dict) -> str:
+    """A name for a binding: the bound functions' names and a checksum of their source files."""
+    sources = b"".join(sorted({Path(inspect.getsourcefile(f.py_func)).read_bytes() for f in calls.values()}))
+    return f"{'_'.join(f.py_func.__name__ for f in calls.values())}_{zlib.crc32(sources):08x}_"
+
+
+def _renamed(py_func, suffix: str, calls: dict | None = None):
     name = f"{py_func.__name__}_{suffix}"
     code = py_func.__code__.replace(co_name=name, co_qualname=name)
-    twin = types.FunctionType(code, py_func.__globals__, name, py_func.__defaults__, py_func.__closure__)
+    scope = {**py_func.__globals__, **calls} if calls else py_func.__globals__
+    twin = types.FunctionType(code, scope, name, py_func.__defaults__, py_func.__closure__)
     twin.__qualname__ = name
     twin.__doc__ = py_func.__doc__
     return twin

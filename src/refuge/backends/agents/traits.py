@@ -1,0 +1,106 @@
+"""Traits a system declares for its people: the one place where people come to differ.
+
+The engine's agents carry a stock and a stratum. A system that wants more declares
+:class:`Traits`: the columns its people carry, the *class* their traits put them in
+within their stock, each flow's relative hazard per class, and three compiled hooks
+(Numba ``njit`` functions) the backend calls for every person:
+
+* ``class_of(traits, i, stock, context) -> int``: person ``i``'s class in ``stock``;
+* ``born(traits, i, stock, stratum, u, context)``: draw a new person's traits from ``u``, four uniforms
+  of the person's own stream;
+* ``live(traits, i, stock, moved, u, p, stratum, week, context)``: what one step does to person ``i``'s
+  traits, after the backend has moved them (``stock`` where they are now, ``moved`` the flow that took
+  them there or -1, ``u`` their uniform of the step and ``p`` their chance to leave: ``(u - p) / (1 - p)``
+  is a stayer's uniform of their own; ``week`` is ``(k0, k1, step, new_year)``).
+
+``traits`` is the tuple of trait columns in the order declared; ``context`` the tuple
+:meth:`Traits.context` returns each step (a system's money, routes, places): a flat tuple of
+numbers and arrays, since the parallel kernel cannot hand a tuple inside a tuple to its threads. The backend
+draws who leaves from the model's rate for their stock and stratum times their class's
+weight over the stock's mean weight, so weights move *who* leaves, not how many.
+
+A toy camp whose vulnerable people are resettled three times as often:
+
+>>> import numba as nb, numpy as np
+>>> @nb.njit
+... def vulnerable(traits, i, stock, context):
+...     return traits[0][i]
+>>> @nb.njit
+... def one_in_three(traits, i, stock, stratum, u, context):
+...     traits[0][i] = u[0] < 1 / 3
+>>> weights = np.ones((2, 2)); weights[1] = (1.0, 3.0)    # flows (flee, resettle) x classes (not, vulnerable)
+>>> camp = Traits(columns={"vulnerable": np.uint8}, classes=2, weights=weights,
+...               class_of=vulnerable, born=one_in_three)
+>>> camp.bytes_per_person
+1
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numba as nb
+import numpy as np
+
+
+@nb.njit(cache=True, inline="always")
+def no_class(traits, i, stock, context):
+    """Everyone is in their stock's one class."""
+    return 0
+
+
+@nb.njit(cache=True, inline="always")
+def no_birth(traits, i, stock, stratum, u, context):
+    """New people keep the columns' zeros."""
+    return
+
+
+@nb.njit(cache=True, inline="always")
+def no_change(traits, i, stock, moved, u, p, stratum, week, context):
+    """A step changes nobody's traits."""
+    return
+
+
+@dataclass(eq=False)
+class Traits:
+    """What a system's people carry beyond stock and stratum, and how it weighs on their hazards (see the module).
+
+    ``weights`` is ``(flows, classes)``; ones (the default) move everyone alike. ``destinations``
+    ``(stocks, classes)`` names the flow a person of a class must leave their stock by (-1: they draw
+    among its flows, as everyone else): such a *destined* flow is taken at the summed rate of the
+    stock's destined flows, only by the people bound to it (a route fixes where a journey ends).
+    ``recorded`` names the traits a recorded move keeps (all by default).
+    """
+
+    columns: dict[str, Any] = field(default_factory=dict)
+    classes: int = 1
+    weights: np.ndarray | None = None
+    destinations: np.ndarray | None = None
+    class_of: Any = no_class
+    born: Any = no_birth
+    live: Any = no_change
+    recorded: tuple[str, ...] | None = None
+
+    @property
+    def alike(self) -> bool:
+        """No hooks: people differ by stock and stratum only, and the backend takes its short walk."""
+        return self.class_of is no_class and self.born is no_birth and self.live is no_change
+
+    @property
+    def bytes_per_person(self) -> int:
+        return sum(np.dtype(dtype).itemsize for dtype in self.columns.values())
+
+    def context(self, state: np.ndarray, rates: np.ndarray | None, step: int, moved: np.ndarray | None) -> tuple:
+        """Values the hooks read this step, for one member: its state and hazards at the step's start and what
+        it moved the step before (``rates`` and ``moved`` are ``None`` for the people a run starts with, made at
+        ``step`` -1). The same types every step (the hooks are compiled for them)."""
+        return ()
+
+    def label(self, table):
+        """The recorded moves as a table with the system's labels (e.g. route names for route numbers)."""
+        return table
+
+
+#: people alike: no traits
+NO_TRAITS = Traits()
