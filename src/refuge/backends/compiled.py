@@ -30,25 +30,24 @@ import numba as nb
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when Numba first starts its OpenMP threads
 
 
-def parallel_and_serial(py_func, *, calls: dict | None = None, **options):
+def parallel_and_serial(py_func, *, calls: dict | None = None, tag: str = "", **options):
     """Dispatchers ``(parallel, serial)`` of ``py_func``, each cached under its own name.
 
-    ``calls`` binds names the function calls (a system's compiled hooks) in place of the module's own:
-    each binding is a build of its own, named after the hooks' source files, so editing a hook's file
-    gives a fresh build rather than the cached one with the old hook inside.
+    ``calls`` binds names the function calls (a system's compiled hooks) in place of the module's own,
+    as a build of its own named with ``tag`` (:func:`tag_of` the hooks): editing a hook's file gives
+    a fresh build rather than the cached one with the old hook inside.
     """
-    tag = _tag(calls) if calls else ""
     return tuple(nb.njit(parallel=parallel, cache=True, **options)(_renamed(py_func, tag + suffix, calls))
                  for parallel, suffix in ((True, "parallel"), (False, "serial")))  # fmt: skip
 
 
-def bound(py_func, calls: dict, **options):
-    """One dispatcher of ``py_func`` with ``calls`` bound (see :func:`parallel_and_serial`), cached under its own name."""
-    return nb.njit(cache=True, **options)(_renamed(py_func, _tag(calls).rstrip("_"), calls))
+def bound(py_func, calls: dict, tag: str, **options):
+    """One dispatcher of ``py_func`` with ``calls`` bound, cached under a name with ``tag``."""
+    return nb.njit(cache=True, **options)(_renamed(py_func, tag.rstrip("_"), calls))
 
 
-def _tag(calls: dict) -> str:
-    """A name for a binding: the bound functions' names and a checksum of their source files."""
+def tag_of(calls: dict) -> str:
+    """A name for a binding of ``calls``: their names and a checksum of their source files."""
     sources = b"".join(sorted({Path(inspect.getsourcefile(f.py_func)).read_bytes() for f in calls.values()}))
     return f"{'_'.join(f.py_func.__name__ for f in calls.values())}_{zlib.crc32(sources):08x}_"
 

@@ -92,8 +92,8 @@ class AgentsBackend:
             self._outflows[s, self._nout[s]] = f
             self._nout[s] += 1
         self._inflows = np.flatnonzero(sources < 0)
-        self._flow_ids = np.array([[decision_id(f"flow:{f.name}/{x}") for x in model.strata.names] for f in model.flows],
-                                  dtype=np.uint32)  # fmt: skip
+        ids = [[decision_id(f"flow:{f.name}/{x}") for x in model.strata.names] for f in model.flows]
+        self._flow_ids = np.array(ids, dtype=np.uint32)
         classes = traits.classes
         self._weights = _by_outflow(traits.weights, self._outflows, self._nout, classes, flows)
         self._destinations = (np.full((stocks, classes), -1, dtype=np.int64) if traits.destinations is None
@@ -156,8 +156,9 @@ class AgentsBackend:
         parallel, serial, _ = self._kernels
         kernel = parallel if people.count >= kernels.PARALLEL_FROM else serial
         flows = (self._p_leave, self._cum, self._outflows, self._nout, self._targets, self._alike)
-        kernel(people.stock, people.stratum, people.traits, member.event, people.count, rows, (k0, k1, step, new_year),
-               flows, context, member.moved_by_chunk, member.census_by_chunk)  # fmt: skip
+        clock = (k0, k1, step, new_year)
+        kernel(people.stock, people.stratum, people.traits, member.event, people.count, rows, clock, flows, context,
+               member.moved_by_chunk, member.census_by_chunk)  # fmt: skip
         moved = member.moved
         kernels.add_chunks(member.moved_by_chunk, member.census_by_chunk, moved, member.census)
         if self._record:
@@ -206,6 +207,11 @@ class AgentsBackend:
         return self._traits.label(table.reset_index(drop=True))
 
     # -- inspection --------------------------------------------------------------
+
+    @property
+    def traits(self) -> Traits:
+        """The traits the people carry, as declared."""
+        return self._traits
 
     def people(self, member: int = 0) -> People:
         """The people of one member (for analysis and tests)."""

@@ -23,12 +23,12 @@ system's hooks are bound into the kernels by name (``class_of``, ``born``,
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 import numba as nb
 import numpy as np
 
-from ..compiled import bound, parallel_and_serial
+from ..compiled import bound, parallel_and_serial, tag_of
 from ..random import decision_id, fill_uniforms, uniforms
 from .traits import no_birth as born
 from .traits import no_change as live
@@ -109,13 +109,25 @@ def hazard_tables(rates, census, weights, outflows, nout, destined, destinations
                     cum[s, x, c, j] = acc
 
 
-def _move_people(stock, stratum, traits, event, count, rows, week, flows, context, tally, census):
-    """One step for rows ``0 .. count-1`` in chunks of ``rows``.
+def _move_people(stock, stratum, traits, event, count, rows, clock, flows, context, tally, census):
+    """One step for rows ``0 .. count-1`` in chunks of ``rows`` (:func:`_walk_chunk` each).
 
     ``traits`` are the declared trait columns, ``event`` the flow each person took (when recording);
-    ``week`` is ``(k0, k1, step, new_year)``; ``flows`` this step's chances and splits
+    ``clock`` is ``(k0, k1, step, new_year)``; ``flows`` this step's chances and splits
     (:func:`hazard_tables`), the stocks' outflows and the flows' targets, and whether the people are
     alike; ``context`` the system's values for its hooks; ``tally`` and ``census`` per chunk, filled here.
+
+    The chunk's walk is a function of its own, called, not inlined: inlined into the parallel loop,
+    writes through a tuple of columns unpacked there were lost (Numba 0.68; ``tests/test_compiled.py``).
+    """
+    chunks = (count + rows - 1) // rows
+    for chunk in nb.prange(chunks):
+        walk_chunk(stock, stratum, traits, event, chunk * rows, min(count, (chunk + 1) * rows), clock, flows, context,
+                   tally[chunk], census[chunk])  # fmt: skip
+
+
+def _walk_chunk(stock, stratum, traits, event, start, end, clock, flows, context, tally, census):
+    """Rows ``start .. end-1``, in sweeps whose uniforms stay in the first-level cache.
 
     Order for each person:
 
@@ -127,45 +139,42 @@ def _move_people(stock, stratum, traits, event, count, rows, week, flows, contex
     People alike (no declared traits) take :func:`_walk_alike`, step 1 alone, and are not counted
     (the caller takes the census from the aggregate state).
     """
-    k0, k1, step, new_year = week
+    k0, k1, step, _ = clock
     p_leave, cum, outflows, nout, targets, alike = flows
     recording = event.shape[0] > 0
-    chunks = (count + rows - 1) // rows
-    for chunk in nb.prange(chunks):
-        tally[chunk] = 0
-        census[chunk] = 0
-        start, end = chunk * rows, min(count, (chunk + 1) * rows)
-        u = np.empty(SWEEP)
-        leavers = np.empty(SWEEP, dtype=np.int64)
-        for first in range(start & ~3, end, SWEEP):  # rows in sweeps whose uniforms stay in the first-level cache
-            lo, hi = max(first, start), min(end, first + SWEEP)
-            fill_uniforms(u[: (hi - first + 3) & ~3], k0, k1, step, MOVE, first >> 2)
-            if alike:
-                _walk_alike(lo, hi, u[lo - first :], leavers, stock, stratum, event, p_leave, cum, outflows, nout,
-                            targets, tally[chunk], recording)  # fmt: skip
-                continue
-            for i in range(lo, hi):
-                s = stock[i]
-                x = stratum[i]
-                moved = -1
-                u0 = u[i - first]
-                p = 0.0
-                if nout[s] > 0:
-                    c = class_of(traits, i, s, context)
-                    p = p_leave[s, x, c]
-                    if u0 < p:
-                        u1 = u0 / p
-                        j = 0
-                        for k in range(nout[s] - 1):  # the first j with u1 <= cum[j], without a branch to guess
-                            j += u1 > cum[s, x, c, k]
-                        moved = outflows[s, j]
-                        stock[i] = targets[moved]
-                        tally[chunk, moved, x] += 1
-                s = stock[i]
-                live(traits, i, s, moved, u0, p, x, week, context)
-                if recording:
-                    event[i] = moved
-                census[chunk, s, x, class_of(traits, i, s, context)] += 1
+    tally[:] = 0
+    census[:] = 0
+    u = np.empty(SWEEP)
+    leavers = np.empty(SWEEP, dtype=np.int64)
+    for first in range(start & ~3, end, SWEEP):
+        lo, hi = max(first, start), min(end, first + SWEEP)
+        fill_uniforms(u[: (hi - first + 3) & ~3], k0, k1, step, MOVE, first >> 2)
+        if alike:
+            _walk_alike(lo, hi, u[lo - first :], leavers, stock, stratum, event, p_leave, cum, outflows, nout, targets,
+                        tally, recording)  # fmt: skip
+            continue
+        for i in range(lo, hi):
+            s = stock[i]
+            x = stratum[i]
+            moved = -1
+            u0 = u[i - first]
+            p = 0.0
+            if nout[s] > 0:
+                c = class_of(traits, i, s, context)
+                p = p_leave[s, x, c]
+                if u0 < p:
+                    u1 = u0 / p
+                    j = 0
+                    for k in range(nout[s] - 1):  # the first j with u1 <= cum[j], without a branch to guess
+                        j += u1 > cum[s, x, c, k]
+                    moved = outflows[s, j]
+                    stock[i] = targets[moved]
+                    tally[moved, x] += 1
+            s = stock[i]
+            live(traits, i, s, moved, u0, p, x, clock, context)
+            if recording:
+                event[i] = moved
+            census[s, x, class_of(traits, i, s, context)] += 1
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
@@ -207,18 +216,21 @@ def _new_people(stock, stratum, traits, start, end, into, x, k0, k1, step, conte
 
 
 #: one step of people on all cores, and on one (see ``PARALLEL_FROM``), with no traits
+walk_chunk = nb.njit(cache=True, error_model="numpy")(_walk_chunk)
 move_people, move_people_serial = parallel_and_serial(_move_people, error_model="numpy")
 new_people = nb.njit(cache=True, error_model="numpy")(_new_people)
 
 
-@lru_cache(maxsize=None)
+@cache
 def kernels(class_of, born, live):
     """``(move_people, move_people_serial, new_people)`` with a system's hooks bound (see :mod:`.traits`)."""
-    calls = {"class_of": class_of, "born": born, "live": live}
-    if all(f.py_func.__module__ == __name__.rpartition(".")[0] + ".traits" for f in calls.values()):
+    hooks = {"class_of": class_of, "born": born, "live": live}
+    if all(f.py_func.__module__ == __name__.rpartition(".")[0] + ".traits" for f in hooks.values()):
         return move_people, move_people_serial, new_people
-    return (*parallel_and_serial(_move_people, calls=calls, error_model="numpy"),
-            bound(_new_people, calls, error_model="numpy"))  # fmt: skip
+    tag = tag_of(hooks)
+    walk = bound(_walk_chunk, hooks, tag, error_model="numpy")
+    return (*parallel_and_serial(_move_people, calls={"walk_chunk": walk}, tag=tag, error_model="numpy"),
+            bound(_new_people, hooks, tag, error_model="numpy"))  # fmt: skip
 
 
 @nb.njit(cache=True)

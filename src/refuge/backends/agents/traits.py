@@ -8,14 +8,15 @@ within their stock, each flow's relative hazard per class, and three compiled ho
 * ``class_of(traits, i, stock, context) -> int``: person ``i``'s class in ``stock``;
 * ``born(traits, i, stock, stratum, u, context)``: draw a new person's traits from ``u``, four uniforms
   of the person's own stream;
-* ``live(traits, i, stock, moved, u, p, stratum, week, context)``: what one step does to person ``i``'s
+* ``live(traits, i, stock, moved, u, p, stratum, clock, context)``: what one step does to person ``i``'s
   traits, after the backend has moved them (``stock`` where they are now, ``moved`` the flow that took
   them there or -1, ``u`` their uniform of the step and ``p`` their chance to leave: ``(u - p) / (1 - p)``
-  is a stayer's uniform of their own; ``week`` is ``(k0, k1, step, new_year)``).
+  is a stayer's uniform of their own; ``clock`` is ``(k0, k1, step, new_year)``).
 
 ``traits`` is the tuple of trait columns in the order declared; ``context`` the tuple
 :meth:`Traits.context` returns each step (a system's money, routes, places): a flat tuple of
-numbers and arrays, since the parallel kernel cannot hand a tuple inside a tuple to its threads. The backend
+numbers and arrays (a ``NamedTuple`` reads best), since the parallel kernel cannot hand a tuple
+inside a tuple to its threads. The backend
 draws who leaves from the model's rate for their stock and stratum times their class's
 weight over the stock's mean weight, so weights move *who* leaves, not how many.
 
@@ -57,7 +58,7 @@ def no_birth(traits, i, stock, stratum, u, context):
 
 
 @nb.njit(cache=True, inline="always")
-def no_change(traits, i, stock, moved, u, p, stratum, week, context):
+def no_change(traits, i, stock, moved, u, p, stratum, clock, context):
     """A step changes nobody's traits."""
     return
 

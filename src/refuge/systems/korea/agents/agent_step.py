@@ -3,9 +3,7 @@
 The engine's agents backend (:mod:`refuge.backends.agents`) moves people; these hooks
 (:class:`~refuge.backends.agents.traits.Traits`) say what class a person's traits put them in,
 how a newcomer's traits are drawn and what a week does to them. ``traits`` is the tuple of
-columns in the order of :data:`COLUMNS`; ``context`` the tuple :meth:`.agents.KoreanTraits.context`
-makes each week (the special stocks and class limits, money, routes, kinds of flow; unpacked the same way
-in each hook).
+columns in the order of :data:`COLUMNS`; ``week`` the hooks' context, a :class:`Week`.
 
 A person's *class* within a stock: kin in the South and age at risk in the North, savings in
 hiding, route and leg in transit. Only a person entering transit draws a second block of their
@@ -15,13 +13,14 @@ stream, for the route.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
 
 from ....backends.random import decision_id, uniforms
 
-#: trait -> dtype: 14 bytes a person beside the engine's stock and sex (16 in all)
+#: trait -> dtype: 14 bytes a person beside the engine's stock and sex (16 in all); hooks read ``traits[AGE]``, ...
 COLUMNS: dict[str, type] = {
     "age": np.uint8,  # years
     "kin": np.uint8,  # 1 when relatives are already in the South (M8)
@@ -33,54 +32,73 @@ COLUMNS: dict[str, type] = {
     "cost": np.uint32,  # dollars paid to brokers so far
     "crossed": np.int16,  # step of the first crossing into China (-1: not in this run)
 }
+AGE, KIN, ATTEMPTS, ROUTE, LEG, LEG_WEEKS, SAVINGS, COST, CROSSED = range(len(COLUMNS))
 NO_ROUTE = 255
 #: the at-risk pool is renewed: at this age a person at risk leaves it and a newcomer of AGE_IN takes the place
 AGE_OUT = 60
 AGE_IN = 16
-ROUTE = decision_id("agents:route")
+CHOOSE_ROUTE = decision_id("agents:route")
 CLASSES_AT_RISK = 4
 SAVINGS_TIERS = 4
 
 
+class Week(NamedTuple):
+    """What the hooks read in a week (:meth:`.agents.KoreanTraits.context` makes it)."""
+
+    at_risk: int  # the stocks whose people differ (-1: the model has none)
+    hiding: int
+    transit: int
+    max_legs: int  # classes in transit are route * max_legs + leg
+    tier_usd: int  # classes in hiding are savings tiers of this many dollars
+    fee: float  # dollars a broker asks to cross the river this year
+    remittance: int  # dollars a week from kin in the South
+    p_kin: float  # chance this week that a person at risk without kin gains kin in the South (M8)
+    mean_savings: float  # newcomers' mean savings, dollars
+    route_cum: np.ndarray  # (sexes, routes) chance of each route, cumulated, for those entering transit this week
+    legs: np.ndarray  # (routes,) edges on each route
+    leg_weeks: np.ndarray  # (routes, legs) weeks on each edge
+    leg_cost: np.ndarray  # (routes, legs) broker fee on entering each edge
+    newcomers: np.ndarray  # (routes,) cumulated route shares of people who start in transit
+    attempt: np.ndarray  # (flows,) the flow is an attempt to cross
+    crossing: np.ndarray  # (flows,) the flow ends across the river, in China
+    enters_transit: np.ndarray  # (flows,) the flow starts a journey in transit
+
+
 @nb.njit(cache=True, inline="always")
-def class_of(traits, i, s, context):
+def class_of(traits, i, s, week):
     """Person ``i``'s class in their stock ``s`` (see the module docstring); reads only what it needs."""
-    age, kin, attempts, route, leg, leg_weeks, savings, cost, crossed = traits
-    (at_risk, hiding, transit, max_legs, tier_usd, fee, remittance, p_kin, mean_savings,
-     route_cum, legs, leg_length, leg_cost, newcomers, attempt, crossing, enters_transit) = context
-    if s == at_risk:
-        return kin[i] * 2 + (1 if 18 <= age[i] < 40 else 0)
-    if s == hiding:
-        return min(savings[i] // tier_usd, SAVINGS_TIERS - 1)
-    if s == transit:
-        return route[i] * max_legs + leg[i]
+    if s == week.at_risk:
+        return traits[KIN][i] * 2 + (1 if 18 <= traits[AGE][i] < 40 else 0)
+    if s == week.hiding:
+        return min(traits[SAVINGS][i] // week.tier_usd, SAVINGS_TIERS - 1)
+    if s == week.transit:
+        return traits[ROUTE][i] * week.max_legs + traits[LEG][i]
     return 0
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
-def born(traits, i, into, x, u, context):
+def born(traits, i, into, x, u, week):
     """A newcomer to stock ``into``: age uniform over 16-59 years, savings exponential with the assumed mean,
     kin in the South with this week's chance, a route drawn from the week's route shares when they start
     in transit; each from one of the four uniforms ``u`` of their own stream."""
-    age, kin, attempts, route, leg, leg_weeks, savings, cost, crossed = traits
-    (at_risk, hiding, transit, max_legs, tier_usd, fee, remittance, p_kin, mean_savings,
-     route_cum, legs, leg_length, leg_cost, newcomers, attempt, crossing, enters_transit) = context
     u0, u1, u2, u3 = u
-    age[i] = 16 + int(u0 * 44)
-    kin[i] = 1 if u1 < p_kin else 0
-    savings[i] = min(int(-mean_savings * math.log(u2)), 65535)
-    route[i] = NO_ROUTE
-    if into == transit:
+    traits[AGE][i] = 16 + int(u0 * 44)
+    traits[KIN][i] = 1 if u1 < week.p_kin else 0
+    traits[SAVINGS][i] = min(int(-week.mean_savings * math.log(u2)), 65535)
+    traits[ROUTE][i] = NO_ROUTE
+    if into == week.transit:
+        newcomers = week.newcomers
         r = 0
         while r < newcomers.shape[0] - 1 and u3 * newcomers[-1] > newcomers[r]:
             r += 1
-        route[i] = r
-    crossed[i] = -1
+        traits[ROUTE][i] = r
+    traits[CROSSED][i] = -1
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
-def live(traits, i, s, moved, u0, p, x, week, context):
-    """A week of person ``i``, now in stock ``s`` after the engine moved them along ``moved`` (or not, -1).
+def live(traits, i, s, moved, u0, p, x, clock, week):
+    """A week of person ``i``, now in stock ``s`` after the engine moved them along ``moved`` (or not, -1);
+    ``clock`` is ``(k0, k1, step, new_year)``.
 
     1. on an attempt, count it; on crossing into China, note the step and pay the
        river fee; on entering transit, draw a route and pay its first edge;
@@ -91,19 +109,18 @@ def live(traits, i, s, moved, u0, p, x, week, context):
        ``AGE_IN``: the pool of people who may cross ages out and is renewed).
     """
     age, kin, attempts, route, leg, leg_weeks, savings, cost, crossed = traits
-    (at_risk, hiding, transit, max_legs, tier_usd, fee, remittance, p_kin, mean_savings,
-     route_cum, legs, leg_length, leg_cost, newcomers, attempt, crossing, enters_transit) = context
-    k0, k1, step, new_year = week
+    at_risk, transit, route_cum = week.at_risk, week.transit, week.route_cum
+    k0, k1, step, new_year = clock
     if moved >= 0:
-        if attempt[moved] or crossing[moved] or enters_transit[moved]:
-            if attempt[moved] and attempts[i] < 255:
+        if week.attempt[moved] or week.crossing[moved] or week.enters_transit[moved]:
+            if week.attempt[moved] and attempts[i] < 255:
                 attempts[i] += 1
-            if crossing[moved]:
+            if week.crossing[moved]:
                 if crossed[i] < 0:
                     crossed[i] = step
-                _pay(i, fee, savings, cost)
-            if enters_transit[moved]:
-                u2 = uniforms(k0, k1, step, ROUTE, i)[0]
+                _pay(i, week.fee, savings, cost)
+            if week.enters_transit[moved]:
+                u2 = uniforms(k0, k1, step, CHOOSE_ROUTE, i)[0]
                 r = 0
                 last = route_cum.shape[1] - 1
                 while r < last and u2 * route_cum[x, last] > route_cum[x, r]:
@@ -111,18 +128,18 @@ def live(traits, i, s, moved, u0, p, x, week, context):
                 route[i] = r
                 leg[i] = 0
                 leg_weeks[i] = 0
-                _pay(i, leg_cost[r, 0], savings, cost)
+                _pay(i, week.leg_cost[r, 0], savings, cost)
     elif s == transit:
         r = route[i]
         if leg_weeks[i] < 255:
             leg_weeks[i] += 1
-        if leg[i] + 1 < legs[r] and leg_weeks[i] >= leg_length[r, leg[i]]:
+        if leg[i] + 1 < week.legs[r] and leg_weeks[i] >= week.leg_weeks[r, leg[i]]:
             leg[i] += 1
             leg_weeks[i] = 0
-            _pay(i, leg_cost[r, leg[i]], savings, cost)
-    if s in (at_risk, hiding) and kin[i] == 1:
-        savings[i] = min(savings[i] + remittance, 65535)
-    elif s == at_risk and moved < 0 and (u0 - p) / (1.0 - p) < p_kin:
+            _pay(i, week.leg_cost[r, leg[i]], savings, cost)
+    if s in (at_risk, week.hiding) and kin[i] == 1:
+        savings[i] = min(savings[i] + week.remittance, 65535)
+    elif s == at_risk and moved < 0 and (u0 - p) / (1.0 - p) < week.p_kin:
         kin[i] = 1
     if new_year and age[i] < 255:
         age[i] += 1

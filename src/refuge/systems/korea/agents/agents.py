@@ -31,7 +31,7 @@ from ....model.definition import Model
 from ....model.timeline import Timeline
 from ..routes import NO_ROUTES, RouteGraph, load_routes
 from . import agent_step
-from .agent_step import CLASSES_AT_RISK, COLUMNS, SAVINGS_TIERS, route_split
+from .agent_step import CLASSES_AT_RISK, COLUMNS, SAVINGS_TIERS, Week, route_split
 
 #: the agents' step is a week: remittances and the legs of a route count weeks
 WEEKS_PER_YEAR = 52
@@ -148,11 +148,9 @@ class KoreanTraits(Traits):
 
     # -- each week ---------------------------------------------------------------
 
-    def context(self, state, rates, step, moved) -> tuple:
-        """The hooks' values, one flat tuple: the special stocks and class limits; the river fee,
-        the remittance, the chance to gain kin and the mean savings; this week's route split for those entering
-        transit (from the exit flows' rates), the legs' weeks and fees and the route shares of newcomers; which
-        flows are attempts, crossings and entries into transit."""
+    def context(self, state, rates, step, moved) -> Week:
+        """The hooks' values this week (:class:`.agent_step.Week`): the route split for those entering transit
+        comes from the exit flows' rates, the chance to gain kin from the people who settled last week."""
         a, graph = self.assumptions, self.graph
         year = self.timeline.start + max(step, 0) / WEEKS_PER_YEAR
         if self._year[0] != int(year) or step < 0:
@@ -166,7 +164,7 @@ class KoreanTraits(Traits):
         else:
             route_split(rates, self.route_exit, graph.flows, shares, self._route_cum)
         money = (float(fee), a.remittance_usd_per_week, self._kin_chance(state, settlers), a.mean_savings_usd)
-        return (*self._places, *money, self._route_cum, graph.legs, graph.weeks, graph.cost, newcomers, *self._flows)
+        return Week(*self._places, *money, self._route_cum, graph.legs, graph.weeks, graph.cost, newcomers, *self._flows)
 
     def _settled(self, state) -> int:
         settled = self.model.stock_index.get("sk_settled")
