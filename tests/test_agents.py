@@ -241,13 +241,14 @@ def test_move_kernel_matches_a_plain_python_week(small):
     b.step(state, rates, 51, np.zeros(rates.shape, dtype=np.int64))
     k0, k1 = b._keys[0]
     traits, context = tuple(before[name] for name in COLUMNS), b.traits.context(state[0], rates[0], 51, None)
+    classes = np.empty(before["stock"].size, dtype=np.int64)
+    class_of(traits, before["stock"], 0, classes.size, context, classes)
     expected = before["stock"].copy()
     for i in range(expected.size):
         s = int(before["stock"][i])
         if b._nout[s] == 0:
             continue
-        x = before["stratum"][i]
-        c = class_of(traits, i, s, context)
+        x, c = before["stratum"][i], classes[i]
         u = uniforms(k0, k1, 51, MOVE, i >> 2)[i & 3]
         p = b._p_leave[s, x, c]
         if u < p:

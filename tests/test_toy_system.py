@@ -118,19 +118,22 @@ def test_the_korean_agents_refuse_a_model_without_two_sexes():
 
 
 @numba.njit(cache=True)
-def _vulnerable(traits, i, stock, context):
-    return traits[0][i]
+def _vulnerable(traits, stock, start, end, context, out):
+    out[: end - start] = traits[0][start:end]
 
 
 @numba.njit(cache=True)
-def _one_in_three(traits, i, stock, stratum, u, context):
-    traits[0][i] = u[0] < 1.0 / 3.0
+def _one_in_three(traits, start, end, stock, stratum, u, context):
+    for i in range(start, end):
+        traits[0][i] = u[i - start, 0] < 1.0 / 3.0
 
 
 @numba.njit(cache=True)
-def _months_in_camp(traits, i, stock, moved, u, p, stratum, clock, context):
-    if stock == 1 and traits[1][i] < 65535:
-        traits[1][i] += 1
+def _months_in_camp(traits, stock, stratum, start, end, moved, u, p, clock, context):
+    months = traits[1]
+    for i in range(start, end):
+        if stock[i] == 1 and months[i] < 65535:
+            months[i] += 1
 
 
 def _camp_traits() -> Traits:

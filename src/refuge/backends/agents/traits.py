@@ -3,32 +3,35 @@
 The engine's agents carry a stock and a stratum. A system that wants more declares
 :class:`Traits`: the columns its people carry, the *class* their traits put them in
 within their stock, each flow's relative hazard per class, and three compiled hooks
-(Numba ``njit`` functions) the backend calls for every person:
+(Numba ``njit`` functions), each one loop over a range of rows ``start .. end-1``:
 
-* ``class_of(traits, i, stock, context) -> int``: person ``i``'s class in ``stock``;
-* ``born(traits, i, stock, stratum, u, context)``: draw a new person's traits from ``u``, four uniforms
-  of the person's own stream;
-* ``live(traits, i, stock, moved, u, p, stratum, clock, context)``: what one step does to person ``i``'s
-  traits, after the backend has moved them (``stock`` where they are now, ``moved`` the flow that took
-  them there or -1, ``u`` their uniform of the step and ``p`` their chance to leave: ``(u - p) / (1 - p)``
-  is a stayer's uniform of their own; ``clock`` is ``(k0, k1, step, new_year)``).
+* ``class_of(traits, stock, start, end, context, out)``: each person's class in their stock, into
+  ``out[i - start]``;
+* ``born(traits, start, end, stock, stratum, u, context)``: draw newcomers' traits, ``u[i - start]``
+  four uniforms of person ``i``'s own stream;
+* ``live(traits, stock, stratum, start, end, moved, u, p, clock, context)``: what one step does to
+  people's traits, after the backend has moved them (``stock[i]`` where they are now,
+  ``moved[i - start]`` the flow that took them there or -1, ``u[i - start]`` their uniform of the step
+  and ``p[i - start]`` their chance to leave: ``(u - p) / (1 - p)`` is a stayer's uniform of their
+  own; ``clock`` is ``(k0, k1, step, new_year)``).
 
 ``traits`` is the tuple of trait columns in the order declared; ``context`` the tuple
 :meth:`Traits.context` returns each step (a system's money, routes, places): a flat tuple of
 numbers and arrays (a ``NamedTuple`` reads best), since the parallel kernel cannot hand a tuple
-inside a tuple to its threads. The backend
-draws who leaves from the model's rate for their stock and stratum times their class's
-weight over the stock's mean weight, so weights move *who* leaves, not how many.
+inside a tuple to its threads. A hook touches only its rows, so the rows' order and the threads
+change nothing. The backend draws who leaves from the model's rate for their stock and stratum
+times their class's weight over the stock's mean weight, so weights move *who* leaves, not how
+many.
 
 A toy camp whose vulnerable people are resettled three times as often:
 
 >>> import numba as nb, numpy as np
 >>> @nb.njit
-... def vulnerable(traits, i, stock, context):
-...     return traits[0][i]
+... def vulnerable(traits, stock, start, end, context, out):
+...     out[: end - start] = traits[0][start:end]
 >>> @nb.njit
-... def one_in_three(traits, i, stock, stratum, u, context):
-...     traits[0][i] = u[0] < 1 / 3
+... def one_in_three(traits, start, end, stock, stratum, u, context):
+...     traits[0][start:end] = u[: end - start, 0] < 1 / 3
 >>> weights = np.ones((2, 2)); weights[1] = (1.0, 3.0)    # flows (flee, resettle) x classes (not, vulnerable)
 >>> camp = Traits(columns={"vulnerable": np.uint8}, classes=2, weights=weights,
 ...               class_of=vulnerable, born=one_in_three)
@@ -45,20 +48,20 @@ import numba as nb
 import numpy as np
 
 
-@nb.njit(cache=True, inline="always")
-def no_class(traits, i, stock, context):
+@nb.njit(cache=True)
+def no_class(traits, stock, start, end, context, out):
     """Everyone is in their stock's one class."""
-    return 0
+    out[: end - start] = 0
 
 
-@nb.njit(cache=True, inline="always")
-def no_birth(traits, i, stock, stratum, u, context):
+@nb.njit(cache=True)
+def no_birth(traits, start, end, stock, stratum, u, context):
     """New people keep the columns' zeros."""
     return
 
 
-@nb.njit(cache=True, inline="always")
-def no_change(traits, i, stock, moved, u, p, stratum, clock, context):
+@nb.njit(cache=True)
+def no_change(traits, stock, stratum, start, end, moved, u, p, clock, context):
     """A step changes nobody's traits."""
     return
 

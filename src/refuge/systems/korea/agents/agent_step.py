@@ -65,89 +65,99 @@ class Week(NamedTuple):
 
 
 @nb.njit(cache=True, inline="always")
-def class_of(traits, i, s, week):
-    """Person ``i``'s class in their stock ``s`` (see the module docstring); reads only what it needs."""
-    if s == week.at_risk:
-        return traits[KIN][i] * 2 + (1 if 18 <= traits[AGE][i] < 40 else 0)
-    if s == week.hiding:
-        return min(traits[SAVINGS][i] // week.tier_usd, SAVINGS_TIERS - 1)
-    if s == week.transit:
-        return traits[ROUTE][i] * week.max_legs + traits[LEG][i]
-    return 0
+def class_of(traits, stock, start, end, week, out):
+    """Each person's class in their stock (see the module docstring), rows ``start .. end-1`` into ``out``."""
+    age, kin, savings, route, leg = traits[AGE], traits[KIN], traits[SAVINGS], traits[ROUTE], traits[LEG]
+    for i in range(start, end):
+        s = stock[i]
+        c = 0
+        if s == week.at_risk:
+            c = kin[i] * 2 + (1 if 18 <= age[i] < 40 else 0)
+        elif s == week.hiding:
+            c = min(savings[i] // week.tier_usd, SAVINGS_TIERS - 1)
+        elif s == week.transit:
+            c = route[i] * week.max_legs + leg[i]
+        out[i - start] = c
 
 
-@nb.njit(cache=True, inline="always", error_model="numpy")
-def born(traits, i, into, x, u, week):
-    """A newcomer to stock ``into``: age uniform over 16-59 years, savings exponential with the assumed mean,
+@nb.njit(cache=True, error_model="numpy")
+def born(traits, start, end, into, x, u, week):
+    """Newcomers to stock ``into``: age uniform over 16-59 years, savings exponential with the assumed mean,
     kin in the South with this week's chance, a route drawn from the week's route shares when they start
-    in transit; each from one of the four uniforms ``u`` of their own stream."""
-    u0, u1, u2, u3 = u
-    traits[AGE][i] = 16 + int(u0 * 44)
-    traits[KIN][i] = 1 if u1 < week.p_kin else 0
-    traits[SAVINGS][i] = min(int(-week.mean_savings * math.log(u2)), 65535)
-    traits[ROUTE][i] = NO_ROUTE
-    if into == week.transit:
-        newcomers = week.newcomers
-        r = 0
-        while r < newcomers.shape[0] - 1 and u3 * newcomers[-1] > newcomers[r]:
-            r += 1
-        traits[ROUTE][i] = r
-    traits[CROSSED][i] = -1
+    in transit; each from one of the four uniforms ``u[i - start]`` of their own stream."""
+    age, kin, savings, route, crossed = traits[AGE], traits[KIN], traits[SAVINGS], traits[ROUTE], traits[CROSSED]
+    newcomers = week.newcomers
+    for i in range(start, end):
+        u0, u1, u2, u3 = u[i - start, 0], u[i - start, 1], u[i - start, 2], u[i - start, 3]
+        age[i] = 16 + int(u0 * 44)
+        kin[i] = 1 if u1 < week.p_kin else 0
+        savings[i] = min(int(-week.mean_savings * math.log(u2)), 65535)
+        route[i] = NO_ROUTE
+        if into == week.transit:
+            r = 0
+            while r < newcomers.shape[0] - 1 and u3 * newcomers[-1] > newcomers[r]:
+                r += 1
+            route[i] = r
+        crossed[i] = -1
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
-def live(traits, i, s, moved, u0, p, x, clock, week):
-    """A week of person ``i``, now in stock ``s`` after the engine moved them along ``moved`` (or not, -1);
-    ``clock`` is ``(k0, k1, step, new_year)``.
+def live(traits, stock, sex, start, end, moved, u, p, clock, week):
+    """A week of people ``start .. end-1``, each now in ``stock[i]`` after the engine moved them along
+    ``moved[i - start]`` (or not, -1); ``clock`` is ``(k0, k1, step, new_year)``.
 
     1. on an attempt, count it; on crossing into China, note the step and pay the
        river fee; on entering transit, draw a route and pay its first edge;
     2. otherwise, in transit, move to the next edge when this one's weeks are up and pay it;
     3. get money from kin in the South; at risk without kin, gain kin at ``p_kin`` (from the
-       stayer's own uniform, ``(u0 - p) / (1 - p)``);
+       stayer's own uniform, ``(u - p) / (1 - p)``);
     4. at a new year, age one year (at risk, someone reaching ``AGE_OUT`` is replaced by a newcomer of
        ``AGE_IN``: the pool of people who may cross ages out and is renewed).
     """
     age, kin, attempts, route, leg, leg_weeks, savings, cost, crossed = traits
-    at_risk, transit, route_cum = week.at_risk, week.transit, week.route_cum
+    at_risk, hiding, transit, route_cum = week.at_risk, week.hiding, week.transit, week.route_cum
     k0, k1, step, new_year = clock
-    if moved >= 0:
-        if week.attempt[moved] or week.crossing[moved] or week.enters_transit[moved]:
-            if week.attempt[moved] and attempts[i] < 255:
-                attempts[i] += 1
-            if week.crossing[moved]:
-                if crossed[i] < 0:
-                    crossed[i] = step
-                _pay(i, week.fee, savings, cost)
-            if week.enters_transit[moved]:
-                u2 = uniforms(k0, k1, step, CHOOSE_ROUTE, i)[0]
-                r = 0
-                last = route_cum.shape[1] - 1
-                while r < last and u2 * route_cum[x, last] > route_cum[x, r]:
-                    r += 1
-                route[i] = r
-                leg[i] = 0
+    for i in range(start, end):
+        s = stock[i]
+        f = moved[i - start]
+        if f >= 0:
+            if week.attempt[f] or week.crossing[f] or week.enters_transit[f]:
+                if week.attempt[f] and attempts[i] < 255:
+                    attempts[i] += 1
+                if week.crossing[f]:
+                    if crossed[i] < 0:
+                        crossed[i] = step
+                    _pay(i, week.fee, savings, cost)
+                if week.enters_transit[f]:
+                    u2 = uniforms(k0, k1, step, CHOOSE_ROUTE, i)[0]
+                    r = 0
+                    last = route_cum.shape[1] - 1
+                    x = sex[i]
+                    while r < last and u2 * route_cum[x, last] > route_cum[x, r]:
+                        r += 1
+                    route[i] = r
+                    leg[i] = 0
+                    leg_weeks[i] = 0
+                    _pay(i, week.leg_cost[r, 0], savings, cost)
+        elif s == transit:
+            r = route[i]
+            if leg_weeks[i] < 255:
+                leg_weeks[i] += 1
+            if leg[i] + 1 < week.legs[r] and leg_weeks[i] >= week.leg_weeks[r, leg[i]]:
+                leg[i] += 1
                 leg_weeks[i] = 0
-                _pay(i, week.leg_cost[r, 0], savings, cost)
-    elif s == transit:
-        r = route[i]
-        if leg_weeks[i] < 255:
-            leg_weeks[i] += 1
-        if leg[i] + 1 < week.legs[r] and leg_weeks[i] >= week.leg_weeks[r, leg[i]]:
-            leg[i] += 1
-            leg_weeks[i] = 0
-            _pay(i, week.leg_cost[r, leg[i]], savings, cost)
-    if s in (at_risk, week.hiding) and kin[i] == 1:
-        savings[i] = min(savings[i] + week.remittance, 65535)
-    elif s == at_risk and moved < 0 and (u0 - p) / (1.0 - p) < week.p_kin:
-        kin[i] = 1
-    if new_year and age[i] < 255:
-        age[i] += 1
-        if s == at_risk and age[i] >= AGE_OUT:  # ages out; a young person takes the place
-            age[i] = AGE_IN
-            savings[i] = 0
-            attempts[i] = 0
-            crossed[i] = -1
+                _pay(i, week.leg_cost[r, leg[i]], savings, cost)
+        if s in (at_risk, hiding) and kin[i] == 1:
+            savings[i] = min(savings[i] + week.remittance, 65535)
+        elif s == at_risk and f < 0 and (u[i - start] - p[i - start]) / (1.0 - p[i - start]) < week.p_kin:
+            kin[i] = 1
+        if new_year and age[i] < 255:
+            age[i] += 1
+            if s == at_risk and age[i] >= AGE_OUT:  # ages out; a young person takes the place
+                age[i] = AGE_IN
+                savings[i] = 0
+                attempts[i] = 0
+                crossed[i] = -1
 
 
 @nb.njit(cache=True, inline="always")
