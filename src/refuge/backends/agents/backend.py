@@ -109,7 +109,8 @@ class AgentsBackend:
     def _populate(self, m: int) -> _Member:
         model = self._model
         initial = model.initial_state(1, dtype=np.int64)[0]
-        people = People(self._traits.columns, capacity=int(initial.sum()) + 1024, stocks=len(model.stocks))
+        people = People(self._traits.columns, capacity=int(initial.sum()) + 1024, stocks=len(model.stocks),
+                        classes=self._traits.classes)
         census = np.zeros((len(model.stocks), model.strata.size, self._traits.classes), dtype=np.int64)
         context = self._traits.context(initial, None, -1, None)
         for s in range(initial.shape[0]):
@@ -123,7 +124,8 @@ class AgentsBackend:
             return
         start, end = people.add(n)
         k0, k1 = self._keys[m]
-        self._kernels[2](people.stock, people.stratum, people.traits, start, end, s, x, k0, k1, step, context, census)
+        self._kernels[2](people.stock, people.stratum, people.classes, people.traits, start, end, s, x, k0, k1, step,
+                         context, census)
 
     # -- the step ----------------------------------------------------------------
 
@@ -157,8 +159,8 @@ class AgentsBackend:
         kernel = parallel if people.count >= kernels.PARALLEL_FROM else serial
         flows = (self._p_leave, self._cum, self._outflows, self._nout, self._targets, self._alike)
         clock = (k0, k1, step, new_year)
-        kernel(people.stock, people.stratum, people.traits, member.event, people.count, rows, clock, flows, context,
-               member.moved_by_chunk, member.census_by_chunk)  # fmt: skip
+        columns = (people.stock, people.stratum, people.classes, people.traits, member.event)
+        kernel(*columns, people.count, rows, clock, flows, context, member.moved_by_chunk, member.census_by_chunk)
         moved = member.moved
         kernels.add_chunks(member.moved_by_chunk, member.census_by_chunk, moved, member.census)
         if self._record:

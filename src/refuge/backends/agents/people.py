@@ -7,22 +7,26 @@ bytes per person decide how many people fit in memory.
 >>> people = People({"age": np.uint8}, capacity=4)
 >>> start, end = people.add(6)
 >>> (start, end, people.count, people.bytes_per_person)
-(0, 6, 6, 3)
+(0, 6, 6, 4)
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+_NO_CLASS = np.zeros(0, dtype=np.uint8)
+
 
 class People:
     """Everyone one ensemble member has ever had, alive or dead, as columns: ``stock`` (index of the model's
-    stock), ``stratum`` (index on the model's strata), then the traits, in the order declared."""
+    stock), ``stratum`` (index on the model's strata), then, where traits are declared, ``class`` (the class
+    the traits put the person in, kept from one step to the next) and the traits, in the order declared."""
 
-    def __init__(self, traits: dict | None = None, capacity: int = 1024, stocks: int = 256):
+    def __init__(self, traits: dict | None = None, capacity: int = 1024, stocks: int = 256, classes: int = 1):
         self.count = 0
         stock = np.uint8 if stocks <= 256 else np.uint16
-        columns = {"stock": stock, "stratum": np.uint8, **(traits or {})}
+        klass = {"class": np.uint8 if classes <= 256 else np.uint16} if traits else {}
+        columns = {"stock": stock, "stratum": np.uint8, **klass, **(traits or {})}
         self._columns = {name: np.zeros(max(capacity, 1), dtype=dtype) for name, dtype in columns.items()}
         self._traits = tuple(traits or ())
 
@@ -36,6 +40,11 @@ class People:
     def traits(self) -> tuple[np.ndarray, ...]:
         """The trait columns, in the order declared (the hooks' ``traits``)."""
         return tuple(self._columns[name] for name in self._traits)
+
+    @property
+    def classes(self) -> np.ndarray:
+        """The ``class`` column; empty where people are alike (they have none)."""
+        return self._columns.get("class", _NO_CLASS)
 
     @property
     def capacity(self) -> int:

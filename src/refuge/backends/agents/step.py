@@ -109,10 +109,11 @@ def hazard_tables(rates, census, weights, outflows, nout, destined, destinations
                     cum[s, x, c, j] = acc
 
 
-def _move_people(stock, stratum, traits, event, count, rows, clock, flows, context, tally, census):
+def _move_people(stock, stratum, klass, traits, event, count, rows, clock, flows, context, tally, census):
     """One step for rows ``0 .. count-1`` in chunks of ``rows`` (:func:`_walk_chunk` each).
 
-    ``traits`` are the declared trait columns, ``event`` the flow each person took (when recording);
+    ``klass`` is each person's class, ``traits`` the declared trait columns, ``event`` the flow each
+    person took (when recording);
     ``clock`` is ``(k0, k1, step, new_year)``; ``flows`` this step's chances and splits
     (:func:`hazard_tables`), the stocks' outflows and the flows' targets, and whether the people are
     alike; ``context`` the system's values for its hooks; ``tally`` and ``census`` per chunk, filled here.
@@ -122,24 +123,24 @@ def _move_people(stock, stratum, traits, event, count, rows, clock, flows, conte
     """
     chunks = (count + rows - 1) // rows
     for chunk in nb.prange(chunks):
-        walk_chunk(stock, stratum, traits, event, chunk * rows, min(count, (chunk + 1) * rows), clock, flows, context,
-                   tally[chunk], census[chunk])  # fmt: skip
+        walk_chunk(stock, stratum, klass, traits, event, chunk * rows, min(count, (chunk + 1) * rows), clock, flows,
+                   context, tally[chunk], census[chunk])  # fmt: skip
 
 
-def _walk_chunk(stock, stratum, traits, event, start, end, clock, flows, context, tally, census):
+def _walk_chunk(stock, stratum, klass, traits, event, start, end, clock, flows, context, tally, census):
     """Rows ``start .. end-1``, in sweeps of ``SWEEP`` rows whose draws stay in the first-level cache.
 
     Order for each sweep (each person's own: people do not touch one another):
 
-    1. the class of each person in their stock (the system's ``class_of``);
-    2. each person leaves their stock with this step's chance for their stock, stratum and class,
-       along a flow drawn from the split;
-    3. the system's ``live`` hook: what the step (and the move) does to their traits;
-    4. count each person in ``census`` by stock, stratum and class.
+    1. each person leaves their stock with this step's chance for their stock, stratum and class
+       (``klass``, the class the last step left them in), along a flow drawn from the split;
+    2. the system's ``live`` hook: what the step (and the move) does to their traits;
+    3. the system's ``class_of``: each person's class now, kept in ``klass`` and counted in ``census``
+       by stock, stratum and class.
 
     The hooks take the sweep's rows at once: a tuple of columns unpacked for each person costs
     a reference count per column (atomic, and ten times the step of a person). People alike (no
-    declared traits) take :func:`_walk_alike`, step 2 alone, and are not counted (the caller takes
+    declared traits) take :func:`_walk_alike`, step 1 alone, and are not counted (the caller takes
     the census from the aggregate state).
     """
     k0, k1, step, _ = clock
@@ -160,12 +161,11 @@ def _walk_chunk(stock, stratum, traits, event, start, end, clock, flows, context
                         tally, recording)  # fmt: skip
             continue
         draws = u[lo - first : hi - first]
-        class_of(traits, stock, lo, hi, context, classes)
         for k in range(hi - lo):
             i = lo + k
             s = stock[i]
             x = stratum[i]
-            c = classes[k]
+            c = klass[i]
             p[k] = p_leave[s, x, c] if nout[s] > 0 else 0.0
             moved[k] = -1
             if draws[k] < p[k]:
@@ -182,6 +182,7 @@ def _walk_chunk(stock, stratum, traits, event, start, end, clock, flows, context
         live(traits, stock, stratum, lo, hi, moved, draws, p, clock, context)
         class_of(traits, stock, lo, hi, context, classes)
         for k in range(hi - lo):
+            klass[lo + k] = classes[k]
             census[stock[lo + k], stratum[lo + k], classes[k]] += 1
 
 
@@ -213,10 +214,10 @@ def _walk_alike(start, end, u, leavers, stock, stratum, event, p_leave, cum, out
             event[i] = moved
 
 
-def _new_people(stock, stratum, traits, start, end, into, x, k0, k1, step, context, census):
+def _new_people(stock, stratum, klass, traits, start, end, into, x, k0, k1, step, context, census):
     """Fill rows ``start .. end-1`` with people arriving in stock ``into``, stratum ``x``: their traits from the
-    system's ``born`` hook (four uniforms of each row's own stream), ``SWEEP`` rows at a time; count them in
-    ``census`` by class."""
+    system's ``born`` hook (four uniforms of each row's own stream), ``SWEEP`` rows at a time; their class into
+    ``klass`` and ``census``."""
     u = np.empty((SWEEP, 4))
     classes = np.empty(SWEEP, dtype=np.int64)
     for lo in range(start, end, SWEEP):
@@ -228,6 +229,8 @@ def _new_people(stock, stratum, traits, start, end, into, x, k0, k1, step, conte
         born(traits, lo, hi, into, x, u, context)
         class_of(traits, stock, lo, hi, context, classes)
         for k in range(hi - lo):
+            if klass.shape[0] > 0:  # people alike have no class column
+                klass[lo + k] = classes[k]
             census[into, x, classes[k]] += 1
 
 

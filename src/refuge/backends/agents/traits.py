@@ -6,7 +6,8 @@ within their stock, each flow's relative hazard per class, and three compiled ho
 (Numba ``njit`` functions), each one loop over a range of rows ``start .. end-1``:
 
 * ``class_of(traits, stock, start, end, context, out)``: each person's class in their stock, into
-  ``out[i - start]``;
+  ``out[i - start]`` (a function of the traits and the stock alone: the backend keeps it from the
+  end of one step, after ``live``, to the draws of the next);
 * ``born(traits, start, end, stock, stratum, u, context)``: draw newcomers' traits, ``u[i - start]``
   four uniforms of person ``i``'s own stream;
 * ``live(traits, stock, stratum, start, end, moved, u, p, clock, context)``: what one step does to
