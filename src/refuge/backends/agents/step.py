@@ -61,7 +61,7 @@ def hazard_tables(rates, census, weights, outflows, nout, destined, destinations
     destined flows. Where every class of a stock weighs one, the average is exactly
     one and each hazard is the model's rate, so the weighing is skipped.
     """
-    stocks, strata, classes = census.shape
+    stocks, strata, classes = census.shape  # p_leave stays zero in stocks without outflows
     haz = np.zeros(outflows.shape[1])
     mean_weight = np.ones(outflows.shape[1])
     for s in range(stocks):
@@ -150,7 +150,6 @@ def _walk_chunk(stock, stratum, klass, traits, event, start, end, clock, flows, 
     census[:] = 0
     u = np.empty(SWEEP)
     leavers = np.empty(SWEEP, dtype=np.int64)
-    classes = np.empty(SWEEP, dtype=np.int64)
     p = np.empty(SWEEP)
     moved = np.empty(SWEEP, dtype=np.int64)
     for first in range(start & ~3, end, SWEEP):
@@ -166,7 +165,7 @@ def _walk_chunk(stock, stratum, klass, traits, event, start, end, clock, flows, 
             s = stock[i]
             x = stratum[i]
             c = klass[i]
-            p[k] = p_leave[s, x, c] if nout[s] > 0 else 0.0
+            p[k] = p_leave[s, x, c]  # zero in a stock without outflows
             moved[k] = -1
             if draws[k] < p[k]:
                 u1 = draws[k] / p[k]
@@ -180,10 +179,9 @@ def _walk_chunk(stock, stratum, klass, traits, event, start, end, clock, flows, 
             if recording:
                 event[i] = moved[k]
         live(traits, stock, stratum, lo, hi, moved, draws, p, clock, context)
-        class_of(traits, stock, lo, hi, context, classes)
-        for k in range(hi - lo):
-            klass[lo + k] = classes[k]
-            census[stock[lo + k], stratum[lo + k], classes[k]] += 1
+        class_of(traits, stock, lo, hi, context, klass[lo:hi])
+        for i in range(lo, hi):
+            census[stock[i], stratum[i], klass[i]] += 1
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
