@@ -20,7 +20,7 @@ import numpy as np
 
 from ....backends.random import decision_id, uniforms
 
-#: trait -> dtype: 14 bytes a person beside the engine's stock and sex (16 in all); hooks read ``traits[AGE]``, ...
+#: trait -> dtype: 14 bytes a person beside the engine's stock, sex and class (17 in all); hooks read ``traits[AGE]``, ...
 COLUMNS: dict[str, type] = {
     "age": np.uint8,  # years
     "kin": np.uint8,  # 1 when relatives are already in the South (M8)
