@@ -40,7 +40,12 @@ def earlier(rev: str, folder: Path):
         file.extractall(folder, filter="data")
     (folder / "src" / "refuge").rename(folder / "refuge_before")
     sys.path.insert(0, str(folder))
-    return importlib.import_module("refuge_before")
+    package = importlib.import_module("refuge_before")
+    # systems are registered by absolute module name: without this the earlier engine would run this
+    # checkout's system (its model, hazards and agents), not its own
+    systems = importlib.import_module("refuge_before.systems")
+    systems._MODULES = {name: "refuge_before" + path.removeprefix("refuge") for name, path in systems._MODULES.items()}
+    return package
 
 
 def timed(package, members: int, seed: int, backend: str, until: int | None) -> tuple[float, float, np.ndarray]:

@@ -5,8 +5,10 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
+from refuge import simulation
 from refuge.backends import counts
 from refuge.backends.agents import step
 from refuge.systems.korea.agents import agent_step
@@ -64,3 +66,35 @@ def test_a_systems_hooks_make_builds_of_their_own():
     assert len(names) == 4
     assert all("class_of_born_live_" in f.py_func.__qualname__ for f in KOREAN)
     assert step.kernels(agent_step.class_of, agent_step.born, agent_step.live) is KOREAN
+
+
+def _clock_in_numpy(mass, before, after, moved, carried, stocks, flows, source, start, end):
+    """The clock's step in plain NumPy: each flow takes its share of its source's mass, then the clock runs."""
+    held = before[:, source, :].astype(float)
+    share = np.divide(moved[:, flows, :], held, out=np.zeros(held.shape), where=held > 0)
+    taken = mass[:, start, :] * share
+    carried[:, flows, :] += taken
+    for i in range(len(flows)):
+        mass[:, start[i], :] -= taken[:, i, :]
+        if end[i] >= 0:
+            mass[:, end[i], :] += taken[:, i, :]
+    mass[...] = np.maximum(mass, 0.0) + after[:, stocks, :]
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float64])
+def test_the_compiled_clock_is_the_numpy_clock(dtype):
+    """The compiled clock gives the NumPy clock's numbers to the last bit, from whole or fractional moves."""
+    rng = np.random.default_rng(3)
+    members, stocks_, strata = 300, 6, 2
+    stocks, flows = np.array([1, 2, 4]), np.array([0, 2, 3, 5, 6])
+    source, start, end = np.array([1, 1, 2, 4, 4]), np.array([0, 0, 1, 2, 2]), np.array([1, -1, 2, -1, 0])
+    before = rng.integers(0, 5, (members, stocks_, strata)).astype(float)
+    after = rng.integers(0, 5, (members, stocks_, strata)).astype(dtype)
+    moved = rng.integers(0, 4, (members, 8, strata)).astype(dtype)
+    mass = rng.random((members, 3, strata)) * 10
+    carried = rng.random((members, 8, strata))
+    expected = [a.copy() for a in (mass, carried)]
+    _clock_in_numpy(expected[0], before, after, moved, expected[1], stocks, flows, source, start, end)
+    simulation._carry_clock(mass, before, after, moved, carried, stocks, flows, source, start, end)
+    np.testing.assert_array_equal(mass, expected[0])
+    np.testing.assert_array_equal(carried, expected[1])

@@ -53,3 +53,15 @@ def test_rates_have_one_value_per_member_flow_and_sex():
     assert rates.shape == (2, len(MODEL.flows), 2)
     cross = MODEL.flow_index["cross_to_china"]
     np.testing.assert_allclose(rates[1, cross], 2 * rates[0, cross])
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, np.float64])
+@pytest.mark.parametrize("strata", [1, 2, 3, 9])
+def test_stock_totals_are_numpys_sums(dtype, strata):
+    """``s.total`` sums stratum by stratum (faster than NumPy along a short axis): the same numbers and dtype."""
+    from refuge.model.definition import _over_strata
+
+    state = (np.random.default_rng(strata).random((40, 5, strata)) * 200).astype(dtype)
+    total = _over_strata(state)
+    assert total.dtype == state.sum(axis=2).dtype
+    np.testing.assert_array_equal(total, state.sum(axis=2))

@@ -1,10 +1,13 @@
 """The counter-based generator and the exact samplers the counts backend draws with."""
 
+import math
+
 import numba as nb
 import numpy as np
 import pytest
 from scipy import stats
 
+from refuge.backends import random as generator
 from refuge.backends.random import binomial, fill_uniforms, member_keys, philox4x32, stochastic_round, uniforms
 
 # Random123's known-answer vectors (kat_vectors) for Philox4x32-7 and -10: rounds, counter, key, expected output.
@@ -95,3 +98,45 @@ def test_member_keys_do_not_depend_on_how_members_are_split():
     assert np.array_equal(whole[6:], member_keys(42, 4, first=6))
     assert len({tuple(k) for k in whole}) == 10
     assert not np.array_equal(whole, member_keys(43, 10))
+
+
+@nb.njit(error_model="numpy")
+def _inversion_searched(n, q, k0, k1, step, decision):
+    """The inversion as it was before its shortcut for no success: the full search from zero."""
+    u = uniforms(k0, k1, step, decision, 0)[0]
+    odds = q / (1.0 - q)
+    f = math.exp(n * math.log1p(-q))
+    x = 0
+    while u > f and x < n:
+        u -= f
+        x += 1
+        f *= odds * (n - x + 1) / x
+        if f == 0.0:
+            break
+    return x
+
+
+_inversion = generator._inversion
+
+
+@nb.njit(error_model="numpy")
+def _differences(ns, qs, draws):
+    differ = zeros = 0
+    for n in ns:
+        for q in qs:
+            for step in range(draws):
+                x = _inversion(n, q, np.uint32(5), np.uint32(9), step, 77)
+                differ += x != _inversion_searched(n, q, np.uint32(5), np.uint32(9), step, 77)
+                zeros += x == 0
+    return differ, zeros
+
+
+def test_the_inversions_shortcut_for_none_changes_no_draw():
+    """A uniform below ``1 - n q`` returns 0 at once: the same draws as the full search, at means from 1e-9 to
+    millions, ``1 - n q`` near zero included."""
+    ns = np.array([1, 2, 3, 7, 30, 300, 5_000, 3_000_000])
+    qs = np.concatenate([np.geomspace(1e-9, 0.5, 60), 1.0 / ns, 0.999999 / ns, 1.000001 / ns])
+    qs = qs[qs <= 0.5]  # binomial() draws failures where p > 0.5
+    differ, zeros = _differences(ns, qs, 2_000)
+    assert differ == 0
+    assert zeros > 100_000  # the shortcut's case is well covered

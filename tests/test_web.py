@@ -192,7 +192,8 @@ def test_a_person_picks_changes_runs_and_downloads(page):
     expect(page.locator("#chart-arrivals[data-job]")).to_have_count(1, timeout=60_000)
     expect(page.locator("#run-status")).to_have_text("done")
     expect(page.locator("#result-name")).to_have_text("border-closure-edited")
-    for chart, traces in (("#chart-arrivals", 4), ("#chart-stocks", 12), ("#chart-journeys", 3)):
+    # the system's charts: four stocks, then time abroad, each a median and its band
+    for chart, traces in (("#chart-arrivals", 4), ("#chart-1", 12), ("#chart-2", 3)):
         expect(page.locator(f"{chart} .scatterlayer .trace")).to_have_count(traces)
     with page.expect_download() as download:
         page.click("#download-csv")

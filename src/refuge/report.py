@@ -92,7 +92,7 @@ def _run(folder: Path, system: System) -> list[str]:
         "95%": headline.quantile(0.95),
         "record": record.reindex(headline.median().index),
     })  # fmt: skip
-    stock = system.charts["stocks"][0]  # the first the web page draws
+    stock = next(iter(system.charts.values()))[0]  # the first the web page draws after the headline
     table[f"{model.output(stock).label} (median)"] = annual[annual.variable == stock].groupby("year").value.median()
     table.index.name = "year"
     label = model.output(system.headline).label

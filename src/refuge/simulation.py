@@ -194,6 +194,7 @@ def simulate(model: Model, inputs, backend, members: int, progress: Progress | N
     clock = Clock(model, members) if model.clock_stocks else None
     carried = np.zeros(flows.shape) if clock else None
     moved = np.zeros(flows.shape[:1] + flows.shape[2:], dtype=backend.dtype)
+    period_moved = np.zeros_like(moved)  # the period's totals so far, kept whole: flows[:, period] is strided
     for step in range(timeline.steps):
         period = period_of[step]
         rates = model.rates(state, DriverView(inputs.drivers_at(step)), ParameterView(inputs.parameters_at(step)))
@@ -203,10 +204,13 @@ def simulate(model: Model, inputs, backend, members: int, progress: Progress | N
             before = state.astype(float)
             moved[...] = 0
             backend.step(state, rates, step, moved)
-            flows[:, period] += moved
+            period_moved += moved
             clock.advance(before, state, moved, carried[:, period])
         if last_of_period[step]:
             stocks[:, period] = state
+            if clock is not None:
+                flows[:, period] = period_moved
+                period_moved[...] = 0
         if progress and (step + 1) % per_year == 0:
             progress(members * per_year)
     return flows, stocks, carried

@@ -123,6 +123,8 @@ def binomial(n, p, k0, k1, step, decision):
 @nb.njit(cache=True, error_model="numpy")
 def _inversion(n, q, k0, k1, step, decision):
     u = uniforms(k0, k1, step, decision, 0)[0]
+    if u <= 1.0 - n * q - _MARGIN:
+        return 0  # below (1 - q)^n, the chance of none, without its logarithm and exponential (see _MARGIN)
     odds = q / (1.0 - q)
     f = math.exp(n * math.log1p(-q))
     x = 0
@@ -133,6 +135,12 @@ def _inversion(n, q, k0, k1, step, decision):
         if f == 0.0:
             break
     return x
+
+
+#: ``1 - n q`` is at most ``(1 - q)^n`` (Bernoulli's inequality), so a uniform below ``1 - n q`` is below the
+#: chance of no success and the inversion returns 0 without computing that chance; the margin covers the rounding
+#: of ``exp(n log1p(-q))``, some 1e-15 where ``1 - n q > 0``, so the draws are exactly those of the full search
+_MARGIN = 1e-9
 
 
 @nb.njit(cache=True, error_model="numpy")

@@ -379,11 +379,24 @@ class StockView:
     def total(self, *names: str) -> np.ndarray:
         """People in the named stocks, all strata, shape ``(members, 1)``."""
         if self._totals is None:
-            self._totals = self._state.sum(axis=2).astype(float)
+            self._totals = _over_strata(self._state).astype(float)
         out = self._totals[:, self._index[names[0]]]
         for name in names[1:]:
             out = out + self._totals[:, self._index[name]]
         return out[:, None]
+
+
+def _over_strata(state: np.ndarray) -> np.ndarray:
+    """``state.sum(axis=2)``, the same numbers, stratum by stratum: NumPy sums along a short last axis
+    element by element, 15 times slower (0.76 ms a week for 5,000 members of the Korean model against 0.05).
+    Whole numbers add exactly in any order, and two floats in either; more floats keep NumPy's own order."""
+    strata = state.shape[2]
+    if strata > 2 and not np.issubdtype(state.dtype, np.integer):
+        return state.sum(axis=2)
+    out = state[:, :, 0].astype(np.sum(state[:0, :0], axis=2).dtype)  # NumPy's dtype of the sum (int64 for int32)
+    for x in range(1, strata):
+        out += state[:, :, x]
+    return out
 
 
 class DriverView:

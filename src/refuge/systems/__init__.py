@@ -44,7 +44,8 @@ class System(Protocol):
     sensitivity_outputs: Mapping[str, str]
     #: the output the historical record counts: the headline of reports and of the web page's first chart
     headline: str
-    #: outputs the web page draws with bands, by chart: ``{"stocks": (...), "journeys": (...)}``
+    #: the web page's charts after the headline's, each a title and the outputs it draws with bands (one unit a
+    #: chart: people, or years for a clock output)
     charts: Mapping[str, tuple[str, ...]]
 
     def model(self):

@@ -69,12 +69,15 @@ def run_charts(results, system: str | None = None) -> dict:
                 "predictive": bool(results.predictive(variable))}  # fmt: skip
 
     chosen = get_system(system)
+    model = chosen.model()
     record = chosen.analyses().record()
     return {
         "arrivals": bands(chosen.headline),
-        "headline": chosen.model().output(chosen.headline).label,
+        "headline": model.output(chosen.headline).label,
         "record": {"year": [int(y) for y in record.index], "total": _floats(record["total"])},
-        **{chart: {name: bands(name) for name in names} for chart, names in chosen.charts.items()},
+        "charts": [{"title": title, "unit": "years" if model.output(names[0]).clock else "people",
+                    "series": {model.output(name).label: bands(name) for name in names}}
+                   for title, names in chosen.charts.items()],
         "backend": results.data.attrs.get("backend"),
     }
 

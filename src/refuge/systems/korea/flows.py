@@ -61,9 +61,10 @@ def brokered(d, p):
     record, not written by hand (see :func:`route`). A more open route draws extra crossers rather
     than diverting those who would hide, so the hidden population depends on
     it only through the news that arrivals send home. (Letting it act on the
-    road out of hiding too was tried: the hidden stock it then drains feeds
-    back on later years, which one year's linearisation cannot follow, and the
-    fit got worse, 23% against 16%.)
+    road out of hiding too was tried twice: with one year's linearisation the
+    hidden stock it drains fed back on later years unseen and the fit got
+    worse, 23% against 16%; with that drain in the filter's state, it fitted
+    about as well, 17.7% against 18.2%: ``docs/calibration.md`` section 0.)
     """
     return p.pipeline_share * d.broker_network * affordability(d, p) * open_china(d) * route(d)
 

@@ -45,8 +45,9 @@ class Korea:
     sensitivity_outputs: dict[str, str] = field(default_factory=lambda: dict(SENSITIVITY_OUTPUTS))
     headline: str = "arrivals_south_korea"
     charts: dict[str, tuple[str, ...]] = field(default_factory=lambda: {
-        "stocks": ("hiding_in_china", "in_transit", "south_korea_reception", "south_korea_settled"),
-        "journeys": ("time_abroad", "brokered_crossings"),
+        "People by place at year end": ("hiding_in_china", "in_transit", "south_korea_reception",
+                                        "south_korea_settled"),
+        "Journeys: mean years abroad (China, transit) of each year's arrivals": ("time_abroad",),
     })  # fmt: skip
 
     def model(self):

@@ -206,12 +206,19 @@ function showRun(jobId, result) {
   arrivals[1].name = `model: ${kind}`;
   arrivals.push({ x: c.record.year, y: c.record.total, mode: "markers", marker: { color: "#000", size: 6 }, name: "record" });
   Plotly.react("chart-arrivals", arrivals, layout(`${c.headline[0].toUpperCase()}${c.headline.slice(1)} per year: ${result.scenario} against the record`, "people", end), PLOT);
-  const stocks = Object.entries(c.stocks).flatMap(([name, table], i) => band(table.year, table, COLORS[i % COLORS.length], name));
-  Plotly.react("chart-stocks", stocks, layout("People by place at year end (median, 90% band)", "people", end), PLOT);
-  const j = c.journeys.time_abroad;
-  Plotly.react("chart-journeys", band(j.year, j, COLORS[2], "years abroad before arrival"),
-               layout("Journeys: mean years abroad (China, transit) of each year's arrivals", "years", end), PLOT);
-  for (const id of ["chart-arrivals", "chart-stocks", "chart-journeys"]) $(id).dataset.job = jobId;
+  const ids = ["chart-arrivals"];
+  $("charts").replaceChildren();
+  c.charts.forEach((chart, k) => {  // the system's charts, each in a box of its own
+    const box = document.createElement("div");
+    box.id = `chart-${k + 1}`;
+    box.className = "chart";
+    $("charts").append(box);
+    const traces = Object.entries(chart.series).flatMap(([name, table], i) =>
+      band(table.year, table, COLORS[(i + k * 2) % COLORS.length], name));
+    Plotly.react(box.id, traces, layout(`${chart.title} (median, 90% band)`, chart.unit, end), PLOT);
+    ids.push(box.id);
+  });
+  for (const id of ids) $(id).dataset.job = jobId;
 }
 
 // -- compare -----------------------------------------------------------------------------------------------------
