@@ -100,9 +100,13 @@ def build_refuge(agents: int, package: str = "refuge"):
     """refuge's agents on the torus; ``package`` another revision imported under its own name (``before_after.py``)."""
     (member_keys,) = _names(f"{package}.backends.random", "member_keys")
     DriverView, ParameterView = _names(f"{package}.model.definition", "DriverView", "ParameterView")
-    (Agents,) = _names(f"{package}.systems.korea.agents.agents", "Agents")
     model = refuge_model(agents, package)
-    backend = Agents(heterogeneous=False)(model, member_keys(0, 1))
+    try:  # the engine's agents, people alike (revisions before it: the Korean agents, made alike)
+        (backend,) = _names(f"{package}.backends.agents", "AgentsBackend")
+    except ModuleNotFoundError:
+        (Agents,) = _names(f"{package}.systems.korea.agents.agents", "Agents")
+        backend = Agents(heterogeneous=False)
+    backend = backend(model, member_keys(0, 1))
     state = model.initial_state(1, dtype=np.int64)
     rates = model.rates(state, DriverView({}), ParameterView({"move_hazard": model.parameter("move_hazard").value}))
     return backend, state, rates

@@ -25,11 +25,11 @@ import numba as nb
 import numpy as np
 
 import refuge
+from refuge.backends.agents.step import PARALLEL_FROM
 from refuge.backends.random import member_keys
 from refuge.model.timeline import Timeline
 from refuge.scenarios.levers import compile_inputs
 from refuge.simulation import simulate
-from refuge.systems.korea.agents.agent_step import PARALLEL_FROM
 from refuge.systems.korea.agents.agents import Agents
 
 

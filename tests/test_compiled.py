@@ -10,7 +10,10 @@ import pytest
 
 from refuge import simulation
 from refuge.backends import counts
+from refuge.backends.agents import step
 from refuge.systems.korea.agents import agent_step
+
+KOREAN = step.kernels(agent_step.class_of, agent_step.born, agent_step.live)
 
 PROBE = textwrap.dedent("""
     import sys
@@ -48,11 +51,21 @@ def test_parallel_build_loaded_from_cache_uses_several_threads(tmp_path):
     assert probe("parallel-only") == (2, 1)
 
 
-@pytest.mark.parametrize(("parallel", "serial"), [(agent_step.move_people, agent_step.move_people_serial),
-                                                  (counts.draw_week, counts.draw_week_serial)])  # fmt: skip
+@pytest.mark.parametrize(("parallel", "serial"), [(step.move_people, step.move_people_serial), KOREAN[:2],
+                                                  (counts.draw_week, counts.draw_week_serial)],
+                         ids=["agents", "agents-korea", "counts"])  # fmt: skip
 def test_refuge_kernels_are_separate_builds(parallel, serial):
     assert parallel.targetoptions.get("parallel") and not serial.targetoptions.get("parallel")
     assert parallel.py_func.__qualname__ != serial.py_func.__qualname__
+
+
+def test_a_systems_hooks_make_builds_of_their_own():
+    """The Korean hooks bound into the step are cached apart from the engine's own step (and named after the hooks'
+    source, so a cached build never keeps an old hook)."""
+    names = {f.py_func.__qualname__ for f in (step.move_people, step.move_people_serial, *KOREAN[:2])}
+    assert len(names) == 4
+    assert all("class_of_born_live_" in f.py_func.__qualname__ for f in KOREAN)
+    assert step.kernels(agent_step.class_of, agent_step.born, agent_step.live) is KOREAN
 
 
 def _clock_in_numpy(mass, before, after, moved, carried, stocks, flows, source, start, end):

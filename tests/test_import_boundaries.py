@@ -18,7 +18,7 @@ SRC = Path(__file__).parents[1] / "src" / "refuge"
 #: the engine: the model API, backends, the loop, results, output, comparison, plots, scenarios and the run store
 _MODULES = ("simulation", "output", "results", "compare", "plots", "store", "errors", "limits", "safe_yaml",
             "progress", "listing")  # fmt: skip
-ENGINE = sorted([*(SRC / "model").glob("*.py"), *(SRC / "backends").glob("*.py"), *(SRC / "scenarios").glob("*.py"),
+ENGINE = sorted([*(SRC / "model").rglob("*.py"), *(SRC / "backends").rglob("*.py"), *(SRC / "scenarios").rglob("*.py"),
                  *(SRC / f"{name}.py" for name in _MODULES)])  # fmt: skip
 #: the interfaces: they may load a system when a command runs, never by naming it
 INTERFACES = sorted([*(SRC / "web").glob("*.py"), *(SRC / f"{name}.py" for name in ("cli", "cli_analysis", "report",
@@ -68,6 +68,12 @@ def test_no_interface_names_a_registered_system(path):
     registered = tuple(f"refuge.systems.{name}" for name in system_names())
     systems = sorted(m for m in _imports(path) if _names_a_system(m, registered))
     assert not systems, f"{path.relative_to(SRC)} imports {systems}: take the system from --system (the registry)"
+
+
+def test_the_engines_agents_backend_is_engine():
+    """The agents backend, its traits, people and compiled step are the engine's: the tests above read them."""
+    names = {str(p.relative_to(SRC)) for p in ENGINE}
+    assert {f"backends/agents/{m}.py" for m in ("__init__", "backend", "people", "step", "traits")} <= names
 
 
 def test_importing_the_engine_loads_no_system():

@@ -3,11 +3,14 @@
 import dataclasses
 import sys
 
+import numba
 import numpy as np
 import pytest
+from scipy import stats
 
 import refuge
 import refuge.systems
+from refuge.backends.agents import Agents, AgentsBackend, Traits
 from refuge.cli import main
 from refuge.errors import ModelError, RunError
 from refuge.model.definition import Driver, Flow, Model, Output, Parameter, Stock, Strata, Term, per_stratum
@@ -50,8 +53,8 @@ def _toy(flight=_flight) -> Model:
     )
 
 
-def _run(backend: str, members: int, **kw):
-    return refuge.run(Scenario("toy", ""), members=members, seed=5, backend=backend, model=_toy(), timeline=TIMELINE,
+def _run(backend, members: int, seed: int = 5, **kw):
+    return refuge.run(Scenario("toy", ""), members=members, seed=seed, backend=backend, model=_toy(), timeline=TIMELINE,
                       calibrated=False, **kw)  # fmt: skip
 
 
@@ -109,6 +112,101 @@ def test_an_output_names_a_stratum_of_the_model():
 def test_the_korean_agents_refuse_a_model_without_two_sexes():
     with pytest.raises(RunError, match=r"3 strata .*allowed: 2"):
         _run("agents", 1)
+
+
+# -- people one by one: the engine's agents, alike or with a trait the camp declares -------------
+
+
+@numba.njit(cache=True)
+def _vulnerable(traits, stock, start, end, context, out):
+    out[: end - start] = traits[0][start:end]
+
+
+@numba.njit(cache=True)
+def _one_in_three(traits, start, end, stock, stratum, u, context):
+    for i in range(start, end):
+        traits[0][i] = u[i - start, 0] < 1.0 / 3.0
+
+
+@numba.njit(cache=True)
+def _months_in_camp(traits, stock, stratum, start, end, moved, u, p, clock, context):
+    months = traits[1]
+    for i in range(start, end):
+        if stock[i] == 1 and months[i] < 65535:
+            months[i] += 1
+
+
+def _camp_traits() -> Traits:
+    """One person in three is vulnerable, and the vulnerable are resettled three times as often; months in the
+    camp are counted."""
+    weights = np.ones((len(_toy().flows), 2))
+    weights[_toy().flow_index["resettle"]] = (1.0, 3.0)
+    return Traits(columns={"vulnerable": np.uint8, "months_in_camp": np.uint16}, classes=2, weights=weights,
+                  class_of=_vulnerable, born=_one_in_three, live=_months_in_camp)  # fmt: skip
+
+
+#: outputs and flows compared between backends, each at ALPHA / K (Bonferroni)
+ALPHA = 0.01
+COMPARED = [("outputs", "in_camp", y) for y in (2000, 2002)] + [("outputs", "elders_fled", y) for y in (2000, 2002)] + [
+    ("flows", "resettle", y) for y in (2000, 2001, 2002)] + [("flows", "return", 2002)]  # fmt: skip
+
+
+def _diverging(a, b) -> list:
+    bad = []
+    for kind, name, year in COMPARED:
+        x, y = ((r.outputs().sel(variable=name) if kind == "outputs" else r.data.flows.sel(flow=name).sum("age"))
+                .sel(year=year).values for r in (a, b))  # fmt: skip
+        p = stats.ks_2samp(x, y, method="asymp").pvalue
+        if p < ALPHA / len(COMPARED):
+            bad.append((name, year, p))
+    return bad
+
+
+@pytest.fixture(scope="module")
+def camp_agents():
+    recorder = Agents(_camp_traits(), record=True)
+    return _run(recorder, 40, seed=6), recorder.take_events()
+
+
+def test_agents_without_traits_conserve_people_and_agree_with_counts(both):
+    agents = _run(AgentsBackend, 40, seed=7)
+    arrived = agents.data.flows.sel(flow="arrive").cumsum("year")
+    held = agents.data.stocks.sum("stock").values
+    np.testing.assert_array_equal(held, (np.array([3_100, 5_100, 1_000]) + arrived).values)
+    assert _diverging(both[0], agents) == []
+
+
+def test_a_declared_trait_moves_a_different_mix_and_keeps_the_totals(both, camp_agents):
+    """The vulnerable third is three times as likely to be resettled: about 60% of those resettled, a third of
+    those who flee; the totals are the model's, in distribution, as counts draws them."""
+    agents, events = camp_agents
+    share = events.groupby("flow", observed=True)["vulnerable"].mean()
+    assert 0.55 < share["resettle"] < 0.65 and 0.30 < share["flee"] < 0.37, share
+    assert _diverging(both[0], agents) == []
+    arrived = agents.data.flows.sel(flow="arrive").cumsum("year")
+    held = agents.data.stocks.sum("stock").values
+    np.testing.assert_array_equal(held, (np.array([3_100, 5_100, 1_000]) + arrived).values)
+    returned = events[events["flow"] == "return"]
+    assert returned["months_in_camp"].mean() > 3 and returned["months_in_camp"].max() > 12
+
+
+def test_a_declared_trait_gives_the_same_people_on_one_thread_or_two(monkeypatch):
+    """The parallel step (two threads, chunks of rows) and the serial one write the same traits, person by person."""
+    from refuge.backends.agents import step
+
+    people = []
+    for threads in (2, 1):
+        monkeypatch.setattr(step, "PARALLEL_FROM", 0 if threads == 2 else 1 << 30)
+        numba.set_num_threads(threads)
+        try:
+            recorder = Agents(_camp_traits(), record=True)
+            _run(recorder, 1, seed=8)
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        people.append(recorder.last.people(0).table())
+    assert people[0]["months_in_camp"].sum() > 10_000 and len(people[0]["stock"]) > 2 * step.SMALLEST_CHUNK
+    for name, column in people[0].items():
+        np.testing.assert_array_equal(column, people[1][name], err_msg=name)
 
 
 def test_a_term_is_computed_once_a_step_and_every_hazard_reads_it():

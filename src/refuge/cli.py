@@ -79,7 +79,7 @@ def run(
         console.print(f"wrote {folder}/: trajectories.parquet, journeys.csv, journeys.png")
 
 
-#: members held in memory at once by the agents backend (3 million people each at 16 bytes a person)
+#: members held in memory at once by the agents backend (3 million people each at 17 bytes a person)
 _AGENTS_BLOCK = 4
 
 

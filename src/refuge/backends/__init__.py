@@ -3,15 +3,16 @@
 A backend is built with the model, the members' random keys and the timeline,
 and has one method, ``step(state, rates, step, tally)``, which moves people for one week in
 place and adds what each flow moved to ``tally``, ``(members, flows, strata)``.
-The engine's own are ``mean`` and ``counts``; a system adds its own (the Korean
-system its agents, with their traits), each a fresh value at every lookup.
+The engine's own are ``mean``, ``counts`` and ``agents`` (people alike); a system adds its own
+(the Korean system its agents, with the traits it declares), each a fresh value at every lookup.
 """
 
 from ..errors import RunError
+from .agents import AgentsBackend
 from .counts import CountsBackend
 from .mean import MeanBackend
 
-BACKENDS = {backend.name: backend for backend in (MeanBackend, CountsBackend)}
+BACKENDS = {backend.name: backend for backend in (MeanBackend, CountsBackend, AgentsBackend)}
 
 
 def get_backend(name, system=None):

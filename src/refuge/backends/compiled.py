@@ -19,24 +19,44 @@ Unless the user has chosen otherwise, they wait passively.
 
 from __future__ import annotations
 
+import inspect
 import os
 import types
+import zlib
+from pathlib import Path
 
 import numba as nb
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when Numba first starts its OpenMP threads
 
 
-def parallel_and_serial(py_func, **options):
-    """Dispatchers ``(parallel, serial)`` of ``py_func``, each cached under its own name."""
-    return tuple(nb.njit(parallel=parallel, cache=True, **options)(_renamed(py_func, suffix))
+def parallel_and_serial(py_func, *, calls: dict | None = None, tag: str = "", **options):
+    """Dispatchers ``(parallel, serial)`` of ``py_func``, each cached under its own name.
+
+    ``calls`` binds names the function calls (a system's compiled hooks) in place of the module's own,
+    as a build of its own named with ``tag`` (:func:`tag_of` the hooks): editing a hook's file gives
+    a fresh build rather than the cached one with the old hook inside.
+    """
+    return tuple(nb.njit(parallel=parallel, cache=True, **options)(_renamed(py_func, tag + suffix, calls))
                  for parallel, suffix in ((True, "parallel"), (False, "serial")))  # fmt: skip
 
 
-def _renamed(py_func, suffix: str):
+def bound(py_func, calls: dict, tag: str, **options):
+    """One dispatcher of ``py_func`` with ``calls`` bound, cached under a name with ``tag``."""
+    return nb.njit(cache=True, **options)(_renamed(py_func, tag.rstrip("_"), calls))
+
+
+def tag_of(calls: dict) -> str:
+    """A name for a binding of ``calls``: their names and a checksum of their source files."""
+    sources = b"".join(sorted({Path(inspect.getsourcefile(f.py_func)).read_bytes() for f in calls.values()}))
+    return f"{'_'.join(f.py_func.__name__ for f in calls.values())}_{zlib.crc32(sources):08x}_"
+
+
+def _renamed(py_func, suffix: str, calls: dict | None = None):
     name = f"{py_func.__name__}_{suffix}"
     code = py_func.__code__.replace(co_name=name, co_qualname=name)
-    twin = types.FunctionType(code, py_func.__globals__, name, py_func.__defaults__, py_func.__closure__)
+    scope = {**py_func.__globals__, **calls} if calls else py_func.__globals__
+    twin = types.FunctionType(code, scope, name, py_func.__defaults__, py_func.__closure__)
     twin.__qualname__ = name
     twin.__doc__ = py_func.__doc__
     return twin

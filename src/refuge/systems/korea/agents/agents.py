@@ -1,44 +1,37 @@
-"""Backend ``agents``: individual people with attributes, on routes, moved by the model's hazards.
+"""The Korean traits: what a North Korean carries beyond stock and sex, declared for the engine's agents backend.
 
-Each ensemble member holds its people as columns (:class:`~refuge.systems.korea.agents.people.People`).
-Each week a person leaves their stock with the model's per-capita hazard for
-their stock and sex, times a weight for their class (kin in the South and age
-at risk in the North, savings in hiding, edge of the route in transit) divided
-by the stock's average weight, so the stock's expected outflow is the model's.
-With ``heterogeneous=False`` every weight is one and the backend draws from
-the same distribution as ``counts``; the tests check that it does.
+The engine's ``agents`` (:mod:`refuge.backends.agents`) moves people one by one from the model's
+hazards; this module declares the Korean :class:`~refuge.backends.agents.traits.Traits`: the
+columns (age, kin in the South, savings, attempts, route and leg, cost paid, week of first
+crossing), the class a person's traits put them in (kin and age at risk, savings in hiding,
+route edge in transit), the weight of each flow per class, and the hooks of
+:mod:`.agent_step` (remittances, kin gained when people settle, ageing, route legs). A person's
+hazard is the model's rate for their stock and sex times their class's weight over the stock's
+average weight, so the stock's expected outflow is the model's. With ``heterogeneous=False``
+every weight is one and the backend draws from the same distribution as ``counts``; the
+tests check that it does.
 
 Exits from transit go by route: the route a person draws on entering transit
 (with the chance of each exit flow at that moment) fixes whether the journey
-ends in a third country or an embassy; the exit hazard is the sum of the exit
-rates, so the aggregate exits keep the model's split while the split holds still.
+ends in a third country or an embassy (a destined flow); the exit hazard is the sum of
+the exit rates, so the aggregate exits keep the model's split while the split holds still.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from ....backends.random import decision_id, stochastic_round
+from ....backends import agents as engine
+from ....backends.agents import Traits
 from ....errors import RunError
 from ....model.definition import Model
 from ....model.timeline import Timeline
 from ..routes import NO_ROUTES, RouteGraph, load_routes
-from .agent_step import (
-    CLASSES_AT_RISK,
-    PARALLEL_FROM,
-    SAVINGS_TIERS,
-    add_chunks,
-    apply_moves,
-    chunk_rows,
-    hazard_tables,
-    move_people,
-    move_people_serial,
-    new_people,
-)
-from .people import People
+from . import agent_step
+from .agent_step import CLASSES_AT_RISK, COLUMNS, SAVINGS_TIERS, Week, route_split
 
 #: the agents' step is a week: remittances and the legs of a route count weeks
 WEEKS_PER_YEAR = 52
@@ -46,6 +39,8 @@ WEEKS_PER_YEAR = 52
 #: the North Korean flows that are an attempt to cross, and those that end across the river
 ATTEMPTS = ("cross_to_china", "brokered_crossing", "caught_at_border", "shot_at_border", "kin_funded_escape")
 CROSSINGS = ("cross_to_china", "brokered_crossing", "kin_funded_escape")
+#: what a recorded move keeps of a person's traits (beside their sex)
+RECORDED = ("age", "kin", "attempts", "route", "savings", "cost", "crossed")
 
 
 @dataclass(frozen=True)
@@ -65,148 +60,121 @@ class Assumptions:
     mean_savings_usd: float = 100.0
 
 
-class Agents:
-    """A configured agents backend, accepted by ``run(..., backend=Agents(...))``.
+class Agents(engine.Agents):
+    """The engine's agents with the Korean traits, accepted by ``run(..., backend=Agents(...))``.
 
     ``record=True`` keeps every move of every person; :meth:`take_events` hands
     over those of the last block simulated.
     """
 
-    name = "agents"
-
     def __init__(self, *, heterogeneous: bool = True, routes: RouteGraph | None = None, record: bool = False,
                  assumptions: Assumptions | None = None):  # fmt: skip
         self.heterogeneous = heterogeneous
         self.routes = routes
-        self.record = record
         self.assumptions = assumptions or Assumptions()
-        self.last: AgentsBackend | None = None
+        super().__init__(self._traits, record=record)
 
-    def __call__(self, model: Model, keys: np.ndarray, timeline: Timeline | None = None) -> AgentsBackend:
-        backend = AgentsBackend(model, keys, timeline, options=self)
-        if self.record:  # keep the people (and their moves) only when asked to
-            self.last = backend
-        return backend
-
-    def take_events(self, first_member: int = 0) -> pd.DataFrame:
-        """Moves of the last block as a table, members numbered from ``first_member``; clears them."""
-        if self.last is None or not self.record:
-            raise RunError("no moves were recorded; build the backend with Agents(record=True) and run it first")
-        return self.last.take_events(first_member)
+    def _traits(self, model: Model, timeline: Timeline) -> KoreanTraits:
+        return KoreanTraits(model, timeline, heterogeneous=self.heterogeneous, routes=self.routes,
+                            assumptions=self.assumptions)  # fmt: skip
 
 
-@dataclass
-class _Member:
-    people: People
-    census: np.ndarray
-    event: np.ndarray
-    settled_last_week: int = 0
-    events: list = field(default_factory=list)
-    #: the kernel's counts per chunk, kept from week to week (resized when the number of chunks changes)
-    moved_by_chunk: np.ndarray = field(default_factory=lambda: np.empty((0, 0, 2), dtype=np.int64))
-    census_by_chunk: np.ndarray = field(default_factory=lambda: np.empty((0, 0, 2, 0), dtype=np.int64))
+class KoreanTraits(Traits):
+    """The Korean traits of one model and timeline (see the module docstring)."""
 
-
-class AgentsBackend:
-    """The people of a block of ensemble members and their week; built by :class:`Agents`."""
-
-    name = "agents"
-    dtype = np.int64
-
-    def __init__(self, model: Model, keys: np.ndarray, timeline: Timeline | None = None, *,
-                 options: Agents | None = None):  # fmt: skip
-        options = options or Agents()
+    def __init__(self, model: Model, timeline: Timeline, *, heterogeneous: bool = True,
+                 routes: RouteGraph | None = None, assumptions: Assumptions | None = None):  # fmt: skip
         if model.strata.size != 2:
             raise RunError(f"backend agents: the model has {model.strata.size} strata "
                            f"({', '.join(model.strata.names)}); allowed: 2, the sexes its people carry")  # fmt: skip
-        self._model = model
-        self._keys = keys
-        self._timeline = timeline or Timeline()
-        if self._timeline.steps_per_year != WEEKS_PER_YEAR:
-            raise RunError(f"backend agents: steps_per_year {self._timeline.steps_per_year} is not allowed; "
+        if timeline.steps_per_year != WEEKS_PER_YEAR:
+            raise RunError(f"backend agents: steps_per_year {timeline.steps_per_year} is not allowed; "
                            f"allowed: {WEEKS_PER_YEAR}, the weeks its remittances and route legs count")  # fmt: skip
-        self._options = options
-        self._a = options.assumptions
+        self.model, self.timeline = model, timeline
+        self.assumptions = a = assumptions or Assumptions()
         special = ("nk_at_risk", "china_hiding", "in_transit")  # stocks whose people differ, where the model has them
-        self._at_risk, self._hiding, self._transit = (model.stock_index.get(s, -1) for s in special)
-        self.graph = NO_ROUTES if self._transit < 0 else options.routes or load_routes(model=model)
-        sources, targets = model.sources, model.targets
-        self._targets = targets
-        self._sources = sources
-        stocks = len(model.stocks)
-        widest = max(1, max(int((sources == s).sum()) for s in range(stocks)))
-        self._outflows = np.zeros((stocks, widest), dtype=np.int64)
-        self._nout = np.zeros(stocks, dtype=np.int64)
-        for f in np.flatnonzero(sources >= 0):
-            s = sources[f]
-            self._outflows[s, self._nout[s]] = f
-            self._nout[s] += 1
-        self._inflows = np.flatnonzero(sources < 0)
-        self._flow_ids = np.array([[decision_id(f"flow:{f.name}/{x}") for x in model.strata.names] for f in model.flows],
-                                  dtype=np.uint32)  # fmt: skip
-        self._route_exit = np.zeros(len(model.flows), dtype=np.bool_)
-        self._route_exit[self.graph.flows] = True
+        self.at_risk, self.hiding, self.transit = (model.stock_index.get(s, -1) for s in special)
+        self.graph = graph = NO_ROUTES if self.transit < 0 else routes or load_routes(model=model)
         names = [f.name for f in model.flows]
-        self._attempt = np.array([n in ATTEMPTS for n in names])
-        self._crossing = np.array([n in CROSSINGS for n in names])
-        self._enters_transit = (targets == self._transit) & (sources != self._transit)
+        sources, targets = model.sources, model.targets
+        self.max_legs = graph.weeks.shape[1]
+        classes = max(CLASSES_AT_RISK, SAVINGS_TIERS, len(graph.names) * self.max_legs)
+        self.route_exit = np.zeros(len(model.flows), dtype=np.bool_)
+        self.route_exit[graph.flows] = True
+        flows = (np.array([n in ATTEMPTS for n in names]), np.array([n in CROSSINGS for n in names]),
+                 (targets == self.transit) & (sources != self.transit))  # fmt: skip
         self._settle = np.flatnonzero([n == "settle" for n in names])
-        self._plain = np.setdiff1d(np.arange(stocks), [self._at_risk, self._hiding, self._transit])
-        self._moved = np.zeros((len(model.flows), 2), dtype=np.int64)
-        self._max_legs = self.graph.weeks.shape[1]
-        self._classes = max(CLASSES_AT_RISK, SAVINGS_TIERS, len(self.graph.names) * self._max_legs)
-        self._weights = self._class_weights(options.heterogeneous)
-        self._p_leave = np.zeros((stocks, 2, self._classes))
-        self._cum = np.zeros((stocks, 2, self._classes, widest))
-        self._route_cum = np.zeros((2, len(self.graph.names)))
-        self._year_cache = (None, None)
-        self._members = [self._populate(m) for m in range(len(keys))]
+        self._places = (self.at_risk, self.hiding, self.transit, self.max_legs, a.savings_tier_usd)
+        self._flows = flows
+        self._route_cum = np.zeros((2, len(graph.names)))
+        self._year = (None, None)
+        super().__init__(columns=dict(COLUMNS), classes=classes, weights=self._weights(heterogeneous, classes),
+                         destinations=self._destinations(classes), class_of=agent_step.class_of,
+                         born=agent_step.born, live=agent_step.live, recorded=RECORDED)  # fmt: skip
 
-    # -- set-up ------------------------------------------------------------------
+    # -- the declaration ---------------------------------------------------------
 
-    def _class_weights(self, heterogeneous: bool) -> np.ndarray:
-        """Relative hazard of each (stock, class, outflow); ones when people are alike."""
-        weights = np.ones((len(self._model.stocks), self._classes, self._outflows.shape[1]))
+    def _weights(self, heterogeneous: bool, classes: int) -> np.ndarray:
+        """Relative hazard of each (flow, class); ones when people are alike."""
+        model, a = self.model, self.assumptions
+        weights = np.ones((len(model.flows), classes))
         if not heterogeneous:
             return weights
-        a = self._a
-        names = [f.name for f in self._model.flows]
-        for j, f in enumerate(self._outflows[self._at_risk, : self._nout[self._at_risk]] if self._at_risk >= 0 else ()):
-            for c in range(CLASSES_AT_RISK):
-                kin, young = divmod(c, 2)
-                if names[f] == "kin_funded_escape":
-                    weights[self._at_risk, c, j] = float(kin)
-                elif self._attempt[f]:
-                    weights[self._at_risk, c, j] = a.kin_attempt**kin * a.young_attempt**young
-        for j, f in enumerate(self._outflows[self._hiding, : self._nout[self._hiding]] if self._hiding >= 0 else ()):
-            if self._enters_transit[f]:
-                weights[self._hiding, :SAVINGS_TIERS, j] = a.savings_escape
-        for j, f in enumerate(self._outflows[self._transit, : self._nout[self._transit]] if self._transit >= 0 else ()):
-            if self._targets[f] == self._model.stock_index.get("detained"):
+        sources, targets = model.sources, model.targets
+        attempt, _, enters_transit = self._flows
+        for f, flow in enumerate(model.flows):
+            if self.at_risk >= 0 and sources[f] == self.at_risk:
+                for c in range(CLASSES_AT_RISK):
+                    kin, young = divmod(c, 2)
+                    if flow.name == "kin_funded_escape":
+                        weights[f, c] = float(kin)
+                    elif attempt[f]:
+                        weights[f, c] = a.kin_attempt**kin * a.young_attempt**young
+            if self.hiding >= 0 and sources[f] == self.hiding and enters_transit[f]:
+                weights[f, :SAVINGS_TIERS] = a.savings_escape
+            if self.transit >= 0 and sources[f] == self.transit and targets[f] == model.stock_index.get("detained"):
                 legs = self.graph.capture.reshape(-1)
-                weights[self._transit, : legs.size, j] = np.where(legs > 0, legs, 1.0)
+                weights[f, : legs.size] = np.where(legs > 0, legs, 1.0)
         return weights
 
-    def _populate(self, m: int) -> _Member:
-        initial = self._model.initial_state(1, dtype=np.int64)[0]
-        people = People(capacity=int(initial.sum()) + 1024)
-        census = np.zeros((len(self._model.stocks), 2, self._classes), dtype=np.int64)
-        p_kin = self._kin_chance(initial, self._kin_settled(initial))
-        weights = self._route_weights(self._timeline.start)
-        for s in range(initial.shape[0]):
-            for x in range(2):
-                self._add(people, census, m, s, x, int(initial[s, x]), p_kin, weights, step=-1)
-        return _Member(people, census, np.zeros(0 if not self._options.record else people.capacity, dtype=np.int8))
+    def _destinations(self, classes: int) -> np.ndarray:
+        """In transit, the route (class // legs) fixes the exit flow: the one the route ends in."""
+        out = np.full((len(self.model.stocks), classes), -1, dtype=np.int64)
+        if self.transit >= 0:
+            routes = np.arange(classes) // self.max_legs
+            on_route = routes < len(self.graph.names)
+            out[self.transit, on_route] = self.graph.flows[routes[on_route]]
+        return out
 
-    def _kin_settled(self, state) -> int:
-        settled = self._model.stock_index.get("sk_settled")
+    # -- each week ---------------------------------------------------------------
+
+    def context(self, state, rates, step, moved) -> Week:
+        """The hooks' values this week (:class:`.agent_step.Week`): the route split for those entering transit
+        comes from the exit flows' rates, the chance to gain kin from the people who settled last week."""
+        a, graph = self.assumptions, self.graph
+        year = self.timeline.start + max(step, 0) / WEEKS_PER_YEAR
+        if self._year[0] != int(year) or step < 0:
+            shares = self._route_weights(self.timeline.start if step < 0 else year)
+            flows = np.unique(graph.flows).size
+            self._year = (int(year), (shares, graph.crossing_fee(year), np.cumsum(shares / flows)))
+        shares, fee, newcomers = self._year[1]
+        settlers = self._settled(state) if moved is None else int(moved[self._settle].sum())
+        if rates is None:
+            self._route_cum[:] = 0.0
+        else:
+            route_split(rates, self.route_exit, graph.flows, shares, self._route_cum)
+        money = (float(fee), a.remittance_usd_per_week, self._kin_chance(state, settlers), a.mean_savings_usd)
+        return Week(*self._places, *money, self._route_cum, graph.legs, graph.weeks, graph.cost, newcomers, *self._flows)
+
+    def _settled(self, state) -> int:
+        settled = self.model.stock_index.get("sk_settled")
         return 0 if settled is None else int(state[settled].sum())
 
     def _kin_chance(self, state, settlers: int) -> float:
         """M8: each new settler gives ``kin_per_settler`` people at risk kin in the South."""
-        if self._at_risk < 0:
+        if self.at_risk < 0:
             return 0.0
-        return min(1.0, settlers * self._a.kin_per_settler / max(int(state[self._at_risk].sum()), 1))
+        return min(1.0, settlers * self.assumptions.kin_per_settler / max(int(state[self.at_risk].sum()), 1))
 
     def _route_weights(self, year: float) -> np.ndarray:
         graph = self.graph
@@ -215,120 +183,8 @@ class AgentsBackend:
             weights += graph.route_weights(f, year)
         return weights
 
-    def _add(self, people: People, census, m, s, x, n, p_kin, route_weights, step) -> None:
-        if n <= 0:
-            return
-        start, end = people.add(n)
-        k0, k1 = self._keys[m]
-        flows = np.unique(self.graph.flows).size
-        new_people(people.stock, people.sex, people.age, people.kin, people.savings, people.route, people.crossed,
-                   start, end, s, x, p_kin, self._a.mean_savings_usd, self._transit, np.cumsum(route_weights / flows),
-                   k0, k1, step)  # fmt: skip
-        rows = slice(start, end)
-        classes = self._class_of(people, rows, s)
-        np.add.at(census[s, x], classes, 1)
-
-    def _class_of(self, people: People, rows: slice, s: int) -> np.ndarray:
-        if s == self._at_risk:
-            young = (people.age[rows] >= 18) & (people.age[rows] < 40)
-            return people.kin[rows].astype(np.int64) * 2 + young
-        if s == self._hiding:
-            return np.minimum(people.savings[rows] // self._a.savings_tier_usd, SAVINGS_TIERS - 1).astype(np.int64)
-        if s == self._transit:
-            return people.route[rows].astype(np.int64) * self._max_legs + people.leg[rows]
-        return np.zeros(rows.stop - rows.start, dtype=np.int64)
-
-    # -- the week ----------------------------------------------------------------
-
-    def step(self, state: np.ndarray, rates: np.ndarray, step: int, tally: np.ndarray) -> None:
-        """Move every person of every member for one week, in place; add what each flow moved to ``tally``.
-
-        1. tabulate this week's hazards per (stock, sex, class) from the model's rates;
-        2. move people (:func:`~refuge.systems.korea.agents.agent_step.move_people`);
-        3. add the inflows as new people;
-        4. update the aggregate state and the tally from what moved.
-        """
-        year = self._timeline.start + step / WEEKS_PER_YEAR
-        if self._year_cache[0] != int(year):
-            self._year_cache = (int(year), (self._route_weights(year), self.graph.crossing_fee(year)))
-        route_weights, fee = self._year_cache[1]
-        new_year = step > 0 and step % WEEKS_PER_YEAR == 0
-        for m, member in enumerate(self._members):
-            self._step_member(m, member, state[m], rates[m], step, tally[m], route_weights, fee, new_year)
-
-    def _step_member(self, m, member: _Member, state, rates, step, tally, route_weights, fee, new_year) -> None:
-        people = member.people
-        k0, k1 = self._keys[m]
-        hazard_tables(rates, member.census, self._weights, self._outflows, self._nout, self._route_exit,
-                      self.graph.flows, route_weights, self._transit, self._max_legs, self._p_leave, self._cum,
-                      self._route_cum)  # fmt: skip
-        p_kin = self._kin_chance(state, member.settled_last_week)
-        rows = chunk_rows(people.count)
-        chunks = max(1, -(-people.count // rows))
-        if member.moved_by_chunk.shape[0] != chunks:
-            member.moved_by_chunk = np.empty((chunks, rates.shape[0], 2), dtype=np.int64)
-            member.census_by_chunk = np.empty((chunks, *member.census.shape), dtype=np.int64)
-        if self._options.record and member.event.shape[0] < people.count:
-            member.event = np.empty(people.capacity, dtype=np.int8)
-        kernel = move_people if people.count >= PARALLEL_FROM else move_people_serial
-        columns = (*people.columns, member.event)  # stock, sex, age, kin, ..., crossed: COLUMNS' order
-        flows = (self._p_leave, self._cum, self._outflows, self._nout, self._targets, self._attempt, self._crossing,
-                 self._enters_transit)  # fmt: skip
-        kernel(columns, people.count, rows, (k0, k1, step, new_year), flows,
-               (self._route_cum, self.graph.legs, self.graph.weeks, self.graph.cost),
-               (fee, self._a.remittance_usd_per_week, p_kin),
-               (self._at_risk, self._hiding, self._transit, self._max_legs, self._a.savings_tier_usd),
-               member.moved_by_chunk, member.census_by_chunk)  # fmt: skip
-        moved = self._moved
-        add_chunks(member.moved_by_chunk, member.census_by_chunk, moved, member.census)
-        if self._options.record:
-            self._keep_events(member, step)
-        for f in self._inflows:
-            for x in range(2):
-                n = int(stochastic_round(rates[f, x], k0, k1, step, self._flow_ids[f, x]))
-                self._add(people, member.census, m, self._targets[f], x, n, p_kin, route_weights, step)
-                moved[f, x] += n
-        member.settled_last_week = sum(int(moved[f, 0] + moved[f, 1]) for f in self._settle)
-        apply_moves(state, tally, moved, self._sources, self._targets, member.census, self._plain)
-
-    # -- journeys ----------------------------------------------------------------
-
-    def _keep_events(self, member: _Member, step: int) -> None:
-        people = member.people
-        rows = np.flatnonzero(member.event[: people.count] >= 0)
-        if rows.size:
-            table = people.table()
-            columns = {name: table[name][rows] for name in _EVENT_COLUMNS[:-1]}
-            member.events.append({"step": np.full(rows.size, step, np.int16), "person": rows.astype(np.int64),
-                                  "flow": member.event[rows].copy(), **columns})  # fmt: skip
-
-    def take_events(self, first_member: int = 0) -> pd.DataFrame:
-        """Every recorded move, one row each: who, when, along which flow, and their attributes then."""
-        frames = []
-        for m, member in enumerate(self._members):
-            for part in member.events:
-                frames.append(pd.DataFrame({"member": np.full(part["step"].size, first_member + m), **part}))
-            member.events = []
-        if not frames:
-            return pd.DataFrame(columns=["member", "step", "person", "flow", *_EVENT_COLUMNS])
-        table = pd.concat(frames, ignore_index=True).sort_values(["member", "person", "step"], kind="stable")
-        flows = [f.name for f in self._model.flows]
-        table["year"] = self._timeline.start + table["step"] / WEEKS_PER_YEAR
-        table["flow"] = pd.Categorical.from_codes(table["flow"], categories=flows)
-        table["sex"] = pd.Categorical.from_codes(table["sex"], categories=list(self._model.strata.names))
+    def label(self, table):
+        """Route numbers as route names (``none`` before a first route)."""
         routes = [*self.graph.names, "none"]
         table["route"] = pd.Categorical.from_codes(np.minimum(table["route"], len(routes) - 1), categories=routes)
-        return table.reset_index(drop=True)
-
-    # -- inspection --------------------------------------------------------------
-
-    def people(self, member: int = 0) -> People:
-        """The people of one member (for analysis and tests)."""
-        return self._members[member].people
-
-    def census(self, member: int = 0) -> np.ndarray:
-        """People per (stock, sex, class) of one member, as the kernel counted them."""
-        return self._members[member].census
-
-
-_EVENT_COLUMNS = ("sex", "age", "kin", "attempts", "route", "savings", "cost", "crossed", "year")
+        return table
