@@ -1,6 +1,5 @@
 """The counter-based generator and the exact samplers the counts backend draws with."""
 
-import math
 
 import numba as nb
 import numpy as np
@@ -103,17 +102,7 @@ def test_member_keys_do_not_depend_on_how_members_are_split():
 @nb.njit(error_model="numpy")
 def _inversion_searched(n, q, k0, k1, step, decision):
     """The inversion as it was before its shortcut for no success: the full search from zero."""
-    u = uniforms(k0, k1, step, decision, 0)[0]
-    odds = q / (1.0 - q)
-    f = math.exp(n * math.log1p(-q))
-    x = 0
-    while u > f and x < n:
-        u -= f
-        x += 1
-        f *= odds * (n - x + 1) / x
-        if f == 0.0:
-            break
-    return x
+    return generator._search(uniforms(k0, k1, step, decision, 0)[0], n, q)
 
 
 _inversion = generator._inversion

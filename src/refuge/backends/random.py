@@ -125,6 +125,12 @@ def _inversion(n, q, k0, k1, step, decision):
     u = uniforms(k0, k1, step, decision, 0)[0]
     if u <= 1.0 - n * q - _MARGIN:
         return 0  # below (1 - q)^n, the chance of none, without its logarithm and exponential (see _MARGIN)
+    return _search(u, n, q)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _search(u, n, q):
+    """The binomial draw of the uniform ``u`` by inversion: the first count whose cumulative chance reaches it."""
     odds = q / (1.0 - q)
     f = math.exp(n * math.log1p(-q))
     x = 0
