@@ -30,6 +30,7 @@ import numpy as np
 
 from ..compiled import bound, parallel_and_serial, tag_of
 from ..random import decision_id, fill_uniforms, uniforms
+from . import traits as declared
 from .traits import no_birth as born
 from .traits import no_change as live
 from .traits import no_class as class_of
@@ -241,9 +242,9 @@ new_people = nb.njit(cache=True, error_model="numpy")(_new_people)
 @cache
 def kernels(class_of, born, live):
     """``(move_people, move_people_serial, new_people)`` with a system's hooks bound (see :mod:`.traits`)."""
-    hooks = {"class_of": class_of, "born": born, "live": live}
-    if all(f.py_func.__module__ == __name__.rpartition(".")[0] + ".traits" for f in hooks.values()):
+    if (class_of, born, live) == (declared.no_class, declared.no_birth, declared.no_change):
         return move_people, move_people_serial, new_people
+    hooks = {"class_of": class_of, "born": born, "live": live}
     tag = tag_of(hooks)
     walk = bound(_walk_chunk, hooks, tag, error_model="numpy")
     return (*parallel_and_serial(_move_people, calls={"walk_chunk": walk}, tag=tag, error_model="numpy"),
