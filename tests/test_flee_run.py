@@ -35,7 +35,7 @@ def test_people_are_conserved_and_a_seed_gives_the_same_numbers(flee_folder, see
 
 
 def test_the_compiled_kernel_moves_people_as_its_plain_python_does(flee_folder, monkeypatch):
-    from refuge.systems.flee import kernel
+    from refuge.backends.travel import people as kernel
 
     s = read_scenario(flee_folder({"input_csv/routes.csv": _routes(30, 90),
                                    "input_csv/locations.csv": lambda t: t.replace(",500", ",60")}))  # fmt: skip

@@ -1,7 +1,7 @@
 """Flee's rules for places, day by day: move chances, attraction scores, spawn weights, closures, routes.
 
 These change only at a few places a day, so they live here in plain NumPy; the
-people who act on them move in :mod:`.kernel`. Each rule follows Flee 3.1
+people who act on them move on the engine's backends (:mod:`refuge.backends.travel`). Each rule follows Flee 3.1
 (``flee.py``, ``moving.py``, ``scoring.py``, ``spawning.py``):
 
 * a place's move chance comes from its type: conflict zones ``conflict_movechance``,

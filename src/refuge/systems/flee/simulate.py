@@ -5,7 +5,8 @@ Each day ``t``:
 1. conflicts starting on ``t`` start (and the spawn weights are brought up to date);
 2. the day's new people appear at conflict zones, drawn with the spawn weights;
 3. closures starting or ending on ``t`` take effect;
-4. people move (:func:`.kernel.step_day`, with the day's move chances and scores);
+4. people move, on the engine's backend (:mod:`refuge.backends.travel`), with the day's move chances,
+   scores and route weights;
 5. the people at each place are counted.
 
 How many people appear each day is fixed by the data, not drawn: as Flee at its
@@ -21,12 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...backends.random import member_keys
+from ...backends.travel import BACKENDS, travellers
 from ...errors import DataError, RunError
-from . import groups, kernel
 from .reader import FleeScenario
 from .rules import Places
-
-BACKENDS = ("agents", "counts", "mean")
 
 
 @dataclass(frozen=True)
@@ -92,11 +91,10 @@ def simulate(scenario: FleeScenario, *, seed: int = 0, backend: str = "agents") 
     key = member_keys(seed, 1)[0]
     initial = np.zeros(len(net.places), np.int64)
     initial[list(scenario.camps)] = scenario.camp_data[0]
-    if backend == "agents":
-        movers = People(initial, int(plan.new.sum()), places.routes().path.shape[1], key)
-    else:
-        groups.check_rules_allow(scenario)
-        movers = Crowd(initial, key, exact=backend == "counts")
+    if backend != "agents" and (scenario.settings.rules().awareness_level != 1 or "marker" in scenario.kind):
+        raise RunError("the counts and mean backends need awareness_level 1 and no marker locations (routes one "
+                       "link long); use --backend agents")  # fmt: skip
+    movers = travellers(backend, initial, int(plan.new.sum()), places.routes().path.shape[1], key)
     arcs = (net.start, net.order, net.tail, net.head, net.length, places.arc_generation, places.arc_open)
     numbers = np.array([rules.weight_power, rules.capacity_buffer, rules.max_move_speed])
     capacity = scenario.capacity.astype(float)
@@ -124,59 +122,3 @@ def simulate(scenario: FleeScenario, *, seed: int = 0, backend: str = "agents") 
         travelling[t] = movers.travelling
         steps += movers.people
     return FleeRun(scenario, backend, seed, at_places, travelling, plan, steps, movers.bytes_per_person)
-
-
-class People:
-    """The ``agents`` backend: one row a person (:mod:`.kernel`), room made for everyone who will come."""
-
-    def __init__(self, initial: np.ndarray, coming: int, width: int, key: np.ndarray):
-        self.people, self.width, self.key = int(initial.sum()), width, key
-        size = self.people + coming
-        at = np.zeros(size, np.int32)
-        at[: self.people] = np.repeat(np.arange(len(initial)), initial)  # camp by camp, as Flee adds them
-        self.rows = (at, np.zeros(size, np.float32), np.zeros(size, np.uint8), np.full((size, width), -1, np.int16))
-        self.count = initial.copy()
-        self.bytes_per_person = sum(a.nbytes for a in self.rows) // max(size, 1)
-
-    @property
-    def travelling(self) -> int:
-        return self.people - int(self.count.sum())
-
-    def spawn(self, day: int, new: int, weights: np.ndarray) -> np.ndarray:
-        before = self.count.copy()
-        kernel.spawn(self.people, new, day, self.key, np.cumsum(weights), self.rows, self.count)
-        self.people += new
-        return self.count - before
-
-    def step_day(self, day: int, place: tuple, arcs: tuple, routes: tuple, rules: np.ndarray) -> None:
-        kernel.step_day(self.people, day, self.key, self.rows, place, arcs, routes, rules)
-
-
-class Crowd:
-    """The ``counts`` and ``mean`` backends: people in groups (:mod:`.groups`), whole or expected."""
-
-    width = 1
-    bytes_per_person = 0
-
-    def __init__(self, initial: np.ndarray, key: np.ndarray, *, exact: bool):
-        self.groups = groups.Groups(initial)
-        self.key, self.exact, self.people = key, exact, float(initial.sum())
-
-    @property
-    def count(self) -> np.ndarray:
-        return self.groups.count
-
-    @property
-    def travelling(self) -> float:
-        return self.groups.travelling
-
-    def _draws(self, day: int, decision: str):
-        return groups.Exact(self.key, day, decision) if self.exact else groups.Expected()
-
-    def spawn(self, day: int, new: int, weights: np.ndarray) -> np.ndarray:
-        self.people += new
-        return self.groups.spawn(new, weights, self._draws(day, "flee.spawn"))
-
-    def step_day(self, day: int, place: tuple, arcs: tuple, routes: tuple, rules: np.ndarray) -> None:
-        self.groups.step_day(self._draws(day, "flee.move"), place, arcs, routes, rules)
-

@@ -1,18 +1,10 @@
-"""Flee's people, moved one day at a time by a compiled kernel over columns.
+"""The ``agents`` backend's travellers: a row a person, moved one day at a time by a compiled kernel.
 
 A person is a row: where they are (a place ``p >= 0``, or an arc ``a`` as ``-(a + 1)``
 while travelling), how far along the arc they are, the arc's closure count when
-they set out, and the places left on their route. The day follows Flee's
-``Ecosystem.evolve`` in Flee's order, person by person (each sees the counts the
-people before them left, as camp capacity needs):
-
-1. everyone at a place decides to move with the place's move chance; a mover with
-   no route picks one (weights from :mod:`.rules`), then sets out on its first
-   link unless the route has vanished or ends at a camp nearly full;
-2. everyone on a link goes ``max_move_speed`` km further; who reaches the end of
-   a link closed since they set out goes back to its start; who arrives having
-   moved less than a day's distance decides again at once (and may set out again,
-   with a full day's distance on the new link, as in Flee).
+they set out, and the places left on their route. The day goes person by person
+(each sees the counts the people before them left, as capacity needs), in the
+order of :mod:`refuge.backends.travel`.
 
 Random numbers are Philox counters keyed by (day, decision, person, decision
 within the day), so a person's draws do not depend on anyone else's. One Philox
@@ -26,11 +18,11 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ...backends.random import ROUNDS, decision_id, philox4x32
+from ..random import ROUNDS, decision_id, philox4x32
 
-MOVE = decision_id("flee.move")
-ROUTE = decision_id("flee.route")
-SPAWN = decision_id("flee.spawn")
+MOVE = decision_id("travel.move")
+ROUTE = decision_id("travel.route")
+SPAWN = decision_id("travel.spawn")
 _TO_UNIT = 1.0 / 4294967296.0
 
 
@@ -48,7 +40,7 @@ def _word(words, k):
 
 @nb.njit(cache=True, inline="always")
 def capacity_factor(people_there, capacity, buffer):
-    """1 below ``buffer`` of capacity, 0 at capacity, linear between (Flee's ``getCapMultiplier``)."""
+    """How much a place still attracts as it fills: 1 below ``buffer`` of capacity, 0 at it, linear between."""
     if capacity < 1:
         return 1.0
     if people_there <= buffer * capacity:
@@ -60,13 +52,10 @@ def capacity_factor(people_there, capacity, buffer):
 
 @nb.njit(cache=True, nogil=True)
 def step_day(n, day, key, people, place, arcs, routes, rules):
-    """One day of Flee's movement for people ``0 .. n-1`` (the module's docstring gives the order).
+    """One day's travel for people ``0 .. n-1`` (:mod:`refuge.backends.travel` gives the order and the arrays).
 
-    ``people`` is ``(at, progress, generation, route)``; ``place`` ``(move chance, score, capacity,
-    camp, count)`` (``count`` is kept up to date); ``arcs`` ``(start, order, tail, head, length,
-    generation, open)`` as :class:`~refuge.model.network.Network` and :class:`.rules.Places` hold
-    them; ``routes`` as :meth:`.rules.Routes.arrays`; ``rules`` ``(weight_power, capacity_buffer,
-    max_move_speed)``.
+    ``people`` is ``(at, progress, generation, route)``; ``place``, ``arcs``, ``routes`` and ``rules``
+    as :mod:`refuge.backends.travel` gives them (``count`` is kept up to date).
 
     One function, its arrays unpacked once: a call per person to a helper taking
     arrays costs more in reference counting than the person's whole day. It lets
@@ -182,3 +171,29 @@ def spawn(first, new, day, key, cumulative, people, count):
         generation[j] = 0
         route[j, :] = -1
         count[p] += 1
+
+
+class Travellers:
+    """People to move by the rows above, with room made for everyone who will come."""
+
+    def __init__(self, initial: np.ndarray, coming: int, width: int, key: np.ndarray):
+        self.people, self.width, self.key = int(initial.sum()), width, key
+        size = self.people + coming
+        at = np.zeros(size, np.int32)
+        at[: self.people] = np.repeat(np.arange(len(initial)), initial)  # place by place
+        self.rows = (at, np.zeros(size, np.float32), np.zeros(size, np.uint8), np.full((size, width), -1, np.int16))
+        self.count = initial.copy()
+        self.bytes_per_person = sum(a.nbytes for a in self.rows) // max(size, 1)
+
+    @property
+    def travelling(self) -> int:
+        return self.people - int(self.count.sum())
+
+    def spawn(self, day: int, new: int, weights: np.ndarray) -> np.ndarray:
+        before = self.count.copy()
+        spawn(self.people, new, day, self.key, np.cumsum(weights), self.rows, self.count)
+        self.people += new
+        return self.count - before
+
+    def step_day(self, day: int, place: tuple, arcs: tuple, routes: tuple, rules: np.ndarray) -> None:
+        step_day(self.people, day, self.key, self.rows, place, arcs, routes, rules)

@@ -1,20 +1,20 @@
-"""Flee's rules on groups of people: the ``counts`` and ``mean`` backends, for routes one place ahead.
+"""The ``counts`` and ``mean`` backends' travellers: groups of people, for routes one link long.
 
-With ``awareness_level: 1`` and no markers a route is one link, taken at once, so
-people at a place are alike to Flee's rules; people on a link differ only in how
-many days they have been on it and whether it closed under them. The day then
-moves groups, in :mod:`.kernel`'s order:
+Where every route is one link, taken at once, people at a place are alike to the
+rules; people on a link differ only in how many days they have been on it and
+whether it closed under them. The day then moves groups, in the order of
+:mod:`refuge.backends.travel`:
 
 1. at each place in turn, movers are drawn from its people with its move chance
    and split over its routes by weight (the counts as they stand when the place's
    turn comes); those bound for a camp nearly full stay;
 2. every group on a link goes a day's distance further; who arrives with distance
    left decides again at once, and may set out with a full day's distance on the
-   new link, as in Flee.
+   new link.
 
 ``counts`` draws whole people (exact binomials from counter-based streams, one
 counter per draw of the day, in a fixed order); ``mean`` takes expected values.
-They agree with ``agents`` in distribution where Flee's person-by-person order does
+They agree with ``agents`` in distribution where the person-by-person order does
 not matter: where no camp is near its capacity (the agents backend lets each
 person see the counts the one before left).
 """
@@ -26,9 +26,11 @@ from collections import defaultdict
 
 import numpy as np
 
-from ...backends.random import binomial, decision_id
-from ...errors import RunError
-from .kernel import capacity_factor
+from ..random import binomial, decision_id
+from .people import capacity_factor
+
+#: the streams of the day's draws
+SPAWN, MOVE = "travel.spawn", "travel.move"
 
 
 class Expected:
@@ -48,13 +50,6 @@ class Exact:
         self.drawn += 1
         return float(binomial(round(n), min(max(p, 0.0), 1.0), self.k0, self.k1, self.day,
                               (self.base + self.drawn) % 2**32))  # fmt: skip
-
-
-def check_rules_allow(scenario) -> None:
-    """Groups need routes one place ahead: awareness level 1 and no markers."""
-    if scenario.settings.rules().awareness_level != 1 or "marker" in scenario.kind:
-        raise RunError("the counts and mean backends need awareness_level 1 and no marker locations (routes one "
-                       "link long); use --backend agents")  # fmt: skip
 
 
 class Groups:
@@ -80,7 +75,7 @@ class Groups:
         return came
 
     def step_day(self, draws, place: tuple, arcs: tuple, routes: tuple, rules: np.ndarray) -> None:
-        """One day of Flee's movement for groups (the module's docstring gives the order)."""
+        """One day's travel for groups (the module's docstring gives the order)."""
         chance = place[0]
         leaving = []
         for p in range(len(self.count)):
@@ -140,3 +135,32 @@ class Groups:
             if (moved, there) not in deciding:
                 heapq.heappush(queue, (moved, there))
             deciding[(moved, there)] += amount
+
+
+class Crowd:
+    """People in groups, drawn whole (``exact``: the ``counts`` backend) or as expected values (``mean``)."""
+
+    width = 1
+    bytes_per_person = 0
+
+    def __init__(self, initial: np.ndarray, key: np.ndarray, *, exact: bool):
+        self.groups = Groups(initial)
+        self.key, self.exact, self.people = key, exact, float(initial.sum())
+
+    @property
+    def count(self) -> np.ndarray:
+        return self.groups.count
+
+    @property
+    def travelling(self) -> float:
+        return self.groups.travelling
+
+    def _draws(self, day: int, decision: str):
+        return Exact(self.key, day, decision) if self.exact else Expected()
+
+    def spawn(self, day: int, new: int, weights: np.ndarray) -> np.ndarray:
+        self.people += new
+        return self.groups.spawn(new, weights, self._draws(day, SPAWN))
+
+    def step_day(self, day: int, place: tuple, arcs: tuple, routes: tuple, rules: np.ndarray) -> None:
+        self.groups.step_day(self._draws(day, MOVE), place, arcs, routes, rules)
