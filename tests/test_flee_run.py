@@ -40,10 +40,34 @@ def test_the_compiled_kernel_moves_people_as_its_plain_python_does(flee_folder, 
     s = read_scenario(flee_folder({"input_csv/routes.csv": _routes(30, 90),
                                    "input_csv/locations.csv": lambda t: t.replace(",500", ",60")}))  # fmt: skip
     compiled = simulate(s, seed=9)
-    monkeypatch.setattr(kernel, "step_day", kernel.step_day.py_func)
-    monkeypatch.setattr(kernel, "spawn", kernel.spawn.py_func)
+    for name in ("step_day", "spawn", "redraw"):
+        monkeypatch.setattr(kernel, name, getattr(kernel, name).py_func)
     plain = simulate(s, seed=9)
     assert np.array_equal(compiled.places, plain.places) and np.array_equal(compiled.travelling, plain.travelling)
+
+
+@pytest.mark.parametrize("chance", [0.001, 0.3, 0.9])
+def test_a_drawn_wait_is_the_law_of_deciding_each_day(chance):
+    """P(leave on day k after arriving) = c (1 - c)^k, as deciding each day with chance c gives."""
+    from refuge.backends.travel.people import _wake
+
+    words = np.random.default_rng(1).integers(0, 2**32, 200_000, dtype=np.uint64)
+    waits = np.array([_wake.py_func(0, chance, np.uint32(w)) for w in words])
+    for k in (0, 1, 5, 50):
+        expected = (1 - chance) ** k  # P(wait >= k)
+        assert abs((waits >= k).mean() - expected) <= 4 * np.sqrt(expected * (1 - expected) / len(words)) + 1e-9
+    assert _wake.py_func(7, 1.0, np.uint32(5)) == 7 and _wake.py_func(7, 0.0, np.uint32(5)) > 10**9
+
+
+def test_people_at_a_place_whose_chance_changes_leave_at_the_new_rate(flee_folder):
+    """A camp that becomes a town on day 10: its people leave at a town's chance from that day, not a camp's."""
+    closed = "#closure_type,name1,name2,closure_start,closure_end\ncamp,C,,10,400\n"
+    folder = {"input_csv/routes.csv": _routes(50, 120), "input_csv/sim_period.csv": "StartDate,2020-01-01\nLength,30\n",
+              "source_data/c.csv": "2020-01-01,2000\n2020-01-31,2000\n"}  # fmt: skip
+    kept = simulate(read_scenario(flee_folder(folder, name="kept")), seed=2)
+    opened = simulate(read_scenario(flee_folder(folder | {"input_csv/closures.csv": closed}, name="opened")), seed=2)
+    assert np.array_equal(kept.camps[:10], opened.camps[:10])  # the same draws until the change
+    assert kept.camps[-1, 0] > 1900 and opened.camps[-1, 0] < 1000
 
 
 def test_different_seeds_draw_different_people(flee_folder):

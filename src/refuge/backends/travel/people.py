@@ -2,15 +2,18 @@
 
 A person is a row: where they are (a place ``p >= 0``, or an arc ``a`` as ``-(a + 1)``
 while travelling), how far along the arc they are, the arc's closure count when
-they set out, and the places left on their route. The day goes person by person
-(each sees the counts the people before them left, as capacity needs), in the
-order of :mod:`refuge.backends.travel`.
+they set out, the places left on their route, and the day they next leave where
+they are. The day goes person by person (each sees the counts the people before
+them left, as capacity needs), in the order of :mod:`refuge.backends.travel`.
+
+Deciding each day to leave with the place's chance ``c`` is the same law as waiting
+a geometric number of days, ``P(wait >= k) = (1 - c) ** k``, drawn once on arrival,
+so the people who stay (most of them, most days) cost a comparison, not a random
+draw. A place whose chance changes has everyone there draw their wait again from
+that day (the law has no memory, so this is exact).
 
 Random numbers are Philox counters keyed by (day, decision, person, decision
-within the day), so a person's draws do not depend on anyone else's. One Philox
-block gives four words: the decision to move takes one word of the block of
-persons ``4k .. 4k+3`` (most people stay, and a draw is most of a stayer's cost);
-the route, drawn only by movers, has its own counter.
+within the day), so a person's draws do not depend on anyone else's.
 """
 
 from __future__ import annotations
@@ -20,9 +23,13 @@ import numpy as np
 
 from ..random import ROUNDS, decision_id, philox4x32
 
-MOVE = decision_id("travel.move")
+WAIT = decision_id("travel.wait")
 ROUTE = decision_id("travel.route")
 SPAWN = decision_id("travel.spawn")
+#: the wake day of someone who never leaves (a place whose chance is 0)
+NEVER = np.int32(2**31 - 1)
+#: the counters within a day of the draws of a new person's wake day, and of a wake day drawn again
+UNDRAWN, REDRAWN = 0xFFFFFFFE, 0xFFFFFFFF
 _TO_UNIT = 1.0 / 4294967296.0
 
 
@@ -32,10 +39,14 @@ def _unit(word):
 
 
 @nb.njit(cache=True, inline="always")
-def _word(words, k):
-    """Word ``k`` of a Philox block: person ``4j + k``'s share of block ``j``."""
-    w0, w1, w2, w3 = words
-    return w0 if k == 0 else w1 if k == 1 else w2 if k == 2 else w3
+def _wake(first, chance, word):
+    """The day someone who may first leave on day ``first`` leaves, leaving each day with ``chance``."""
+    if chance >= 1.0:
+        return np.int32(first)
+    if chance <= 0.0:
+        return NEVER
+    wait = np.log(_unit(word)) / np.log1p(-chance)
+    return np.int32(first + wait) if wait < NEVER - first else NEVER
 
 
 @nb.njit(cache=True, inline="always")
@@ -54,33 +65,30 @@ def capacity_factor(people_there, capacity, buffer):
 def step_day(n, day, key, people, place, arcs, routes, rules):
     """One day's travel for people ``0 .. n-1`` (:mod:`refuge.backends.travel` gives the order and the arrays).
 
-    ``people`` is ``(at, progress, generation, route)``; ``place``, ``arcs``, ``routes`` and ``rules``
-    as :mod:`refuge.backends.travel` gives them (``count`` is kept up to date).
+    ``people`` is ``(at, progress, generation, route, wake)``; ``place``, ``arcs``, ``routes`` and
+    ``rules`` as :mod:`refuge.backends.travel` gives them (``count`` is kept up to date).
 
     One function, its arrays unpacked once: a call per person to a helper taking
     arrays costs more in reference counting than the person's whole day. It lets
     go of the GIL, so other threads (loading the plotting library) run meanwhile.
     """
-    at, progress, generation, route = people
+    at, progress, generation, route, wake = people
     chance, camp, count, capacity = place[0], place[3], place[4], place[2]
     arc_start, arc_order, tail, head, length, arc_generation, arc_open = arcs
     route_start, route_end, route_arc, route_path, route_weight = routes[0], routes[1], routes[3], routes[4], routes[5]
     weight = np.empty(max(1, np.max(np.diff(route_start))))
     power, buffer, speed = rules[0], rules[1], rules[2]
     width = route.shape[1]
-    w0 = w1 = w2 = w3 = np.uint32(0)
-    block = -1
-    for phase in range(2):  # 0: everyone at a place may set out; 1: everyone on a link travels
+    for phase in range(2):  # 0: who is due to leave a place sets out; 1: everyone on a link travels
         for i in range(n):
             if phase == 0:
-                p = at[i]
-                if p < 0:
-                    continue
-                if block != i >> 2:
-                    w0, w1, w2, w3 = philox4x32(day, MOVE, i >> 2, 0, key[0], key[1], ROUNDS)
-                    block = i >> 2
-                if _unit(_word((w0, w1, w2, w3), i & 3)) >= chance[p]:
+                if at[i] < 0 or wake[i] > day:
                     continue  # most people, most days: they stay
+                if wake[i] < 0:  # new today: when they leave is drawn now
+                    words = philox4x32(day, WAIT, i, UNDRAWN, key[0], key[1], ROUNDS)
+                    wake[i] = _wake(day, chance[at[i]], words[0])
+                    if wake[i] > day:
+                        continue
             elif at[i] >= 0:
                 continue
             moving = phase == 0
@@ -89,31 +97,31 @@ def step_day(n, day, key, people, place, arcs, routes, rules):
             while True:
                 if moving:
                     p = at[i]
+                    arc = -1
                     if route[i, 0] < 0:  # choose a route, by weight times its end's capacity factor
                         first, last = route_start[p], route_start[p + 1]
-                        if first == last:
-                            break
-                        total = 0.0
-                        for r in range(first, last):
-                            w = route_weight[r] * capacity_factor(count[route_end[r]], capacity[route_end[r]], buffer)
-                            weight[r - first] = w if power == 1.0 else w**power
-                            total += weight[r - first]
-                        u = _unit(philox4x32(day, ROUTE, i, hop, key[0], key[1], ROUNDS)[0])
-                        chosen = first + min(int(u * (last - first)), last - first - 1)
-                        if total > 0.0:
-                            target = u * total
+                        if first < last:
+                            total = 0.0
                             for r in range(first, last):
-                                target -= weight[r - first]
-                                if target < 0.0 or r == last - 1:
-                                    chosen = r
-                                    break
-                        arc, goal = route_arc[chosen], route_end[chosen]
-                        if camp[goal] and capacity_factor(count[goal], capacity[goal], buffer) < 0.5:
-                            break  # bound for a camp nearly full: the route is dropped
-                        for h in range(width - 1):  # the places after the first, for the days to come
-                            route[i, h] = route_path[chosen, h + 1]
+                                w = route_weight[r] * capacity_factor(count[route_end[r]], capacity[route_end[r]],
+                                                                      buffer)
+                                weight[r - first] = w if power == 1.0 else w**power
+                                total += weight[r - first]
+                            u = _unit(philox4x32(day, ROUTE, i, hop, key[0], key[1], ROUNDS)[0])
+                            chosen = first + min(int(u * (last - first)), last - first - 1)
+                            if total > 0.0:
+                                target = u * total
+                                for r in range(first, last):
+                                    target -= weight[r - first]
+                                    if target < 0.0 or r == last - 1:
+                                        chosen = r
+                                        break
+                            goal = route_end[chosen]
+                            if not (camp[goal] and capacity_factor(count[goal], capacity[goal], buffer) < 0.5):
+                                arc = route_arc[chosen]  # (bound for a camp nearly full, the route is dropped)
+                                for h in range(width - 1):  # the places after the first, for the days to come
+                                    route[i, h] = route_path[chosen, h + 1]
                     else:  # on a route chosen earlier: its next link, if it is still open
-                        arc = -1
                         for k in range(arc_start[p], arc_start[p + 1]):
                             a = arc_order[k]
                             if arc_open[a] and head[a] == route[i, 0]:
@@ -124,12 +132,17 @@ def step_day(n, day, key, people, place, arcs, routes, rules):
                             end += 1
                         goal = route[i, end]
                         if arc < 0 or (camp[goal] and capacity_factor(count[goal], capacity[goal], buffer) < 0.5):
+                            arc = -1
                             for h in range(width):
                                 route[i, h] = -1
-                            break
-                        for h in range(width - 1):
-                            route[i, h] = route[i, h + 1]
-                        route[i, width - 1] = -1
+                        else:
+                            for h in range(width - 1):
+                                route[i, h] = route[i, h + 1]
+                            route[i, width - 1] = -1
+                    if arc < 0:  # no way on: they stay, and may leave again from tomorrow
+                        words = philox4x32(day, WAIT, i, 2 * hop + 1, key[0], key[1], ROUNDS)
+                        wake[i] = _wake(day + 1, chance[p], words[0])
+                        break
                     count[p] -= 1
                     at[i] = -(arc + 1)
                     progress[i] = 0.0
@@ -143,24 +156,35 @@ def step_day(n, day, key, people, place, arcs, routes, rules):
                     break
                 moved += length[a] - progress[i]
                 progress[i] = 0.0
+                hop += 1
+                there = head[a]
                 if generation[i] != arc_generation[a]:  # the link closed under them: back to where they set out
-                    at[i] = tail[a]
-                    count[tail[a]] += 1
-                    break
-                at[i] = head[a]
-                count[head[a]] += 1
-                if moved >= speed:
-                    break
-                hop += 1  # distance left today: decide again at once
-                if _unit(_word(philox4x32(day, MOVE, i >> 2, hop, key[0], key[1], ROUNDS), i & 3)) >= chance[head[a]]:
+                    there = tail[a]
+                    moved = speed
+                at[i] = there
+                count[there] += 1
+                # distance left today: they may leave again at once; else from tomorrow
+                words = philox4x32(day, WAIT, i, 2 * hop, key[0], key[1], ROUNDS)
+                wake[i] = _wake(day if moved < speed else day + 1, chance[there], words[0])
+                if wake[i] > day:
                     break
                 moving = True
+
+
+@nb.njit(cache=True, nogil=True)
+def redraw(n, day, key, people, chance, changed):
+    """Everyone at a place whose chance has ``changed`` draws the day they leave again, from ``day`` on."""
+    at, wake = people[0], people[4]
+    for i in range(n):
+        p = at[i]
+        if p >= 0 and changed[p]:
+            wake[i] = _wake(day, chance[p], philox4x32(day, WAIT, i, REDRAWN, key[0], key[1], ROUNDS)[0])
 
 
 @nb.njit(cache=True)
 def spawn(first, new, day, key, cumulative, people, count):
     """``new`` people from row ``first`` on, each at a place drawn with the spawn weights' ``cumulative`` sums."""
-    at, progress, generation, route = people
+    at, progress, generation, route, wake = people
     total = cumulative[-1]
     for j in range(first, first + new):
         w0, _, _, _ = philox4x32(day, SPAWN, j, 0, key[0], key[1], ROUNDS)
@@ -170,6 +194,7 @@ def spawn(first, new, day, key, cumulative, people, count):
         progress[j] = 0.0
         generation[j] = 0
         route[j, :] = -1
+        wake[j] = -1  # drawn by the day's kernel, with the chance it sees
         count[p] += 1
 
 
@@ -181,8 +206,10 @@ class Travellers:
         size = self.people + coming
         at = np.zeros(size, np.int32)
         at[: self.people] = np.repeat(np.arange(len(initial)), initial)  # place by place
-        self.rows = (at, np.zeros(size, np.float32), np.zeros(size, np.uint8), np.full((size, width), -1, np.int16))
+        self.rows = (at, np.zeros(size, np.float32), np.zeros(size, np.uint8), np.full((size, width), -1, np.int16),
+                     np.full(size, NEVER, np.int32))  # fmt: skip
         self.count = initial.copy()
+        self.chance = np.full(len(initial), np.nan)  # as the people's wake days were drawn: none yet
         self.bytes_per_person = sum(a.nbytes for a in self.rows) // max(size, 1)
 
     @property
@@ -196,4 +223,12 @@ class Travellers:
         return self.count - before
 
     def step_day(self, day: int, place: tuple, arcs: tuple, routes: tuple, rules: np.ndarray) -> None:
+        self._settle(day, place[0])
         step_day(self.people, day, self.key, self.rows, place, arcs, routes, rules)
+
+    def _settle(self, day: int, chance: np.ndarray) -> None:
+        """Wake days drawn again where a place's chance is not the one they were drawn with."""
+        changed = ~(chance == self.chance)
+        if changed.any():
+            redraw(self.people, day, self.key, self.rows, chance, changed)
+            self.chance = chance.copy()
