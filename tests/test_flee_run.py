@@ -52,11 +52,11 @@ def test_a_drawn_wait_is_the_law_of_deciding_each_day(chance):
     from refuge.backends.travel.people import _wake
 
     words = np.random.default_rng(1).integers(0, 2**32, 200_000, dtype=np.uint64)
-    waits = np.array([_wake.py_func(0, chance, np.uint32(w)) for w in words])
+    waits = np.array([_wake.py_func(0, np.log1p(-chance), np.uint32(w)) for w in words])
     for k in (0, 1, 5, 50):
         expected = (1 - chance) ** k  # P(wait >= k)
         assert abs((waits >= k).mean() - expected) <= 4 * np.sqrt(expected * (1 - expected) / len(words)) + 1e-9
-    assert _wake.py_func(7, 1.0, np.uint32(5)) == 7 and _wake.py_func(7, 0.0, np.uint32(5)) > 10**9
+    assert _wake.py_func(7, -np.inf, np.uint32(5)) == 7 and _wake.py_func(7, 0.0, np.uint32(5)) > 10**9  # chance 1, 0
 
 
 def test_people_at_a_place_whose_chance_changes_leave_at_the_new_rate(flee_folder):

@@ -39,14 +39,22 @@ def _unit(word):
 
 
 @nb.njit(cache=True, inline="always")
-def _wake(first, chance, word):
-    """The day someone who may first leave on day ``first`` leaves, leaving each day with ``chance``."""
-    if chance >= 1.0:
-        return np.int32(first)
-    if chance <= 0.0:
+def _wake(first, stay, word):
+    """The day someone who may first leave on day ``first`` leaves, staying each day with log-probability
+    ``stay`` (``log(1 - chance)``)."""
+    if stay == 0.0:
         return NEVER
-    wait = np.log(_unit(word)) / np.log1p(-chance)
+    wait = np.log(_unit(word)) / stay  # 0 where the chance is 1 (stay is -inf)
     return np.int32(first + wait) if wait < NEVER - first else NEVER
+
+
+@nb.njit(cache=True, inline="always")
+def _log_stay(chance):
+    """``log(1 - chance)`` per place: what a wait is drawn with."""
+    out = np.empty(len(chance))
+    for p in range(len(chance)):
+        out[p] = np.log1p(-min(max(chance[p], 0.0), 1.0))
+    return out
 
 
 @nb.njit(cache=True, inline="always")
@@ -79,6 +87,7 @@ def step_day(n, day, key, people, place, arcs, routes, rules):
     weight = np.empty(max(1, np.max(np.diff(route_start))))
     power, buffer, speed = rules[0], rules[1], rules[2]
     width = route.shape[1]
+    stay = _log_stay(chance)
     for phase in range(2):  # 0: who is due to leave a place sets out; 1: everyone on a link travels
         for i in range(n):
             if phase == 0:
@@ -86,7 +95,7 @@ def step_day(n, day, key, people, place, arcs, routes, rules):
                     continue  # most people, most days: they stay
                 if wake[i] < 0:  # new today: when they leave is drawn now
                     words = philox4x32(day, WAIT, i, UNDRAWN, key[0], key[1], ROUNDS)
-                    wake[i] = _wake(day, chance[at[i]], words[0])
+                    wake[i] = _wake(day, stay[at[i]], words[0])
                     if wake[i] > day:
                         continue
             elif at[i] >= 0:
@@ -141,7 +150,7 @@ def step_day(n, day, key, people, place, arcs, routes, rules):
                             route[i, width - 1] = -1
                     if arc < 0:  # no way on: they stay, and may leave again from tomorrow
                         words = philox4x32(day, WAIT, i, 2 * hop + 1, key[0], key[1], ROUNDS)
-                        wake[i] = _wake(day + 1, chance[p], words[0])
+                        wake[i] = _wake(day + 1, stay[p], words[0])
                         break
                     count[p] -= 1
                     at[i] = -(arc + 1)
@@ -165,7 +174,7 @@ def step_day(n, day, key, people, place, arcs, routes, rules):
                 count[there] += 1
                 # distance left today: they may leave again at once; else from tomorrow
                 words = philox4x32(day, WAIT, i, 2 * hop, key[0], key[1], ROUNDS)
-                wake[i] = _wake(day if moved < speed else day + 1, chance[there], words[0])
+                wake[i] = _wake(day if moved < speed else day + 1, stay[there], words[0])
                 if wake[i] > day:
                     break
                 moving = True
@@ -175,10 +184,11 @@ def step_day(n, day, key, people, place, arcs, routes, rules):
 def redraw(n, day, key, people, chance, changed):
     """Everyone at a place whose chance has ``changed`` draws the day they leave again, from ``day`` on."""
     at, wake = people[0], people[4]
+    stay = _log_stay(chance)
     for i in range(n):
         p = at[i]
         if p >= 0 and changed[p]:
-            wake[i] = _wake(day, chance[p], philox4x32(day, WAIT, i, REDRAWN, key[0], key[1], ROUNDS)[0])
+            wake[i] = _wake(day, stay[p], philox4x32(day, WAIT, i, REDRAWN, key[0], key[1], ROUNDS)[0])
 
 
 @nb.njit(cache=True)
