@@ -54,11 +54,3 @@ def travellers(backend: str, initial: np.ndarray, coming: int, width: int, key: 
     from .groups import Crowd
 
     return Crowd(initial, key, exact=backend == "counts")
-
-
-def prepare() -> None:
-    """Numba's first use (a third of a second, holding the GIL), done before the run: a caller that loads
-    other libraries in a thread meanwhile can start it after this, while the kernel lets go of the GIL."""
-    from .people import capacity_factor
-
-    capacity_factor(0.0, 0.0, 0.0)

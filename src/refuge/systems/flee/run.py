@@ -9,7 +9,6 @@ from importlib import import_module
 from pathlib import Path
 
 from ... import __version__
-from ...backends.travel import prepare
 from ...errors import RunError
 from ...store import check_output_path, publish_folder
 from .output import write_run
@@ -22,15 +21,13 @@ def run_to_folder(scenario_folder: Path, out: Path, *, seed: int = 0, backend: s
     """Read ``scenario_folder`` (every check before anything is written), run it, publish ``out``; its errors.
 
     A folder already holding this run (same inputs, seed, backend, refuge) is left as it is. The
-    plotting library loads in another thread while the people move (the kernel lets go of the GIL),
-    once Numba is ready, so the two imports do not take turns at the GIL.
+    plotting library loads in another thread while the people move (the kernel lets go of the GIL).
     """
     if backend not in BACKENDS:
         raise RunError(f"--backend {backend!r} is not available for Flee scenarios; choose one of "
                        f"{', '.join(BACKENDS)}")
     scenario = read_scenario(scenario_folder)
     out = check_output_path(out)
-    prepare()  # before the plotting library's import in a thread: each holds the GIL
     threading.Thread(target=import_module, args=("matplotlib.backends.backend_agg",), daemon=True).start()
     settings = {"refuge": __version__, "system": "flee", "scenario": str(Path(scenario_folder).resolve()),
                 "inputs": fingerprint(Path(scenario_folder)), "seed": seed, "backend": backend}  # fmt: skip
