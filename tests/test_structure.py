@@ -115,7 +115,8 @@ def test_the_settled_population_dies():
 
 
 def test_run_bands_are_predictive_intervals_with_the_misfit_and_the_ensemble_spread_is_an_option():
-    res = refuge.run("baseline", members=40, seed=1, backend="mean", timeline=Timeline(1990, 2012))
+    # 200 members: with 40, one year's 5-95% spread is a noisy estimate and can flip (2006 at seed 1)
+    res = refuge.run("baseline", members=200, seed=1, backend="mean", timeline=Timeline(1990, 2012))
     assert res.predictive("arrivals_south_korea") and not res.predictive("hiding_in_china")
     wide = res.quantiles("arrivals_south_korea").loc[2005:2011]
     narrow = res.quantiles("arrivals_south_korea", predictive=False).loc[2005:2011]
