@@ -21,24 +21,16 @@ from refuge.systems.korea.calibration import likelihood as lk
 from refuge.systems.korea.calibration.latent import LOADINGS, sample_paths
 from refuge.systems.korea.calibration.posterior import Posterior
 from refuge.systems.korea.drivers import LATENT
-from refuge.systems.korea.evidence import load_evidence
+from refuge.systems.korea.evidence import arrivals
 
 FIRST, LAST = 1990, 2025
 
 
-def record() -> dict[tuple[str, int], float]:
-    out = {}
-    for c in load_evidence():
-        if c.id.startswith("A") and c.quantity in ("arrivals", "arrivals_female") and len(c.years) == 1:
-            out[(c.quantity, c.years[0])] = c.value
-    return out
-
-
-def mape(sims: np.ndarray, truth: dict) -> tuple[float, float]:
-    """MAPE (%) of the median run: arrivals 1995-2025, women 2001-2025."""
+def mape(sims: np.ndarray, truth) -> tuple[float, float]:
+    """MAPE (%) of the median run against the record ``truth`` (by year): arrivals 1995-2025, women 2001-2025."""
     median = np.median(sims, axis=0)
-    total = [abs(median[y - FIRST, 0] / truth[("arrivals", y)] - 1) for y in range(1995, LAST + 1)]
-    women = [abs(median[y - FIRST, 1] / truth[("arrivals_female", y)] - 1) for y in range(2001, LAST + 1)]
+    total = [abs(median[y - FIRST, 0] / truth.total[y] - 1) for y in range(1995, LAST + 1)]
+    women = [abs(median[y - FIRST, 1] / truth.female[y] - 1) for y in range(2001, LAST + 1)]
     return 100 * float(np.mean(total)), 100 * float(np.mean(women))
 
 
@@ -50,7 +42,7 @@ def main() -> None:
     post = Posterior.load(resources.files("refuge.systems.korea.data") / "posterior")
     rows = np.linspace(0, len(post.samples) - 1, args.samples).astype(int)
     values = post.parameters(rows)
-    targets, truth = lk.Targets(LAST), record()
+    targets, truth = lk.Targets(LAST), arrivals()
     run = lambda x: lk.simulate_batch(values, LAST, None, lk.latent_paths(x))  # noqa: E731
 
     def smoothed(sigma, steps, centre=None):
@@ -74,9 +66,9 @@ def main() -> None:
             every_other = {y: round(float(share[y - FIRST]), 2) for y in range(1995, LAST + 1, 2)}
             print("pipeline share of arrivals:", every_other)
             median = np.median(run(first), axis=0)
-            miss_f = [np.log(truth[("arrivals_female", y)] / median[y - FIRST, 1]) for y in range(2001, LAST + 1)]
-            miss_m = [np.log((truth[("arrivals", y)] - truth[("arrivals_female", y)]) /
-                             (median[y - FIRST, 0] - median[y - FIRST, 1])) for y in range(2001, LAST + 1)]  # fmt: skip
+            years = range(2001, LAST + 1)
+            miss_f = [np.log(truth.female[y] / median[y - FIRST, 1]) for y in years]
+            miss_m = [np.log(truth.male[y] / (median[y - FIRST, 0] - median[y - FIRST, 1])) for y in years]
             print("correlation of women's and men's misses:", round(float(np.corrcoef(miss_f, miss_m)[0, 1]), 2))
     print("latent walks:", LATENT)
 

@@ -81,7 +81,7 @@ def philox4x32(c0, c1, c2, c3, k0, k1, rounds):
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
-def _unit(word):
+def unit(word):
     """A uniform in the open interval (0, 1) from one 32-bit word."""
     return (np.float64(word) + 0.5) * _TO_UNIT
 
@@ -90,7 +90,7 @@ def _unit(word):
 def uniforms(k0, k1, step, decision, block):
     """Four uniforms for one block of one decision at one step, for the member keyed (k0, k1)."""
     w0, w1, w2, w3 = philox4x32(step, decision, block, 0, k0, k1, ROUNDS)
-    return _unit(w0), _unit(w1), _unit(w2), _unit(w3)
+    return unit(w0), unit(w1), unit(w2), unit(w3)
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -101,10 +101,10 @@ def fill_uniforms(out, k0, k1, step, decision, first_block):
     """
     for b in range(out.shape[0] // 4):
         w0, w1, w2, w3 = philox4x32(step, decision, first_block + b, 0, k0, k1, ROUNDS)
-        out[4 * b] = _unit(w0)
-        out[4 * b + 1] = _unit(w1)
-        out[4 * b + 2] = _unit(w2)
-        out[4 * b + 3] = _unit(w3)
+        out[4 * b] = unit(w0)
+        out[4 * b + 1] = unit(w1)
+        out[4 * b + 2] = unit(w2)
+        out[4 * b + 3] = unit(w3)
 
 
 @nb.njit(cache=True, error_model="numpy")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ..random import ROUNDS, decision_id, philox4x32
+from ..random import ROUNDS, decision_id, philox4x32, unit
 
 WAIT = decision_id("travel.wait")
 ROUTE = decision_id("travel.route")
@@ -30,12 +30,6 @@ SPAWN = decision_id("travel.spawn")
 NEVER = np.int32(2**31 - 1)
 #: the counters within a day of the draws of a new person's wake day, and of a wake day drawn again
 UNDRAWN, REDRAWN = 0xFFFFFFFE, 0xFFFFFFFF
-_TO_UNIT = 1.0 / 4294967296.0
-
-
-@nb.njit(cache=True, inline="always")
-def _unit(word):
-    return (np.float64(word) + 0.5) * _TO_UNIT
 
 
 @nb.njit(cache=True, inline="always")
@@ -44,7 +38,7 @@ def _wake(first, stay, word):
     ``stay`` (``log(1 - chance)``)."""
     if stay == 0.0:
         return NEVER
-    wait = np.log(_unit(word)) / stay  # 0 where the chance is 1 (stay is -inf)
+    wait = np.log(unit(word)) / stay  # 0 where the chance is 1 (stay is -inf)
     return np.int32(first + wait) if wait < NEVER - first else NEVER
 
 
@@ -116,7 +110,7 @@ def step_day(n, day, key, people, place, arcs, routes, rules):
                                                                       buffer)
                                 weight[r - first] = w if power == 1.0 else w**power
                                 total += weight[r - first]
-                            u = _unit(philox4x32(day, ROUTE, i, hop, key[0], key[1], ROUNDS)[0])
+                            u = unit(philox4x32(day, ROUTE, i, hop, key[0], key[1], ROUNDS)[0])
                             chosen = first + min(int(u * (last - first)), last - first - 1)
                             if total > 0.0:
                                 target = u * total
@@ -198,7 +192,7 @@ def spawn(first, new, day, key, cumulative, people, count):
     total = cumulative[-1]
     for j in range(first, first + new):
         w0, _, _, _ = philox4x32(day, SPAWN, j, 0, key[0], key[1], ROUNDS)
-        p = np.searchsorted(cumulative, _unit(w0) * total, side="right")
+        p = np.searchsorted(cumulative, unit(w0) * total, side="right")
         p = min(p, len(cumulative) - 1)
         at[j] = p
         progress[j] = 0.0
