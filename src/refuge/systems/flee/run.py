@@ -9,11 +9,12 @@ from importlib import import_module
 from pathlib import Path
 
 from ... import __version__
+from ...backends.travel import BACKENDS
 from ...errors import RunError
 from ...store import check_output_path, publish_folder
 from .output import write_run
 from .reader import read_scenario
-from .simulate import BACKENDS, simulate
+from .simulate import simulate
 
 
 def run_to_folder(scenario_folder: Path, out: Path, *, seed: int = 0, backend: str = "agents",

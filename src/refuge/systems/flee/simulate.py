@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...backends.random import member_keys
-from ...backends.travel import BACKENDS, travellers
+from ...backends.travel import travellers
 from ...errors import DataError, RunError
 from .reader import FleeScenario
 from .rules import Places
@@ -82,8 +82,6 @@ class FleeRun:
 
 def simulate(scenario: FleeScenario, *, seed: int = 0, backend: str = "agents") -> FleeRun:
     """Run ``scenario`` with Flee's rules on ``backend``; the same seed gives the same numbers."""
-    if backend not in BACKENDS:
-        raise RunError(f"backend {backend!r} is not available for Flee scenarios; choose one of {', '.join(BACKENDS)}")
     plan = schedule(scenario)
     rules = scenario.settings.rules()
     places = Places.start(scenario)
@@ -91,7 +89,7 @@ def simulate(scenario: FleeScenario, *, seed: int = 0, backend: str = "agents") 
     key = member_keys(seed, 1)[0]
     initial = np.zeros(len(net.places), np.int64)
     initial[list(scenario.camps)] = scenario.camp_data[0]
-    if backend != "agents" and (scenario.settings.rules().awareness_level != 1 or "marker" in scenario.kind):
+    if backend in ("counts", "mean") and (rules.awareness_level != 1 or "marker" in scenario.kind):
         raise RunError("the counts and mean backends need awareness_level 1 and no marker locations (routes one "
                        "link long); use --backend agents")  # fmt: skip
     movers = travellers(backend, initial, int(plan.new.sum()), places.routes().path.shape[1], key)
