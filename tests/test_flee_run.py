@@ -10,8 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from refuge.systems.flee.output import errors, flee_csv
+from refuge.systems.flee.output import errors, flee_csv, plot_camps
 from refuge.systems.flee.reader import read_scenario
+from refuge.systems.flee.run import run_to_folder
 from refuge.systems.flee.simulate import schedule, simulate
 
 REAL = Path(__file__).parents[2] / "shared" / "flee"
@@ -122,6 +123,13 @@ def test_refuge_flee_writes_through_the_run_store_and_refuses_a_bad_folder(flee_
     bad = refuge(str(bad_folder), "--out", str(tmp_path / "no"))
     assert bad.returncode == 2 and "routes.csv, row 1, field name2" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "no").exists()
+
+
+def test_the_camp_plot_made_while_the_people_move_is_the_plot_made_after(flee_folder, tmp_path):
+    folder = flee_folder()
+    run_to_folder(folder, tmp_path / "out", seed=4)  # its figure made in another thread during the run
+    after = plot_camps(simulate(read_scenario(folder), seed=4), tmp_path / "after.png")
+    assert (tmp_path / "out" / "camps.png").read_bytes() == after.read_bytes()
 
 
 @pytest.mark.parametrize("backend", ["counts", "mean"])

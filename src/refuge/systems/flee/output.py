@@ -14,10 +14,15 @@ import csv
 import datetime as dt
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .reader import FleeScenario
 from .simulate import FleeRun
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: the files a Flee run writes
 FILES = ("out.csv", "errors.json", "places.csv", "camps.png")
@@ -37,15 +42,16 @@ def errors(run: FleeRun) -> dict[str, float]:
     }
 
 
-def write_run(run: FleeRun, folder: Path) -> None:
-    """Every output of ``run`` into ``folder`` (a run store's staging folder)."""
+def write_run(run: FleeRun, folder: Path, figure: Figure | None = None) -> None:
+    """Every output of ``run`` into ``folder`` (a run store's staging folder); ``figure``: its
+    :func:`camp_figure`, if one was made while the people moved."""
     scenario = run.scenario
     (folder / "out.csv").write_text(flee_csv(run), encoding="utf-8")
     summary = {**errors(run), "scenario": scenario.name, "backend": run.backend, "seed": run.seed,
                "days": scenario.days, "people_at_end": int(run.total[-1]), "agent_steps": run.agent_steps}  # fmt: skip
     (folder / "errors.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     _places_table(run, folder / "places.csv")
-    plot_camps(run, folder / "camps.png")
+    plot_camps(run, folder / "camps.png", figure)
 
 
 def _dates(run: FleeRun) -> list[str]:
@@ -88,12 +94,16 @@ def _places_table(run: FleeRun, path: Path) -> None:
             out.writerow([t, date, *(f"{x:g}" for x in run.places[t]), f"{run.travelling[t]:g}"])
 
 
-def plot_camps(run: FleeRun, path: Path) -> Path:
-    """One panel a scored camp: people there in the simulation against the UNHCR counts, day by day."""
+def camp_figure(scenario: FleeScenario) -> Figure:
+    """One panel a scored camp with what is known before the run: the UNHCR counts, titles and axes.
+
+    It is drawn once, so that fonts, ticks and the renderer are ready: ``refuge flee`` makes it in
+    another thread while the people move (the kernel lets go of the GIL), and :func:`plot_camps`
+    then only adds the run and draws again.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    scenario = run.scenario
     names = [scenario.network.places[c] for c in scenario.camps]
     columns = min(3, max(len(names), 1))
     rows = -(-max(len(names), 1) // columns)
@@ -107,18 +117,30 @@ def plot_camps(run: FleeRun, path: Path) -> Path:
             ax.axis("off")
             continue
         ax.plot(days, scenario.camp_data[:, k] * scenario.hasten, color="black", lw=1.4, label="UNHCR")
-        ax.plot(days, run.camps[:, k] * scenario.hasten, color="tab:blue", lw=1.4, label=f"refuge ({run.backend})")
         ax.set_title(names[k], fontsize=10)
         ax.grid(alpha=0.3)
     for ax in axes[-1]:
         ax.set_xlabel(f"days since {scenario.start.isoformat()}")
     for ax in axes[:, 0]:
         ax.set_ylabel(unit, fontsize=8)
-    axes.flat[0].legend(fontsize=8)
+    fig.subplots_adjust(left=0.07, right=0.98, top=1 - 0.5 / (3.0 * rows + 0.6), bottom=0.5 / rows / 3, hspace=0.35,
+                        wspace=0.25)  # fmt: skip
+    fig.canvas.draw()
+    return fig
+
+
+def plot_camps(run: FleeRun, path: Path, figure: Figure | None = None) -> Path:
+    """The run's people in each scored camp, day by day, on ``figure`` (a fresh :func:`camp_figure` if none)."""
+    scenario = run.scenario
+    fig = figure or camp_figure(scenario)
+    days = np.arange(scenario.days)
+    panels = fig.axes[: len(scenario.camps)]
+    for k, ax in enumerate(panels):
+        ax.plot(days, run.camps[:, k] * scenario.hasten, color="tab:blue", lw=1.4, label=f"refuge ({run.backend})")
+    if panels:
+        panels[0].legend(fontsize=8)
     measured = errors(run)
     fig.suptitle(f"{scenario.name}: ARD {measured['ARD']:.3f}, rescaled {measured['ARD_rescaled']:.3f} "
                  f"({run.backend}, seed {run.seed})", fontsize=11)  # fmt: skip
-    fig.subplots_adjust(left=0.07, right=0.98, top=1 - 0.5 / (3.0 * rows + 0.6), bottom=0.5 / rows / 3, hspace=0.35,
-                        wspace=0.25)  # fmt: skip
     fig.savefig(path, dpi=100)
     return path

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from importlib import import_module
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ... import __version__
 from ...backends.travel import BACKENDS
 from ...errors import RunError
 from ...store import check_output_path, publish_folder
-from .output import write_run
-from .reader import read_scenario
+from .output import camp_figure, write_run
+from .reader import FleeScenario, read_scenario
 from .simulate import simulate
 
 
@@ -21,20 +20,30 @@ def run_to_folder(scenario_folder: Path, out: Path, *, seed: int = 0, backend: s
                   force: bool = False) -> dict:  # fmt: skip
     """Read ``scenario_folder`` (every check before anything is written), run it, publish ``out``; its errors.
 
-    A folder already holding this run (same inputs, seed, backend, refuge) is left as it is. The
-    plotting library loads in another thread while the people move (the kernel lets go of the GIL).
+    A folder already holding this run (same inputs, seed, backend, refuge) is left as it is.
     """
     if backend not in BACKENDS:
         raise RunError(f"--backend {backend!r} is not available for Flee scenarios; choose one of "
                        f"{', '.join(BACKENDS)}")
     scenario = read_scenario(scenario_folder)
     out = check_output_path(out)
-    threading.Thread(target=import_module, args=("matplotlib.backends.backend_agg",), daemon=True).start()
     settings = {"refuge": __version__, "system": "flee", "scenario": str(Path(scenario_folder).resolve()),
                 "inputs": fingerprint(Path(scenario_folder)), "seed": seed, "backend": backend}  # fmt: skip
-    publish_folder(out, settings, lambda staging: write_run(simulate(scenario, seed=seed, backend=backend), staging),
-                   force=force)  # fmt: skip
+    publish_folder(out, settings, lambda staging: _run_and_write(scenario, staging, seed, backend), force=force)
     return json.loads((out / "errors.json").read_text(encoding="utf-8"))
+
+
+def _run_and_write(scenario: FleeScenario, staging: Path, seed: int, backend: str) -> None:
+    """The run and its outputs, the plot's figure made in another thread while the people move.
+
+    The thread starts after the first day: loading the compiled kernels and loading the plotting
+    library both need the GIL, which the kernel's days leave free.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        figure = []
+        run = simulate(scenario, seed=seed, backend=backend,
+                       running=lambda: figure.append(pool.submit(camp_figure, scenario)))  # fmt: skip
+        write_run(run, staging, figure[0].result() if figure else None)
 
 
 def fingerprint(folder: Path) -> str:
@@ -44,4 +53,3 @@ def fingerprint(folder: Path) -> str:
         digest.update(str(path.relative_to(folder)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
-

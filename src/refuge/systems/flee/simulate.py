@@ -17,6 +17,7 @@ camps' own counts are placed in the camps instead (``insert_day0``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,8 +81,13 @@ class FleeRun:
         return self.places.sum(axis=1) + self.travelling
 
 
-def simulate(scenario: FleeScenario, *, seed: int = 0, backend: str = "agents") -> FleeRun:
-    """Run ``scenario`` with Flee's rules on ``backend``; the same seed gives the same numbers."""
+def simulate(scenario: FleeScenario, *, seed: int = 0, backend: str = "agents",
+             running: Callable[[], object] | None = None) -> FleeRun:  # fmt: skip
+    """Run ``scenario`` with Flee's rules on ``backend``; the same seed gives the same numbers.
+
+    ``running`` is called once, after the first day: the compiled kernels are loaded by then, and
+    the days to come leave the GIL free for other threads most of the time.
+    """
     plan = schedule(scenario)
     rules = scenario.settings.rules()
     places = Places.start(scenario)
@@ -119,4 +125,6 @@ def simulate(scenario: FleeScenario, *, seed: int = 0, backend: str = "agents") 
         at_places[t] = movers.count
         travelling[t] = movers.travelling
         steps += movers.people
+        if t == 0 and running is not None:
+            running()
     return FleeRun(scenario, backend, seed, at_places, travelling, plan, steps, movers.bytes_per_person)
