@@ -438,9 +438,13 @@ def main() -> None:
     """Entry point: refuge errors become one message and exit code 2 (typer does the same for usage errors).
 
     Ctrl-C outside a command's own handling ends with exit code 130, without a traceback.
-    The command's objects are frozen out of the garbage collector before the interpreter exits:
-    its last sweeps through everything numba and matplotlib loaded took ~0.3 s of every command.
+
+    The garbage collector is tuned for a command's life: the imports of numba, matplotlib and
+    xarray create about a million objects that live as long as the process, and the default
+    thresholds (a sweep every 700 allocations) swept them over and over (~0.2 s of a command's
+    start); its last sweeps at exit took ~0.3 s more, so the objects are frozen out of it first.
     """
+    gc.set_threshold(100_000, 20, 20)
     try:
         app()
     except RefugeError as err:
