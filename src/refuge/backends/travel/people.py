@@ -33,21 +33,21 @@ UNDRAWN, REDRAWN = 0xFFFFFFFE, 0xFFFFFFFF
 
 
 @nb.njit(cache=True, inline="always")
-def _wake(first, stay, word):
-    """The day someone who may first leave on day ``first`` leaves, staying each day with log-probability
-    ``stay`` (``log(1 - chance)``)."""
-    if stay == 0.0:
-        return NEVER
-    wait = np.log(unit(word)) / stay  # 0 where the chance is 1 (stay is -inf)
+def _wake(first, scale, word):
+    """The day someone who may first leave on day ``first`` leaves, where ``scale`` is the place's
+    :func:`_wait_scale`: ``P(wait >= k) = (1 - chance) ** k``."""
+    wait = -np.log(unit(word)) * scale  # inf where the chance is 0, 0 where it is 1
     return np.int32(first + wait) if wait < NEVER - first else NEVER
 
 
 @nb.njit(cache=True, inline="always")
-def _log_stay(chance):
-    """``log(1 - chance)`` per place: what a wait is drawn with."""
+def _wait_scale(chance):
+    """``-1 / log(1 - chance)`` per place: a wait is ``-log(u)`` times it (a product, once a day, not a
+    division per draw)."""
     out = np.empty(len(chance))
     for p in range(len(chance)):
-        out[p] = np.log1p(-min(max(chance[p], 0.0), 1.0))
+        c = min(max(chance[p], 0.0), 1.0)
+        out[p] = np.inf if c == 0.0 else 0.0 if c == 1.0 else -1.0 / np.log1p(-c)  # never, at once
     return out
 
 
@@ -81,19 +81,21 @@ def step_day(n, day, key, people, place, arcs, routes, rules):
     weight = np.empty(max(1, np.max(np.diff(route_start))))
     power, buffer, speed = rules[0], rules[1], rules[2]
     width = route.shape[1]
-    stay = _log_stay(chance)
+    scale = _wait_scale(chance)
+    due = np.empty(n, np.int32)
     for phase in range(2):  # 0: who is due to leave a place sets out; 1: everyone on a link travels
+        m = 0  # who they are, found first by a loop tight enough to cost little per person
         for i in range(n):
-            if phase == 0:
-                if at[i] < 0 or wake[i] > day:
-                    continue  # most people, most days: they stay
-                if wake[i] < 0:  # new today: when they leave is drawn now
-                    words = philox4x32(day, WAIT, i, UNDRAWN, key[0], key[1], ROUNDS)
-                    wake[i] = _wake(day, stay[at[i]], words[0])
-                    if wake[i] > day:
-                        continue
-            elif at[i] >= 0:
-                continue
+            if (at[i] >= 0 and wake[i] <= day) if phase == 0 else at[i] < 0:
+                due[m] = i
+                m += 1
+        for k in range(m):
+            i = due[k]
+            if phase == 0 and wake[i] < 0:  # new today: when they leave is drawn now
+                words = philox4x32(day, WAIT, i, UNDRAWN, key[0], key[1], ROUNDS)
+                wake[i] = _wake(day, scale[at[i]], words[0])
+                if wake[i] > day:
+                    continue
             moving = phase == 0
             hop = 0
             moved = 0.0
@@ -144,7 +146,7 @@ def step_day(n, day, key, people, place, arcs, routes, rules):
                             route[i, width - 1] = -1
                     if arc < 0:  # no way on: they stay, and may leave again from tomorrow
                         words = philox4x32(day, WAIT, i, 2 * hop + 1, key[0], key[1], ROUNDS)
-                        wake[i] = _wake(day + 1, stay[p], words[0])
+                        wake[i] = _wake(day + 1, scale[p], words[0])
                         break
                     count[p] -= 1
                     at[i] = -(arc + 1)
@@ -168,7 +170,7 @@ def step_day(n, day, key, people, place, arcs, routes, rules):
                 count[there] += 1
                 # distance left today: they may leave again at once; else from tomorrow
                 words = philox4x32(day, WAIT, i, 2 * hop, key[0], key[1], ROUNDS)
-                wake[i] = _wake(day if moved < speed else day + 1, stay[there], words[0])
+                wake[i] = _wake(day if moved < speed else day + 1, scale[there], words[0])
                 if wake[i] > day:
                     break
                 moving = True
@@ -178,11 +180,11 @@ def step_day(n, day, key, people, place, arcs, routes, rules):
 def redraw(n, day, key, people, chance, changed):
     """Everyone at a place whose chance has ``changed`` draws the day they leave again, from ``day`` on."""
     at, wake = people[0], people[4]
-    stay = _log_stay(chance)
+    scale = _wait_scale(chance)
     for i in range(n):
         p = at[i]
         if p >= 0 and changed[p]:
-            wake[i] = _wake(day, stay[p], philox4x32(day, WAIT, i, REDRAWN, key[0], key[1], ROUNDS)[0])
+            wake[i] = _wake(day, scale[p], philox4x32(day, WAIT, i, REDRAWN, key[0], key[1], ROUNDS)[0])
 
 
 @nb.njit(cache=True)
