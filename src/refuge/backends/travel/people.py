@@ -72,7 +72,7 @@ def step_day(n, day, key, people, place, arcs, routes, rules):
 
     One function, its arrays unpacked once: a call per person to a helper taking
     arrays costs more in reference counting than the person's whole day. It lets
-    go of the GIL, so other threads (loading the plotting library) run meanwhile.
+    go of the GIL, so other threads (making the plot's figure) run meanwhile.
     """
     at, progress, generation, route, wake = people
     chance, camp, count, capacity = place[0], place[3], place[4], place[2]
