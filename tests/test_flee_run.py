@@ -52,13 +52,14 @@ def test_a_drawn_wait_is_the_law_of_deciding_each_day(chance):
     """P(leave on day k after arriving) = c (1 - c)^k, as deciding each day with chance c gives."""
     from refuge.backends.travel.people import _wait_scale, _wake
 
-    scale = _wait_scale.py_func(np.array([chance, 1.0, 0.0]))
-    words = np.random.default_rng(1).integers(0, 2**32, 200_000, dtype=np.uint64)
-    waits = np.array([_wake.py_func(0, scale[0], np.uint32(w)) for w in words])
+    chances = np.array([chance, 1.0, 0.0])
+    scale = _wait_scale(chances)
+    key = np.array([3, 4], np.uint32)
+    waits = np.array([_wake(0, chance, scale[0], 0, person, 0, key) for person in range(200_000)])
     for k in (0, 1, 5, 50):
         expected = (1 - chance) ** k  # P(wait >= k)
-        assert abs((waits >= k).mean() - expected) <= 4 * np.sqrt(expected * (1 - expected) / len(words)) + 1e-9
-    assert _wake.py_func(7, scale[1], np.uint32(5)) == 7 and _wake.py_func(7, scale[2], np.uint32(5)) > 10**9  # 1, 0
+        assert abs((waits >= k).mean() - expected) <= 4 * np.sqrt(expected * (1 - expected) / len(waits)) + 1e-9
+    assert _wake(7, 1.0, scale[1], 0, 5, 0, key) == 7 and _wake(7, 0.0, scale[2], 0, 5, 0, key) > 10**9  # 1, 0
 
 
 def test_people_at_a_place_whose_chance_changes_leave_at_the_new_rate(flee_folder):

@@ -33,10 +33,18 @@ UNDRAWN, REDRAWN = 0xFFFFFFFE, 0xFFFFFFFF
 
 
 @nb.njit(cache=True, inline="always")
-def _wake(first, scale, word):
-    """The day someone who may first leave on day ``first`` leaves, where ``scale`` is the place's
-    :func:`_wait_scale`: ``P(wait >= k) = (1 - chance) ** k``."""
-    wait = -np.log(unit(word)) * scale  # inf where the chance is 0, 0 where it is 1
+def _wake(first, chance, scale, day, person, counter, key):
+    """The day someone who may first leave on day ``first`` leaves a place with ``chance`` and its
+    :func:`_wait_scale`: ``P(wait >= k) = (1 - chance) ** k``, drawn at (day, WAIT, person, counter).
+
+    Waits under a day (``u > 1 - chance``) need no logarithm, and a place everyone leaves no draw.
+    """
+    if chance >= 1.0:
+        return np.int32(first)
+    u = unit(philox4x32(day, WAIT, person, counter, key[0], key[1], ROUNDS)[0])
+    if u > 1.0 - chance:
+        return np.int32(first)
+    wait = -np.log(u) * scale  # inf where the chance is 0
     return np.int32(first + wait) if wait < NEVER - first else NEVER
 
 
@@ -92,8 +100,7 @@ def step_day(n, day, key, people, place, arcs, routes, rules):
         for k in range(m):
             i = due[k]
             if phase == 0 and wake[i] < 0:  # new today: when they leave is drawn now
-                words = philox4x32(day, WAIT, i, UNDRAWN, key[0], key[1], ROUNDS)
-                wake[i] = _wake(day, scale[at[i]], words[0])
+                wake[i] = _wake(day, chance[at[i]], scale[at[i]], day, i, UNDRAWN, key)
                 if wake[i] > day:
                     continue
             moving = phase == 0
@@ -145,8 +152,7 @@ def step_day(n, day, key, people, place, arcs, routes, rules):
                                 route[i, h] = route[i, h + 1]
                             route[i, width - 1] = -1
                     if arc < 0:  # no way on: they stay, and may leave again from tomorrow
-                        words = philox4x32(day, WAIT, i, 2 * hop + 1, key[0], key[1], ROUNDS)
-                        wake[i] = _wake(day + 1, scale[p], words[0])
+                        wake[i] = _wake(day + 1, chance[p], scale[p], day, i, 2 * hop + 1, key)
                         break
                     count[p] -= 1
                     at[i] = -(arc + 1)
@@ -169,8 +175,7 @@ def step_day(n, day, key, people, place, arcs, routes, rules):
                 at[i] = there
                 count[there] += 1
                 # distance left today: they may leave again at once; else from tomorrow
-                words = philox4x32(day, WAIT, i, 2 * hop, key[0], key[1], ROUNDS)
-                wake[i] = _wake(day if moved < speed else day + 1, scale[there], words[0])
+                wake[i] = _wake(day if moved < speed else day + 1, chance[there], scale[there], day, i, 2 * hop, key)
                 if wake[i] > day:
                     break
                 moving = True
@@ -184,7 +189,7 @@ def redraw(n, day, key, people, chance, changed):
     for i in range(n):
         p = at[i]
         if p >= 0 and changed[p]:
-            wake[i] = _wake(day, scale[p], philox4x32(day, WAIT, i, REDRAWN, key[0], key[1], ROUNDS)[0])
+            wake[i] = _wake(day, chance[p], scale[p], day, i, REDRAWN, key)
 
 
 @nb.njit(cache=True)
