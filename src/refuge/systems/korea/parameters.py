@@ -77,7 +77,7 @@ PARAMETERS = (
         "ratio",
         "attempts by women relative to men",
         (Record("8", "탈북자 여성 비율은 2002년(55%) 처음으로 전체의 절반을 넘어선"),),
-        prior=Prior(0.7, 3.0),
+        prior=Prior(0.3, 3.0, log=True),
     ),
     Parameter(
         "aid_relief",
@@ -164,7 +164,7 @@ PARAMETERS = (
         "ratio",
         "arrest risk of men relative to women (women hide in host households)",
         (Record("8", "Female defectors made up 85% of the total this year"),),
-        prior=Prior(1.0, 5.0),
+        prior=Prior(1.0, 10.0, log=True),
     ),
     Parameter(
         "hiding_capacity",
@@ -184,7 +184,7 @@ PARAMETERS = (
         "per week",
         "people hiding in China who go back to the North of their own accord, when returns go unpunished",
         (Seed("002", "even allowed them to come back into the country without any punishment"),),
-        prior=Prior(1e-3, 2e-2, log=True),
+        prior=Prior(1e-4, 2e-2, log=True),
     ),
     Parameter(
         "died_in_china",
@@ -216,7 +216,7 @@ PARAMETERS = (
         "per week per settled defector",
         "escapes from the North that settled defectors pay brokers for",
         (Seed("000", "each freed North Korean (North Korean defector) rescues another North Korean"),),
-        prior=Prior(1e-4, 4e-3, log=True),
+        prior=Prior(1e-5, 4e-3, log=True),
     ),
     Parameter(
         "news_effect",
