@@ -322,3 +322,23 @@ def test_a_parameter_the_record_leaves_at_its_prior_is_reported_as_prior_only():
     labels = dict(zip(table["parameter"], table["informed"], strict=True))
     assert labels.pop("onward_escape") == "by the record"  # ...but one, pinned down
     assert set(labels.values()) == {"prior-only"} and len(labels) == space.ndim - 1
+
+
+def test_a_reader_holding_a_chain_file_makes_the_writer_wait_not_fail(tmp_path):
+    """HDF5 locks a file another process has open; the chain's writer waits for the reader to let go."""
+    from refuge.systems.korea.calibration.chainfile import ChainFile
+
+    path = tmp_path / "chain-0.h5"
+    ChainFile(str(path), name="chain").reset(4, 2)
+    reader = subprocess.Popen([sys.executable, "-c", "import sys, time, h5py\n"
+                               "f = h5py.File(sys.argv[1], 'r'); print('open', flush=True); time.sleep(1.5)",
+                               str(path)], stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert reader.stdout.readline().strip() == "open"
+        with pytest.raises(BlockingIOError):
+            h5py.File(path, "a")  # what emcee's own backend did, and the calibration died of
+        with ChainFile(str(path), name="chain").open("a") as f:
+            assert f["chain"].attrs["nwalkers"] == 4
+    finally:
+        reader.wait(timeout=30)
+    assert reader.returncode == 0

@@ -276,9 +276,11 @@ def _run_chain(k: int, settings: Settings, path: str, start: np.ndarray | None, 
     """Run (or resume) chain ``k`` to ``settings.steps``; returns the steps it holds."""
     import emcee
 
+    from .chainfile import ChainFile
+
     space = settings.space()
     evaluator = Evaluator(space, Targets(settings.until, claims, soft=settings.soft), workers=1, blind=settings.blind)
-    backend = emcee.backends.HDFBackend(path, name="chain")
+    backend = ChainFile(path, name="chain")
     if start is not None:
         backend.reset(settings.walkers, space.ndim)
         _write_settings(Path(path), settings, space, version)
