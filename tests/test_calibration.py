@@ -268,6 +268,8 @@ def test_cli_calibrate_writes_posterior_fit_tables_and_plots(tmp_path):
     assert meta["settings"]["until"] == 2005 and meta["settings"]["seed"] == 0 and len(meta["data_version"]) == 12
     summary = json.loads((out / "fit_summary.json").read_text())
     assert summary["hold-out"]["years"] == "2006-2025" and summary["in-sample"]["years"] == "1995-2005"
+    assert "For scale: the record's own centred 3-year mean misses it by" in done.stdout
+    assert 0 < summary["in-sample"]["smooth_reference_mape_pct"] < 50
     share = summary["female_share"]  # the record splits the sexes from 2001
     assert share["years"] == "2001-2025" and share["within_5_points"] + len(share["misses"]) == share["n_years"] == 25
     surveys = {row["year"]: row for row in summary["time_abroad"]}
@@ -322,6 +324,21 @@ def test_a_parameter_the_record_leaves_at_its_prior_is_reported_as_prior_only():
     labels = dict(zip(table["parameter"], table["informed"], strict=True))
     assert labels.pop("onward_escape") == "by the record"  # ...but one, pinned down
     assert set(labels.values()) == {"prior-only"} and len(labels) == space.ndim - 1
+
+
+def test_the_smooth_reference_is_exact_on_steady_growth_and_charges_a_lone_spike():
+    from refuge.systems.korea.calibration.report import smooth_reference_mape
+
+    years = range(2000, 2010)
+    steady = pd.Series([100 * 1.3**k for k in range(10)], index=years)
+    mape = smooth_reference_mape(steady)
+    # a geometric mean of three steps of steady growth is the middle one; at either end, the mean of two is off
+    # by a factor sqrt(1.3)
+    ends = (1 - 1 / np.sqrt(1.3)) * 100 + (np.sqrt(1.3) - 1) * 100
+    assert mape == pytest.approx(ends / 10)
+    spike = pd.Series([100.0] * 5 + [800.0] + [100.0] * 4, index=years)  # one year 8 times its neighbours
+    # the spike's year is smoothed to 200 (75% off); each neighbour to 200 (100% off)
+    assert smooth_reference_mape(spike) == pytest.approx((75 + 100 + 100) / 10)
 
 
 def test_a_reader_holding_a_chain_file_makes_the_writer_wait_not_fail(tmp_path):

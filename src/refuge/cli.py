@@ -298,6 +298,9 @@ def calibrate(
                           f"{part['years_in_90pct_band']} of {part['n_years']}",
                           f"{part['years_in_50pct_band']} of {part['n_years']}")
     console.print(table)
+    if "smooth_reference_mape_pct" in summary.get("in-sample", {}):
+        console.print(f"For scale: the record's own centred 3-year mean misses it by "
+                      f"{summary['in-sample']['smooth_reference_mape_pct']:.1f}% a year in the same years.")
     console.print(
         f"{meta['samples']} posterior samples from {meta['iterations']} steps; acceptance {meta['acceptance']:.2f}, "
         f"R-hat max {meta['rhat_max']}, autocorrelation up to {meta['autocorr_steps_max']} steps; "
