@@ -436,9 +436,10 @@ def per_stratum(*values) -> np.ndarray:
     >>> per_stratum(0.5, 1.0)
     array([0.5, 1. ])
     """
-    shape = np.broadcast_shapes(*map(np.shape, values))
-    if not shape:  # a hazard's constants
+    arrays = [value.shape for value in values if isinstance(value, np.ndarray) and value.ndim]
+    if not arrays:  # a hazard's constants
         return np.array(values, dtype=float)
+    shape = arrays[0] if len(arrays) == 1 else np.broadcast_shapes(*arrays)  # numbers broadcast to any shape
     out = np.empty((*shape[:-1], len(values)))
     for i, value in enumerate(values):
         out[..., i : i + 1] = value
