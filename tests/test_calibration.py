@@ -1,5 +1,6 @@
 """Calibration: recovery of known parameters, resuming after an interruption, the shipped posterior, the CLI."""
 
+import io
 import os
 import subprocess
 import sys
@@ -107,8 +108,12 @@ def test_an_interrupted_calibration_resumes_where_it_stopped(tmp_path):
     draws = Posterior.load(tmp_path).draw(4, seed=0)
     assert set(draws) == set(FITTED) and all(len(v) == 4 for v in draws.values())
 
-    other = calibrate(Settings(**{**settings.__dict__, "seed": 9}), tmp_path, workers=1, claims=claims)
-    assert not other.provenance["resumed"]  # a chain with other settings is not continued
+    reseeded = Settings(**{**settings.__dict__, "seed": 9})
+    with pytest.raises(RunError, match=r"holds another calibration \(seed 0 there, 9 here\).*--force"):
+        calibrate(reseeded, tmp_path, workers=1, claims=claims)  # other settings: the chains there are kept
+    assert Posterior.load(tmp_path).provenance["settings"]["seed"] == 0
+    other = calibrate(reseeded, tmp_path, workers=1, claims=claims, force=True)
+    assert not other.provenance["resumed"]  # replaced, not continued
 
 
 def test_targets_hold_out_the_years_after_the_cutoff():
@@ -207,6 +212,9 @@ def test_cli_evidence_lists_claims_and_flags_contradictions():
     assert done.returncode == 0, done.stderr
     assert "14,000" in done.stdout and "contradicted" in done.stdout
     assert "S01 (seed 004" in done.stdout.replace("\n", " ")
+    surveys = refuge_cli("evidence", "--quantity", "time_abroad", "--csv")
+    claims = set(pd.read_csv(io.StringIO(surveys.stdout), dtype=str)["claim"])
+    assert {"3.17", "3.92", "1.5"} <= claims  # years abroad as the sources give them, not rounded to 3, 4 and 2
     bad = refuge_cli("evidence", "--quantity", "ghosts")
     assert bad.returncode == 2 and "allowed:" in bad.stderr and "Traceback" not in bad.stderr
 

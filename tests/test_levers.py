@@ -61,3 +61,17 @@ def test_the_counts_backend_agrees_on_direction():
     closed = refuge.run("border-closure", members=5, seed=4).outputs()
     window = dict(variable="crossings_to_china", year=slice(2027, 2028))
     assert (closed.sel(**window).sum("year") < base.sel(**window).sum("year")).all()
+
+
+def test_harsher_punishment_stays_inside_its_range_and_stops_returns(tmp_path):
+    """Returns home go as 1 - punishment: a lever scaling punishment past 1 is held at 1, not run into a negative
+    hazard (it once was)."""
+    harsher = tmp_path / "harsher.yaml"
+    harsher.write_text("name: harsher\ndescription: punishment up half from 2027\nbase: baseline\n"
+                       "levers:\n  - {lever: punishment, from: 2027-01, scale: 1.5}\n")  # fmt: skip
+
+    def returns(scenario):
+        flows = refuge.run(scenario, members=1, backend="mean").data.flows
+        return float(flows.sel(flow="return_home", year=slice(2028, 2040)).sum())
+
+    assert returns(str(harsher)) == 0.0 < returns("baseline")

@@ -164,3 +164,52 @@ def test_a_run_into_a_folder_publishes_the_numbers_of_the_api(tmp_path):
     direct = refuge.run("baseline", members=3, seed=2, backend="mean", block=2, timeline=Timeline())
     np.testing.assert_allclose(results.data.flows.values, direct.data.flows.values)
     results.data.close()
+
+
+def test_a_working_folder_is_claimed_only_when_empty_or_of_the_same_kind(tmp_path):
+    """calibrate and backtest fill their folders step by step: the same rules keep users' files safe."""
+    from refuge.store import claim_folder
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "posterior.csv").write_text("my own table")  # a name calibrate writes, in a folder refuge did not mark
+    with pytest.raises(RunError, match="not a refuge calibration folder"):
+        claim_folder(mine, "calibration", {"until": 2011}, ("posterior.csv",), force=True)
+    assert (mine / "posterior.csv").read_text() == "my own table" and len(list(mine.iterdir())) == 1
+    with pytest.raises(RunError, match="is a file"):
+        claim_folder(mine / "posterior.csv", "calibration", {"until": 2011}, ("posterior.csv",))
+
+    out = claim_folder(tmp_path / "c", "calibration", {"until": 2011}, ("chain-*.h5", "fit.csv"))
+    (out / "chain-0.h5").write_text("chain")
+    assert claim_folder(out, "calibration", {"until": 2011}, ("chain-*.h5",)) == out  # the same: go on
+    assert (out / "chain-0.h5").read_text() == "chain"
+    with pytest.raises(RunError, match="not a refuge backtest folder"):
+        claim_folder(out, "backtest", {"until": 2011}, ("chain-*.h5",))
+    with pytest.raises(RunError, match=r"until 2011 there, 2015 here.*--force"):
+        claim_folder(out, "calibration", {"until": 2015}, ("chain-*.h5",))
+    (out / "notes.txt").write_text("a user's note")
+    with pytest.raises(RunError, match=r"did not write \(notes.txt\)"):
+        claim_folder(out, "calibration", {"until": 2015}, ("chain-*.h5",), force=True)
+    (out / "notes.txt").unlink()
+    (out / "origin-2005").mkdir()
+    (out / "origin-2005" / "x.csv").write_text("kept")
+    claim_folder(out, "calibration", {"until": 2015}, ("chain-*.h5", "origin-*"), force=True)
+    assert sorted(p.name for p in out.iterdir()) == ["origin-2005", "refuge.json"]  # files go, folders are claimed
+    assert (out / "origin-2005" / "x.csv").read_text() == "kept"
+    assert json.loads((out / "refuge.json").read_text())["settings"] == {"until": 2015}
+
+
+def test_cli_calibrate_and_backtest_never_overwrite_a_users_folder(tmp_path):
+    users = tmp_path / "users"
+    users.mkdir()
+    (users / "fit.csv").write_text("mine")
+    (users / "scores.csv").write_text("mine")
+    for args in (("calibrate", "--until", "2005", "--particles", "34", "--chains", "1", "--steps", "2",
+                  "--screen", "34", "--workers", "1"),
+                 ("backtest", "--quick", "--origins", "2005", "--workers", "1")):  # fmt: skip
+        done = subprocess.run([sys.executable, "-m", "refuge", *args, "--out", str(users)], capture_output=True,
+                              text=True, timeout=300)  # fmt: skip
+        assert done.returncode == 2, done.stderr
+        assert "refuge never overwrites what it did not write" in done.stderr and "Traceback" not in done.stderr
+    assert sorted(p.name for p in users.iterdir()) == ["fit.csv", "scores.csv"]
+    assert (users / "fit.csv").read_text() == (users / "scores.csv").read_text() == "mine"

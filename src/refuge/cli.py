@@ -12,7 +12,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 # the model, numpy and matplotlib are imported inside the commands that use them: `refuge --help` stays quick
 from . import __version__, cli_analysis
@@ -23,6 +25,8 @@ from .listing import show
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
 console = Console()
+#: the backends a run or comparison may take, and what the agents cost
+BACKENDS = "mean | counts | agents (every person: minutes a member for Korea)"
 errors = Console(stderr=True)
 
 
@@ -31,7 +35,7 @@ def run(
     scenario: Annotated[str, typer.Argument(help="a built-in scenario name or a scenario YAML file")],
     members: Annotated[int, typer.Option(min=1, max=MAX_MEMBERS, help="ensemble members")] = 500,
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="seed of all random streams")] = 0,
-    backend: Annotated[str, typer.Option(help="mean | counts | agents")] = "counts",
+    backend: Annotated[str, typer.Option(help=BACKENDS)] = "counts",
     out: Annotated[Path | None, typer.Option(help="output folder [default: out/SCENARIO]")] = None,
     force: Annotated[bool, typer.Option(help="replace an output folder that holds another run")] = False,
     block: Annotated[
@@ -69,15 +73,16 @@ def run(
                 block=block or (_AGENTS_BLOCK if backend == "agents" else 2_000),
             )  # fmt: skip
         except KeyboardInterrupt:
-            errors.print(f"interrupted: finished members are kept; run the same command again to resume into {folder}")
+            errors.print(f"interrupted: finished members are kept; run the same command again to resume into {folder}",
+                         markup=False)
             raise typer.Exit(130) from None
     chosen_system = get_system(system)
     console.print(chosen_system.summary(results, predictive=not ensemble_bands))
-    console.print(f"wrote {folder}/: annual.csv, annual.parquet, results.nc, {', '.join(chosen_system.plot_files)}, "
-                  "run.json")
+    console.print(f"wrote {escape(str(folder))}/: annual.csv, annual.parquet, results.nc, "
+                  f"{', '.join(chosen_system.plot_files)}, run.json")
     if trajectories:
         console.print(chosen_system.trajectory_summary(folder))
-        console.print(f"wrote {folder}/: trajectories.parquet, journeys.csv, journeys.png")
+        console.print(f"wrote {escape(str(folder))}/: trajectories.parquet, journeys.csv, journeys.png")
 
 
 #: members held in memory at once by the agents backend (3 million people each at 17 bytes a person)
@@ -96,7 +101,7 @@ def compare(
     names: Annotated[list[str], typer.Argument(help="scenarios, the first being the reference", show_default=False)],
     members: Annotated[int, typer.Option(min=1, help="ensemble members per scenario")] = 200,
     seed: Annotated[int, typer.Option(min=0, help="one seed for all: common random numbers")] = 0,
-    backend: Annotated[str, typer.Option(help="mean | counts")] = "counts",
+    backend: Annotated[str, typer.Option(help=BACKENDS)] = "counts",
     start: Annotated[int, typer.Option(help="first year of the window compared")] = 2027,
     end: Annotated[int, typer.Option(help="last year of the window compared")] = 2040,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("out/compare"),
@@ -130,7 +135,7 @@ def flee(
     table.add_column("ARD rescaled", justify="right")
     table.add_row(f"{measured['ARD']:.4f}", f"{measured['ARD_rescaled']:.4f}")
     console.print(table)
-    console.print(f"wrote {folder}/: {', '.join(FILES)}")
+    console.print(f"wrote {escape(str(folder))}/: {', '.join(FILES)}")
 
 
 #: ``--csv`` on the listing verbs
@@ -153,7 +158,7 @@ def validate(file: Annotated[str, typer.Argument(help="a scenario YAML file (or 
     from .scenarios.schema import describe_date
 
     item = load_scenario(file, system)
-    console.print(f"[green]valid[/]: scenario [bold]{item.name}[/] ({item.source})")
+    console.print(f"[green]valid[/]: scenario [bold]{escape(item.name)}[/] ({escape(str(item.source))})")
     for lever in item.levers:
         kind, value = lever.action
         until = f" until {describe_date(lever.until)}" if lever.until is not None else ""
@@ -232,8 +237,8 @@ def evidence(
 
 
 def _claim_text(row) -> str:
-    def fmt(x):
-        return f"{x:,.3g}" if x < 1 else f"{x:,.0f}"
+    def fmt(x):  # whole numbers and hundreds with separators; 1.5 years stays 1.5, 3.17 stays 3.17
+        return f"{x:,.0f}" if x == round(x) or abs(x) >= 100 else f"{x:.3g}"
 
     value, low, high = (row[k] if row[k] == row[k] else None for k in ("value", "low", "high"))
     if low is not None and high is not None:
@@ -256,6 +261,8 @@ def calibrate(
     workers: Annotated[int | None, typer.Option(help="worker processes [default: all cores]")] = None,
     dask: Annotated[str | None, typer.Option(help="address of a Dask scheduler to run the chains on")] = None,
     out: Annotated[Path | None, typer.Option(help="output folder [default: calibration/until-YEAR]")] = None,
+    force: Annotated[bool, typer.Option(help="replace an output folder that holds a calibration of other settings")]
+    = False,
     system: cli_analysis.SystemName = "korea",
 ) -> None:
     """Calibrate the model to the record up to a year: posterior, fit and hold-out error, plots.
@@ -282,9 +289,11 @@ def calibrate(
             shown[0] = step
 
         try:
-            posterior = found.calibrate(settings, folder, workers=workers, client=client, progress=step_done)
+            posterior = found.calibrate(settings, folder, workers=workers, client=client, progress=step_done,
+                                        force=force)
         except KeyboardInterrupt:
-            errors.print(f"interrupted: the chains so far are kept in {folder}; run the same command to resume")
+            errors.print(f"interrupted: the chains so far are kept in {folder}; run the same command to resume",
+                         markup=False)
             raise typer.Exit(130) from None
     summary = found.write_report(posterior, folder, until)
     meta = posterior.provenance
@@ -306,8 +315,8 @@ def calibrate(
         f"R-hat max {meta['rhat_max']}, autocorrelation up to {meta['autocorr_steps_max']} steps; "
         f"{meta['wall_seconds_this_session']:.0f} s"
     )
-    console.print(f"wrote {folder}/: posterior.csv, posterior.json, predictive.png, fit.csv, fit_summary.json, "
-                  "parameters.csv, parameters.png, hiding_in_china.csv, hiding_in_china.png")
+    console.print(f"wrote {escape(str(folder))}/: posterior.csv, posterior.json, predictive.png, fit.csv, "
+                  "fit_summary.json, parameters.csv, parameters.png, hiding_in_china.csv, hiding_in_china.png")
 
 
 @app.command()
@@ -319,6 +328,8 @@ def backtest(
     seed: Annotated[int, typer.Option(min=0, help="seed of the sampler and the draws")] = 0,
     workers: Annotated[int | None, typer.Option(help="worker processes [default: all cores]")] = None,
     scheduler: cli_analysis.Scheduler = None,
+    force: Annotated[bool, typer.Option(help="replace an output folder that holds a backtest of other settings")]
+    = False,
     system: cli_analysis.SystemName = "korea",
 ) -> None:
     """Rolling-origin backtest: calibrate blind at each origin, forecast 5 years, score against naive forecasters.
@@ -345,7 +356,7 @@ def backtest(
         task = bar.add_task("backtest", total=len(chosen))
         table = found.backtest(out, origins=chosen, budget=budget, seed=seed, workers=workers,
                                progress=lambda done, total: bar.update(task, completed=done),
-                               client=cli_analysis.client(scheduler))  # fmt: skip
+                               client=cli_analysis.client(scheduler), force=force)  # fmt: skip
     summary = table.groupby(["kind", "forecaster", "horizon"])[["crps", "ape", "in90"]].mean().reset_index()
     for kind, title in (("forecast", "Forecasts: blind after each origin"),
                         ("conditional", "Conditional projections: given the dated events after each origin")):
@@ -355,7 +366,7 @@ def backtest(
         for _, r in summary[summary["kind"] == kind].iterrows():
             view.add_row(r.forecaster, str(r.horizon), f"{r.crps:,.0f}", f"{r.ape:.1f}%", f"{r.in90:.0%}")
         console.print(view)
-    console.print(f"wrote {out}/: scores.csv, summary.csv, summary.md, backtest.png")
+    console.print(f"wrote {escape(str(out))}/: scores.csv, summary.csv, summary.md, backtest.png")
 
 
 def _dask_client(address: str):
@@ -411,7 +422,7 @@ def estimate(
         table.add_row(str(year), f"{row.q50:,.0f}", f"{row.q25:,.0f} – {row.q75:,.0f}",
                       f"{row.q05:,.0f} – {row.q95:,.0f}", text)
     console.print(table)
-    console.print(f"wrote {folder}/hiding_in_china.csv and hiding_in_china.png")
+    console.print(f"wrote {escape(str(folder))}/hiding_in_china.csv and hiding_in_china.png")
 
 
 @app.command()
@@ -451,7 +462,7 @@ def main() -> None:
     try:
         app()
     except RefugeError as err:
-        errors.print(f"[red]error[/]: {err}", highlight=False, soft_wrap=True)
+        errors.print(Text.assemble(("error", "red"), f": {err}"), highlight=False, soft_wrap=True)  # never markup
         sys.exit(2)
     except KeyboardInterrupt:
         errors.print("interrupted")

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console()
@@ -103,7 +104,7 @@ def sensitivity(
     console.print(_indices_table(result))
     for line in result.in_words():
         console.print(line, highlight=False)
-    console.print(f"wrote {folder}/: indices.csv, indices.png, drivers.txt, sensitivity.json")
+    console.print(f"wrote {escape(str(folder))}/: indices.csv, indices.png, drivers.txt, sensitivity.json")
 
 
 def compare_body(names: list[str], *, members: int, seed: int, backend: str, start: int, end: int, out: Path,
@@ -118,8 +119,12 @@ def compare_body(names: list[str], *, members: int, seed: int, backend: str, sta
     from .store import RunFolder, publish_folder
 
     if len(names) < 2:
+        other = names[0] if names and names[0] != "baseline" else "border-closure"
         raise RunError(f"compare needs at least two scenarios, the first being the reference (got {len(names)}); "
-                       f"e.g. refuge compare baseline {names[0] if names else 'border-closure'}")  # fmt: skip
+                       f"e.g. refuge compare baseline {other}")  # fmt: skip
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise RunError(f"scenario {repeated[0]!r} is listed twice; compare runs each scenario once, against the first")
     if not 1990 <= start <= end <= Timeline().end:
         raise RunError(f"--start {start} and --end {end} must satisfy 1990 <= start <= end <= {Timeline().end}")
     for name in names:
@@ -137,7 +142,7 @@ def compare_body(names: list[str], *, members: int, seed: int, backend: str, sta
     publish_folder(out, settings, lambda staging: comparison.save(staging, table, differences, start, meta, system),
                    force=force)  # fmt: skip
     console.print(comparison.table(table, start, end, backend, system))
-    console.print(f"wrote {out}/: compare.csv, differences.csv, compare.png, compare.json")
+    console.print(f"wrote {escape(str(out))}/: compare.csv, differences.csv, compare.png, compare.json")
 
 
 def report(
@@ -148,7 +153,7 @@ def report(
     from .report import write_report
 
     path = write_report(folder, system=system)
-    console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, self-contained: open it anywhere)")
+    console.print(f"wrote {escape(str(path))} ({path.stat().st_size / 1e6:.1f} MB, self-contained: open it anywhere)")
 
 
 def _indices_table(result) -> Table:

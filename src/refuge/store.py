@@ -28,6 +28,7 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import fnmatch
 import hashlib
 import json
 import os
@@ -393,6 +394,67 @@ def publish_folder(out: Path, settings: dict, write: Callable[[Path], object], *
             return done
         write(folder.start_staging())
         return folder.publish()
+
+
+#: the mark of a folder a verb fills step by step (:func:`claim_folder`)
+WORKING_MARK = "refuge.json"
+_WORKING_FORMAT = "refuge-working/1"
+
+
+def claim_folder(out: Path | str, kind: str, settings: dict, own: tuple[str, ...], *, force: bool = False) -> Path:
+    """A folder that a verb fills step by step and resumes (a calibration's chains, a backtest's origins).
+
+    Such a folder is not published whole as a run's is, so the store's rules are kept here: refuge
+    writes into ``out`` only if it is absent, empty, or marked (``refuge.json``) as a ``kind`` folder
+    holding nothing but the names the verb writes (``own``: glob patterns). Marked with the same
+    ``settings``, the verb goes on from what is there; with others it is refused unless ``force``,
+    which deletes the verb's own files, and only those, before starting afresh (its own folders, such
+    as a backtest's calibrations, are claimed in turn by the verb that fills them).
+    """
+    out = check_output_path(Path(out))
+    settings = json.loads(json.dumps(settings, default=str))
+    if out.exists() and not out.is_dir():
+        raise RunError(f"--out {out} is a file, not a folder; choose another --out")
+    entries = sorted(out.iterdir()) if out.exists() else []
+    if entries:
+        mark = _read_mark(out / WORKING_MARK)
+        if mark is None or mark.get("kind") != kind:
+            raise RunError(f"--out {out} exists and is not a refuge {kind} folder (it has no {WORKING_MARK} of one); "
+                           "refuge never overwrites what it did not write: choose another --out")  # fmt: skip
+        ours = [e for e in entries if e.name != WORKING_MARK and any(fnmatch.fnmatch(e.name, p) for p in own)]
+        foreign = [e.name for e in entries if e.name != WORKING_MARK and e not in ours]
+        if foreign:
+            raise RunError(f"--out {out} holds what refuge's {kind} did not write ({', '.join(foreign[:5])}); "
+                           "move it away or choose another --out")  # fmt: skip
+        if mark.get("settings") != settings:
+            if not force:
+                raise RunError(f"--out {out} holds another {kind} ({_differences(mark.get('settings'), settings)}); "
+                               "choose another --out, or give --force to start afresh")  # fmt: skip
+            for entry in ours:
+                if not entry.is_dir() or entry.is_symlink():
+                    entry.unlink()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise RunError(f"--out {out}: the folder cannot be created ({err.strerror})") from None
+    write_text(out / WORKING_MARK, json.dumps({"format": _WORKING_FORMAT, "kind": kind, "settings": settings},
+                                              indent=2, sort_keys=True) + "\n")  # fmt: skip
+    return out
+
+
+def _read_mark(path: Path) -> dict | None:
+    try:
+        mark = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return mark if isinstance(mark, dict) and mark.get("format") == _WORKING_FORMAT else None
+
+
+def _differences(there: object, here: dict) -> str:
+    """The settings that differ, as ``until 2011 there, 2015 here``."""
+    there = there if isinstance(there, dict) else {}
+    keys = [k for k in sorted(set(there) | set(here)) if there.get(k) != here.get(k)]
+    return "; ".join(f"{k} {there.get(k)!r} there, {here.get(k)!r} here" for k in keys[:4]) or "other settings"
 
 
 def check_output_path(out: Path) -> Path:

@@ -64,6 +64,7 @@ DRIVERS = (
             Seed("003", "sent to a prison camp for a short imprisonment (usually for a couple of months)"),
             Record("9", "ordered officials in May 2008 to shoot defectors or imprison them for 10 years"),
         ),
+        bounds=(0.0, 1.0),  # return home goes as 1 - punishment: 1 is the harshest it can be
     ),
     Driver(
         "counter_propaganda",

@@ -29,12 +29,14 @@ kinds so each table stands alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ....errors import RunError
+from ....store import claim_folder
 from ..evidence import Claim, arrivals, load_evidence, record_end
 from .likelihood import COLUMNS, simulate_posterior
 from .posterior import Posterior
@@ -116,7 +118,7 @@ def scores(draws: np.ndarray, observed: float) -> dict[str, float]:
 
 def forecast_origin(origin: int, budget: Budget, out: Path, *, claims: list[Claim] | None = None,
                     record: pd.Series | None = None, seed: int = 0, workers: int | None = None,
-                    client=None) -> dict:  # fmt: skip
+                    client=None, force: bool = False) -> dict:  # fmt: skip
     """Calibrate at ``origin`` (blind) and return the forecasters' draws ``{(forecaster, kind): (draws, years)}``.
 
     With a Dask ``client``, the calibration's search and chains run on its workers (the same numbers).
@@ -126,7 +128,8 @@ def forecast_origin(origin: int, budget: Budget, out: Path, *, claims: list[Clai
     settings = Settings(until=origin, walkers=budget.walkers, chains=budget.chains, steps=budget.steps,
                         screen=budget.screen, refine=budget.refine, seed=seed, blind=True)
     known = known_at(origin, claims)
-    posterior = calibrate(settings, out / f"origin-{origin}", workers=workers, claims=known, client=client)
+    posterior = calibrate(settings, out / f"origin-{origin}", workers=workers, claims=known, client=client,
+                          force=force)
     result = {}
     result[("refuge", "forecast")] = refuge_forecast(origin, posterior, years, blind=True, draws=budget.draws,
                                                      seed=seed)
@@ -139,15 +142,26 @@ def forecast_origin(origin: int, budget: Budget, out: Path, *, claims: list[Clai
     return result
 
 
+#: what a backtest writes into its folder: each origin's calibration, the scores, their summary and plot
+FILES = ("origin-*", "scores.csv", "summary.csv", "summary.md", "backtest.png", "report.html")
+
+
 def backtest(out: Path | str, *, origins: tuple[int, ...] = ORIGINS, budget: Budget = Budget(), seed: int = 0,
-             workers: int | None = None, progress=None, client=None) -> pd.DataFrame:  # fmt: skip
-    """Run the rolling-origin backtest; write ``scores.csv``, ``summary.csv``, ``summary.md`` and ``backtest.png``."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+             workers: int | None = None, progress=None, client=None, force: bool = False) -> pd.DataFrame:  # fmt: skip
+    """Run the rolling-origin backtest; write ``scores.csv``, ``summary.csv``, ``summary.md`` and ``backtest.png``.
+
+    ``out`` must be absent, empty, or a backtest of the same settings; ``force`` replaces one of others
+    (:func:`refuge.store.claim_folder`).
+    """
+    if len(set(origins)) != len(origins):
+        raise RunError(f"origins {list(origins)}: an origin is listed twice")
+    settings = {"origins": sorted(origins), "budget": asdict(budget), "seed": seed}
+    out = claim_folder(out, "backtest", settings, FILES, force=force)
     record = arrivals()["total"]
     rows = []
     for i, origin in enumerate(origins):
-        forecasts = forecast_origin(origin, budget, out, record=record, seed=seed, workers=workers, client=client)
+        forecasts = forecast_origin(origin, budget, out, record=record, seed=seed, workers=workers, client=client,
+                                    force=force)
         for (forecaster, kind), draws in forecasts.items():
             for h in range(1, draws.shape[1] + 1):
                 rows.append({"origin": origin, "horizon": h, "forecaster": forecaster, "kind": kind,

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ....errors import RunError
+from ....store import claim_folder
 from ..drivers import LATENT
 from ..evidence import Claim, data_version, record_end
 from .latent import sample_paths
@@ -148,6 +149,12 @@ class Evaluator:
 Progress = Callable[[int, int, float], None]
 
 
+#: what a calibration writes into its folder (``refuge report`` may add its page)
+FILES = ("chain-*.h5", "posterior.csv", "posterior.json", "latent.csv", "fit.csv", "fit_summary.json",
+         "parameters.csv", "parameters.png", "hiding_in_china.csv", "hiding_in_china.png", "predictive*.png",
+         "report.html")
+
+
 def calibrate(
     settings: Settings = Settings(),
     out: Path | str = "calibration",
@@ -157,6 +164,7 @@ def calibrate(
     progress: Progress | None = None,
     stop_after: int | None = None,
     claims: list[Claim] | None = None,
+    force: bool = False,
 ) -> Posterior:
     """Calibrate the model to the record up to ``settings.until``; resume the chains in ``out`` if present.
 
@@ -167,10 +175,13 @@ def calibrate(
     after that many new steps (to test resuming): the chains stay on disk, no
     posterior is written, and the next call continues them. ``claims`` replaces
     the shipped evidence (for tests on data simulated by the model itself).
+    ``out`` must be absent, empty, or a calibration of the same settings
+    (any number of steps: more steps go on from the chains there); ``force``
+    replaces a calibration of other settings (:func:`refuge.store.claim_folder`).
     """
     settings.check()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    identity = {key: value for key, value in asdict(settings).items() if key != "steps"}
+    out = claim_folder(out, "calibration", identity, FILES, force=force)
     space = settings.space()
     targets = Targets(settings.until, claims, soft=settings.soft)
     version = data_version() if claims is None else "custom claims"
