@@ -197,6 +197,16 @@ def test_malformed_latent_paths_are_a_data_error_naming_row_and_field(tmp_path, 
         Posterior.load(tmp_path)
 
 
+def test_paths_a_short_calibration_wanders_to_are_read_back(tmp_path):
+    shipped = shipped_folder()
+    for name in ("posterior.json", "posterior.csv"):
+        (tmp_path / name).write_text((shipped / name).read_text())
+    table = pd.read_csv(shipped / "latent.csv")
+    table.loc[1, "route_female_tilt:2009"] = 10.891  # as a 4-step calibration to 2011 wrote it
+    table.to_csv(tmp_path / "latent.csv", index=False)
+    assert Posterior.load(tmp_path).latent.loc[1, "route_female_tilt:2009"] == 10.891
+
+
 def test_a_missing_posterior_is_a_data_error(tmp_path):
     with pytest.raises(DataError, match=r"posterior\.csv is missing"):
         Posterior.load(tmp_path / "nowhere")

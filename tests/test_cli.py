@@ -206,6 +206,8 @@ def test_compare_and_run_never_replace_other_results_without_force(tmp_path):
     other = refuge_cli("compare", "baseline", "new-famine", "--members", "2", "--backend", "mean",
                        "--out", str(tmp_path / "c"))  # fmt: skip
     assert other.returncode == 2 and "holds another run" in other.stderr and "--force" in other.stderr
+    assert "it differs in scenarios ['baseline', 'border-closure', 'more-aid'] there, ['baseline', 'new-famine']" \
+        in " ".join(other.stderr.split())
     run = refuge_cli("run", "baseline", "--members", "2", "--out", str(tmp_path / "c"))
     assert run.returncode == 2 and "holds another run" in run.stderr
     assert (tmp_path / "c" / "compare.csv").read_bytes() == before
@@ -213,3 +215,13 @@ def test_compare_and_run_never_replace_other_results_without_force(tmp_path):
                         "--out", str(tmp_path / "c"), "--force")  # fmt: skip
     assert forced.returncode == 0, forced.stderr
     assert set(pd.read_csv(tmp_path / "c" / "compare.csv").scenario) == {"baseline", "new-famine"}
+
+
+def test_a_run_again_with_another_block_size_is_the_same_run(tmp_path):
+    """Block size changes how the work is cut, not the numbers: the folder is not another run's."""
+    first = refuge_cli("run", "baseline", "--members", "5", "--seed", "3", "--block", "2", "--out", str(tmp_path / "r"))
+    assert first.returncode == 0, first.stderr
+    before = (tmp_path / "r" / "run.json").read_bytes()
+    again = refuge_cli("run", "baseline", "--members", "5", "--seed", "3", "--out", str(tmp_path / "r"))
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "r" / "run.json").read_bytes() == before  # found done, not run again

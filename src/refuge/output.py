@@ -63,8 +63,7 @@ def run_to_folder(
         "parameters": scenario.parameters,
         "members": members,
         "seed": seed,
-        "backend": backend,
-        "block": block,
+        "backend": backend,  # not the block size: results are the same whatever it is
         "member_parameters": system.parameter_source(calibrated),
         "trajectories": trajectories,
     }

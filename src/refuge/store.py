@@ -269,7 +269,8 @@ class RunFolder:
             raise RunError(f"--out {out} holds files refuge did not write or that were changed since "
                            f"({'; '.join(problems[:5])}); move them away or choose another --out")  # fmt: skip
         if manifest.settings != self.settings and not self.force:
-            raise RunError(f"--out {out} holds another run ({describe(manifest.settings)}); "
+            raise RunError(f"--out {out} holds another run ({describe(manifest.settings)}; it differs in "
+                           f"{_differences(manifest.settings, self.settings)}); "
                            "choose another --out, or give --force to replace it")  # fmt: skip
         return manifest
 
@@ -454,7 +455,11 @@ def _differences(there: object, here: dict) -> str:
     """The settings that differ, as ``until 2011 there, 2015 here``."""
     there = there if isinstance(there, dict) else {}
     keys = [k for k in sorted(set(there) | set(here)) if there.get(k) != here.get(k)]
-    return "; ".join(f"{k} {there.get(k)!r} there, {here.get(k)!r} here" for k in keys[:4]) or "other settings"
+    def shown(value: object) -> str:
+        text = repr(value)
+        return text if len(text) <= 60 else text[:57] + "..."
+
+    return "; ".join(f"{k} {shown(there.get(k))} there, {shown(here.get(k))} here" for k in keys[:4]) or "nothing"
 
 
 def check_output_path(out: Path) -> Path:

@@ -37,8 +37,9 @@ from .priors import LATENT_STEPS, OBSERVATION, SIGMA_ARRIVALS
 SAMPLES = "posterior.csv"
 PATHS = "latent.csv"
 PROVENANCE = "posterior.json"
-#: Largest |logarithm| a latent path may hold: a factor of e^10 either way is not a route.
-_LATENT_BOUND = 10.0
+#: Largest |logarithm| a latent path may hold. A short calibration's walks wander far (steps up to 1.5 a
+#: year over decades: 10.9 from a 4-step run); a factor of e^50 either way is a damaged file, not a path.
+_LATENT_BOUND = 50.0
 
 
 @dataclass(frozen=True)
