@@ -187,6 +187,16 @@ def test_compare_checks_every_name_before_running(tmp_path):
     done = refuge_cli("compare", "baseline", "utopia", "--out", str(tmp_path / "c"))
     assert done.returncode == 2 and "'utopia'" in done.stderr
     assert not (tmp_path / "c").exists()
+    twice = refuge_cli("compare", "baseline", "more-aid", "baseline", "--out", str(tmp_path / "c"))
+    assert twice.returncode == 2 and "'baseline' is listed twice" in twice.stderr
+
+
+def test_compare_and_estimate_refuse_work_that_cannot_fit_before_starting(tmp_path):
+    huge = refuge_cli("compare", "baseline", "more-aid", "--members", "10000000", "--out", str(tmp_path / "c"))
+    assert huge.returncode == 2 and "of memory" in huge.stderr and "compare fewer members" in huge.stderr
+    draws = refuge_cli("estimate", "hiding-in-china", "--draws", "100000000", "--out", str(tmp_path / "e"))
+    assert draws.returncode == 2 and "--draws" in draws.stderr
+    assert not (tmp_path / "c").exists() and not (tmp_path / "e").exists()
 
 
 def test_the_command_line_starts_without_the_numerical_libraries():

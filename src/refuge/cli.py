@@ -19,7 +19,7 @@ from rich.text import Text
 # the model, numpy and matplotlib are imported inside the commands that use them: `refuge --help` stays quick
 from . import __version__, cli_analysis
 from .errors import RefugeError, RunError
-from .limits import MAX_MEMBERS, MAX_SEED
+from .limits import MAX_DRAWS, MAX_MEMBERS, MAX_SEED
 from .listing import show
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -99,7 +99,7 @@ def load_scenario(name: str, system: str | None = None):
 @app.command()
 def compare(
     names: Annotated[list[str], typer.Argument(help="scenarios, the first being the reference", show_default=False)],
-    members: Annotated[int, typer.Option(min=1, help="ensemble members per scenario")] = 200,
+    members: Annotated[int, typer.Option(min=1, max=MAX_MEMBERS, help="ensemble members per scenario")] = 200,
     seed: Annotated[int, typer.Option(min=0, help="one seed for all: common random numbers")] = 0,
     backend: Annotated[str, typer.Option(help=BACKENDS)] = "counts",
     start: Annotated[int, typer.Option(help="first year of the window compared")] = 2027,
@@ -384,7 +384,7 @@ def _dask_client(address: str):
 def estimate(
     quantity: Annotated[str, typer.Argument(help="what to estimate: hiding-in-china")],
     posterior: Annotated[Path | None, typer.Option(help="a calibration folder [default: shipped]")] = None,
-    draws: Annotated[int, typer.Option(min=10, help="posterior draws to simulate")] = 1000,
+    draws: Annotated[int, typer.Option(min=10, max=MAX_DRAWS, help="posterior draws to simulate")] = 1000,
     seed: Annotated[int, typer.Option(min=0, help="seed of the draws")] = 0,
     out: Annotated[Path | None, typer.Option(help="output folder [default: out/estimate]")] = None,
     force: Annotated[bool, typer.Option(help="replace an output folder that holds another estimate")] = False,

@@ -114,9 +114,11 @@ def compare_body(names: list[str], *, members: int, seed: int, backend: str, sta
     from . import compare as comparison
     from .errors import RunError
     from .model.timeline import Timeline
+    from .output import check_in_memory
     from .progress import progress
     from .scenarios import load_scenario
     from .store import RunFolder, publish_folder
+    from .systems import get_system
 
     if len(names) < 2:
         other = names[0] if names and names[0] != "baseline" else "border-closure"
@@ -129,6 +131,8 @@ def compare_body(names: list[str], *, members: int, seed: int, backend: str, sta
         raise RunError(f"--start {start} and --end {end} must satisfy 1990 <= start <= end <= {Timeline().end}")
     for name in names:
         load_scenario(name, system=system)  # every name is checked before anything runs
+    chosen = get_system(system)
+    check_in_memory(members, len(names), chosen.model(), Timeline())
     settings = {"refuge": __version__, "scenarios": names, "members": members, "seed": seed, "backend": backend,
                 "start": start, "end": end}  # fmt: skip
     RunFolder(out, settings, force=force).check_replaceable()  # refused now, not after the runs

@@ -124,6 +124,16 @@ def check_run(*, members: int, seed: int, backend: str, trajectories: bool, out:
                        f"{_gb(available)} is available; run fewer members")  # fmt: skip
 
 
+def check_in_memory(members: int, scenarios: int, model, timeline) -> None:
+    """Refuse, before any work, a comparison whose scenarios' results would not fit in memory at once."""
+    per_member = len(timeline.years) * (2 * len(model.flows) + len(model.stocks)) * model.strata.size * 8  # + clock
+    needed = 2 * members * scenarios * per_member  # the blocks, and the ensemble they are joined into
+    available = _available_memory()
+    if available is not None and needed > available:
+        raise RunError(f"members: {scenarios} scenarios of {members:,} members need about {_gb(needed)} of memory; "
+                       f"{_gb(available)} is available; compare fewer members")  # fmt: skip
+
+
 def _gb(n: float) -> str:
     return f"{n / 2**30:,.1f} GiB"
 
