@@ -81,6 +81,7 @@ def test_sensitivity_command_writes_indices_a_plot_and_the_drivers_in_words(tmp_
         (["--output", "happiness"], "--output 'happiness' is not known"),
         (["--samples", "100"], "power of two"),
         (["--method", "fast"], "--method 'fast' is not known"),
+        (["--method", "morris", "--samples", "0"], "--samples must be at least 2, not 0"),  # not the default's 20
     ],
 )
 def test_bad_sensitivity_settings_are_one_message_and_exit_2(tmp_path, args, message):

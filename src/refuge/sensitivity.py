@@ -365,7 +365,7 @@ def sensitivity(
         factors = [f for f in parameter_factors(model, system=system) if f.name not in chosen.parameters]
     if levers:
         factors += lever_factors(model, chosen, Timeline(1990, end), spread=spread, shift=shift)
-    samples = samples or (256 if method == "sobol" else 20)
+    samples = (256 if method == "sobol" else 20) if samples is None else samples
     evaluate = model_function(chosen, factors, outputs, start=start, end=end, backend=backend, seed=seed,
                               progress=progress, client=client, block=block, system=system)  # fmt: skip
     table = indices(factors, evaluate, method=method, samples=samples, seed=seed)
