@@ -444,11 +444,8 @@ def claim_folder(out: Path | str, kind: str, settings: dict, own: tuple[str, ...
 
 
 def _read_mark(path: Path) -> dict | None:
-    try:
-        mark = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return mark if isinstance(mark, dict) and mark.get("format") == _WORKING_FORMAT else None
+    mark = _read_json(path)
+    return mark if mark is not None and mark.get("format") == _WORKING_FORMAT else None
 
 
 def _differences(there: object, here: dict) -> str:
@@ -505,11 +502,17 @@ def nearest_existing(path: Path) -> Path:
 
 
 def _read_record(path: Path) -> dict | None:
+    record = _read_json(path)
+    return record if record is not None and isinstance(record.get("files"), dict) else None
+
+
+def _read_json(path: Path) -> dict | None:
+    """The JSON object in ``path``, or ``None`` if there is none to read."""
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
+        value = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return record if isinstance(record, dict) and isinstance(record.get("files"), dict) else None
+    return value if isinstance(value, dict) else None
 
 
 def _verifies(path: Path, size: object, check: object) -> bool:
