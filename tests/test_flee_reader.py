@@ -110,11 +110,18 @@ def test_demographics_files_are_checked(flee_folder):
         ({"input_csv/conflicts.csv": "#Day, A\n0, 1\n"}, r"conflicts.csv: 1 days of conflict intensities"),
         ({"simsetting.yml": "move_rules:\n  awareness_level: 0\n"}, r"simsetting.yml, field move_rules.awareness"),
         ({"simsetting.yml": "move_rules:\n  start_on_foot: true\n"}, r"field move_rules.start_on_foot: True is not"),
+        ({"simsetting.yml": "move_rules:\n  camp_wieght: 5.0\n"},
+         r"field move_rules.camp_wieght: not a setting Flee reads; did you mean 'camp_weight'\?"),
     ],
 )
 def test_a_bad_folder_gets_one_message_naming_file_row_and_field(flee_folder, changes, message):
     with pytest.raises(DataError, match=message):
         read_scenario(flee_folder(changes))
+
+
+def test_settings_flee_does_not_read_are_ignored_as_flee_ignores_them(flee_folder):
+    """Flee reads its keys with defaults and ignores the rest; only a near miss of one of its keys is an error."""
+    read_scenario(flee_folder({"simsetting.yml": "move_rules:\n  newer_rule: 3\nlog_levels:\n  agent: 0\n"}))
 
 
 @pytest.mark.parametrize("name", ["burundi", "mali2012"])

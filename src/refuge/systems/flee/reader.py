@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from ... import safe_yaml
 from ...errors import DataError
 from ...model.network import Network
 from .counts import Series, merged, read_series
-from .schema import UNSUPPORTED, ClosureRow, LocationRow, RouteRow, Settings
+from .schema import FLEE_KEYS, UNSUPPORTED, ClosureRow, LocationRow, RouteRow, Settings
 
 #: a conflict intensity below this is no conflict (Flee's threshold)
 NO_CONFLICT = 1e-6
@@ -120,6 +121,12 @@ def _settings(path: Path) -> Settings:
     data = safe_yaml.load(safe_yaml.read(path, str(path)), str(path)) or {}
     if not isinstance(data, dict):
         raise DataError(f"{path}: a mapping of spawn_rules, move_rules and optimisations is needed")
+    for section, known in FLEE_KEYS.items():
+        part = data.get(section)
+        for key in part if isinstance(part, dict) else ():
+            close = [] if key in known else difflib.get_close_matches(str(key), known, n=1, cutoff=0.8)
+            if close:
+                raise DataError(f"{path}, field {section}.{key}: not a setting Flee reads; did you mean {close[0]!r}?")
     for section, key, default in UNSUPPORTED:
         part = data.get(section)
         if key is None and part is not None:

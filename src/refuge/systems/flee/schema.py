@@ -120,6 +120,23 @@ class Optimisations(_Section):
     hasten: int = Field(default=1, ge=1)
 
 
+#: every key Flee 3.1 reads in each section of ``simsetting.yml`` (its ``SimulationSettings``; Flee ignores any
+#: other, and so does refuge, unless the key is a near miss of one of these: a typo)
+FLEE_KEYS = {
+    "spawn_rules": ("take_from_population", "insert_day0", "conflict_zone_spawning_only", "flood_zone_spawning_only",
+                    "camps_are_sicks", "read_from_agents_csv_file", "conflict_driven_spawning",
+                    "flood_driven_spawning", "conflict_spawn_decay", "flood_movechances", "flood_loc_weights",
+                    "flood_link_weights"),
+    "move_rules": ("max_move_speed", "max_walk_speed", "max_crossing_speed", "foreign_weight", "camp_weight",
+                   "conflict_weight", "conflict_movechance", "camp_movechance", "idpcamp_movechance",
+                   "default_movechance", "awareness_level", "capacity_buffer", "avoid_short_stints", "start_on_foot",
+                   "use_v1_rules", "softening", "weight_softening", "weight_power", "distance_power",
+                   "stay_close_to_home", "home_distance_power", "use_pop_for_loc_weight", "pop_power_for_loc_weight",
+                   "movechance_pop_base", "movechance_pop_scale_factor", "ChildrenAvoidHazards", "BoysTakeRisk",
+                   "MatchCampEthnicity", "MatchTownEthnicity", "MatchConflictEthnicity"),
+    "optimisations": ("hasten",),
+}
+
 #: settings whose rules refuge does not implement: (section, key, the value that is Flee's default)
 UNSUPPORTED = (
     ("spawn_rules", "conflict_driven_spawning", None),
