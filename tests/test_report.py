@@ -1,5 +1,6 @@
 """refuge report: one HTML page that holds everything it shows and points at nothing outside itself."""
 
+import json
 import os
 import subprocess
 import sys
@@ -70,6 +71,20 @@ def test_a_run_report_holds_the_scenario_tables_plots_provenance_and_command(run
     assert "hiding_capacity" in text and 'seed 002: "' in text  # every parameter with its evidence
     assert "posterior" in text and "R-hat" in text
     assert "2,914" in text  # the record beside the model
+
+
+def test_an_edited_report_is_never_overwritten_nor_replaced_unseen(tmp_path):
+    folder = tmp_path / "r"
+    assert refuge_cli("run", "baseline", "--members", "2", "--backend", "mean", "--out", str(folder)).returncode == 0
+    assert refuge_cli("report", str(folder)).returncode == 0
+    assert "report.html" in json.loads((folder / "run.json").read_text())["files"]  # listed with its checksum
+    assert refuge_cli("report", str(folder)).returncode == 0  # refuge's own page is rewritten at will
+    (folder / "report.html").write_text("my annotated copy")
+    again = refuge_cli("report", str(folder))
+    assert again.returncode == 2 and "was changed since" in again.stderr
+    other = refuge_cli("run", "more-aid", "--members", "2", "--backend", "mean", "--out", str(folder), "--force")
+    assert other.returncode == 2 and "report.html was changed" in other.stderr
+    assert (folder / "report.html").read_text() == "my annotated copy"
 
 
 def test_a_sensitivity_report_names_the_drivers(tmp_path):

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import RunError
-from .store import write_text
+from .store import add_derived, check_derived, write_text
 from .systems import System, analyses_of, get_system
 
 #: files that say what kind of folder this is, in the order they are looked for
@@ -70,7 +70,10 @@ def write_report(folder: Path, system: str | System | None = None) -> Path:
         + f"\n<p class='note'>Written {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by refuge {_version()}.</p>"
         "\n</body>\n</html>\n"
     )
-    return write_text(folder / "report.html", page)
+    check_derived(folder / "report.html")
+    path = write_text(folder / "report.html", page)
+    add_derived(path)
+    return path
 
 
 # -- sections by kind of folder ------------------------------------------------------------------------------------

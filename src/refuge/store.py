@@ -149,9 +149,9 @@ class Manifest:
 
     def problems(self, folder: Path) -> list[str]:
         """Why ``folder`` does not hold exactly this manifest's files (and reports on them), intact; empty if so."""
-        found = {p.name for p in folder.iterdir()} - {MANIFEST} - DERIVED
-        problems = [f"{name} is not refuge's" for name in sorted(found - set(self.files))]
-        problems += [f"{name} is missing" for name in sorted(set(self.files) - found)]
+        found = {p.name for p in folder.iterdir()} - {MANIFEST}
+        problems = [f"{name} is not refuge's" for name in sorted(found - set(self.files) - DERIVED)]
+        problems += [f"{name} is missing" for name in sorted(set(self.files) - found - DERIVED)]
         for name in sorted(set(self.files) & found):
             path = folder / name
             size, check = self.files[name]
@@ -541,8 +541,27 @@ def _remove_own(folder: Path) -> None:
         folder.rmdir()
 
 
-#: files refuge may add to a published folder later (``refuge report``); a replaced folder loses them
+#: files refuge may add to a published folder later (``refuge report``): listed in its manifest when written
+#: (:func:`add_derived`), checked like the rest from then on; a replaced folder loses them
 DERIVED = frozenset({"report.html"})
+
+
+def check_derived(path: Path) -> None:
+    """Refuse to overwrite a derived file (``report.html``) that its folder's manifest does not vouch for."""
+    manifest = Manifest.read(path.parent)
+    if manifest is None or not path.exists():
+        return
+    listed = manifest.files.get(path.name)
+    if listed is None or not _verifies(path, *listed):
+        raise RunError(f"{path} was not written by refuge or was changed since; move it away to write a new one")
+
+
+def add_derived(path: Path) -> None:
+    """List a derived file just written in its folder's manifest, so that an edited copy is never lost unseen."""
+    manifest = Manifest.read(path.parent)
+    if manifest is not None:
+        files = {**manifest.files, path.name: (path.stat().st_size, sha256(path))}
+        write_text(path.parent / MANIFEST, Manifest(manifest.settings, files).text())
 
 #: the names of the files a run may write into its folder (staging folders of killed runs hold these)
 _OUTPUT_NAMES = DERIVED | frozenset({
