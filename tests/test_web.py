@@ -206,6 +206,25 @@ def test_a_person_picks_changes_runs_and_downloads(page):
     assert "border-closure-edited" in report and "2031-06" in report and "src='http" not in report
 
 
+def test_run_right_after_an_edit_runs_the_edit_and_never_a_wrong_form(page):
+    """The edit's check answers after the click: the run waits for it, and refuses a form the check refused."""
+    from playwright.sync_api import expect
+
+    page.select_option("#builtin", "border-closure")
+    expect(page.locator("#levers tbody tr")).to_have_count(2)
+    page.fill("#members", "2")
+    page.get_by_label("lever 1 value").fill("0")
+    page.click("#run")  # at once: the field's change event fires as the click takes the focus
+    expect(page.locator("#jobs li").first).to_contain_text("run border-closure-edited")
+    expect(page.locator("#run-status")).to_have_text("done", timeout=60_000)
+    jobs = page.locator("#jobs li").count()
+    page.get_by_label("lever 1 value").fill("-5")
+    page.click("#run")
+    expect(page.locator("#run-error")).to_contain_text("fix the scenario first")
+    expect(page.locator("#run-error")).to_contain_text("outside north_border_closure's range")
+    expect(page.locator("#jobs li")).to_have_count(jobs)  # nothing ran
+
+
 def test_a_bad_upload_reads_a_clear_error(page):
     from playwright.sync_api import expect
 

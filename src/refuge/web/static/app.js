@@ -3,7 +3,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { info: null, scenario: null, targets: {}, builtinName: null, edited: false };
+const state = { info: null, scenario: null, targets: {}, builtinName: null, edited: false, checking: null, invalid: null };
 const COLORS = ["#1f5f8b", "#c0392b", "#27ae60", "#8e44ad", "#d35400"];
 const PLOT = { displaylogo: false, responsive: true };
 
@@ -81,34 +81,45 @@ function form() {
            levers, parameters: state.scenario ? state.scenario.parameters : {} };
 }
 
+// A form's check by the server, kept so that a run waits for it: a click on Run right after an edit (the
+// edit's change event fires as the field loses focus) must run what the form says, and nothing while it is wrong.
+function check(request) {
+  state.checking = (async () => {
+    try {
+      showScenario(await request());
+      state.invalid = null;
+    } catch (err) {
+      state.invalid = err.message;
+      showError("scenario-error", err.message);
+    }
+  })();
+  return state.checking;
+}
+
+async function current() {
+  await new Promise((resolve) => setTimeout(resolve, 0));  // let a change event still queued start its check
+  await state.checking;
+  return state.invalid ? null : state.scenario;
+}
+
 async function edited() {
   if (!state.edited && state.builtinName && $("scenario-name").value === state.builtinName) {
     $("scenario-name").value = `${state.builtinName}-edited`;
   }
   state.edited = true;
-  try {
-    showScenario(await api("/api/scenario/form", { method: "POST", headers: { "Content-Type": "application/json" },
-                                                   body: JSON.stringify(form()) }));
-  } catch (err) {
-    showError("scenario-error", err.message);
-  }
+  await check(() => api("/api/scenario/form", { method: "POST", headers: { "Content-Type": "application/json" },
+                                                body: JSON.stringify(form()) }));
 }
 
 async function pickBuiltin(name) {
-  try {
-    state.builtinName = name; state.edited = false;
-    showScenario(await api(`/api/scenarios/${encodeURIComponent(name)}`));
-  } catch (err) { showError("scenario-error", err.message); }
+  state.builtinName = name; state.edited = false;
+  await check(() => api(`/api/scenarios/${encodeURIComponent(name)}`));
 }
 
 async function upload(file) {
-  try {
-    state.builtinName = null; state.edited = false;
-    showScenario(await api("/api/scenario/upload", { method: "POST", headers: { "Content-Type": "text/yaml" }, body: file }));
-    $("builtin").value = "";
-  } catch (err) {
-    showError("scenario-error", err.message);
-  }
+  state.builtinName = null; state.edited = false;
+  await check(() => api("/api/scenario/upload", { method: "POST", headers: { "Content-Type": "text/yaml" }, body: file }));
+  if (!state.invalid) $("builtin").value = "";
 }
 
 function addLever() {
@@ -160,9 +171,11 @@ async function submit(path, payload, prefix, onDone) {
   }
 }
 
-function runScenario() {
-  submit("/api/runs", { yaml: state.scenario.yaml, members: Number($("members").value), seed: Number($("seed").value),
-                        backend: $("backend").value, label: state.scenario.name }, "run", showRun);
+async function runScenario() {
+  const scenario = await current();
+  if (!scenario) { showError("run-error", `fix the scenario first: ${state.invalid}`); return; }
+  submit("/api/runs", { yaml: scenario.yaml, members: Number($("members").value), seed: Number($("seed").value),
+                        backend: $("backend").value, label: scenario.name }, "run", showRun);
 }
 
 // -- charts ------------------------------------------------------------------------------------------------------
@@ -242,7 +255,11 @@ async function runCompare() {
   for (let i = 0; i < state.info.limits.scenarios; i++) {
     const chosen = $(`compare-${i}`).value;
     if (!chosen) continue;
-    if (chosen === "@current") { texts.push(state.scenario.yaml); names.push(state.scenario.name); continue; }
+    if (chosen === "@current") {
+      const scenario = await current();
+      if (!scenario) { showError("compare-error", `fix the scenario being edited first: ${state.invalid}`); return; }
+      texts.push(scenario.yaml); names.push(scenario.name); continue;
+    }
     texts.push((await api(`/api/scenarios/${encodeURIComponent(chosen)}`)).yaml);
     names.push(chosen);
   }
