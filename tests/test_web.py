@@ -161,6 +161,16 @@ def test_no_path_from_a_request_reaches_the_file_system(http):
     assert forged.status_code == 400 and "another site" in forged.json()["error"]
 
 
+def test_the_server_s_work_folder_goes_when_it_is_terminated(tmp_path, monkeypatch):
+    """SIGTERM (what systemd and docker send) stops the server as Ctrl-C does: its job folder goes with it."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    process, _ = web_load.start_server()
+    assert len(list(tmp_path.glob("refuge-serve-*"))) == 1
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 128 + signal.SIGTERM
+    assert list(tmp_path.glob("refuge-serve-*")) == []
+
+
 def test_a_port_in_use_gets_a_message_not_a_traceback(server):
     import subprocess
     import sys

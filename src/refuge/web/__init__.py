@@ -8,6 +8,7 @@ from the network. Install with ``pip install 'refuge[web]'``; see ``docs/web.md`
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import tempfile
 from pathlib import Path
@@ -42,6 +43,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = Non
     except ImportError as err:
         raise RunError(f"refuge serve needs the web extra ({err.name} is missing): pip install 'refuge[web]'") from None
     work = Path(tempfile.mkdtemp(prefix="refuge-serve-"))
+    # uvicorn stops on SIGTERM too, then raises the signal again once its own handler is gone: the default
+    # action would end the process before the folder below is removed, so the signal ends it as an exit does
+    signal.signal(signal.SIGTERM, _exit_on_terminate)
     # on loopback, a Host header naming anything else is a DNS-rebinding page; opened wider, the operator chose so
     hosts = ["127.0.0.1", "localhost", "[::1]"] if host in LOOPBACK else ["*"]
     try:
@@ -52,6 +56,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = Non
                     limit_concurrency=CONNECTIONS)  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _exit_on_terminate(signum, frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _check_address(host: str, port: int) -> None:
