@@ -87,6 +87,24 @@ def test_an_edited_report_is_never_overwritten_nor_replaced_unseen(tmp_path):
     assert (folder / "report.html").read_text() == "my annotated copy"
 
 
+def test_a_report_describes_the_scenario_that_ran_not_a_built_in_of_its_name(tmp_path):
+    impostor = tmp_path / "closure.yaml"  # named like a built-in, but only aid
+    impostor.write_text("name: border-closure\ndescription: Aid only, no closure.\n"
+                        "levers:\n  - {lever: aid, from: 2027-01, set: 1.0}\n")  # fmt: skip
+    run = tmp_path / "run"
+    assert refuge_cli("run", str(impostor), "--members", "2", "--backend", "mean", "--out", str(run)).returncode == 0
+    assert refuge_cli("report", str(run)).returncode == 0
+    _, text = parse(run / "report.html")
+    assert "seals its border" not in text and "From 2027-01, aid" in text
+    compared = tmp_path / "compare"
+    done = refuge_cli("compare", "baseline", str(impostor), "--members", "2", "--backend", "mean", "--out",
+                      str(compared))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert refuge_cli("report", str(compared)).returncode == 0
+    _, text = parse(compared / "report.html")
+    assert "Aid only, no closure." in text and "seals its border" not in text and "From 2027-01, aid" in text
+
+
 def test_a_sensitivity_report_names_the_drivers(tmp_path):
     folder = tmp_path / "sa"
     done = refuge_cli("sensitivity", "border-closure", "--method", "morris", "--samples", "2", "--end", "2029",

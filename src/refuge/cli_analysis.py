@@ -129,8 +129,7 @@ def compare_body(names: list[str], *, members: int, seed: int, backend: str, sta
         raise RunError(f"scenario {repeated[0]!r} is listed twice; compare runs each scenario once, against the first")
     if not 1990 <= start <= end <= Timeline().end:
         raise RunError(f"--start {start} and --end {end} must satisfy 1990 <= start <= end <= {Timeline().end}")
-    for name in names:
-        load_scenario(name, system=system)  # every name is checked before anything runs
+    scenarios = [load_scenario(name, system=system) for name in names]  # every name is checked before anything runs
     chosen = get_system(system)
     check_in_memory(members, len(names), chosen.model(), Timeline())
     settings = {"refuge": __version__, "scenarios": names, "members": members, "seed": seed, "backend": backend,
@@ -142,7 +141,7 @@ def compare_body(names: list[str], *, members: int, seed: int, backend: str, sta
     table = comparison.effects(results, start, end, system)
     differences = comparison.yearly_differences(results, start - 5, end, system)
 
-    meta = {**settings, "command": _command()}
+    meta = {**settings, "command": _command(), "definitions": comparison.definitions(scenarios)}
     publish_folder(out, settings, lambda staging: comparison.save(staging, table, differences, start, meta, system),
                    force=force)  # fmt: skip
     console.print(comparison.table(table, start, end, backend, system))

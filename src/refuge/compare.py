@@ -90,6 +90,13 @@ def yearly_differences(results: dict[str, Results], first: int, last: int, syste
     return pd.concat(frames)[["scenario", "measure", "year", "q05", "q50", "q95"]]
 
 
+def definitions(scenarios) -> dict[str, dict]:
+    """What each compared scenario was, by name, for ``compare.json``: its description, levers and parameters
+    (a report cannot look an uploaded or edited scenario up by its name)."""
+    return {s.name: {"description": s.description, "levers": [lever.model_dump(by_alias=True) for lever in s.levers],
+                     "parameters": dict(s.parameters)} for s in scenarios}  # fmt: skip
+
+
 def save(folder: Path, effects_: pd.DataFrame, differences: pd.DataFrame, start: int, meta: dict,
          system: str | System | None = None) -> None:
     """Write ``compare.csv``, ``differences.csv``, ``compare.png`` and ``compare.json`` (``meta`` and the band)."""

@@ -114,8 +114,13 @@ def _comparison(folder: Path, system: System) -> list[str]:
         out.append(_command(meta.get("command", "")))
     out.append(f"<p>Reference: <b>{_e(names[0])}</b>. Changes are taken member by member against it, so each "
                "member sees the same random numbers in every scenario until its levers act.</p>")  # fmt: skip
+    recorded = meta.get("definitions", {})
     for name in names:
-        out.append(_scenario_words(name, system))
+        if name in recorded:
+            d = recorded[name]
+            out.append(_scenario_words(name, system, d["levers"], d["parameters"], d["description"]))
+        else:  # a comparison from before definitions were recorded
+            out.append(_scenario_words(name, system))
     out.append(_table(table))
     return out
 
@@ -195,8 +200,13 @@ _SECTIONS = {
 # -- shared parts -------------------------------------------------------------------------------------------------
 
 
-def _scenario_words(name: str, system: System, levers: list[dict] | None = None, parameters: dict | None = None) -> str:
-    """A scenario and its levers in sentences, from the run's record or else from its definition."""
+def _scenario_words(name: str, system: System, levers: list[dict] | None = None, parameters: dict | None = None,
+                    description: str | None = None) -> str:
+    """A scenario and its levers in sentences, from the run's record or else from its definition.
+
+    A recorded scenario without its description borrows the description of the scenario of that name
+    only if their levers and parameters are the same: an upload may share a built-in's name.
+    """
     from .errors import ScenarioError
     from .scenarios import load_scenario
     from .scenarios.schema import lever_in_words, parameter_in_words
@@ -208,7 +218,11 @@ def _scenario_words(name: str, system: System, levers: list[dict] | None = None,
         scenario = None
     if levers is None and scenario is None:
         return f"<h3>Scenario {_e(name)}</h3><p class='note'>Its definition is not at hand.</p>"
-    description = scenario.description if scenario else ""
+    if description is None:
+        same = scenario is not None and (levers is None or (
+            [lever.model_dump(by_alias=True) for lever in scenario.levers] == levers
+            and dict(scenario.parameters) == (parameters or {})))
+        description = scenario.description if same else ""
     if levers is None:
         levers = [lever.model_dump(by_alias=True) for lever in scenario.levers]
         parameters = scenario.parameters

@@ -98,7 +98,8 @@ def compare(spec: dict, folder: Path, progress) -> dict:
     effects = comparison.effects(results, start, end, system)
     differences = comparison.yearly_differences(results, start - 5, end, system)
     meta = {"refuge": __version__, "scenarios": names, "members": spec["members"], "seed": spec["seed"],
-            "backend": spec["backend"], "start": start, "end": end}  # fmt: skip
+            "backend": spec["backend"], "start": start, "end": end,
+            "definitions": comparison.definitions(scenarios)}  # fmt: skip
     publish_folder(folder / "compare", meta,
                    lambda staging: comparison.save(staging, effects, differences, start, meta, system))  # fmt: skip
     report.write_report(folder / "compare", system)
