@@ -153,6 +153,13 @@ def _backtest(folder: Path, system: System) -> list[str]:
     return out
 
 
+def _walkers_rhat(meta: dict) -> str:
+    """The stricter reading, where a posterior carries it: each walker a chain (arviz)."""
+    if meta.get("arviz_rhat_max") is None:
+        return ""
+    return f", up to {_e(meta['arviz_rhat_max'])} read walker by walker (arviz; converged would be under 1.01)"
+
+
 def _calibration(folder: Path, system: System) -> list[str]:
     out = ["<h2>Calibration fit</h2>"]
     meta = _json_or_empty(folder / "posterior.json")
@@ -161,6 +168,7 @@ def _calibration(folder: Path, system: System) -> list[str]:
         acceptance = meta.get("acceptance")
         shown = {"until": given.get("until"), "samples": meta.get("samples"),
                  "acceptance": None if acceptance is None else round(acceptance, 3), "R-hat max": meta.get("rhat_max"),
+                 "R-hat max, walker by walker": meta.get("arviz_rhat_max"),
                  "sampler": meta.get("sampler"), "seed": given.get("seed"), "data version": meta.get("data_version"),
                  "created": meta.get("created"), "refuge": meta.get("refuge")}  # fmt: skip
         out.append(_settings({k: v for k, v in shown.items() if v is not None}, [k for k in shown if k != "refuge"]))
@@ -277,7 +285,8 @@ def _provenance(folder: Path, system: System) -> list[str]:
         out.append(
             f"<p>Members draw whole samples from the shipped posterior, calibrated to the record up to "
             f"{_e(meta.get('settings', {}).get('until', '?'))} ({_e(meta.get('samples', '?'))} samples, "
-            f"acceptance {meta.get('acceptance', float('nan')):.2f}, R-hat at most {_e(meta.get('rhat_max', '?'))}, "
+            f"acceptance {meta.get('acceptance', float('nan')):.2f}, R-hat between its chains at most "
+            f"{_e(meta.get('rhat_max', '?'))}{_walkers_rhat(meta)}, "
             f"sampler {_e(meta.get('sampler', '?'))}, data version {_e(meta.get('data_version', '?'))}, "
             f"made {_e(meta.get('created', '?'))}). Other parameters keep their defaults.</p>"
         )

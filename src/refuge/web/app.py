@@ -288,7 +288,8 @@ def _posterior(system: str) -> dict:
     meta = posterior.provenance
     return {
         "quantiles": {name: [float(v) for v in q[name]] for name in q.columns},
-        "about": {k: meta.get(k) for k in ("samples", "acceptance", "rhat_max", "sampler", "data_version", "created")},
+        "about": {k: meta.get(k) for k in ("samples", "acceptance", "rhat_max", "arviz_rhat_max", "sampler",
+                                                   "data_version", "created")},
         "until": meta.get("settings", {}).get("until"),
     }
 
