@@ -235,6 +235,22 @@ def test_run_right_after_an_edit_runs_the_edit_and_never_a_wrong_form(page):
     expect(page.locator("#jobs li")).to_have_count(jobs)  # nothing ran
 
 
+def test_a_lever_dated_to_the_day_keeps_its_day_through_edits(page):
+    from playwright.sync_api import expect
+
+    text = ("name: fortnight\ndescription: two weeks of closure\nlevers:\n"
+            "  - {lever: china_closure, from: 2027-03-15, until: 2027-03-29, set: 1.0}\n"
+            "  - {lever: aid, from: 2027-01, set: 0.5}\n")  # fmt: skip
+    page.set_input_files("#upload", files=[{"name": "f.yaml", "mimeType": "text/yaml", "buffer": text.encode()}])
+    expect(page.locator("#levers tbody tr").first).to_contain_text("From 2027-03-15 until 2027-03-29")
+    value = page.get_by_label("lever 2 value")
+    value.fill("0.7")
+    value.dispatch_event("change")
+    expect(page.locator("#yaml")).to_contain_text("0.7")
+    expect(page.locator("#scenario-error")).to_be_hidden()
+    expect(page.locator("#levers tbody tr").first).to_contain_text("From 2027-03-15 until 2027-03-29")
+
+
 def test_a_bad_upload_reads_a_clear_error(page):
     from playwright.sync_api import expect
 

@@ -60,7 +60,8 @@ class LeverSpec(BaseModel):
             shown = ", ".join(given) if given else "none"
             raise ValueError(f"a lever needs exactly one of set, scale, add (got {shown})")
         if self.until is not None and self.until <= self.start:
-            raise ValueError(f"'until' ({self.until:g}) must come after 'from' ({self.start:g})")
+            raise ValueError(f"'until' ({describe_date(self.until)}) must come after "
+                             f"'from' ({describe_date(self.start)})")
         return self
 
     @property
@@ -92,11 +93,15 @@ class ScenarioSpec(BaseModel):
 
 
 def describe_date(year: float) -> str:
-    """A decimal year as ``YYYY-MM`` for messages and tables."""
+    """A decimal year as ``YYYY-MM`` for messages and tables, or ``YYYY-MM-DD`` where it is not a month's first day.
+
+    >>> describe_date(2027.0), describe_date(2027 + 73 / 365.25)
+    ('2027-01', '2027-03-15')
+    """
     whole = int(year)
     day = round((year - whole) * 365.25)
     date = dt.date(whole, 1, 1) + dt.timedelta(days=day)
-    return f"{date.year:04d}-{date.month:02d}"
+    return f"{date.year:04d}-{date.month:02d}" + (f"-{date.day:02d}" if date.day > 1 else "")
 
 
 #: how each kind of lever acts, in words

@@ -44,7 +44,7 @@ def view(scenario: Scenario, text: str, system: str | None = None) -> dict:
         kind, value = lever.action
         label = shown[lever.lever]["label"]
         levers.append({"lever": lever.lever, "label": label, "kind": kind, "value": value,
-                       "from": describe_date(lever.start),
+                       "from": describe_date(lever.start),  # the page's month field shows its first 7 characters
                        "until": None if lever.until is None else describe_date(lever.until),
                        "low": shown[lever.lever]["low"], "high": shown[lever.lever]["high"],
                        "words": lever_in_words(lever.lever, label, kind, value, lever.start, lever.until)})  # fmt: skip

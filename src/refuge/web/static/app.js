@@ -54,8 +54,11 @@ function showScenario(view) {
 function leverRow(lever, i) {
   const row = element("tr", null, { "data-lever": lever.lever });
   row.append(element("td", lever.words, { class: "words" }));
-  const from = element("input", null, { type: "month", value: lever.from, "aria-label": `lever ${i + 1} from` });
-  const until = element("input", null, { type: "month", value: lever.until || "", "aria-label": `lever ${i + 1} until` });
+  // a month field cannot show a day: it keeps the lever's exact date, sent back while its month is not changed
+  const from = element("input", null, { type: "month", value: lever.from.slice(0, 7), "data-exact": lever.from,
+                                        "aria-label": `lever ${i + 1} from` });
+  const until = element("input", null, { type: "month", value: (lever.until || "").slice(0, 7),
+                                         "data-exact": lever.until || "", "aria-label": `lever ${i + 1} until` });
   const kind = element("select", null, { "aria-label": `lever ${i + 1} how` });
   for (const k of ["set", "scale", "add"]) kind.append(element("option", k, { value: k }));
   kind.value = lever.kind;
@@ -74,7 +77,8 @@ function form() {
   const levers = [];
   for (const row of $("levers").querySelectorAll("tbody tr")) {
     const [from, until, kind, value] = row.querySelectorAll("input, select");
-    levers.push({ lever: row.dataset.lever, from: from.value, until: until.value || null, kind: kind.value,
+    const exact = (field) => (field.value && field.dataset.exact.startsWith(field.value) ? field.dataset.exact : field.value);
+    levers.push({ lever: row.dataset.lever, from: exact(from), until: exact(until) || null, kind: kind.value,
                   value: value.value === "" ? null : Number(value.value) });
   }
   return { name: $("scenario-name").value, description: state.scenario ? state.scenario.description : "",
