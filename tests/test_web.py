@@ -147,6 +147,11 @@ def test_request_bodies_and_members_are_bounded_by_the_operator(http):
     assert agents.status_code == 400 and "allowed: mean, counts" in agents.json()["error"]
     compare = http.post("/api/compares", json={"scenarios": [text] * 5, "members": 2})
     assert compare.status_code == 400 and "2 to 4 scenarios" in compare.json()["error"]
+    quoted = http.post("/api/runs", json={"yaml": text, "members": "4", "backend": "mean"})
+    assert quoted.status_code == 400 and "members: '4' is not allowed" in quoted.json()["error"]
+    for payload in ({"yaml": {"name": "x"}, "members": 2}, {"scenarios": [text, ["name: y"]], "members": 2}):
+        refused = http.post("/api/runs" if "yaml" in payload else "/api/compares", json=payload)
+        assert refused.status_code == 400 and "expected a scenario's YAML as text" in refused.json()["error"]
 
 
 def test_no_path_from_a_request_reaches_the_file_system(http):

@@ -108,7 +108,7 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
     async def submit_run(request: Request) -> Response:
         asked = await _json_body(request)
         members, seed, backend = _settings(asked, limits)
-        text = str(asked.get("yaml", ""))
+        text = _text(asked.get("yaml", ""), "yaml")
         forms.from_text(text, system)  # refused now, with the loader's message, not later in the job
         job = jobs.submit("run", {"yaml": text, "members": members, "seed": seed, "backend": backend,
                                   "system": system}, members * total_weeks)  # fmt: skip
@@ -120,12 +120,13 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
         texts = asked.get("scenarios")
         if not isinstance(texts, list) or not 2 <= len(texts) <= limits.scenarios:
             raise RunError(f"compare: give 2 to {limits.scenarios} scenarios, the first being the reference")
+        texts = [_text(text, f"scenarios[{i}]") for i, text in enumerate(texts)]
         for text in texts:
-            forms.from_text(str(text), system)
+            forms.from_text(text, system)
         start, end = _integer(asked, "start", 2027, 1995, 2040), _integer(asked, "end", 2040, 1995, 2040)
         if start > end:
             raise RunError(f"compare: start {start} is after end {end}")
-        spec = {"scenarios": [str(t) for t in texts], "members": members, "seed": seed, "backend": backend,
+        spec = {"scenarios": texts, "members": members, "seed": seed, "backend": backend,
                 "start": start, "end": end, "system": system}  # fmt: skip
         job = jobs.submit("compare", spec, len(texts) * members * total_weeks)
         return _json(job.public(), status=202)
@@ -263,10 +264,16 @@ def _settings(asked: dict, limits: Limits) -> tuple[int, int, str]:
     return members, seed, backend
 
 
+def _text(value: object, key: str) -> str:
+    if not isinstance(value, str):
+        raise RunError(f"{key}: expected a scenario's YAML as text, not {type(value).__name__}")
+    return value
+
+
 def _integer(asked: dict, key: str, default: int, low: int, high: int, flag: str | None = None) -> int:
     value = asked.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        shown = str(value)[:20]
+        shown = repr(value)[:20]  # '4', a string, is told apart from 4
         limit = f" (the limit this server's operator set with {flag})" if flag else ""
         raise RunError(f"{key}: {shown} is not allowed; allowed: a whole number from {low:,} to {high:,}{limit}")
     return value
