@@ -285,6 +285,9 @@ def test_two_scenarios_compared_as_differences(page):
     page.click("#compare")
     expect(page.locator("#chart-compare[data-job]")).to_have_count(1, timeout=90_000)
     expect(page.locator("#chart-compare .scatterlayer .trace")).to_have_count(3)
+    page.select_option("#compare-measure", "hiding_in_china")  # a stock: year by year it is a year-end count
+    expect(page.locator("#chart-compare .gtitle")).to_contain_text("hiding in China at year end: change from baseline")
+    expect(page.locator("#chart-compare .ytitle")).to_have_text("change (people at year end)")
     rows = page.locator("#compare-table tbody tr")
     expect(rows).to_have_count(14)  # seven measures for each of two scenarios
     expect(rows.nth(7)).to_contain_text("border-closure")

@@ -90,6 +90,13 @@ def yearly_differences(results: dict[str, Results], first: int, last: int, syste
     return pd.concat(frames)[["scenario", "measure", "year", "q05", "q50", "q95"]]
 
 
+def yearly_words(how: str, words: str) -> tuple[str, str]:
+    """A measure's title and unit year by year: a sum is the year's total, a peak becomes the count at year end."""
+    if how == "sum":
+        return words, "people a year"
+    return f"{words.removeprefix('peak ')} at year end", "people at year end"
+
+
 def definitions(scenarios) -> dict[str, dict]:
     """What each compared scenario was, by name, for ``compare.json``: its description, levers and parameters
     (a report cannot look an uploaded or edited scenario up by its name)."""

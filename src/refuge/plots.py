@@ -32,6 +32,8 @@ def differences(table, path: Path, start: int, reference: str, system) -> Path:
     ``table`` is :func:`refuge.compare.yearly_differences`: linear axes in people, median and 90% band;
     the measures are the ``system``'s.
     """
+    from .compare import yearly_words
+
     fig, axes = plt.subplots(4, 2, figsize=(12, 13), sharex=True)
     colors = plt.get_cmap("tab10")
     names = list(dict.fromkeys(table.scenario))
@@ -43,8 +45,9 @@ def differences(table, path: Path, start: int, reference: str, system) -> Path:
         ax.axhline(0, color="black", lw=0.8)
         ax.axvline(start, color="grey", ls=":", lw=1)
         mark_record_end(ax, system.record_end())
-        ax.set_title(words if how == "sum" else f"{words.removeprefix('peak ')} at year end")
-        ax.set_ylabel("people a year" if how == "sum" else "people at year end")
+        title, unit = yearly_words(how, words)
+        ax.set_title(title)
+        ax.set_ylabel(unit)
         ax.grid(alpha=0.3)
     last = axes.flat[-1]
     last.axis("off")

@@ -103,13 +103,17 @@ def compare(spec: dict, folder: Path, progress) -> dict:
     publish_folder(folder / "compare", meta,
                    lambda staging: comparison.save(staging, effects, differences, start, meta, system))  # fmt: skip
     report.write_report(folder / "compare", system)
-    words = {measure: words for measure, (_, words) in get_system(system).measures.items()}
+    measures = get_system(system).measures
+    words = {measure: words for measure, (_, words) in measures.items()}
+    yearly = {measure: dict(zip(("title", "unit"), comparison.yearly_words(how, words), strict=True))
+              for measure, (how, words) in measures.items()}  # fmt: skip
     return {
         "scenarios": names,
         "band": comparison.BAND_WORDS,
         "effects": json.loads(effects.to_json(orient="records")),
         "differences": json.loads(differences.to_json(orient="records")),
         "measures": words,
+        "yearly": yearly,
     }
 
 

@@ -310,7 +310,9 @@ function drawCompare() {
     const table = { q05: rows.map((r) => r.q05), q50: rows.map((r) => r.q50), q95: rows.map((r) => r.q95) };
     return band(rows.map((r) => r.year), table, COLORS[(i + 1) % COLORS.length], name);
   });
-  const chart = layout(`${result.measures[measure]}: change from ${result.scenarios[0]}, member by member (${result.band})`, "difference");
+  const yearly = result.yearly[measure];
+  const chart = layout(`${yearly.title}: change from ${result.scenarios[0]}, member by member (${result.band})`,
+                       `change (${yearly.unit})`);
   chart.yaxis.rangemode = "normal";
   Plotly.react("chart-compare", traces, chart, PLOT);
 }
