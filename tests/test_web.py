@@ -256,6 +256,19 @@ def test_a_lever_dated_to_the_day_keeps_its_day_through_edits(page):
     expect(page.locator("#levers tbody tr").first).to_contain_text("From 2027-03-15 until 2027-03-29")
 
 
+def test_a_new_lever_changes_nothing_until_it_is_edited(page):
+    from playwright.sync_api import expect
+
+    page.select_option("#builtin", "baseline")
+    page.select_option("#new-lever", "reception_capacity")
+    page.click("#add-lever")
+    row = page.locator("#levers tbody tr").last
+    expect(row).to_contain_text("reception")
+    expect(page.get_by_label("lever 1 how")).to_have_value("scale")
+    expect(page.get_by_label("lever 1 value")).to_have_value("1")
+    expect(page.locator("#yaml")).to_contain_text("scale: 1")
+
+
 def test_a_bad_upload_reads_a_clear_error(page):
     from playwright.sync_api import expect
 

@@ -129,9 +129,9 @@ async function upload(file) {
 function addLever() {
   const name = $("new-lever").value;
   const target = state.targets[name];
-  const value = target.kind === "driver" ? Math.min(Math.max(1, target.low), target.high ?? Infinity) : target.default;
-  const lever = { lever: name, words: "(new lever)", from: "2027-01", until: null, kind: target.kind === "driver" ? "set" : "scale",
-                  value: target.kind === "driver" ? value : 1, low: target.low, high: target.high };
+  // a new lever changes nothing until it is edited: scale 1 (a set of 1 would mean one reception place)
+  const lever = { lever: name, words: "(new lever)", from: "2027-01", until: null, kind: "scale", value: 1,
+                  low: target.low, high: target.high };
   const body = $("levers").querySelector("tbody");
   body.append(leverRow(lever, body.children.length));
   edited();
@@ -267,7 +267,8 @@ async function runCompare() {
     texts.push((await api(`/api/scenarios/${encodeURIComponent(chosen)}`)).yaml);
     names.push(chosen);
   }
-  submit("/api/compares", { scenarios: texts, members: Number($("compare-members").value), backend: $("compare-backend").value,
+  submit("/api/compares", { scenarios: texts, members: Number($("compare-members").value),
+                            seed: Number($("compare-seed").value), backend: $("compare-backend").value,
                             start: Number($("compare-start").value), end: Number($("compare-end").value),
                             label: names.join(" / ") }, "compare", showCompare);
 }
