@@ -201,6 +201,7 @@ def test_a_person_picks_changes_runs_and_downloads(page):
     expect(page.locator("#yaml")).to_contain_text("until: 2031-06")
     expect(page.locator("#levers tbody tr").first).to_contain_text("From 2027-01 until 2031-06")
     expect(page.locator("#scenario-name")).to_have_value("border-closure-edited")
+    expect(page.locator("#yaml")).to_contain_text("Edited on this page from border-closure.")  # not its old words
     page.fill("#members", "3")
     page.click("#run")
     expect(page.locator("#jobs li").first).to_contain_text("run border-closure-edited")

@@ -109,7 +109,7 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
         asked = await _json_body(request)
         members, seed, backend = _settings(asked, limits)
         text = _text(asked.get("yaml", ""), "yaml")
-        forms.from_text(text, system)  # refused now, with the loader's message, not later in the job
+        forms.from_text(text, system, "scenario")  # refused now, with the loader's message, not later in the job
         job = jobs.submit("run", {"yaml": text, "members": members, "seed": seed, "backend": backend,
                                   "system": system}, members * total_weeks)  # fmt: skip
         return _json(job.public(), status=202)
@@ -121,8 +121,8 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
         if not isinstance(texts, list) or not 2 <= len(texts) <= limits.scenarios:
             raise RunError(f"compare: give 2 to {limits.scenarios} scenarios, the first being the reference")
         texts = [_text(text, f"scenarios[{i}]") for i, text in enumerate(texts)]
-        for text in texts:
-            forms.from_text(text, system)
+        for i, text in enumerate(texts):
+            forms.from_text(text, system, f"scenario {i + 1}")
         start, end = _integer(asked, "start", 2027, 1995, 2040), _integer(asked, "end", 2040, 1995, 2040)
         if start > end:
             raise RunError(f"compare: start {start} is after end {end}")

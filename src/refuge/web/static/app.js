@@ -81,7 +81,10 @@ function form() {
     levers.push({ lever: row.dataset.lever, from: exact(from), until: exact(until) || null, kind: kind.value,
                   value: value.value === "" ? null : Number(value.value) });
   }
-  return { name: $("scenario-name").value, description: state.scenario ? state.scenario.description : "",
+  // an edit may remove what a description says: an edited scenario says where it came from instead
+  const description = state.edited && state.origin ? `Edited on this page from ${state.origin}.` :
+    (state.scenario ? state.scenario.description : "");
+  return { name: $("scenario-name").value, description,
            levers, parameters: state.scenario ? state.scenario.parameters : {} };
 }
 
@@ -107,6 +110,7 @@ async function current() {
 }
 
 async function edited() {
+  if (!state.edited) state.origin = state.scenario ? state.scenario.name : null;
   if (!state.edited && state.builtinName && $("scenario-name").value === state.builtinName) {
     $("scenario-name").value = `${state.builtinName}-edited`;
   }
