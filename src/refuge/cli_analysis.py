@@ -92,7 +92,7 @@ def sensitivity(
     factors = [f for f in sa.parameter_factors(model, system=system) if f.name not in chosen.parameters]
     if levers:
         factors += sa.lever_factors(model, chosen, Timeline(1990, end), spread=spread, shift=shift)
-    members = sa.runs(method, (256 if method == "sobol" else 20) if samples is None else samples, len(factors))
+    members = sa.runs(method, samples, len(factors))
     with progress(errors, f"{chosen.name}: {method}, {len(factors)} factors, {members:,} runs ({backend})",
                   members * Timeline(1990, end).steps) as advance:  # fmt: skip
         result = sa.sensitivity(chosen, method=method, samples=samples, outputs=output, start=start, end=end,

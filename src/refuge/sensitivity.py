@@ -47,6 +47,8 @@ METHODS = ("sobol", "morris")
 
 #: the index each method ranks factors by
 RANKED_BY = {"sobol": "ST", "morris": "mu_star"}
+#: Sobol's base sample and Morris's trajectories when none is asked for
+DEFAULT_SAMPLES = {"sobol": 256, "morris": 20}
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,7 @@ def indices(
     (runs: ``samples * (factors + 1)``). Columns: ``output, parameter, index,
     value, low, high``, where ``low``-``high`` is the 95% bootstrap interval.
     """
-    if method not in METHODS:
-        raise RunError(f"--method {method!r} is not known; choose one of {', '.join(METHODS)}")
+    _known(method)
     if len(factors) < 2:
         raise RunError(f"sensitivity needs at least two factors, not {len(factors)}")
     if samples < 2:
@@ -96,6 +97,11 @@ def indices(
     for output, values in evaluate(natural).items():
         rows += _analyse(problem, method, unit, np.asarray(values, dtype=float), output, seed)
     return pd.DataFrame(rows, columns=["output", "parameter", "index", "value", "low", "high"])
+
+
+def _known(method: str) -> None:
+    if method not in METHODS:
+        raise RunError(f"--method {method!r} is not known; choose one of {', '.join(METHODS)}")
 
 
 def _sample(problem: dict, method: str, samples: int, seed: int) -> np.ndarray:
@@ -365,7 +371,8 @@ def sensitivity(
         factors = [f for f in parameter_factors(model, system=system) if f.name not in chosen.parameters]
     if levers:
         factors += lever_factors(model, chosen, Timeline(1990, end), spread=spread, shift=shift)
-    samples = (256 if method == "sobol" else 20) if samples is None else samples
+    _known(method)
+    samples = DEFAULT_SAMPLES[method] if samples is None else samples
     evaluate = model_function(chosen, factors, outputs, start=start, end=end, backend=backend, seed=seed,
                               progress=progress, client=client, block=block, system=system)  # fmt: skip
     table = indices(factors, evaluate, method=method, samples=samples, seed=seed)
@@ -376,6 +383,7 @@ def sensitivity(
     return Sensitivity(table, factors, settings)
 
 
-def runs(method: str, samples: int, factors: int) -> int:
-    """Model runs (members) a sensitivity analysis costs."""
+def runs(method: str, samples: int | None, factors: int) -> int:
+    """Model runs (members) a sensitivity analysis costs (none for a method :func:`sensitivity` refuses)."""
+    samples = DEFAULT_SAMPLES.get(method, 0) if samples is None else samples
     return samples * (factors + 2) if method == "sobol" else samples * (factors + 1)

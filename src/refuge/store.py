@@ -452,6 +452,7 @@ def _differences(there: object, here: dict) -> str:
     """The settings that differ, as ``until 2011 there, 2015 here``."""
     there = there if isinstance(there, dict) else {}
     keys = [k for k in sorted(set(there) | set(here)) if there.get(k) != here.get(k)]
+
     def shown(value: object) -> str:
         text = repr(value)
         return text if len(text) <= 60 else text[:57] + "..."
@@ -562,6 +563,7 @@ def add_derived(path: Path) -> None:
     if manifest is not None:
         files = {**manifest.files, path.name: (path.stat().st_size, sha256(path))}
         write_text(path.parent / MANIFEST, Manifest(manifest.settings, files).text())
+
 
 #: the names of the files a run may write into its folder (staging folders of killed runs hold these)
 _OUTPUT_NAMES = DERIVED | frozenset({
