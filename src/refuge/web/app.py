@@ -121,7 +121,7 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
         if not isinstance(texts, list) or not 2 <= len(texts) <= limits.scenarios:
             raise RunError(f"compare: give 2 to {limits.scenarios} scenarios, the first being the reference")
         texts = [_text(text, f"scenarios[{i}]") for i, text in enumerate(texts)]
-        for i, text in enumerate(texts):
+        for i, text in enumerate(texts):  # each refused now, with the loader's message
             forms.from_text(text, system, f"scenario {i + 1}")
         start, end = _integer(asked, "start", 2027, 1995, 2040), _integer(asked, "end", 2040, 1995, 2040)
         if start > end:
@@ -296,7 +296,7 @@ def _posterior(system: str) -> dict:
     return {
         "quantiles": {name: [float(v) for v in q[name]] for name in q.columns},
         "about": {k: meta.get(k) for k in ("samples", "acceptance", "rhat_max", "arviz_rhat_max", "sampler",
-                                                   "data_version", "created")},
+                                           "data_version", "created")},
         "until": meta.get("settings", {}).get("until"),
     }
 

@@ -3,7 +3,8 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { info: null, scenario: null, targets: {}, builtinName: null, edited: false, checking: null, invalid: null };
+const state = { info: null, scenario: null, targets: {}, builtinName: null, edited: false, origin: null, checking: null,
+                invalid: null };
 const COLORS = ["#1f5f8b", "#c0392b", "#27ae60", "#8e44ad", "#d35400"];
 const PLOT = { displaylogo: false, responsive: true };
 
@@ -73,11 +74,13 @@ function leverRow(lever, i) {
   return row;
 }
 
+// a date field's exact date while its month is the one shown, else the month chosen
+const exact = (field) => (field.value && field.dataset.exact.startsWith(field.value) ? field.dataset.exact : field.value);
+
 function form() {
   const levers = [];
   for (const row of $("levers").querySelectorAll("tbody tr")) {
     const [from, until, kind, value] = row.querySelectorAll("input, select");
-    const exact = (field) => (field.value && field.dataset.exact.startsWith(field.value) ? field.dataset.exact : field.value);
     levers.push({ lever: row.dataset.lever, from: exact(from), until: exact(until) || null, kind: kind.value,
                   value: value.value === "" ? null : Number(value.value) });
   }
