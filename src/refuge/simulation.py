@@ -2,7 +2,8 @@
 
 Each step (a week in the North Korean system):
 
-1. the model turns the state, the drivers and the parameters into hazards;
+1. the model turns the state, the drivers and the parameters into hazards
+   (those that read no stocks computed ahead, a block of steps at a time);
 2. the backend moves people along the flows at those hazards;
 3. what moved is added to the period's totals (a year's, or the step's own),
    and at a period's last step the stocks are recorded.
@@ -30,6 +31,9 @@ from .scenarios.levers import compile_inputs
 from .systems import System, get_system
 
 Progress = Callable[[int], None]
+#: Size of a block of hazards computed ahead of their steps (``Model.ahead``): the calibration's batches take
+#: a few hundred weeks in one call, a block of 5,000 members a dozen or so.
+AHEAD_BYTES = 4 * 2**20
 
 
 def run(
@@ -195,9 +199,15 @@ def simulate(model: Model, inputs, backend, members: int, progress: Progress | N
     carried = np.zeros(flows.shape) if clock else None
     moved = np.zeros(flows.shape[:1] + flows.shape[2:], dtype=backend.dtype)
     period_moved = np.zeros_like(moved)  # the period's totals so far, kept whole: flows[:, period] is strided
+    span = max(1, min(timeline.steps, AHEAD_BYTES // (members * len(model.flows) * model.strata.size * 8)))
     for step in range(timeline.steps):
         period = period_of[step]
-        rates = model.rates(state, DriverView(inputs.drivers_at(step)), ParameterView(inputs.parameters_at(step)))
+        if step % span == 0:
+            stop = min(step + span, timeline.steps)
+            ahead = model.ahead(DriverView(inputs.drivers_between(step, stop)),
+                                ParameterView(inputs.parameters_between(step, stop)), members, stop - step)
+        rates = model.rates(state, DriverView(inputs.drivers_at(step)), ParameterView(inputs.parameters_at(step)),
+                            ahead, step % span)  # fmt: skip
         if clock is None:
             backend.step(state, rates, step, flows[:, period])
         else:

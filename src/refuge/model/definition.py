@@ -23,6 +23,13 @@ A :class:`FlowFamily` computes many flows in one call (every move along every
 link of a :class:`~refuge.model.network.Network`, say): its hazard returns
 ``(members, flows, k)``, so a model with hundreds of links pays one Python
 call a step for them, not hundreds.
+
+A flow or term marked ``reads_stocks=False`` depends only on drivers,
+parameters and terms that read no stocks, so it is known before the step:
+:meth:`Model.ahead` computes it for a block of steps in one call, with a
+leading axis of steps on every driver and per-member parameter, and the step
+itself computes only what reads the stocks. Such a function must broadcast
+along its arguments' leading axes, not index them.
 """
 
 from __future__ import annotations
@@ -75,11 +82,13 @@ class Term:
     """A quantity several hazards share, computed once a step by ``function(s, d, p)`` and read as ``d.<name>``.
 
     Terms are computed in the order the model lists them, so a term may read the ones before it.
+    ``reads_stocks=False``: it reads no stocks and no term that does (see the module's note on steps ahead).
     """
 
     name: str
     function: Hazard
     label: str = ""
+    reads_stocks: bool = True
 
 
 @dataclass(frozen=True)
@@ -102,7 +111,8 @@ class Stock:
 class Flow:
     """People moving from ``source`` to ``target`` at the rate ``hazard`` gives.
 
-    ``source=None`` makes an inflow from outside the system.
+    ``source=None`` makes an inflow from outside the system. ``reads_stocks=False``: the hazard reads no
+    stocks and no term that does, so it is computed ahead of the steps (see the module's note).
     """
 
     name: str
@@ -111,6 +121,7 @@ class Flow:
     hazard: Hazard
     mechanisms: tuple[str, ...]
     label: str = ""
+    reads_stocks: bool = True
     #: the family whose one call computes this flow with its siblings (see :class:`FlowFamily`)
     family: FlowFamily | None = field(default=None, compare=False, repr=False)
 
@@ -133,19 +144,20 @@ class FlowFamily:
     hazard: Hazard
     mechanisms: tuple[str, ...] = ()
     label: str = ""
+    reads_stocks: bool = True
 
     @classmethod
     def along(cls, network: Network, name: str, hazard: Hazard, mechanisms: tuple[str, ...] = (),
-              label: str = "") -> FlowFamily:  # fmt: skip
+              label: str = "", reads_stocks: bool = True) -> FlowFamily:  # fmt: skip
         """One flow per arc of ``network`` (each link both ways, in arc order), between the stocks named after
         its places: ``hazard`` gives each arc's hazard, ``(members, arcs, strata)``."""
         ends = tuple((network.places[t], network.places[h]) for t, h in zip(network.tail, network.head, strict=True))
-        return cls(name, ends, hazard, mechanisms, label)
+        return cls(name, ends, hazard, mechanisms, label, reads_stocks)
 
     def flows(self) -> tuple[Flow, ...]:
         """The family's flows, each also computable alone (its slice of one family call)."""
         return tuple(Flow(f"{self.name}:{source or 'outside'}->{target}", source, target, _Sibling(self, k),
-                          self.mechanisms, self.label, family=self)
+                          self.mechanisms, self.label, self.reads_stocks, family=self)
                      for k, (source, target) in enumerate(self.ends))  # fmt: skip
 
 
@@ -247,6 +259,8 @@ class Model:
     stock_index: dict[str, int] = field(init=False, repr=False)
     flow_index: dict[str, int] = field(init=False, repr=False)
     _plan: tuple[tuple[int, int, Hazard], ...] = field(init=False, repr=False)
+    _ahead_plan: tuple[tuple[int, int, Hazard], ...] = field(init=False, repr=False)
+    _step_plan: tuple[tuple[int, int, Hazard], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.stock_index = _index("stock", [s.name for s in self.stocks])
@@ -278,6 +292,8 @@ class Model:
             if missing:
                 raise ModelError(f"network: places {missing[:5]} are not stocks; allowed: each place a stock")
         self._plan = self._hazard_calls()
+        self._ahead_plan = tuple(call for call in self._plan if not self.flows[call[0]].reads_stocks)
+        self._step_plan = tuple(call for call in self._plan if self.flows[call[0]].reads_stocks)
         for out in self.outputs:
             if out.clock and not self.clock_stocks:
                 raise ModelError(f"output {out.name!r} reads the clock, but the model has no clock stocks")
@@ -335,17 +351,27 @@ class Model:
 
     # -- the one place hazards are evaluated -----------------------------------
 
-    def rates(self, state: np.ndarray, drivers: DriverView, params: ParameterView) -> np.ndarray:
-        """Hazard of every flow over one step, ``(members, flows, strata)``: per person, or people for inflows."""
-        members = state.shape[0]
+    def rates(self, state: np.ndarray, drivers: DriverView, params: ParameterView, ahead: Ahead | None = None,
+              step: int = 0) -> np.ndarray:  # fmt: skip
+        """Hazard of every flow over one step, ``(members, flows, strata)``: per person, or people for inflows.
+
+        With ``ahead`` (from :meth:`ahead`), the flows and terms that read no
+        stocks are taken from its ``step``-th step and only the others computed;
+        the array returned is that step of ``ahead.rates``.
+        """
         stocks = StockView(state, self.stock_index)
-        if self.terms:
+        if ahead is None:
+            terms, plan = self.terms, self._plan
+            out = np.empty((state.shape[0], len(self.flows), self.strata.size))
             values = dict(drivers._values)
-            for term in self.terms:
-                values[term.name] = term.function(stocks, DriverView(values), params)
-            drivers = DriverView(values)
-        out = np.empty((members, len(self.flows), self.strata.size))
-        for first, stop, hazard in self._plan:
+        else:
+            terms, plan = (t for t in self.terms if t.reads_stocks), self._step_plan
+            out = ahead.rates[step]
+            values = {**drivers._values, **ahead.terms_at(step)}
+        for term in terms:
+            values[term.name] = term.function(stocks, DriverView(values), params)
+        drivers = DriverView(values)
+        for first, stop, hazard in plan:
             if stop == first + 1:
                 out[:, first, :] = hazard(stocks, drivers, params)
             else:
@@ -354,6 +380,65 @@ class Model:
             bad = self.flows[int(np.argwhere(~(out >= 0.0))[0][1])].name
             raise ModelError(f"flow {bad!r} has a negative or undefined hazard; check its parameters")
         return out
+
+    def ahead(self, drivers: DriverView, params: ParameterView, members: int, steps: int) -> Ahead:
+        """The flows and terms that read no stocks over ``steps`` steps, one call each: Python's cost a call is
+        paid once a block, not once a step.
+
+        Every array in ``drivers`` and ``params`` has a leading axis of steps:
+        ``(steps, 1, 1)`` for a driver (``(steps, members, 1)`` where members
+        follow their own paths), ``(1, members, 1)`` for a parameter that
+        differs between members (see ``Inputs.drivers_between``).
+        """
+        values = dict(drivers._values)
+        terms = {}
+        for term in self.terms:
+            if not term.reads_stocks:
+                values[term.name] = terms[term.name] = term.function(_NO_STOCKS, _AheadDrivers(values), params)
+        rates = np.empty((steps, members, len(self.flows), self.strata.size))
+        drivers = _AheadDrivers(values)
+        for first, stop, hazard in self._ahead_plan:
+            if stop == first + 1:
+                rates[:, :, first, :] = hazard(_NO_STOCKS, drivers, params)
+            else:
+                rates[:, :, first:stop, :] = hazard(_NO_STOCKS, drivers, params)
+        return Ahead(rates, terms)
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """What :meth:`Model.ahead` computed for a block of steps.
+
+    ``rates`` is ``(steps, members, flows, strata)`` with the flows that read
+    no stocks filled (:meth:`Model.rates` fills the rest, step by step);
+    ``terms`` holds the terms that read none, each with a leading axis of
+    steps (length 1 where it does not change).
+    """
+
+    rates: np.ndarray
+    terms: dict[str, object]
+
+    def terms_at(self, step: int) -> dict[str, object]:
+        return {name: value[min(step, len(value) - 1)] if np.ndim(value) >= 3 else value
+                for name, value in self.terms.items()}  # fmt: skip
+
+
+class _NoStocks:
+    """The stocks a function computed ahead sees: reading one is a modelling error, said plainly."""
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):  # Python's own lookups (copy, doctest, pickle)
+            raise AttributeError(name)
+        return self.total()
+
+    def total(self, *names):
+        raise ModelError("a flow or term marked reads_stocks=False reads the stocks; allowed: drivers, parameters "
+                         "and terms that read no stocks (mark it reads_stocks=True)")  # fmt: skip
+
+    stack = total
+
+
+_NO_STOCKS = _NoStocks()
 
 
 class StockView:
@@ -413,6 +498,17 @@ class DriverView:
             return self._values[name]
         except KeyError:
             raise AttributeError(f"no driver named {name!r}") from None
+
+
+class _AheadDrivers(DriverView):
+    __slots__ = ()
+
+    def __getattr__(self, name: str):
+        try:
+            return self._values[name]
+        except KeyError:
+            raise ModelError(f"{name!r} is read by a flow or term marked reads_stocks=False, but it is not a driver "
+                             "or a term that reads no stocks, so it is not known ahead of the step") from None
 
 
 class ParameterView:

@@ -43,6 +43,20 @@ class Inputs:
             values[name] = values[name] * a[step] + b[step]
         return values
 
+    def drivers_between(self, first: int, stop: int) -> dict[str, np.ndarray]:
+        """Driver values over steps ``[first, stop)``, each ``(steps, members or 1, 1)`` (see ``Model.ahead``)."""
+        return {name: series[first:stop] if series.ndim > 1 else series[first:stop, None, None]
+                for name, series in self.drivers.items()}  # fmt: skip
+
+    def parameters_between(self, first: int, stop: int) -> dict[str, float | np.ndarray]:
+        """Parameter values over steps ``[first, stop)``: a float, ``(1, members, 1)`` where members differ, or
+        ``(steps, members or 1, 1)`` where a lever acts."""
+        values = {name: value[None] if isinstance(value, np.ndarray) else value
+                  for name, value in self.parameters.items()}  # fmt: skip
+        for name, (a, b) in self.schedules.items():
+            values[name] = values[name] * a[first:stop, None, None] + b[first:stop, None, None]
+        return values
+
 
 def compile_inputs(
     model: Model,
