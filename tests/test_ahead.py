@@ -56,6 +56,12 @@ def test_the_size_of_a_block_changes_no_number(monkeypatch, backend):
     np.testing.assert_array_equal(*runs)
 
 
+def test_most_korean_flows_are_computed_ahead():
+    ahead = [f.name for f in MODEL.flows if not f.reads_stocks]
+    assert len(ahead) >= len(MODEL.flows) - 8
+    assert "settle" not in ahead and "deported_from_china" not in ahead  # they read stocks
+
+
 def _run(model):
     refuge.run("baseline", members=1, backend="mean", model=model, timeline=Timeline(2000, 2000), calibrated=False)
 

@@ -10,6 +10,8 @@ import numpy as np
 from ...model.definition import Flow, Term, per_stratum
 
 # -- shared terms -------------------------------------------------------------------
+# Helpers of drivers and parameters alone, and the model's terms (``d.<name>``): all but ``attempts``
+# read no stocks, so they are computed ahead of the steps (see ``refuge.model.definition``).
 
 
 def kin_share(s):
@@ -37,22 +39,45 @@ def sex_weights(female_ratio):
     return per_stratum(2.0 * female_ratio / (1.0 + female_ratio), 2.0 / (1.0 + female_ratio))
 
 
-def attempts(s, d, p):
-    """Attempts to cross: M1 push less M12 aid, raised by M8 news, cut by M2, M3, M10 deterrence.
+def route(d):
+    """How open the broker route is (``route_permeability``) and the ratio of women to men it carries beyond
+    the sexes' attempts (``route_female_tilt``): both inferred from the record (see ``drivers.LATENT``)."""
+    tilt = np.sqrt(d.route_female_tilt)
+    return d.route_permeability * per_stratum(tilt, 1.0 / tilt)
 
-    Four flows share it: it is a term of the model (``d.attempts``), computed once a week.
-    """
+
+def attempt_rate(s, d, p):
+    """Attempts to cross per person at risk before news from the South: M1 push less M12 aid, cut by M2, M3, M10
+    deterrence and by the North's closure."""
     push = p.push_floor + d.food_crisis * (1.0 - p.aid_relief * d.aid)
-    news = 1.0 + p.news_effect * kin_share(s)
     deterrence = np.exp(
         -p.security_deterrence * d.border_security
         - p.punishment_deterrence * d.punishment
         - p.propaganda_deterrence * d.counter_propaganda
     )
-    return p.attempt_base * push * news * deterrence * open_north(d) * per_stratum(p.female_attempt_ratio, 1.0)
+    return p.attempt_base * push * deterrence * open_north(d) * per_stratum(p.female_attempt_ratio, 1.0)
 
 
-def brokered(d, p):
+def attempts(s, d, p):
+    """Attempts to cross per person at risk, raised by M8 news from the South. Four flows share it."""
+    return d.attempt_rate * (1.0 + p.news_effect * kin_share(s))
+
+
+def caught(s, d, p):
+    """M2: share of attempts stopped by the guards."""
+    return np.minimum(p.catch_at_border * d.border_security, 0.9)
+
+
+def shot(s, d, p):
+    """M2: share of attempts ending in death under orders to shoot."""
+    return np.minimum(p.shot_at_border * d.lethal_force, 0.09)
+
+
+def passes(s, d, p):
+    return 1.0 - d.caught - d.shot
+
+
+def brokered(s, d, p):
     """M6: crossings a broker takes straight on to a third country, per crossing into hiding (the fast pipeline).
 
     Brokers reach more people as their network grows, fewer as the price of a
@@ -69,25 +94,22 @@ def brokered(d, p):
     return p.pipeline_share * d.broker_network * affordability(d, p) * open_china(d) * route(d)
 
 
-def route(d):
-    """How open the broker route is (``route_permeability``) and the ratio of women to men it carries beyond
-    the sexes' attempts (``route_female_tilt``): both inferred from the record (see ``drivers.LATENT``)."""
-    tilt = np.sqrt(d.route_female_tilt)
-    return d.route_permeability * per_stratum(tilt, 1.0 / tilt)
+def rescue_route(s, d, p):
+    """M8, M6, M2: how a rescue paid from the South gets through, per sponsor's rate: past the guards and both
+    closures, along the broker route, at the broker's price; split between the sexes as attempts are."""
+    return (sex_weights(p.female_attempt_ratio) * d.passes * affordability(d, p) * open_north(d) * open_china(d)
+            * route(d))
 
 
-def caught(d, p):
-    """M2: share of attempts stopped by the guards."""
-    return np.minimum(p.catch_at_border * d.border_security, 0.9)
+def arrest_rate(s, d, p):
+    """M4 enforcement and M12 refugee status: arrests in China per person in hiding, before crowding."""
+    protection = 1.0 - d.refugee_status
+    return p.arrest_in_china * d.china_enforcement * protection * per_stratum(1.0, p.male_arrest_ratio)
 
 
-def shot(d, p):
-    """M2: share of attempts ending in death under orders to shoot."""
-    return np.minimum(p.shot_at_border * d.lethal_force, 0.09)
-
-
-def passes(d, p):
-    return 1.0 - caught(d, p) - shot(d, p)
+def graduations(s, d, p):
+    """M7: people the Hanawon programme's places (stretched by overflow) can graduate a week."""
+    return d.reception_capacity * p.reception_overflow / p.hanawon_weeks
 
 
 # -- hazards --------------------------------------------------------------------------
@@ -95,27 +117,25 @@ def passes(d, p):
 
 def cross_to_china(s, d, p):
     """Crossings without a broker's onward route: they join the hidden population in China."""
-    return d.attempts * passes(d, p)
+    return d.attempts * d.passes
 
 
 def brokered_crossing(s, d, p):
     """M6, M2: the fast pipeline, weeks from the North to a third country; guards, shooting and fees act on it."""
-    return d.attempts * passes(d, p) * brokered(d, p)
+    return d.attempts * d.passes * d.brokered
 
 
 def caught_at_border(s, d, p):
-    return d.attempts * caught(d, p)
+    return d.attempts * d.caught
 
 
 def shot_at_border(s, d, p):
-    return d.attempts * shot(d, p)
+    return d.attempts * d.shot
 
 
 def kin_funded_escape(s, d, p):
     """M8: settled defectors pay brokers to bring relatives out past the guards and through China."""
-    per_sponsor = p.kin_rescue * s.total("sk_settled") / np.maximum(s.total("nk_at_risk"), 1.0)
-    return (per_sponsor * sex_weights(p.female_attempt_ratio) * passes(d, p) * affordability(d, p) * open_north(d)
-            * open_china(d) * route(d))
+    return p.kin_rescue * s.total("sk_settled") / np.maximum(s.total("nk_at_risk"), 1.0) * d.rescue_route
 
 
 def direct_defection(s, d, p):
@@ -125,9 +145,7 @@ def direct_defection(s, d, p):
 
 def deported_from_china(s, d, p):
     """M4 enforcement, M5 crowding beyond what host communities can hide, M12 refugee status."""
-    crowding = 1.0 + (s.total("china_hiding") / p.hiding_capacity) ** 2
-    protection = 1.0 - d.refugee_status
-    return p.arrest_in_china * d.china_enforcement * protection * crowding * per_stratum(1.0, p.male_arrest_ratio)
+    return d.arrest_rate * (1.0 + (s.total("china_hiding") / p.hiding_capacity) ** 2)
 
 
 def return_home(s, d, p):
@@ -176,10 +194,8 @@ def deported_by_third_country(s, d, p):
 
 
 def settle(s, d, p):
-    """M7: vetting and the Hanawon programme, whose places (stretched by overflow) limit graduations a week."""
-    waiting = np.maximum(s.total("sk_reception"), 1.0)
-    graduations = d.reception_capacity * p.reception_overflow / p.hanawon_weeks
-    return np.minimum(1.0 / p.reception_weeks, graduations / waiting)
+    """M7: vetting and the Hanawon programme, whose places limit graduations a week."""
+    return np.minimum(1.0 / p.reception_weeks, d.graduations / np.maximum(s.total("sk_reception"), 1.0))
 
 
 def emigrate_onward(s, d, p):
@@ -218,26 +234,36 @@ FLOWS = (
     Flow("caught_at_border", "nk_at_risk", "detained", caught_at_border, ("M2",), "caught by North Korean guards"),
     Flow("shot_at_border", "nk_at_risk", "dead", shot_at_border, ("M2",), "killed at the border"),
     Flow("kin_funded_escape", "nk_at_risk", "in_transit", kin_funded_escape, ("M8", "M6", "M2"), "brought out by brokers paid from the South"),
-    Flow("direct_defection", "nk_at_risk", "sk_reception", direct_defection, ("M7",), "defected straight to the South"),
+    Flow("direct_defection", "nk_at_risk", "sk_reception", direct_defection, ("M7",), "defected straight to the South", reads_stocks=False),
     Flow("deported_from_china", "china_hiding", "detained", deported_from_china, ("M4", "M5", "M12"), "arrested in China and sent back"),
-    Flow("return_home", "china_hiding", "nk_at_risk", return_home, ("M3", "M1"), "went back to the North"),
-    Flow("died_in_china", "china_hiding", "dead", died_in_china, ("M4",), "died in hiding"),
-    Flow("leave_china", "china_hiding", "in_transit", leave_china, ("M6", "M12"), "left China with a broker"),
-    Flow("reach_third_country", "in_transit", "third_country", reach_third_country, ("M6",), "reached a third country"),
-    Flow("reach_embassy", "in_transit", "sk_reception", reach_embassy, ("M6",), "reached an embassy"),
-    Flow("caught_in_transit", "in_transit", "detained", caught_in_transit, ("M4", "M12"), "arrested on the way and sent back"),
-    Flow("died_in_transit", "in_transit", "dead", died_in_transit, ("M6",), "died on the way"),
-    Flow("transfer_to_south", "third_country", "sk_reception", transfer_to_south, ("M6", "M7"), "flown to the South"),
-    Flow("resettled_abroad", "third_country", "elsewhere", resettled_abroad, ("M11", "M12"), "resettled outside Korea"),
-    Flow("deported_by_third_country", "third_country", "detained", deported_by_third_country, ("M4",), "sent back by a third country"),
+    Flow("return_home", "china_hiding", "nk_at_risk", return_home, ("M3", "M1"), "went back to the North", reads_stocks=False),
+    Flow("died_in_china", "china_hiding", "dead", died_in_china, ("M4",), "died in hiding", reads_stocks=False),
+    Flow("leave_china", "china_hiding", "in_transit", leave_china, ("M6", "M12"), "left China with a broker", reads_stocks=False),
+    Flow("reach_third_country", "in_transit", "third_country", reach_third_country, ("M6",), "reached a third country", reads_stocks=False),
+    Flow("reach_embassy", "in_transit", "sk_reception", reach_embassy, ("M6",), "reached an embassy", reads_stocks=False),
+    Flow("caught_in_transit", "in_transit", "detained", caught_in_transit, ("M4", "M12"), "arrested on the way and sent back", reads_stocks=False),
+    Flow("died_in_transit", "in_transit", "dead", died_in_transit, ("M6",), "died on the way", reads_stocks=False),
+    Flow("transfer_to_south", "third_country", "sk_reception", transfer_to_south, ("M6", "M7"), "flown to the South", reads_stocks=False),
+    Flow("resettled_abroad", "third_country", "elsewhere", resettled_abroad, ("M11", "M12"), "resettled outside Korea", reads_stocks=False),
+    Flow("deported_by_third_country", "third_country", "detained", deported_by_third_country, ("M4",), "sent back by a third country", reads_stocks=False),
     Flow("settle", "sk_reception", "sk_settled", settle, ("M7",), "settled in the South"),
-    Flow("emigrate_onward", "sk_settled", "elsewhere", emigrate_onward, ("M11",), "left the South for a third country"),
-    Flow("died_in_south", "sk_settled", "dead", died_in_south, ("M7",), "died in the South"),
-    Flow("re_defect", "sk_settled", "re_defected", re_defect, ("M9", "M10"), "went back to the North"),
-    Flow("released", "detained", "nk_at_risk", released, ("M3",), "released after punishment"),
-    Flow("died_in_detention", "detained", "dead", died_in_detention, ("M3",), "died in detention"),
-    Flow("newly_at_risk", None, "nk_at_risk", newly_at_risk, ("M12",), "reached the border provinces"),
+    Flow("emigrate_onward", "sk_settled", "elsewhere", emigrate_onward, ("M11",), "left the South for a third country", reads_stocks=False),
+    Flow("died_in_south", "sk_settled", "dead", died_in_south, ("M7",), "died in the South", reads_stocks=False),
+    Flow("re_defect", "sk_settled", "re_defected", re_defect, ("M9", "M10"), "went back to the North", reads_stocks=False),
+    Flow("released", "detained", "nk_at_risk", released, ("M3",), "released after punishment", reads_stocks=False),
+    Flow("died_in_detention", "detained", "dead", died_in_detention, ("M3",), "died in detention", reads_stocks=False),
+    Flow("newly_at_risk", None, "nk_at_risk", newly_at_risk, ("M12",), "reached the border provinces", reads_stocks=False),
 )
 
-#: terms the hazards above share, computed once a week
-TERMS = (Term("attempts", attempts, "attempts to cross per person at risk"),)
+#: terms the hazards above share, computed once a week; all but attempts ahead of the weeks
+TERMS = (
+    Term("attempt_rate", attempt_rate, "attempts to cross per person at risk before news from the South", reads_stocks=False),
+    Term("caught", caught, "share of attempts stopped by the guards", reads_stocks=False),
+    Term("shot", shot, "share of attempts ending in death", reads_stocks=False),
+    Term("passes", passes, "share of attempts that pass the border", reads_stocks=False),
+    Term("brokered", brokered, "brokered crossings per crossing into hiding", reads_stocks=False),
+    Term("rescue_route", rescue_route, "the way through for a rescue paid from the South, per sponsor's rate", reads_stocks=False),
+    Term("arrest_rate", arrest_rate, "arrests in China per person in hiding, before crowding", reads_stocks=False),
+    Term("graduations", graduations, "graduations from the Hanawon programme a week", reads_stocks=False),
+    Term("attempts", attempts, "attempts to cross per person at risk"),
+)
