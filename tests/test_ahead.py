@@ -8,9 +8,21 @@ import pytest
 import refuge
 import refuge.simulation
 from refuge.errors import ModelError
-from refuge.model.definition import DriverView, Flow, ParameterView, Term
+from refuge.model.definition import (
+    Driver,
+    DriverView,
+    Flow,
+    FlowFamily,
+    Model,
+    Output,
+    Parameter,
+    ParameterView,
+    Stock,
+    Term,
+)
+from refuge.model.network import Network
 from refuge.model.timeline import Timeline
-from refuge.scenarios import load_scenario
+from refuge.scenarios import Scenario, load_scenario
 from refuge.scenarios.levers import compile_inputs
 
 MODEL = refuge.north_korea()
@@ -56,24 +68,63 @@ def test_the_size_of_a_block_changes_no_number(monkeypatch, backend):
     np.testing.assert_array_equal(*runs)
 
 
-def test_most_korean_flows_are_computed_ahead():
-    ahead = [f.name for f in MODEL.flows if not f.reads_stocks]
-    assert len(ahead) >= len(MODEL.flows) - 8
-    assert "settle" not in ahead and "deported_from_china" not in ahead  # they read stocks
+def test_the_korean_flows_computed_each_week_are_those_that_read_the_stocks():
+    each_week = {f.name for f in MODEL.flows if f.reads_stocks}
+    assert each_week == {"cross_to_china", "brokered_crossing", "caught_at_border", "shot_at_border",
+                         "kin_funded_escape", "deported_from_china", "settle"}  # fmt: skip
+    assert [t.name for t in MODEL.terms if t.reads_stocks] == ["attempts"]
+
+
+def _camp(ahead: bool) -> Model:
+    """One stratum, a driver, a parameter that members draw: flight and arrivals known ahead, return not."""
+    return Model(
+        name="camp",
+        stocks=(Stock("home", "home", ""), Stock("camp", "camp", "")),
+        flows=(Flow("flee", "home", "camp", lambda s, d, p: p.move * d.fear, (), reads_stocks=not ahead),
+               Flow("arrive", None, "camp", lambda s, d, p: 200.0 * d.fear, (), reads_stocks=not ahead),
+               Flow("return", "camp", "home", lambda s, d, p: 0.01 * s.total("camp") / 1e5, ())),
+        drivers=(Driver("fear", "fear", {2000.0: 0.5, 2001.5: 2.0}, ()),),
+        parameters=(Parameter("move", 0.01, "per step", "move", ()),),
+        initial={"home": (90_000.0,)},
+        outputs=(Output("in_camp", "in the camp", stock="camp"),),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("backend", ["mean", "counts"])
+def test_a_model_with_one_stratum_runs_the_same_with_its_flows_computed_ahead_or_each_step(backend):
+    runs = [refuge.run(Scenario("camp", ""), members=3, seed=4, backend=backend, model=_camp(ahead),
+                       timeline=Timeline(2000, 2002, steps_per_year=365), parameters={"move": [0.01, 0.02, 0.03]},
+                       calibrated=False).data.flows.values for ahead in (False, True)]  # fmt: skip
+    np.testing.assert_array_equal(*runs)
+    assert runs[0][:, -1, 0].min() > 0  # people fled
 
 
 def _run(model):
     refuge.run("baseline", members=1, backend="mean", model=model, timeline=Timeline(2000, 2000), calibrated=False)
 
 
-def test_a_flow_marked_ahead_that_reads_stocks_is_refused():
+def test_a_flow_marked_ahead_that_reads_stocks_is_refused_by_name():
     leak = Flow("leak", "china_hiding", "dead", lambda s, d, p: 1e-9 * s.total("china_hiding"), ("M4",),
                 reads_stocks=False)  # fmt: skip
-    with pytest.raises(ModelError, match="reads_stocks=False reads the stocks"):
+    with pytest.raises(ModelError, match="flow 'leak': it is marked reads_stocks=False but reads the stocks"):
         _run(_with(flows=(*MODEL.flows, leak)))
 
 
-def test_a_term_marked_ahead_that_reads_a_term_of_the_step_is_refused():
+def test_a_term_marked_ahead_that_reads_a_term_of_the_step_is_refused_by_name():
     late = Term("late", lambda s, d, p: 2.0 * d.attempts, reads_stocks=False)
-    with pytest.raises(ModelError, match="'attempts' is read by a flow or term marked reads_stocks=False"):
+    with pytest.raises(ModelError, match=r"term 'late': .* reads 'attempts', which is neither a driver nor a term"):
         _run(_with(terms=(*MODEL.terms, late)))
+
+
+def test_a_term_computed_ahead_must_broadcast_to_members_and_strata():
+    table = Term("table", lambda s, d, p: np.ones((2, 2, 2)), reads_stocks=False)
+    with pytest.raises(ModelError, match=r"term 'table', computed ahead of its steps, gives shape \(2, 2, 2\)"):
+        _run(_with(terms=(*MODEL.terms, table)))
+
+
+def test_a_flow_family_is_computed_each_step():
+    net = Network.build(["home", "camp"], [("home", "camp", 10.0)])
+    flows = FlowFamily.along(net, "walk", lambda s, d, p: 0.1).flows()
+    with pytest.raises(ModelError, match="family 'walk' is marked reads_stocks=False; allowed: a family is computed"):
+        Model("walk", (Stock("home", "", ""), Stock("camp", "", "")),
+              (dataclasses.replace(flows[0], reads_stocks=False), flows[1]), (), (), {}, (), network=net)  # fmt: skip

@@ -31,8 +31,8 @@ from .scenarios.levers import compile_inputs
 from .systems import System, get_system
 
 Progress = Callable[[int], None]
-#: Size of a block of hazards computed ahead of their steps (``Model.ahead``): the calibration's batches take
-#: a few hundred weeks in one call, a block of 5,000 members a dozen or so.
+#: Size of a block of hazards computed ahead of their steps (``Model.ahead``): the calibration's batch of 32
+#: parameter sets (64 members) takes about 340 weeks in one call, a block of 5,000 members two.
 AHEAD_BYTES = 4 * 2**20
 
 
@@ -200,9 +200,10 @@ def simulate(model: Model, inputs, backend, members: int, progress: Progress | N
     moved = np.zeros(flows.shape[:1] + flows.shape[2:], dtype=backend.dtype)
     period_moved = np.zeros_like(moved)  # the period's totals so far, kept whole: flows[:, period] is strided
     span = max(1, min(timeline.steps, AHEAD_BYTES // (members * len(model.flows) * model.strata.size * 8)))
+    ahead, computes_ahead = None, model.computes_ahead
     for step in range(timeline.steps):
         period = period_of[step]
-        if step % span == 0:
+        if computes_ahead and step % span == 0:
             stop = min(step + span, timeline.steps)
             ahead = model.ahead(DriverView(inputs.drivers_between(step, stop)),
                                 ParameterView(inputs.parameters_between(step, stop)), members, stop - step)

@@ -29,12 +29,14 @@ parameters and terms that read no stocks, so it is known before the step:
 :meth:`Model.ahead` computes it for a block of steps in one call, with a
 leading axis of steps on every driver and per-member parameter, and the step
 itself computes only what reads the stocks. Such a function must broadcast
-along its arguments' leading axes, not index them.
+along its arguments' leading axes, not index them, and give what broadcasts
+to ``(members, strata)`` a step. Flow families are computed each step.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -144,20 +146,19 @@ class FlowFamily:
     hazard: Hazard
     mechanisms: tuple[str, ...] = ()
     label: str = ""
-    reads_stocks: bool = True
 
     @classmethod
     def along(cls, network: Network, name: str, hazard: Hazard, mechanisms: tuple[str, ...] = (),
-              label: str = "", reads_stocks: bool = True) -> FlowFamily:  # fmt: skip
+              label: str = "") -> FlowFamily:  # fmt: skip
         """One flow per arc of ``network`` (each link both ways, in arc order), between the stocks named after
         its places: ``hazard`` gives each arc's hazard, ``(members, arcs, strata)``."""
         ends = tuple((network.places[t], network.places[h]) for t, h in zip(network.tail, network.head, strict=True))
-        return cls(name, ends, hazard, mechanisms, label, reads_stocks)
+        return cls(name, ends, hazard, mechanisms, label)
 
     def flows(self) -> tuple[Flow, ...]:
         """The family's flows, each also computable alone (its slice of one family call)."""
         return tuple(Flow(f"{self.name}:{source or 'outside'}->{target}", source, target, _Sibling(self, k),
-                          self.mechanisms, self.label, self.reads_stocks, family=self)
+                          self.mechanisms, self.label, family=self)
                      for k, (source, target) in enumerate(self.ends))  # fmt: skip
 
 
@@ -292,6 +293,10 @@ class Model:
             if missing:
                 raise ModelError(f"network: places {missing[:5]} are not stocks; allowed: each place a stock")
         self._plan = self._hazard_calls()
+        for flow in self.flows:
+            if flow.family is not None and not flow.reads_stocks:
+                raise ModelError(f"flow {flow.name!r} of family {flow.family.name!r} is marked reads_stocks=False; "
+                                 "allowed: a family is computed each step")  # fmt: skip
         self._ahead_plan = tuple(call for call in self._plan if not self.flows[call[0]].reads_stocks)
         self._step_plan = tuple(call for call in self._plan if self.flows[call[0]].reads_stocks)
         for out in self.outputs:
@@ -351,6 +356,11 @@ class Model:
 
     # -- the one place hazards are evaluated -----------------------------------
 
+    @property
+    def computes_ahead(self) -> bool:
+        """Whether any flow or term reads no stocks, so that :meth:`ahead` has something to compute."""
+        return bool(self._ahead_plan) or any(not t.reads_stocks for t in self.terms)
+
     def rates(self, state: np.ndarray, drivers: DriverView, params: ParameterView, ahead: Ahead | None = None,
               step: int = 0) -> np.ndarray:  # fmt: skip
         """Hazard of every flow over one step, ``(members, flows, strata)``: per person, or people for inflows.
@@ -365,7 +375,7 @@ class Model:
             out = np.empty((state.shape[0], len(self.flows), self.strata.size))
             values = dict(drivers._values)
         else:
-            terms, plan = (t for t in self.terms if t.reads_stocks), self._step_plan
+            terms, plan = [t for t in self.terms if t.reads_stocks], self._step_plan
             out = ahead.rates[step]
             values = {**drivers._values, **ahead.terms_at(step)}
         for term in terms:
@@ -388,21 +398,42 @@ class Model:
         Every array in ``drivers`` and ``params`` has a leading axis of steps:
         ``(steps, 1, 1)`` for a driver (``(steps, members, 1)`` where members
         follow their own paths), ``(1, members, 1)`` for a parameter that
-        differs between members (see ``Inputs.drivers_between``).
+        differs between members and ``(steps, members or 1, 1)`` for one a
+        lever moves (``Inputs.drivers_between``, ``Inputs.parameters_between``).
         """
+        shape = (steps, members, self.strata.size)
         values = dict(drivers._values)
         terms = {}
         for term in self.terms:
             if not term.reads_stocks:
-                values[term.name] = terms[term.name] = term.function(_NO_STOCKS, _AheadDrivers(values), params)
+                with _naming("term", term.name):
+                    value = term.function(_NO_STOCKS, _AheadDrivers(values), params)
+                values[term.name] = terms[term.name] = _broadcast(value, shape, "term", term.name)
         rates = np.empty((steps, members, len(self.flows), self.strata.size))
-        drivers = _AheadDrivers(values)
-        for first, stop, hazard in self._ahead_plan:
-            if stop == first + 1:
-                rates[:, :, first, :] = hazard(_NO_STOCKS, drivers, params)
-            else:
-                rates[:, :, first:stop, :] = hazard(_NO_STOCKS, drivers, params)
+        for first, _, hazard in self._ahead_plan:
+            name = self.flows[first].name
+            with _naming("flow", name):
+                value = hazard(_NO_STOCKS, _AheadDrivers(values), params)
+            rates[:, :, first, :] = _broadcast(value, shape, "flow", name)
         return Ahead(rates, terms)
+
+
+@contextmanager
+def _naming(kind: str, name: str):
+    """A refusal of a flow or term computed ahead (:class:`_NoStocks`, :class:`_AheadDrivers`), with its name."""
+    try:
+        yield
+    except ModelError as error:
+        raise ModelError(f"{kind} {name!r}: {error}") from None
+
+
+def _broadcast(value, shape: tuple[int, ...], kind: str, name: str) -> np.ndarray:
+    try:
+        return np.broadcast_to(value, shape)
+    except ValueError:
+        raise ModelError(f"{kind} {name!r}, computed ahead of its steps, gives shape {np.shape(value)}; allowed: "
+                         f"what broadcasts to (steps, members, strata) = {shape}, each step's value broadcasting "
+                         "to (members, strata) (or mark it reads_stocks=True)") from None
 
 
 @dataclass(frozen=True)
@@ -411,16 +442,16 @@ class Ahead:
 
     ``rates`` is ``(steps, members, flows, strata)`` with the flows that read
     no stocks filled (:meth:`Model.rates` fills the rest, step by step);
-    ``terms`` holds the terms that read none, each with a leading axis of
-    steps (length 1 where it does not change).
+    ``terms`` holds the terms that read none, each ``(steps, members, strata)``
+    (a broadcast view: no copy where a value does not vary).
     """
 
     rates: np.ndarray
-    terms: dict[str, object]
+    terms: dict[str, np.ndarray]
 
-    def terms_at(self, step: int) -> dict[str, object]:
-        return {name: value[min(step, len(value) - 1)] if np.ndim(value) >= 3 else value
-                for name, value in self.terms.items()}  # fmt: skip
+    def terms_at(self, step: int) -> dict[str, np.ndarray]:
+        """The terms' values at the block's ``step``-th step, ``(members, strata)`` each."""
+        return {name: value[step] for name, value in self.terms.items()}
 
 
 class _NoStocks:
@@ -432,8 +463,8 @@ class _NoStocks:
         return self.total()
 
     def total(self, *names):
-        raise ModelError("a flow or term marked reads_stocks=False reads the stocks; allowed: drivers, parameters "
-                         "and terms that read no stocks (mark it reads_stocks=True)")  # fmt: skip
+        raise ModelError("it is marked reads_stocks=False but reads the stocks; allowed: drivers, parameters "
+                         "and terms that read no stocks (or mark it reads_stocks=True)")  # fmt: skip
 
     stack = total
 
@@ -501,14 +532,16 @@ class DriverView:
 
 
 class _AheadDrivers(DriverView):
+    """Drivers and the terms computed ahead, as functions computed ahead see them: any other name is refused."""
+
     __slots__ = ()
 
     def __getattr__(self, name: str):
         try:
             return self._values[name]
         except KeyError:
-            raise ModelError(f"{name!r} is read by a flow or term marked reads_stocks=False, but it is not a driver "
-                             "or a term that reads no stocks, so it is not known ahead of the step") from None
+            raise ModelError(f"it is marked reads_stocks=False but reads {name!r}, which is neither a driver nor a "
+                             "term marked reads_stocks=False") from None
 
 
 class ParameterView:

@@ -10,8 +10,8 @@ import numpy as np
 from ...model.definition import Flow, Term, per_stratum
 
 # -- shared terms -------------------------------------------------------------------
-# Helpers of drivers and parameters alone, and the model's terms (``d.<name>``): all but ``attempts``
-# read no stocks, so they are computed ahead of the steps (see ``refuge.model.definition``).
+# Helpers, and the model's terms (``d.<name>``): all terms but ``attempts`` read no stocks, so they are
+# computed ahead of the weeks (see ``refuge.model.definition``), as are the flows marked reads_stocks=False.
 
 
 def kin_share(s):
@@ -74,6 +74,7 @@ def shot(s, d, p):
 
 
 def passes(s, d, p):
+    """M2: share of attempts that get past the guards alive."""
     return 1.0 - d.caught - d.shot
 
 
