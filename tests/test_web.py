@@ -236,7 +236,8 @@ def test_run_right_after_an_edit_runs_the_edit_and_never_a_wrong_form(page):
     jobs = page.locator("#jobs li").count()
     page.get_by_label("lever 1 value").fill("-5")
     page.click("#run")
-    expect(page.locator("#run-error")).to_contain_text("fix the scenario first")
+    # the server's check may take seconds on a fresh install (first imports): the run waits for it, and so does this
+    expect(page.locator("#run-error")).to_contain_text("fix the scenario first", timeout=30_000)
     expect(page.locator("#run-error")).to_contain_text("outside north_border_closure's range")
     expect(page.locator("#jobs li")).to_have_count(jobs)  # nothing ran
 
