@@ -79,6 +79,9 @@ def browser():
             launched = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         except playwright_api.Error as err:
             pytest.skip(f"no usable browser: {CHROMIUM} does not start under Playwright ({str(err)[:300]})")
+        # the server and the page may take seconds to answer on a busy machine (CI): an assertion waits up to
+        # 15 s for what it asserts, not Playwright's 5 (one did time out at 5 s once, in a fresh clone's suite)
+        playwright_api.expect.set_options(timeout=15_000)
         yield launched
         launched.close()
 
