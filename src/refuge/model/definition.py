@@ -262,6 +262,8 @@ class Model:
     _plan: tuple[tuple[int, int, Hazard], ...] = field(init=False, repr=False)
     _ahead_plan: tuple[tuple[int, int, Hazard], ...] = field(init=False, repr=False)
     _step_plan: tuple[tuple[int, int, Hazard], ...] = field(init=False, repr=False)
+    _ahead_terms: tuple[Term, ...] = field(init=False, repr=False)
+    _step_terms: tuple[Term, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.stock_index = _index("stock", [s.name for s in self.stocks])
@@ -299,6 +301,8 @@ class Model:
                                  "allowed: a family is computed each step")  # fmt: skip
         self._ahead_plan = tuple(call for call in self._plan if not self.flows[call[0]].reads_stocks)
         self._step_plan = tuple(call for call in self._plan if self.flows[call[0]].reads_stocks)
+        self._ahead_terms = tuple(t for t in self.terms if not t.reads_stocks)
+        self._step_terms = tuple(t for t in self.terms if t.reads_stocks)
         for out in self.outputs:
             if out.clock and not self.clock_stocks:
                 raise ModelError(f"output {out.name!r} reads the clock, but the model has no clock stocks")
@@ -359,7 +363,7 @@ class Model:
     @property
     def computes_ahead(self) -> bool:
         """Whether any flow or term reads no stocks, so that :meth:`ahead` has something to compute."""
-        return bool(self._ahead_plan) or any(not t.reads_stocks for t in self.terms)
+        return bool(self._ahead_plan or self._ahead_terms)
 
     def rates(self, state: np.ndarray, drivers: DriverView, params: ParameterView, ahead: Ahead | None = None,
               step: int = 0) -> np.ndarray:  # fmt: skip
@@ -375,7 +379,7 @@ class Model:
             out = np.empty((state.shape[0], len(self.flows), self.strata.size))
             values = dict(drivers._values)
         else:
-            terms, plan = [t for t in self.terms if t.reads_stocks], self._step_plan
+            terms, plan = self._step_terms, self._step_plan
             out = ahead.rates[step]
             values = {**drivers._values, **ahead.terms_at(step)}
         for term in terms:
@@ -404,11 +408,10 @@ class Model:
         shape = (steps, members, self.strata.size)
         values = dict(drivers._values)
         terms = {}
-        for term in self.terms:
-            if not term.reads_stocks:
-                with _naming("term", term.name):
-                    value = term.function(_NO_STOCKS, _AheadDrivers(values), params)
-                values[term.name] = terms[term.name] = _broadcast(value, shape, "term", term.name)
+        for term in self._ahead_terms:
+            with _naming("term", term.name):
+                value = term.function(_NO_STOCKS, _AheadDrivers(values), params)
+            values[term.name] = terms[term.name] = _broadcast(value, shape, "term", term.name)
         rates = np.empty((steps, members, len(self.flows), self.strata.size))
         for first, _, hazard in self._ahead_plan:
             name = self.flows[first].name
