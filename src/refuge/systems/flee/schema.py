@@ -121,7 +121,8 @@ class Optimisations(_Section):
 
 
 #: every key Flee 3.1 reads in each section of ``simsetting.yml`` (its ``SimulationSettings``; Flee ignores any
-#: other, and so does refuge, unless the key is a near miss of one of these: a typo)
+#: other, and so does refuge, unless the key is a near miss of one of these: a typo). ``camps_are_sicks`` is
+#: spelt as Flee reads it (its rule is ``camps_are_sinks``; a file saying that is ignored by Flee)
 FLEE_KEYS = {
     "spawn_rules": ("take_from_population", "insert_day0", "conflict_zone_spawning_only", "flood_zone_spawning_only",
                     "camps_are_sicks", "read_from_agents_csv_file", "conflict_driven_spawning",
