@@ -64,7 +64,8 @@ def test_calibration_recovers_known_parameters_from_data_the_model_simulated(tmp
     # noise draw, a 90% interval of three parameters misses a truth in about a quarter of draws by chance
     path = true_path(UNTIL, step=0.3, seed=7)
     claims = synthetic_claims(truth, sigma=0.03, seed=11, path=path)
-    settings = Settings(until=UNTIL, walkers=32, chains=1, steps=50, screen=300, refine=2, names=FITTED, seed=3)
+    settings = Settings(until=UNTIL, sampler="emcee", walkers=32, chains=1, steps=50, screen=300, refine=2,
+                        names=FITTED, seed=3)
     posterior = calibrate(settings, tmp_path, workers=1, claims=claims)
     assert posterior.provenance["complete"] and posterior.provenance["data_version"] == "custom claims"
     space = parameter_space(FITTED)
@@ -85,7 +86,7 @@ def test_calibration_recovers_known_parameters_from_data_the_model_simulated(tmp
 def test_an_interrupted_calibration_resumes_where_it_stopped(tmp_path):
     model = refuge.north_korea()
     claims = synthetic_claims({n: model.parameter(n).value for n in FITTED}, sigma=0.1, seed=5)
-    settings = Settings(until=2000, walkers=12, chains=1, steps=6, screen=40, refine=1, names=FITTED)
+    settings = Settings(until=2000, sampler="emcee", walkers=12, chains=1, steps=6, screen=40, refine=1, names=FITTED)
 
     def interrupt(step, steps, best):
         if step == 3:
@@ -114,6 +115,42 @@ def test_an_interrupted_calibration_resumes_where_it_stopped(tmp_path):
     assert Posterior.load(tmp_path).provenance["settings"]["seed"] == 0
     other = calibrate(reseeded, tmp_path, workers=1, claims=claims, force=True)
     assert not other.provenance["resumed"]  # replaced, not continued
+
+
+def test_nested_sampling_recovers_known_parameters_and_its_runs_agree(tmp_path):
+    model = refuge.north_korea()
+    truth = {name: model.parameter(name).value for name in FITTED}
+    claims = synthetic_claims(truth, sigma=0.03, seed=11, path=true_path(UNTIL, step=0.3, seed=7))
+    settings = Settings(until=UNTIL, names=FITTED, sampler="nautilus", chains=2, live=200, effective=400, samples=800)
+    posterior = calibrate(settings, tmp_path, workers=1, claims=claims)
+    meta = posterior.provenance
+    assert meta["complete"] and len(posterior.samples) == 800 and meta["sampler"].startswith("nautilus")
+    for name in FITTED:
+        low, high = np.quantile(posterior.samples[name], [0.05, 0.95])
+        assert low <= truth[name] <= high, (name, low, truth[name], high)
+    # two independent runs: their draws agree (R-hat between them) and so do their evidences
+    assert meta["rhat_max"] < 1.05 and meta["arviz_ess_bulk_min"] > 100, meta["arviz_per_parameter"]
+    first, second = meta["log_evidence_runs"]
+    assert abs(first - second) < 1.0 and meta["log_evidence"] == pytest.approx((first + second) / 2, abs=1e-3)
+    assert sorted(p.name for p in tmp_path.glob("nested-*")) == ["nested-0.h5", "nested-0.json", "nested-1.h5",
+                                                                  "nested-1.json"]
+
+
+def test_an_interrupted_nested_run_resumes_to_the_posterior_of_one_that_was_not(tmp_path):
+    model = refuge.north_korea()
+    claims = synthetic_claims({n: model.parameter(n).value for n in FITTED}, sigma=0.1, seed=5)
+    settings = Settings(until=2000, names=FITTED, sampler="nautilus", chains=1, live=100, effective=200, samples=300)
+    whole = calibrate(settings, tmp_path / "whole", workers=1, claims=claims)
+
+    def interrupt(done, total, best):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        calibrate(settings, tmp_path / "cut", workers=1, claims=claims, progress=interrupt)
+    assert (tmp_path / "cut" / "nested-0.h5").exists() and not (tmp_path / "cut" / "posterior.csv").exists()
+    resumed = calibrate(settings, tmp_path / "cut", workers=1, claims=claims)
+    assert resumed.provenance["resumed"] and not whole.provenance["resumed"] and resumed.provenance["complete"]
+    pd.testing.assert_frame_equal(resumed.samples, whole.samples)  # same seed, same draws, cut or not
 
 
 def test_targets_hold_out_the_years_after_the_cutoff():
@@ -237,7 +274,9 @@ def test_cli_estimate_and_calibrate_report_bad_input_in_one_message(tmp_path):
     for args, message in (
         (("estimate", "people-in-mongolia"), "allowed: hiding-in-china"),
         (("calibrate", "--until", "1980", "--out", str(tmp_path / "c")), "until must be a year"),
-        (("calibrate", "--particles", "30", "--out", str(tmp_path / "c")), "even number of walkers"),
+        (("calibrate", "--sampler", "emcee", "--particles", "30", "--out", str(tmp_path / "c")),
+         "even number of walkers"),
+        (("calibrate", "--sampler", "dynesty", "--out", str(tmp_path / "c")), "sampler must be one of emcee, nautilus"),
     ):
         bad = refuge_cli(*args)
         assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
@@ -247,7 +286,7 @@ def test_calibration_runs_its_chains_on_a_dask_cluster(tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     model = refuge.north_korea()
     claims = synthetic_claims({n: model.parameter(n).value for n in FITTED}, sigma=0.03, seed=5)
-    settings = Settings(until=2000, walkers=12, chains=2, steps=4, screen=40, refine=1, names=FITTED)
+    settings = Settings(until=2000, sampler="emcee", walkers=12, chains=2, steps=4, screen=40, refine=1, names=FITTED)
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
     with cluster, distributed.Client(cluster) as client:
         posterior = calibrate(settings, tmp_path, client=client, claims=claims)
@@ -273,8 +312,8 @@ def test_cli_calibrate_writes_posterior_fit_tables_and_plots(tmp_path):
     import json
 
     out = tmp_path / "c"
-    args = ("calibrate", "--until", "2005", "--particles", "34", "--chains", "1", "--steps", "3", "--screen", "34",
-            "--workers", "1", "--out", str(out))  # fmt: skip
+    args = ("calibrate", "--until", "2005", "--sampler", "emcee", "--particles", "34", "--chains", "1", "--steps", "3",
+            "--screen", "34", "--workers", "1", "--out", str(out))  # fmt: skip
     done = refuge_cli(*args)
     assert done.returncode == 0, done.stderr
     assert "in-sample" in done.stdout and "hold-out" in done.stdout  # 2006-2025 are held out
@@ -318,7 +357,8 @@ def test_the_onward_rate_and_the_route_are_recovered_from_arrivals_and_time_abro
         value = float(sims[year - 1990, COLUMNS.index("time_abroad")])
         claims.append(Claim(f"T{year}", "time_abroad", str(year), year, year + 1.0, value, None, None, "record",
                             "estimate", "target", "simulated", "https://example.org", "", "simulated"))
-    settings = Settings(until=until, walkers=12, chains=1, steps=40, screen=200, refine=2, names=fitted, seed=3)
+    settings = Settings(until=until, sampler="emcee", walkers=12, chains=1, steps=40, screen=200, refine=2,
+                        names=fitted, seed=3)
     posterior = calibrate(settings, tmp_path, workers=1, claims=claims)
     low, high = np.quantile(posterior.samples["onward_escape"], [0.05, 0.95])
     assert low <= truth["onward_escape"] <= high, (low, truth["onward_escape"], high)

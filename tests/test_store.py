@@ -204,8 +204,7 @@ def test_cli_calibrate_and_backtest_never_overwrite_a_users_folder(tmp_path):
     users.mkdir()
     (users / "fit.csv").write_text("mine")
     (users / "scores.csv").write_text("mine")
-    for args in (("calibrate", "--until", "2005", "--particles", "34", "--chains", "1", "--steps", "2",
-                  "--screen", "34", "--workers", "1"),
+    for args in (("calibrate", "--until", "2005", "--live", "100", "--chains", "1", "--workers", "1"),
                  ("backtest", "--quick", "--origins", "2005", "--workers", "1")):  # fmt: skip
         done = subprocess.run([sys.executable, "-m", "refuge", *args, "--out", str(users)], capture_output=True,
                               text=True, timeout=300)  # fmt: skip

@@ -253,11 +253,14 @@ def _claim_text(row) -> str:
 @app.command()
 def calibrate(
     until: Annotated[int, typer.Option(help="fit the record up to this year (the rest is held out)")] = 2025,
-    particles: Annotated[int, typer.Option(help="walkers in all, split over the chains")] = 128,
-    chains: Annotated[int, typer.Option(min=1, help="independent ensembles, run side by side")] = 2,
-    steps: Annotated[int, typer.Option(min=2, help="steps of each ensemble (the first half is burn-in)")] = 400,
+    sampler: Annotated[str, typer.Option(help="nautilus (nested sampling) | emcee (an MCMC ensemble)")] = "nautilus",
+    chains: Annotated[int, typer.Option(min=1, help="independent runs or ensembles, side by side")] = 2,
+    live: Annotated[int, typer.Option(min=100, help="nautilus: live points of each run")] = 1000,
+    particles: Annotated[int, typer.Option(help="emcee: walkers in all, split over the chains")] = 128,
+    steps: Annotated[int, typer.Option(min=2, help="emcee: steps of each ensemble (the first half is burn-in)")]
+    = 400,
+    screen: Annotated[int, typer.Option(help="emcee: prior draws searched to place the walkers")] = 4000,
     seed: Annotated[int, typer.Option(min=0, help="seed of the sampler")] = 0,
-    screen: Annotated[int, typer.Option(help="prior draws searched to place the walkers")] = 4000,
     workers: Annotated[int | None, typer.Option(help="worker processes [default: all cores]")] = None,
     dask: Annotated[str | None, typer.Option(help="address of a Dask scheduler to run the chains on")] = None,
     out: Annotated[Path | None, typer.Option(help="output folder [default: calibration/until-YEAR]")] = None,
@@ -273,15 +276,20 @@ def calibrate(
     from .systems import analyses_of
 
     found = analyses_of(system, "calibrate")
-    if particles % chains or (particles // chains) % 2:
+    if sampler == "emcee" and (particles % chains or (particles // chains) % 2):
         raise RunError(f"--particles {particles} must split into {chains} chains of an even number of walkers")
-    settings = found.Settings(until=until, walkers=particles // chains, chains=chains, steps=steps, seed=seed,
-                              screen=screen)  # fmt: skip
+    settings = found.Settings(until=until, sampler=sampler, live=live, walkers=particles // chains, chains=chains,
+                              steps=steps, seed=seed, screen=screen)  # fmt: skip
     settings.check()
     folder = out or Path("calibration") / f"until-{until}"
     client = _dask_client(dask) if dask else None
-    label = f"calibrating to {until} ({particles} walkers in {chains} chains)"
-    with progress(errors, label, steps, unit="steps of the slowest chain") as advance:
+    if sampler == "nautilus":
+        label = f"calibrating to {until} ({chains} nested runs of {live} live points)"
+        unit = "percent of the slowest run (estimated)"
+    else:
+        label = f"calibrating to {until} ({particles} walkers in {chains} chains)"
+        unit = "steps of the slowest chain"
+    with progress(errors, label, settings.progress_total, unit=unit) as advance:
         shown = [0]
 
         def step_done(step: int, total: int, best: float) -> None:
@@ -310,11 +318,19 @@ def calibrate(
     if "smooth_reference_mape_pct" in summary.get("in-sample", {}):
         console.print(f"For scale: the record's own centred 3-year mean misses it by "
                       f"{summary['in-sample']['smooth_reference_mape_pct']:.1f}% a year in the same years.")
-    console.print(
-        f"{meta['samples']} posterior samples from {meta['iterations']} steps; acceptance {meta['acceptance']:.2f}, "
-        f"R-hat max {meta['rhat_max']}, autocorrelation up to {meta['autocorr_steps_max']} steps; "
-        f"{meta['wall_seconds_this_session']:.0f} s"
-    )
+    if sampler == "nautilus":
+        console.print(
+            f"{meta['samples']} posterior samples from {chains} nested runs ({meta['likelihood_calls']:,} likelihood "
+            f"calls); R-hat max {meta['rhat_max']} between the runs, bulk ESS min {meta.get('arviz_ess_bulk_min')}; "
+            f"log evidence {meta['log_evidence']} (runs {meta['log_evidence_runs']}); "
+            f"{meta['wall_seconds_this_session']:.0f} s"
+        )
+    else:
+        console.print(
+            f"{meta['samples']} posterior samples from {meta['iterations']} steps; acceptance "
+            f"{meta['acceptance']:.2f}, R-hat max {meta['rhat_max']}, autocorrelation up to "
+            f"{meta['autocorr_steps_max']} steps; {meta['wall_seconds_this_session']:.0f} s"
+        )
     console.print(f"wrote {escape(str(folder))}/: posterior.csv, posterior.json, predictive.png, fit.csv, "
                   "fit_summary.json, parameters.csv, parameters.png, hiding_in_china.csv, hiding_in_china.png")
 

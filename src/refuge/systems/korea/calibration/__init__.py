@@ -2,7 +2,8 @@
 
 * :mod:`.priors`: which parameters are fitted and their priors;
 * :mod:`.likelihood`: the targets from :mod:`refuge.systems.korea.evidence` and the likelihood;
-* :mod:`.sampler`: the emcee ensemble sampler, resumable from HDF5;
+* :mod:`.sampler`: the calibration: settings, the batched log-posterior, the emcee ensembles;
+* :mod:`.nested`: nested sampling runs with nautilus, their evidence and R-hat between them;
 * :mod:`.posterior`: posterior samples with provenance; the shipped posterior;
 * :mod:`.report`: posterior predictive, fit error, hold-out validation, hidden populations.
 """
@@ -12,7 +13,7 @@ from .priors import CALIBRATED, parameter_space
 
 
 def __getattr__(name: str):
-    """The sampler on first use: a run reads the shipped posterior and needs neither emcee nor the likelihood."""
+    """The sampler on first use: a run reads the shipped posterior and needs no sampler nor the likelihood."""
     if name in ("Settings", "calibrate"):
         from . import sampler
 

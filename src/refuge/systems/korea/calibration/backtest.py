@@ -125,8 +125,8 @@ def forecast_origin(origin: int, budget: Budget, out: Path, *, claims: list[Clai
     """
     record = arrivals()["total"] if record is None else record
     years = min(HORIZON, record_end() - origin)
-    settings = Settings(until=origin, walkers=budget.walkers, chains=budget.chains, steps=budget.steps,
-                        screen=budget.screen, refine=budget.refine, seed=seed, blind=True)
+    settings = Settings(until=origin, sampler="emcee", walkers=budget.walkers, chains=budget.chains,
+                        steps=budget.steps, screen=budget.screen, refine=budget.refine, seed=seed, blind=True)
     known = known_at(origin, claims)
     posterior = calibrate(settings, out / f"origin-{origin}", workers=workers, claims=known, client=client,
                           force=force)

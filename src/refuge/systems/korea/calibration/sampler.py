@@ -1,23 +1,25 @@
-"""Bayesian calibration with emcee: an ensemble MCMC over a vectorised likelihood, resumable from HDF5.
+"""Bayesian calibration: nested sampling runs (nautilus) or MCMC ensembles (emcee) over a vectorised likelihood.
 
-Why emcee (see ``docs/calibration.md``): the model's ``mean`` backend evaluates
-a whole batch of parameter sets in one pass, and emcee's ``vectorize=True``
-hands the likelihood half an ensemble at a time, so an ensemble of walkers
-costs two batched runs a step. Its HDF5 backend writes every step as it is taken, so
-an interrupted calibration resumes where it stopped, with the sampler's random
-state. ABC-SMC (pyabc) calls the model once per particle, which throws the
-vectorisation away.
+Both hand the likelihood a batch of points at a time, which the model's
+``mean`` backend evaluates in one pass. nautilus is the default: its
+independent runs agree within minutes (R-hat between them) and estimate the
+evidence (:mod:`.nested`). emcee's ensembles mix slowly along the posterior's
+ridges; they stay for the backtest's small budgets and for comparison. Both
+write their state as they go, so an interrupted calibration resumes where it
+stopped, with the sampler's random state.
 
 The steps of :func:`calibrate`:
 
 1. build the targets up to ``until`` and the parameter space with its priors;
-2. each chain ``out/chain-K.h5`` that holds steps under the same settings and
-   evidence is resumed; the others start from the best points of a batched
-   cross-entropy search of the prior (:func:`_initial_walkers`);
-3. run the chains side by side (one per worker process, or per Dask worker)
-   for the remaining steps, reporting progress as the slowest advances;
-4. discard the first half of each chain as burn-in, thin, pool, and save the
-   samples with their provenance (``posterior.csv``, ``posterior.json``).
+2. nautilus: each run ``out/nested-K.h5`` of the same settings and evidence
+   is resumed, the others start afresh. emcee: each chain ``out/chain-K.h5``
+   likewise, the new ones from the best points of a batched cross-entropy
+   search of the prior (:func:`_initial_walkers`);
+3. run the runs or chains side by side (one per worker process, or per Dask
+   worker), reporting progress as the slowest advances;
+4. nautilus: draw equal-weight samples from every run; emcee: discard the
+   first half of each chain as burn-in, thin and pool; save the samples with
+   their provenance (``posterior.csv``, ``posterior.json``).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from .posterior import Posterior, latent_table
 from .priors import CALIBRATED, LATENT_STEPS, SIGMA_ARRIVALS, Space, parameter_space
 
 CHAIN = "chain-{}.h5"
+SAMPLERS = ("emcee", "nautilus")
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,23 @@ class Settings:
     names: tuple[str, ...] = CALIBRATED
     soft: bool = True  # fit the soft evidence (hiding in China, deportations) as well as arrivals
     blind: bool = False  # drivers know nothing dated after ``until`` (a forecast's calibration)
+    sampler: str = "nautilus"  # ``chains`` independent nested sampling runs (:mod:`.nested`), or "emcee"
+    live: int = 1000  # nautilus: live points of each run
+    effective: int = 2000  # nautilus: effective samples each run gathers before it stops
+    samples: int = 5000  # nautilus: equal-weight draws kept from the runs together
+
+    @property
+    def progress_total(self) -> int:
+        """The work :func:`calibrate`'s ``progress`` counts to: steps of each chain, or percent of each run."""
+        return self.steps if self.sampler == "emcee" else 100
 
     def check(self) -> None:
+        if self.sampler not in SAMPLERS:
+            raise RunError(f"sampler must be one of {', '.join(SAMPLERS)}, not {self.sampler!r}")
+        if self.live < 100:
+            raise RunError(f"live must be at least 100 (live points of a nested run), not {self.live}")
+        if self.effective < 100 or self.samples < 100:
+            raise RunError(f"effective and samples must be at least 100, not {self.effective} and {self.samples}")
         if not 1995 <= self.until <= record_end():
             raise RunError(f"until must be a year from 1995 to {record_end()} (the record's span), not {self.until}")
         ndim = len(self.space().names)
@@ -150,8 +168,8 @@ Progress = Callable[[int, int, float], None]
 
 
 #: what a calibration writes into its folder (``refuge report`` may add its page)
-FILES = ("chain-*.h5", "posterior.csv", "posterior.json", "latent.csv", "fit.csv", "fit_summary.json",
-         "parameters.csv", "parameters.png", "hiding_in_china.csv", "hiding_in_china.png", "predictive*.png",
+FILES = ("chain-*.h5", "nested-*.h5", "nested-*.json", "posterior.csv", "posterior.json", "latent.csv", "fit.csv",
+         "fit_summary.json", "parameters.csv", "parameters.png", "hiding_in_china.csv", "hiding_in_china.png", "predictive*.png",
          "report.html")
 
 
@@ -187,36 +205,51 @@ def calibrate(
     version = data_version() if claims is None else "custom claims"
     workers = workers or max(1, os.cpu_count() or 1)
     started = time.perf_counter()
-    paths = [out / CHAIN.format(k) for k in range(settings.chains)]
-    resumed = [_compatible(p, settings, space, version) for p in paths]
-    starts: list[np.ndarray | None] = [None] * settings.chains
-    if not all(resumed):
-        screening = Evaluator(space, targets, workers=workers, client=client, blind=settings.blind)
-        try:
-            best = _initial_walkers(screening, space, settings)
-        finally:
-            screening.close()
-        for k, path in enumerate(paths):
-            if not resumed[k]:
-                starts[k] = best[k :: settings.chains]
-                path.unlink(missing_ok=True)
-    jobs = [(k, settings, str(paths[k]), starts[k], stop_after, claims, version) for k in range(settings.chains)]
+    if settings.sampler == "nautilus":
+        from .nested import RUN, run_nested
+
+        paths = [out / RUN.format(k) for k in range(settings.chains)]
+        resumed = [p.exists() for p in paths]
+        run, jobs = run_nested, [(k, settings, str(paths[k]), stop_after, claims, version)
+                                 for k in range(settings.chains)]  # fmt: skip
+    else:
+        paths = [out / CHAIN.format(k) for k in range(settings.chains)]
+        resumed = [_compatible(p, settings, space, version) for p in paths]
+        starts: list[np.ndarray | None] = [None] * settings.chains
+        if not all(resumed):
+            screening = Evaluator(space, targets, workers=workers, client=client, blind=settings.blind)
+            try:
+                best = _initial_walkers(screening, space, settings)
+            finally:
+                screening.close()
+            for k, path in enumerate(paths):
+                if not resumed[k]:
+                    starts[k] = best[k :: settings.chains]
+                    path.unlink(missing_ok=True)
+        run, jobs = _run_chain, [(k, settings, str(paths[k]), starts[k], stop_after, claims, version)
+                                 for k in range(settings.chains)]  # fmt: skip
     if client is not None:
-        futures = [client.submit(_run_chain, *job, None, pure=False) for job in jobs]
+        futures = [client.submit(run, *job, None, pure=False) for job in jobs]
         client.gather(futures)
     elif settings.chains == 1 or workers == 1:
         for job in jobs:
-            _run_chain(*job, _Reporter(progress, settings))
+            run(*job, _Reporter(progress, settings))
     else:
         import multiprocessing
 
         with multiprocessing.Manager() as manager, ProcessPoolExecutor(min(workers, settings.chains)) as pool:
             queue = manager.Queue()
-            futures = [pool.submit(_run_chain, *job, queue) for job in jobs]
+            futures = [pool.submit(run, *job, queue) for job in jobs]
             _follow(queue, futures, settings, progress)
             for f in futures:
                 f.result()
-    posterior = _posterior(paths, space, settings, targets, any(resumed), workers, version, client is not None)
+    provenance = _provenance(settings, space, targets, version, any(resumed), "dask" if client else workers)
+    if settings.sampler == "nautilus":
+        from .nested import nested_posterior
+
+        posterior = nested_posterior(paths, space, settings, provenance)
+    else:
+        posterior = _posterior(paths, space, settings, provenance)
     if posterior.provenance["complete"]:
         evaluator = Evaluator(space, targets, workers=workers, client=client, blind=settings.blind)
         try:
@@ -261,8 +294,8 @@ class _Reporter:
     def put(self, item: tuple[int, int, float]) -> None:
         k, step, best = item
         if self.progress:
-            total = self.settings.steps * self.settings.chains
-            self.progress(k * self.settings.steps + step, total, best)
+            total = self.settings.progress_total * self.settings.chains
+            self.progress(k * self.settings.progress_total + step, total, best)
 
 
 def _follow(queue, futures, settings: Settings, progress: Progress | None) -> None:
@@ -279,7 +312,7 @@ def _follow(queue, futures, settings: Settings, progress: Progress | None) -> No
         steps[k] = step
         best = max(best, value)
         if progress:
-            progress(min(steps.values()), settings.steps, best)
+            progress(min(steps.values()), settings.progress_total, best)
 
 
 def _run_chain(k: int, settings: Settings, path: str, start: np.ndarray | None, stop_after: int | None,
@@ -362,8 +395,31 @@ def _compatible(path: Path, settings: Settings, space: Space, version: str) -> b
     return same and names == list(space.names) and stored == version and iterations > 0
 
 
-def _posterior(paths: list[Path], space: Space, settings: Settings, targets: Targets,
-               resumed: bool, workers: int, version: str, client_used: bool = False) -> Posterior:
+def _provenance(settings: Settings, space: Space, targets: Targets, version: str, resumed: bool,
+                workers: int | str) -> dict:
+    """What every calibration's ``posterior.json`` says, whichever sampler ran: the sampler adds its diagnostics."""
+    provenance = {
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "data_version": version,
+        "settings": asdict(settings),
+        "parameters": list(space.names),
+        "priors": {n: {"low": p.low, "high": p.high, "log": p.log}
+                   for n, p in zip(space.names, space.priors, strict=True)},
+        "targets": [t.ids[0] if len(t.ids) == 1 else "+".join(t.ids) for t in targets.terms],
+        "workers": workers,
+        "resumed": resumed,
+        "python": platform.python_version(),
+    }
+    try:
+        from importlib.metadata import version as installed
+
+        provenance["refuge"] = installed("refuge")
+    except Exception:  # pragma: no cover - not installed as a distribution
+        pass
+    return provenance
+
+
+def _posterior(paths: list[Path], space: Space, settings: Settings, provenance: dict) -> Posterior:
     """Pool the second half of every chain, thinned, into posterior samples with provenance and diagnostics."""
     import emcee
     import pandas as pd
@@ -385,14 +441,9 @@ def _posterior(paths: list[Path], space: Space, settings: Settings, targets: Tar
         (0, space.ndim))
     samples = pd.DataFrame(space.values(flat), columns=list(space.names))
     provenance = {
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "data_version": version,
-        "settings": asdict(settings),
+        **provenance,
         "sampler": f"emcee {emcee.__version__} EnsembleSampler x {settings.chains} chains, "
         "DEMove 0.8 + DESnookerMove 0.2, vectorised likelihood",
-        "parameters": list(space.names),
-        "priors": {n: {"low": p.low, "high": p.high, "log": p.log}
-                   for n, p in zip(space.names, space.priors, strict=True)},
         "iterations": steps,
         "burn_in": steps // 2,
         "samples": len(samples),
@@ -400,18 +451,8 @@ def _posterior(paths: list[Path], space: Space, settings: Settings, targets: Tar
         "autocorr_steps_max": _finite_max(taus),
         "rhat_max": _rhat(chains),
         **_arviz_diagnostics(chains, space),
-        "targets": [t.ids[0] if len(t.ids) == 1 else "+".join(t.ids) for t in targets.terms],
-        "workers": "dask" if client_used else workers,
-        "resumed": resumed,
         "complete": steps >= settings.steps,
-        "python": platform.python_version(),
     }
-    try:
-        from importlib.metadata import version
-
-        provenance["refuge"] = version("refuge")
-    except Exception:  # pragma: no cover - not installed as a distribution
-        pass
     return Posterior(samples, provenance)
 
 
