@@ -90,3 +90,7 @@ def test_cli_backtest_writes_the_tidy_scores(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "refuge", "backtest", "--origins", "2030"], capture_output=True,
                          text=True, env=env)  # fmt: skip
     assert bad.returncode == 2 and "an origin is a year" in bad.stderr
+    bad = subprocess.run([sys.executable, "-m", "refuge", "backtest", "--sampler", "dynesty", "--out",
+                          str(tmp_path / "not")], capture_output=True, text=True, env=env)  # fmt: skip
+    assert bad.returncode == 2 and "sampler must be one of emcee, nautilus" in bad.stderr
+    assert not (tmp_path / "not").exists()  # refused before anything was written

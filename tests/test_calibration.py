@@ -153,6 +153,18 @@ def test_an_interrupted_nested_run_resumes_to_the_posterior_of_one_that_was_not(
     pd.testing.assert_frame_equal(resumed.samples, whole.samples)  # same seed, same draws, cut or not
 
 
+def test_a_steady_walk_is_held_at_its_lowest_step_and_the_structure_gets_its_evidence(tmp_path):
+    model = refuge.north_korea()
+    claims = synthetic_claims({n: model.parameter(n).value for n in FITTED}, sigma=0.1, seed=5)
+    settings = Settings(until=2000, names=FITTED, chains=1, live=100, effective=200, samples=300,
+                        steady=("tilt_step",))
+    posterior = calibrate(settings, tmp_path, workers=1, claims=claims)
+    assert (posterior.samples["tilt_step"] == pytest.approx(0.02)).all()
+    assert posterior.samples["permeability_step"].std() > 0 and np.isfinite(posterior.provenance["log_evidence"])
+    with pytest.raises(RunError, match=r"steady must name latent steps \(permeability_step, tilt_step\), not x"):
+        Settings(steady=("x",)).check()
+
+
 def test_targets_hold_out_the_years_after_the_cutoff():
     early, late = Targets(2011), Targets(2019)
     read = {i for t in early.terms for i in t.ids}

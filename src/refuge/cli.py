@@ -340,7 +340,9 @@ def backtest(
     out: Annotated[Path, typer.Option(help="output folder")] = Path("out/backtest"),
     origins: Annotated[str, typer.Option(help="origins, comma-separated")] = "2005,2008,2011,2014,2019",
     quick: Annotated[bool, typer.Option("--quick", help="a tiny sampler budget (tests; scores mean little)")] = False,
-    steps: Annotated[int, typer.Option(min=2, help="sampler steps of each origin's calibration")] = 60,
+    sampler: Annotated[str, typer.Option(help="each origin's calibration: emcee | nautilus")] = "emcee",
+    steps: Annotated[int, typer.Option(min=2, help="emcee: steps of each origin's calibration")] = 60,
+    live: Annotated[int, typer.Option(min=100, help="nautilus: live points of each run")] = 1000,
     seed: Annotated[int, typer.Option(min=0, help="seed of the sampler and the draws")] = 0,
     workers: Annotated[int | None, typer.Option(help="worker processes [default: all cores]")] = None,
     scheduler: cli_analysis.Scheduler = None,
@@ -366,7 +368,7 @@ def backtest(
     bad = [o for o in chosen if not 1995 <= o < found.record_end()]
     if bad:
         raise RunError(f"--origins: {bad} not allowed; an origin is a year from 1995 to {found.record_end() - 1}")
-    budget = found.Budget.quick() if quick else found.Budget(steps=steps)
+    budget = found.Budget.quick() if quick else found.Budget(steps=steps, sampler=sampler, live=live)
     with Progress(TextColumn("[bold]backtest[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("origins"),
                   TimeRemainingColumn(), console=errors, transient=True) as bar:  # fmt: skip
         task = bar.add_task("backtest", total=len(chosen))

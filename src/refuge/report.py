@@ -153,11 +153,16 @@ def _backtest(folder: Path, system: System) -> list[str]:
     return out
 
 
-def _walkers_rhat(meta: dict) -> str:
-    """The stricter reading, where a posterior carries it: each walker a chain (arviz)."""
-    if meta.get("arviz_rhat_max") is None:
-        return ""
-    return f", up to {_e(meta['arviz_rhat_max'])} read walker by walker (arviz; converged would be under 1.01)"
+def _convergence(meta: dict) -> str:
+    """How far a posterior's sampler converged, in its own terms: nested runs, or emcee's chains and walkers."""
+    if "log_evidence" in meta:
+        return (f"R-hat between its {_e(meta.get('settings', {}).get('chains', '?'))} independent runs at most "
+                f"{_e(meta.get('rhat_max', '?'))}, bulk ESS at least {_e(meta.get('arviz_ess_bulk_min', '?'))}, "
+                f"log-evidence {_e(meta['log_evidence'])}")
+    walkers = "" if meta.get("arviz_rhat_max") is None else (
+        f", up to {_e(meta['arviz_rhat_max'])} read walker by walker (arviz; converged would be under 1.01)")
+    return (f"acceptance {meta.get('acceptance', float('nan')):.2f}, R-hat between its chains at most "
+            f"{_e(meta.get('rhat_max', '?'))}{walkers}")
 
 
 def _calibration(folder: Path, system: System) -> list[str]:
@@ -168,13 +173,20 @@ def _calibration(folder: Path, system: System) -> list[str]:
         acceptance = meta.get("acceptance")
         shown = {"until": given.get("until"), "samples": meta.get("samples"),
                  "acceptance": None if acceptance is None else round(acceptance, 3), "R-hat max": meta.get("rhat_max"),
-                 "R-hat max, walker by walker": meta.get("arviz_rhat_max"),
+                 "R-hat max, walker by walker": meta.get("arviz_rhat_max") if "log_evidence" not in meta else None,
+                 "bulk ESS min": meta.get("arviz_ess_bulk_min"), "log-evidence": meta.get("log_evidence"),
                  "sampler": meta.get("sampler"), "seed": given.get("seed"), "data version": meta.get("data_version"),
                  "created": meta.get("created"), "refuge": meta.get("refuge")}  # fmt: skip
         out.append(_settings({k: v for k, v in shown.items() if v is not None}, [k for k in shown if k != "refuge"]))
-        if {"until", "walkers", "chains", "steps", "seed", "screen"} <= set(given):
+        if given.get("sampler") == "nautilus":
             out.append(_command(
-                f"refuge calibrate --until {given['until']} --particles {given['walkers'] * given['chains']} "
+                f"refuge calibrate --until {given['until']} --sampler nautilus --chains {given['chains']} "
+                f"--live {given['live']} --seed {given['seed']} --out {folder}"
+            ))  # fmt: skip
+        elif {"until", "walkers", "chains", "steps", "seed", "screen"} <= set(given):
+            out.append(_command(
+                f"refuge calibrate --until {given['until']} --sampler emcee "
+                f"--particles {given['walkers'] * given['chains']} "
                 f"--chains {given['chains']} --steps {given['steps']} --seed {given['seed']} "
                 f"--screen {given['screen']} --out {folder}"
             ))  # fmt: skip
@@ -285,9 +297,8 @@ def _provenance(folder: Path, system: System) -> list[str]:
         out.append(
             f"<p>Members draw whole samples from the shipped posterior, calibrated to the record up to "
             f"{_e(meta.get('settings', {}).get('until', '?'))} ({_e(meta.get('samples', '?'))} samples, "
-            f"acceptance {meta.get('acceptance', float('nan')):.2f}, R-hat between its chains at most "
-            f"{_e(meta.get('rhat_max', '?'))}{_walkers_rhat(meta)}, "
-            f"sampler {_e(meta.get('sampler', '?'))}, data version {_e(meta.get('data_version', '?'))}, "
+            f"{_convergence(meta)}, sampler {_e(meta.get('sampler', '?'))}, "
+            f"data version {_e(meta.get('data_version', '?'))}, "
             f"made {_e(meta.get('created', '?'))}). Other parameters keep their defaults.</p>"
         )
     out.append(_table(pd.DataFrame(rows), text=("name", "unit", "meaning", "evidence")))

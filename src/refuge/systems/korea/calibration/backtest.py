@@ -40,7 +40,7 @@ from ....store import claim_folder
 from ..evidence import Claim, arrivals, load_evidence, record_end
 from .likelihood import COLUMNS, simulate_posterior
 from .posterior import Posterior
-from .sampler import Settings, calibrate
+from .sampler import SAMPLERS, Settings, calibrate
 
 ORIGINS = (2005, 2008, 2011, 2014, 2019)
 HORIZON = 5
@@ -58,6 +58,8 @@ class Budget:
     screen: int = 800
     refine: int = 2
     draws: int = 400
+    sampler: str = "emcee"  # or "nautilus": ``chains`` nested runs of ``live`` points (walkers, steps unused)
+    live: int = 1000
 
     @classmethod
     def quick(cls) -> Budget:
@@ -125,8 +127,9 @@ def forecast_origin(origin: int, budget: Budget, out: Path, *, claims: list[Clai
     """
     record = arrivals()["total"] if record is None else record
     years = min(HORIZON, record_end() - origin)
-    settings = Settings(until=origin, sampler="emcee", walkers=budget.walkers, chains=budget.chains,
-                        steps=budget.steps, screen=budget.screen, refine=budget.refine, seed=seed, blind=True)
+    settings = Settings(until=origin, sampler=budget.sampler, live=budget.live, walkers=budget.walkers,
+                        chains=budget.chains, steps=budget.steps, screen=budget.screen, refine=budget.refine,
+                        seed=seed, blind=True)  # fmt: skip
     known = known_at(origin, claims)
     posterior = calibrate(settings, out / f"origin-{origin}", workers=workers, claims=known, client=client,
                           force=force)
@@ -155,6 +158,8 @@ def backtest(out: Path | str, *, origins: tuple[int, ...] = ORIGINS, budget: Bud
     """
     if len(set(origins)) != len(origins):
         raise RunError(f"origins {list(origins)}: an origin is listed twice")
+    if budget.sampler not in SAMPLERS:
+        raise RunError(f"sampler must be one of {', '.join(SAMPLERS)}, not {budget.sampler!r}")
     settings = {"origins": sorted(origins), "budget": asdict(budget), "seed": seed}
     out = claim_folder(out, "backtest", settings, FILES, force=force)
     record = arrivals()["total"]

@@ -29,7 +29,7 @@ from ..evidence import Claim
 from .likelihood import Targets
 
 RUN = "nested-{}.h5"
-#: Share of the prior's volume still holding live points at which a run stops exploring (nautilus's default).
+#: Share of the evidence still held by the live set at which a run stops exploring (nautilus's default).
 F_LIVE = 0.01
 
 

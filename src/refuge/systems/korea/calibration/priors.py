@@ -143,8 +143,14 @@ class Space:
         return pd.DataFrame(rows)
 
 
-def parameter_space(names: tuple[str, ...] = CALIBRATED, model: Model | None = None) -> Space:
-    """The calibration's space: the named model parameters (each must have a prior) plus the observation spread."""
+def parameter_space(names: tuple[str, ...] = CALIBRATED, model: Model | None = None,
+                    steady: tuple[str, ...] = ()) -> Space:  # fmt: skip
+    """The calibration's space: the named model parameters (each must have a prior) plus the observation spread.
+
+    ``steady`` names latent steps held at their prior's lowest value (a route
+    that barely moves, 2% a year): the structure without that walk, whose
+    evidence can be set against the full one's.
+    """
     model = model or north_korea()
     priors = []
     for name in names:
@@ -153,7 +159,10 @@ def parameter_space(names: tuple[str, ...] = CALIBRATED, model: Model | None = N
             raise RunError(f"parameter {name!r} has no prior, so it cannot be calibrated")
         priors.append(prior)
     all_names = (*names, *OBSERVATION)
-    priors.extend(OBSERVATION.values())
+    for name, prior in OBSERVATION.items():
+        if name in steady:
+            prior = Prior(prior.low, prior.low, log=prior.log, reason=f"held steady at {prior.low} (no walk)")
+        priors.append(prior)
     if any(p.log and p.low <= 0 for p in priors):
         raise RunError("a log-uniform prior needs a low bound above 0")
     logs = np.array([p.log for p in priors])

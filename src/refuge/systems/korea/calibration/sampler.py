@@ -68,6 +68,7 @@ class Settings:
     live: int = 1000  # nautilus: live points of each run
     effective: int = 2000  # nautilus: effective samples each run gathers before it stops
     samples: int = 5000  # nautilus: equal-weight draws kept from the runs together
+    steady: tuple[str, ...] = ()  # walks' steps held at their prior's lowest: a structure to compare by evidence
 
     @property
     def progress_total(self) -> int:
@@ -75,6 +76,9 @@ class Settings:
         return self.steps if self.sampler == "emcee" else 100
 
     def check(self) -> None:
+        unknown = sorted(set(self.steady) - set(LATENT_STEPS))
+        if unknown:
+            raise RunError(f"steady must name latent steps ({', '.join(LATENT_STEPS)}), not {', '.join(unknown)}")
         if self.sampler not in SAMPLERS:
             raise RunError(f"sampler must be one of {', '.join(SAMPLERS)}, not {self.sampler!r}")
         if self.live < 100:
@@ -101,7 +105,7 @@ class Settings:
             raise RunError(f"refine must be 0 or more, not {self.refine}")
 
     def space(self) -> Space:
-        return parameter_space(tuple(self.names))
+        return parameter_space(tuple(self.names), steady=tuple(self.steady))
 
 
 def _simulate_chunk(names: tuple[str, ...], values: np.ndarray, until: int, blind: int | None = None,
