@@ -328,7 +328,7 @@ def test_the_map_and_the_evidence(page):
     expect(row).to_be_visible()
     expect(row).to_contain_text("002")  # its seed
     expect(page.locator("#posterior-about")).to_contain_text("shipped posterior")
-    expect(page.locator("#posterior-about")).to_contain_text("walker by walker (arviz; converged would be under 1.01)")
+    expect(page.locator("#posterior-about")).to_contain_text("R-hat between its 2 independent runs at most")
 
 
 def test_sensitivity_and_backtest_results_where_they_exist(page):

@@ -273,6 +273,7 @@ def calibrate(
     Interrupted, it keeps every finished step; the same command resumes it.
     """
     from .progress import progress
+    from .report import convergence
     from .systems import analyses_of
 
     found = analyses_of(system, "calibrate")
@@ -318,19 +319,8 @@ def calibrate(
     if "smooth_reference_mape_pct" in summary.get("in-sample", {}):
         console.print(f"For scale: the record's own centred 3-year mean misses it by "
                       f"{summary['in-sample']['smooth_reference_mape_pct']:.1f}% a year in the same years.")
-    if sampler == "nautilus":
-        console.print(
-            f"{meta['samples']} posterior samples from {chains} nested runs ({meta['likelihood_calls']:,} likelihood "
-            f"calls); R-hat max {meta['rhat_max']} between the runs, bulk ESS min {meta.get('arviz_ess_bulk_min')}; "
-            f"log evidence {meta['log_evidence']} (runs {meta['log_evidence_runs']}); "
-            f"{meta['wall_seconds_this_session']:.0f} s"
-        )
-    else:
-        console.print(
-            f"{meta['samples']} posterior samples from {meta['iterations']} steps; acceptance "
-            f"{meta['acceptance']:.2f}, R-hat max {meta['rhat_max']}, autocorrelation up to "
-            f"{meta['autocorr_steps_max']} steps; {meta['wall_seconds_this_session']:.0f} s"
-        )
+    console.print(f"{meta['samples']} posterior samples; {convergence(meta)}; "
+                  f"{meta['wall_seconds_this_session']:.0f} s", markup=False)
     console.print(f"wrote {escape(str(folder))}/: posterior.csv, posterior.json, predictive.png, fit.csv, "
                   "fit_summary.json, parameters.csv, parameters.png, hiding_in_china.csv, hiding_in_china.png")
 

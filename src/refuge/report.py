@@ -153,16 +153,16 @@ def _backtest(folder: Path, system: System) -> list[str]:
     return out
 
 
-def _convergence(meta: dict) -> str:
-    """How far a posterior's sampler converged, in its own terms: nested runs, or emcee's chains and walkers."""
+def convergence(meta: dict) -> str:
+    """How far a posterior's sampler converged, in its own terms (nested runs, or emcee's chains and walkers)."""
     if "log_evidence" in meta:
-        return (f"R-hat between its {_e(meta.get('settings', {}).get('chains', '?'))} independent runs at most "
-                f"{_e(meta.get('rhat_max', '?'))}, bulk ESS at least {_e(meta.get('arviz_ess_bulk_min', '?'))}, "
-                f"log-evidence {_e(meta['log_evidence'])}")
+        return (f"R-hat between its {meta.get('settings', {}).get('chains', '?')} independent runs at most "
+                f"{meta.get('rhat_max', '?')}, bulk ESS at least {meta.get('arviz_ess_bulk_min', '?')}, "
+                f"log-evidence {meta['log_evidence']}")
     walkers = "" if meta.get("arviz_rhat_max") is None else (
-        f", up to {_e(meta['arviz_rhat_max'])} read walker by walker (arviz; converged would be under 1.01)")
+        f", up to {meta['arviz_rhat_max']} read walker by walker (arviz; converged would be under 1.01)")
     return (f"acceptance {meta.get('acceptance', float('nan')):.2f}, R-hat between its chains at most "
-            f"{_e(meta.get('rhat_max', '?'))}{walkers}")
+            f"{meta.get('rhat_max', '?')}{walkers}")
 
 
 def _calibration(folder: Path, system: System) -> list[str]:
@@ -297,7 +297,7 @@ def _provenance(folder: Path, system: System) -> list[str]:
         out.append(
             f"<p>Members draw whole samples from the shipped posterior, calibrated to the record up to "
             f"{_e(meta.get('settings', {}).get('until', '?'))} ({_e(meta.get('samples', '?'))} samples, "
-            f"{_convergence(meta)}, sampler {_e(meta.get('sampler', '?'))}, "
+            f"{_e(convergence(meta))}, sampler {_e(meta.get('sampler', '?'))}, "
             f"data version {_e(meta.get('data_version', '?'))}, "
             f"made {_e(meta.get('created', '?'))}). Other parameters keep their defaults.</p>"
         )

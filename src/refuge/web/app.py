@@ -26,6 +26,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import RefugeError, RunError
+from ..report import convergence
 from ..scenarios import builtin_scenarios
 from ..systems import analyses_of, get_system
 from . import forms
@@ -295,8 +296,8 @@ def _posterior(system: str) -> dict:
     meta = posterior.provenance
     return {
         "quantiles": {name: [float(v) for v in q[name]] for name in q.columns},
-        "about": {k: meta.get(k) for k in ("samples", "acceptance", "rhat_max", "arviz_rhat_max", "sampler",
-                                           "data_version", "created")},
+        "about": {**{k: meta.get(k) for k in ("samples", "sampler", "data_version", "created")},
+                  "convergence": convergence(meta)},
         "until": meta.get("settings", {}).get("until"),
     }
 

@@ -358,8 +358,7 @@ async function loadEvidence() {
   const about = data.posterior.about;
   if (about) {
     $("posterior-about").textContent = `Runs draw each member's calibrated parameters from the shipped posterior (record up to ` +
-      `${data.posterior.until}, ${about.samples} samples, sampler ${about.sampler}, R-hat between its chains at most ${about.rhat_max}` +
-      (about.arviz_rhat_max ? `, up to ${about.arviz_rhat_max} read walker by walker (arviz; converged would be under 1.01)` : "") + ", " +
+      `${data.posterior.until}, ${about.samples} samples, sampler ${about.sampler}, ${about.convergence}, ` +
       `data version ${about.data_version}, made ${about.created}); others keep their defaults.`;
   }
   const body = $("evidence").querySelector("tbody");
