@@ -300,9 +300,15 @@ def test_calibration_runs_its_chains_on_a_dask_cluster(tmp_path):
     claims = synthetic_claims({n: model.parameter(n).value for n in FITTED}, sigma=0.03, seed=5)
     settings = Settings(until=2000, sampler="emcee", walkers=12, chains=2, steps=4, screen=40, refine=1, names=FITTED)
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    nested = Settings(until=2000, names=FITTED, chains=2, live=100, effective=200, samples=200)
     with cluster, distributed.Client(cluster) as client:
         posterior = calibrate(settings, tmp_path, client=client, claims=claims)
         on_cluster = backtest(tmp_path / "cluster", origins=(2005,), budget=Budget.quick(), client=client)
+        nested_on_cluster = calibrate(nested, tmp_path / "nested-cluster", client=client, claims=claims)
+    # nested runs on the cluster give the samples of the same runs here
+    nested_here = calibrate(nested, tmp_path / "nested-here", workers=1, claims=claims)
+    pd.testing.assert_frame_equal(nested_on_cluster.samples, nested_here.samples)
+    assert nested_on_cluster.provenance["workers"] == "dask"
     assert posterior.provenance["complete"] and posterior.provenance["iterations"] == 4
     assert sorted(p.name for p in tmp_path.glob("chain-*.h5")) == ["chain-0.h5", "chain-1.h5"]
     # a backtest's calibrations on the cluster give the numbers of a local one
