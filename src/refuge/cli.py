@@ -330,7 +330,7 @@ def backtest(
     out: Annotated[Path, typer.Option(help="output folder")] = Path("out/backtest"),
     origins: Annotated[str, typer.Option(help="origins, comma-separated")] = "2005,2008,2011,2014,2019",
     quick: Annotated[bool, typer.Option("--quick", help="a tiny sampler budget (tests; scores mean little)")] = False,
-    sampler: Annotated[str, typer.Option(help="each origin's calibration: emcee | nautilus")] = "emcee",
+    sampler: Annotated[str, typer.Option(help="each origin's calibration: nautilus | emcee")] = "nautilus",
     steps: Annotated[int, typer.Option(min=2, help="emcee: steps of each origin's calibration")] = 60,
     live: Annotated[int, typer.Option(min=100, help="nautilus: live points of each run")] = 1000,
     seed: Annotated[int, typer.Option(min=0, help="seed of the sampler and the draws")] = 0,

@@ -58,12 +58,12 @@ class Budget:
     screen: int = 800
     refine: int = 2
     draws: int = 400
-    sampler: str = "emcee"  # or "nautilus": ``chains`` nested runs of ``live`` points (walkers, steps unused)
+    sampler: str = "nautilus"  # ``chains`` nested runs of ``live`` points; or "emcee", with the budget above
     live: int = 1000
 
     @classmethod
     def quick(cls) -> Budget:
-        return cls(walkers=30, chains=1, steps=2, screen=60, refine=0, draws=40)
+        return cls(walkers=30, chains=1, steps=2, screen=60, refine=0, draws=40, sampler="emcee")
 
 
 def known_at(origin: int, claims: list[Claim] | None = None) -> list[Claim]:
