@@ -142,12 +142,18 @@ def test_an_interrupted_nested_run_resumes_to_the_posterior_of_one_that_was_not(
     settings = Settings(until=2000, names=FITTED, sampler="nautilus", chains=1, live=100, effective=200, samples=300)
     whole = calibrate(settings, tmp_path / "whole", workers=1, claims=claims)
 
-    def interrupt(done, total, best):
-        raise KeyboardInterrupt
+    batches = []
+
+    def interrupt(done, total, best):  # after 15 batches: past the first bounds the networks learned
+        batches.append(done)
+        if len(batches) == 15:
+            raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         calibrate(settings, tmp_path / "cut", workers=1, claims=claims, progress=interrupt)
     assert (tmp_path / "cut" / "nested-0.h5").exists() and not (tmp_path / "cut" / "posterior.csv").exists()
+    with h5py.File(tmp_path / "cut" / "nested-0.h5", "r") as f:
+        assert "bound_2" in f  # the run had learned bounds when it stopped: they are resumed too
     resumed = calibrate(settings, tmp_path / "cut", workers=1, claims=claims)
     assert resumed.provenance["resumed"] and not whole.provenance["resumed"] and resumed.provenance["complete"]
     pd.testing.assert_frame_equal(resumed.samples, whole.samples)  # same seed, same draws, cut or not
@@ -177,7 +183,10 @@ def test_settings_are_checked_with_clear_errors():
     with pytest.raises(RunError, match="until must be a year from 1995 to 2025"):
         Settings(until=1990).check()
     with pytest.raises(RunError, match="walkers must be even and at least"):
-        Settings(walkers=7).check()
+        Settings(sampler="emcee", walkers=7).check()
+    Settings(chains=5, walkers=7).check()  # nautilus runs have no walkers
+    with pytest.raises(RunError, match="live must be at least 100 for a nested run, not 50"):
+        Settings(live=50).check()
 
 
 def test_the_shipped_posterior_is_the_default_of_run():

@@ -72,8 +72,8 @@ def test_a_run_report_holds_the_scenario_tables_plots_provenance_and_command(run
     assert f"refuge run more-aid --members 3 --seed 5 --backend mean --out {run_folder}" in text
     assert "hiding_capacity" in text and 'seed 002: "' in text  # every parameter with its evidence
     meta = json.loads((shipped_folder() / "posterior.json").read_text())
-    rhat = (f"R-hat between its 2 independent runs at most {meta['rhat_max']}, bulk ESS at least "
-            f"{meta['arviz_ess_bulk_min']}, log-evidence {meta['log_evidence']}")
+    rhat = (f"R-hat between its 2 independent runs at most {meta['rhat_max']}, effective samples of the runs "
+            f"{meta['effective_samples_runs']}, log-evidence {meta['log_evidence']}")
     assert rhat in text  # the shipped posterior's convergence, in the nested sampler's terms
     assert "2,914" in text  # the record beside the model
 
@@ -152,7 +152,8 @@ def test_calibration_and_backtest_folders_report_their_fit_scores_and_command(tm
     assert "Backtest scores" in text and "naive" in text and "34" in text
     nested = {"until": 2025, "sampler": "nautilus", "chains": 2, "live": 1000, "seed": 0}
     (tmp_path / "posterior.json").write_text(json.dumps({"settings": nested, "samples": 5000, "rhat_max": 1.0011,
+                                                         "effective_samples_runs": [13422, 12806],
                                                          "arviz_ess_bulk_min": 4250, "log_evidence": -49.03}))
     page, text = parse(write_report(tmp_path))
     assert "refuge calibrate --until 2025 --sampler nautilus --chains 2 --live 1000 --seed 0" in text
-    assert "-49.03" in text and "4250" in text and "walker by walker" not in text
+    assert "-49.03" in text and "13422" in text and "walker by walker" not in text

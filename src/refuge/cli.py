@@ -262,7 +262,7 @@ def calibrate(
     screen: Annotated[int, typer.Option(help="emcee: prior draws searched to place the walkers")] = 4000,
     seed: Annotated[int, typer.Option(min=0, help="seed of the sampler")] = 0,
     workers: Annotated[int | None, typer.Option(help="worker processes [default: all cores]")] = None,
-    dask: Annotated[str | None, typer.Option(help="address of a Dask scheduler to run the chains on")] = None,
+    dask: Annotated[str | None, typer.Option(help="address of a Dask scheduler to run the runs or chains on")] = None,
     out: Annotated[Path | None, typer.Option(help="output folder [default: calibration/until-YEAR]")] = None,
     force: Annotated[bool, typer.Option(help="replace an output folder that holds a calibration of other settings")]
     = False,
@@ -270,7 +270,7 @@ def calibrate(
 ) -> None:
     """Calibrate the model to the record up to a year: posterior, fit and hold-out error, plots.
 
-    Interrupted, it keeps every finished step; the same command resumes it.
+    Interrupted, it keeps every finished batch (emcee: step); the same command resumes it.
     """
     from .progress import progress
     from .report import convergence
@@ -301,7 +301,7 @@ def calibrate(
             posterior = found.calibrate(settings, folder, workers=workers, client=client, progress=step_done,
                                         force=force)
         except KeyboardInterrupt:
-            errors.print(f"interrupted: the chains so far are kept in {folder}; run the same command to resume",
+            errors.print(f"interrupted: the work so far is kept in {folder}; run the same command to resume",
                          markup=False)
             raise typer.Exit(130) from None
     summary = found.write_report(posterior, folder, until)
@@ -329,7 +329,8 @@ def calibrate(
 def backtest(
     out: Annotated[Path, typer.Option(help="output folder")] = Path("out/backtest"),
     origins: Annotated[str, typer.Option(help="origins, comma-separated")] = "2005,2008,2011,2014,2019",
-    quick: Annotated[bool, typer.Option("--quick", help="a tiny sampler budget (tests; scores mean little)")] = False,
+    quick: Annotated[bool, typer.Option("--quick", help="a tiny emcee budget, whatever --sampler says (tests)")]
+    = False,
     sampler: Annotated[str, typer.Option(help="each origin's calibration: nautilus | emcee")] = "nautilus",
     steps: Annotated[int, typer.Option(min=2, help="emcee: steps of each origin's calibration")] = 60,
     live: Annotated[int, typer.Option(min=100, help="nautilus: live points of each run")] = 1000,

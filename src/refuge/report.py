@@ -156,8 +156,10 @@ def _backtest(folder: Path, system: System) -> list[str]:
 def convergence(meta: dict) -> str:
     """How far a posterior's sampler converged, in its own terms (nested runs, or emcee's chains and walkers)."""
     if "log_evidence" in meta:
+        if meta.get("rhat_max") is None:
+            return f"one nested run (no R-hat without a second), log-evidence {meta['log_evidence']}"
         return (f"R-hat between its {meta.get('settings', {}).get('chains', '?')} independent runs at most "
-                f"{meta.get('rhat_max', '?')}, bulk ESS at least {meta.get('arviz_ess_bulk_min', '?')}, "
+                f"{meta['rhat_max']}, effective samples of the runs {meta.get('effective_samples_runs', '?')}, "
                 f"log-evidence {meta['log_evidence']}")
     walkers = "" if meta.get("arviz_rhat_max") is None else (
         f", up to {meta['arviz_rhat_max']} read walker by walker (arviz; converged would be under 1.01)")
@@ -174,7 +176,8 @@ def _calibration(folder: Path, system: System) -> list[str]:
         shown = {"until": given.get("until"), "samples": meta.get("samples"),
                  "acceptance": None if acceptance is None else round(acceptance, 3), "R-hat max": meta.get("rhat_max"),
                  "R-hat max, walker by walker": meta.get("arviz_rhat_max") if "log_evidence" not in meta else None,
-                 "bulk ESS min": meta.get("arviz_ess_bulk_min"), "log-evidence": meta.get("log_evidence"),
+                 "effective samples of the runs": meta.get("effective_samples_runs"),
+                 "log-evidence": meta.get("log_evidence"),
                  "sampler": meta.get("sampler"), "seed": given.get("seed"), "data version": meta.get("data_version"),
                  "created": meta.get("created"), "refuge": meta.get("refuge")}  # fmt: skip
         out.append(_settings({k: v for k, v in shown.items() if v is not None}, [k for k in shown if k != "refuge"]))

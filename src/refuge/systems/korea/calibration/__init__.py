@@ -13,7 +13,7 @@ from .priors import CALIBRATED, parameter_space
 
 
 def __getattr__(name: str):
-    """The sampler on first use: a run reads the shipped posterior and needs no sampler nor the likelihood."""
+    """The sampler on first use: a run reads the shipped posterior and needs neither a sampler nor the likelihood."""
     if name in ("Settings", "calibrate"):
         from . import sampler
 

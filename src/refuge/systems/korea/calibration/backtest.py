@@ -123,7 +123,7 @@ def forecast_origin(origin: int, budget: Budget, out: Path, *, claims: list[Clai
                     client=None, force: bool = False) -> dict:  # fmt: skip
     """Calibrate at ``origin`` (blind) and return the forecasters' draws ``{(forecaster, kind): (draws, years)}``.
 
-    With a Dask ``client``, the calibration's search and chains run on its workers (the same numbers).
+    With a Dask ``client``, the calibration's runs (emcee: search and chains) run on its workers (the same numbers).
     """
     record = arrivals()["total"] if record is None else record
     years = min(HORIZON, record_end() - origin)

@@ -20,11 +20,13 @@ of the runs; the spread of their log-evidences is the evidence's error.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
+from ....errors import RunError
 from ..evidence import Claim
 from .likelihood import Targets
 
@@ -37,8 +39,11 @@ def run_nested(k: int, settings, path: str, stop_after: int | None, claims: list
                queue=None) -> bool:
     """Run (or resume) run ``k`` until it is done, or for ``stop_after`` batches; whether it is done.
 
-    Progress goes to ``queue`` as ``(k, percent, best log-posterior)``, the
-    percent estimated from the likelihood calls made (:func:`_percent`).
+    After each batch of ``live`` likelihood calls the whole state is written to
+    a new file that then replaces ``path`` (nautilus's own checkpoints rewrite
+    the file in place, so a run killed while writing lost it). Progress goes to
+    ``queue`` as ``(k, percent, best log-posterior)``, the percent estimated
+    from the likelihood calls made (:func:`_percent`).
     """
     from nautilus import Sampler
 
@@ -46,21 +51,27 @@ def run_nested(k: int, settings, path: str, stop_after: int | None, claims: list
 
     space = settings.space()
     evaluator = Evaluator(space, Targets(settings.until, claims, soft=settings.soft), workers=1, blind=settings.blind)
-    _claim_run(Path(path), settings, version)
+    path = Path(path)
 
-    def start():
+    def start(resume: bool):
         return Sampler(_prior(space), evaluator, n_dim=space.ndim, n_live=settings.live, vectorized=True,
-                       pass_dict=False, seed=[settings.seed, k], filepath=path, resume=True)
+                       pass_dict=False, seed=[settings.seed, k], filepath=path if resume else None, resume=resume)
 
     try:
-        sampler = start()
-    except (OSError, KeyError):  # a file cut short while it was written (the run was killed): start again
-        Path(path).unlink()
-        sampler = start()
+        sampler = start(path.exists())
+    except BlockingIOError:
+        raise RunError(f"{path} is open in another process that writes it: is the same calibration running?") from None
+    except (OSError, KeyError, ValueError):  # not a run's state (damaged on disk): start again
+        path.unlink()
+        sampler = start(False)
+    sampler.filepath = None  # this function writes the checkpoints
     batches = 0
     while stop_after is None or batches < stop_after:
         done = sampler.run(f_live=F_LIVE, n_eff=settings.effective, n_like_max=sampler.n_like + settings.live)
         batches += 1
+        written = path.with_name(f"{path.stem}.tmp{path.suffix}")
+        sampler.write(written, overwrite=True)
+        os.replace(written, path)
         if queue is not None:
             queue.put((k, _percent(sampler, settings, done), float(np.max(np.concatenate(sampler.log_l)))))
         if done:
@@ -81,17 +92,23 @@ def _percent(sampler, settings, done: bool) -> int:
     return min(99, int(100 * sampler.n_like / (settings.live * (10 + 2 * sampler.n_dim))))
 
 
-def _claim_run(path: Path, settings, version: str) -> None:
-    """Start afresh unless ``path`` holds a run of the same settings on the same data (its note beside it)."""
+def claim_run(path: Path, settings, version: str) -> bool:
+    """Whether ``path`` holds a run to resume: the same settings (emcee's steps aside) on the same data.
+
+    Otherwise the run there is deleted and the note beside it (``nested-K.json``)
+    rewritten, so the run starts afresh.
+    """
     note = path.with_suffix(".json")
-    mine = {"settings": json.loads(json.dumps(asdict(settings))), "data_version": version}
+    mine = {"settings": {k: v for k, v in json.loads(json.dumps(asdict(settings))).items() if k != "steps"},
+            "data_version": version}
     try:
-        same = json.loads(note.read_text(encoding="utf-8")) == mine
+        same = path.exists() and json.loads(note.read_text(encoding="utf-8")) == mine
     except (OSError, ValueError):
         same = False
     if not same:
         path.unlink(missing_ok=True)
         note.write_text(json.dumps(mine, indent=1) + "\n", encoding="utf-8")
+    return same
 
 
 def read_run(path: Path, settings) -> dict:
@@ -102,6 +119,8 @@ def read_run(path: Path, settings) -> dict:
     """
     from nautilus import Sampler
 
+    if not path.exists():
+        raise RunError(f"no nested run in {path}: it stopped before its first batch; run the calibration again")
     space = settings.space()
     sampler = Sampler(_prior(space), lambda x: np.zeros(len(x)), n_dim=space.ndim, n_live=settings.live,
                       vectorized=True, pass_dict=False, filepath=str(path), resume=True)
@@ -122,8 +141,15 @@ def equal_weight(runs: list[dict], draws: int, seed: int) -> np.ndarray:
     return np.stack(out)
 
 
-def diagnostics(runs: list[dict], draws: np.ndarray, names: tuple[str, ...]) -> dict:
-    """The evidence of each run and its spread, and arviz's R-hat and bulk ESS between the runs' draws."""
+def diagnostics(runs: list[dict], draws: np.ndarray, space) -> dict:
+    """The evidence of each run and its spread, and arviz's R-hat and bulk ESS between the runs' draws.
+
+    The draws are independent within a run, so this bulk ESS counts them and says
+    little more; each run's own effective samples (its weights' Kish size) say how
+    much information it holds.
+    """
+    from .sampler import arviz_diagnostics
+
     log_z = [round(r["log_z"], 3) for r in runs]
     out = {"log_evidence": round(float(np.mean(log_z)), 3),
            "log_evidence_runs": log_z,
@@ -133,18 +159,9 @@ def diagnostics(runs: list[dict], draws: np.ndarray, names: tuple[str, ...]) -> 
            "rhat_max": None}
     if len(runs) < 2 or draws.shape[1] < 4:
         return out
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # arviz 0.2x announces its coming refactor
-        import arviz as az
-
-        data = az.convert_to_dataset({name: draws[..., i] for i, name in enumerate(names)})
-        rhat, ess = az.rhat(data), az.ess(data, method="bulk")
-    per = {name: {"rhat": round(float(rhat[name]), 4), "ess_bulk": round(float(ess[name]), 0)} for name in names}
-    out.update(rhat_max=max(v["rhat"] for v in per.values()),
-               arviz_ess_bulk_min=min(v["ess_bulk"] for v in per.values()), arviz_per_parameter=per)
-    return out
+    found = arviz_diagnostics(draws, space)
+    return {**out, "rhat_max": found["rhat_max"], "arviz_ess_bulk_min": found["ess_bulk_min"],
+            "arviz_per_parameter": found["per_parameter"]}
 
 
 def nested_posterior(paths: list[Path], space, settings, provenance: dict):
@@ -162,7 +179,7 @@ def nested_posterior(paths: list[Path], space, settings, provenance: dict):
         "sampler": f"nautilus {nautilus.__version__} x {settings.chains} independent runs, {settings.live} live "
         f"points, vectorised likelihood",
         "samples": len(samples),
-        **diagnostics(runs, draws, space.names),
+        **diagnostics(runs, draws, space),
         "complete": all(r["done"] for r in runs),
     }
     return Posterior(samples, provenance)

@@ -51,7 +51,7 @@ SAMPLERS = ("emcee", "nautilus")
 
 @dataclass(frozen=True)
 class Settings:
-    """What a calibration was asked for; a chain resumes only under the same settings."""
+    """What a calibration was asked for; a run or chain resumes only under the same settings (emcee's steps aside)."""
 
     until: int = 2025
     walkers: int = 64
@@ -81,24 +81,25 @@ class Settings:
             raise RunError(f"steady must name latent steps ({', '.join(LATENT_STEPS)}), not {', '.join(unknown)}")
         if self.sampler not in SAMPLERS:
             raise RunError(f"sampler must be one of {', '.join(SAMPLERS)}, not {self.sampler!r}")
-        if self.live < 100:
-            raise RunError(f"live must be at least 100 (live points of a nested run), not {self.live}")
-        if self.effective < 100 or self.samples < 100:
-            raise RunError(f"effective and samples must be at least 100, not {self.effective} and {self.samples}")
         if not 1995 <= self.until <= record_end():
             raise RunError(f"until must be a year from 1995 to {record_end()} (the record's span), not {self.until}")
+        if self.chains < 1:
+            raise RunError(f"chains must be at least 1, not {self.chains}")
+        if self.seed < 0:
+            raise RunError(f"seed must be 0 or more, not {self.seed}")
+        if self.sampler == "nautilus":
+            for name, low in (("live", 100), ("effective", 100), ("samples", 100)):
+                if getattr(self, name) < low:
+                    raise RunError(f"{name} must be at least {low} for a nested run, not {getattr(self, name)}")
+            return
         ndim = len(self.space().names)
         if self.walkers < 2 * ndim or self.walkers % 2:
             raise RunError(f"walkers must be even and at least {2 * ndim} (twice the parameters), not {self.walkers}")
-        if self.chains < 1:
-            raise RunError(f"chains must be at least 1, not {self.chains}")
         if self.steps < 2:
             raise RunError(f"steps must be at least 2, not {self.steps}")
         if self.screen < self.walkers * self.chains:
             raise RunError(f"screen must be at least walkers x chains ({self.walkers * self.chains}), "
                            f"not {self.screen}")
-        if self.seed < 0:
-            raise RunError(f"seed must be 0 or more, not {self.seed}")
         if self.thin < 1:
             raise RunError(f"thin must be at least 1, not {self.thin}")
         if self.refine < 0:
@@ -188,14 +189,15 @@ def calibrate(
     claims: list[Claim] | None = None,
     force: bool = False,
 ) -> Posterior:
-    """Calibrate the model to the record up to ``settings.until``; resume the chains in ``out`` if present.
+    """Calibrate the model to the record up to ``settings.until``; resume the runs or chains in ``out`` if present.
 
-    ``settings.chains`` independent ensembles run side by side, one per worker
-    process (``workers`` defaults to ``os.cpu_count()``), or one per Dask worker
-    when a ``dask.distributed.Client`` is given. ``progress(step, steps, best)``
-    is called as the slowest chain advances. ``stop_after`` stops every chain
-    after that many new steps (to test resuming): the chains stay on disk, no
-    posterior is written, and the next call continues them. ``claims`` replaces
+    ``settings.chains`` independent nested runs (or emcee ensembles) run side by
+    side, one per worker process (``workers`` defaults to ``os.cpu_count()``), or
+    one per Dask worker when a ``dask.distributed.Client`` is given.
+    ``progress(done, total, best)`` is called as the slowest advances
+    (:attr:`Settings.progress_total`). ``stop_after`` stops each after that many
+    batches of ``live`` likelihood calls (emcee: steps), to test resuming: the
+    state stays on disk, no posterior is written, and the next call continues. ``claims`` replaces
     the shipped evidence (for tests on data simulated by the model itself).
     ``out`` must be absent, empty, or a calibration of the same settings
     (any number of steps: more steps go on from the chains there); ``force``
@@ -210,10 +212,10 @@ def calibrate(
     workers = workers or max(1, os.cpu_count() or 1)
     started = time.perf_counter()
     if settings.sampler == "nautilus":
-        from .nested import RUN, run_nested
+        from .nested import RUN, claim_run, run_nested
 
         paths = [out / RUN.format(k) for k in range(settings.chains)]
-        resumed = [p.exists() for p in paths]
+        resumed = [claim_run(p, settings, version) for p in paths]
         run, jobs = run_nested, [(k, settings, str(paths[k]), stop_after, claims, version)
                                  for k in range(settings.chains)]  # fmt: skip
     else:
@@ -461,34 +463,36 @@ def _posterior(paths: list[Path], space: Space, settings: Settings, provenance: 
 
 
 def _arviz_diagnostics(chains: list[np.ndarray], space: Space) -> dict:
-    """Rank-normalised split R-hat and bulk ESS (arviz), every walker of every ensemble taken as a chain.
+    """arviz's R-hat and bulk ESS with every walker of every ensemble taken as a chain.
 
     Walkers of one ensemble are not independent chains, so these are the usual
-    emcee reading of arviz's diagnostics, not a guarantee; per parameter they
-    are kept in the provenance.
+    emcee reading of arviz's diagnostics, not a guarantee.
     """
     if not chains or min(c.shape[0] for c in chains) < 4:
         return {}
+    n = min(c.shape[0] for c in chains)
+    found = arviz_diagnostics(np.concatenate([np.swapaxes(c[-n:], 0, 1) for c in chains]), space)
+    return {f"arviz_{key}": value for key, value in found.items()}
+
+
+def arviz_diagnostics(draws: np.ndarray, space: Space) -> dict:
+    """Rank-normalised split R-hat and bulk ESS (arviz) of ``draws`` ``(chains, draws, ndim)``: worst and per parameter.
+
+    A parameter held at one value (a steady walk's step) has neither, and is left out.
+    """
     import warnings
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # arviz 0.2x announces its coming refactor
-            import arviz as az
-    except ImportError:  # pragma: no cover - arviz is a dependency
-        return {}
-    n = min(c.shape[0] for c in chains)
-    draws = np.concatenate([np.swapaxes(c[-n:], 0, 1) for c in chains])  # (walkers x chains, draws, ndim)
+    free = [name for name, low, high in zip(space.names, space.low, space.high, strict=True) if high > low]
     with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # arviz 0.2x announces its coming refactor
         warnings.simplefilter("ignore", UserWarning)  # "more chains than draws": walkers outnumber kept steps
-        data = az.convert_to_dataset({name: draws[..., i] for i, name in enumerate(space.names)})
-        rhat = az.rhat(data)
-        ess = az.ess(data, method="bulk")
-    per = {name: {"rhat": round(float(rhat[name]), 3), "ess_bulk": round(float(ess[name]), 0)}
-           for name in space.names}
-    return {"arviz_rhat_max": max(v["rhat"] for v in per.values()),
-            "arviz_ess_bulk_min": min(v["ess_bulk"] for v in per.values()),
-            "arviz_per_parameter": per}
+        import arviz as az
+
+        data = az.convert_to_dataset({name: draws[..., space.names.index(name)] for name in free})
+        rhat, ess = az.rhat(data), az.ess(data, method="bulk")
+    per = {name: {"rhat": round(float(rhat[name]), 4), "ess_bulk": round(float(ess[name]))} for name in free}
+    return {"rhat_max": max(v["rhat"] for v in per.values()),
+            "ess_bulk_min": min(v["ess_bulk"] for v in per.values()), "per_parameter": per}
 
 
 def _finite_max(taus: list) -> float | None:
