@@ -13,8 +13,10 @@ a time.
 
 Each of ``settings.chains`` runs is independent (seed ``[seed, run]``), writes
 its state to ``nested-K.h5`` as it goes (an interrupted run resumes there) and
-yields weighted points. R-hat and bulk ESS (arviz) compare equal-weight draws
-of the runs; the spread of their log-evidences is the evidence's error.
+yields weighted points. arviz's R-hat compares equal-weight draws of the runs,
+each run's effective samples (its weights' Kish size) say how much it holds,
+and the spread of their log-evidences is the sampling part of the evidence's
+error.
 """
 
 from __future__ import annotations
