@@ -2,8 +2,9 @@
 
 * :mod:`.priors`: which parameters are fitted and their priors;
 * :mod:`.likelihood`: the targets from :mod:`refuge.systems.korea.evidence` and the likelihood;
-* :mod:`.sampler`: the calibration: settings, the batched log-posterior, the emcee ensembles;
+* :mod:`.sampler`: the calibration: settings, the batched log-posterior, runs side by side;
 * :mod:`.nested`: nested sampling runs with nautilus, their evidence and R-hat between them;
+* :mod:`.ensemble`: emcee's ensembles, started by a batched search of the prior;
 * :mod:`.posterior`: posterior samples with provenance; the shipped posterior;
 * :mod:`.report`: posterior predictive, fit error, hold-out validation, hidden populations.
 """

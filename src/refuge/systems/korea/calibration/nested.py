@@ -37,8 +37,16 @@ RUN = "nested-{}.h5"
 F_LIVE = 0.01
 
 
-def run_nested(k: int, settings, path: str, stop_after: int | None, claims: list[Claim] | None, version: str,
-               queue=None) -> bool:
+def prepare(out: Path, settings, targets: Targets, version: str, *, workers: int, client,
+            stop_after: int | None, claims: list[Claim] | None) -> tuple[list[Path], list[bool], list[tuple]]:
+    """The runs' files, whether each resumes (:func:`claim_run`), and the arguments of :func:`run` for each."""
+    paths = [out / RUN.format(k) for k in range(settings.chains)]
+    resumed = [claim_run(p, settings, version) for p in paths]
+    return paths, resumed, [(k, settings, str(paths[k]), stop_after, claims, version) for k in range(settings.chains)]
+
+
+def run(k: int, settings, path: str, stop_after: int | None, claims: list[Claim] | None, version: str,
+        queue=None) -> bool:
     """Run (or resume) run ``k`` until it is done, or for ``stop_after`` batches; whether it is done.
 
     After each batch of ``live`` likelihood calls the whole state is written to
@@ -166,7 +174,7 @@ def diagnostics(runs: list[dict], draws: np.ndarray, space) -> dict:
             "arviz_per_parameter": found["per_parameter"]}
 
 
-def nested_posterior(paths: list[Path], space, settings, provenance: dict):
+def posterior(paths: list[Path], space, settings, provenance: dict):
     """Equal-weight draws pooled from every run, with the runs' evidence and diagnostics."""
     import nautilus
     import pandas as pd

@@ -1,31 +1,26 @@
-"""Bayesian calibration: nested sampling runs (nautilus) or MCMC ensembles (emcee) over a vectorised likelihood.
+"""Bayesian calibration: the settings, the batched log-posterior, and the run of a sampler's chains side by side.
 
-Both hand the likelihood a batch of points at a time, which the model's
-``mean`` backend evaluates in one pass. nautilus is the default: its
-independent runs agree within minutes (R-hat between them) and estimate the
-evidence (:mod:`.nested`). emcee's ensembles mix slowly along the posterior's
-ridges; they stay for the backtest's small budgets and for comparison. Both
-write their state as they go, so an interrupted calibration resumes where it
-stopped, with the sampler's random state.
+Two samplers plug in, each a module with ``prepare``, ``run`` and ``posterior``:
+nested sampling runs with nautilus (:mod:`.nested`, the default: independent
+runs that agree within minutes, with the evidence) and emcee's ensembles
+(:mod:`.ensemble`). Both hand the likelihood a batch of points at a time, which
+the model's ``mean`` backend evaluates in one pass, and both write their state
+as they go, so an interrupted calibration resumes where it stopped.
 
 The steps of :func:`calibrate`:
 
 1. build the targets up to ``until`` and the parameter space with its priors;
-2. nautilus: each run ``out/nested-K.h5`` of the same settings and evidence
-   is resumed, the others start afresh. emcee: each chain ``out/chain-K.h5``
-   likewise, the new ones from the best points of a batched cross-entropy
-   search of the prior (:func:`_initial_walkers`);
-3. run the runs or chains side by side (one per worker process, or per Dask
-   worker), reporting progress as the slowest advances;
-4. nautilus: draw equal-weight samples from every run; emcee: discard the
-   first half of each chain as burn-in, thin and pool; save the samples with
-   their provenance (``posterior.csv``, ``posterior.json``).
+2. the sampler prepares its runs or chains in ``out``: those of the same
+   settings and evidence resume, the others start afresh;
+3. run them side by side (one per worker process, or per Dask worker),
+   reporting progress as the slowest advances;
+4. the sampler pools their samples, which are saved with their provenance
+   (``posterior.csv``, ``posterior.json``) and each sample's latent paths.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import platform
 import time
@@ -45,7 +40,6 @@ from .likelihood import Targets, simulate_routes
 from .posterior import Posterior, latent_table
 from .priors import CALIBRATED, LATENT_STEPS, SIGMA_ARRIVALS, Space, parameter_space
 
-CHAIN = "chain-{}.h5"
 SAMPLERS = ("emcee", "nautilus")
 
 
@@ -212,28 +206,12 @@ def calibrate(
     workers = workers or max(1, os.cpu_count() or 1)
     started = time.perf_counter()
     if settings.sampler == "nautilus":
-        from .nested import RUN, claim_run, run_nested
-
-        paths = [out / RUN.format(k) for k in range(settings.chains)]
-        resumed = [claim_run(p, settings, version) for p in paths]
-        run, jobs = run_nested, [(k, settings, str(paths[k]), stop_after, claims, version)
-                                 for k in range(settings.chains)]  # fmt: skip
+        from . import nested as sampling
     else:
-        paths = [out / CHAIN.format(k) for k in range(settings.chains)]
-        resumed = [_compatible(p, settings, space, version) for p in paths]
-        starts: list[np.ndarray | None] = [None] * settings.chains
-        if not all(resumed):
-            screening = Evaluator(space, targets, workers=workers, client=client, blind=settings.blind)
-            try:
-                best = _initial_walkers(screening, space, settings)
-            finally:
-                screening.close()
-            for k, path in enumerate(paths):
-                if not resumed[k]:
-                    starts[k] = best[k :: settings.chains]
-                    path.unlink(missing_ok=True)
-        run, jobs = _run_chain, [(k, settings, str(paths[k]), starts[k], stop_after, claims, version)
-                                 for k in range(settings.chains)]  # fmt: skip
+        from . import ensemble as sampling
+    paths, resumed, jobs = sampling.prepare(out, settings, targets, version, workers=workers, client=client,
+                                            stop_after=stop_after, claims=claims)
+    run = sampling.run
     if client is not None:
         futures = [client.submit(run, *job, None, pure=False) for job in jobs]
         client.gather(futures)
@@ -250,12 +228,7 @@ def calibrate(
             for f in futures:
                 f.result()
     provenance = _provenance(settings, space, targets, version, any(resumed), "dask" if client else workers)
-    if settings.sampler == "nautilus":
-        from .nested import nested_posterior
-
-        posterior = nested_posterior(paths, space, settings, provenance)
-    else:
-        posterior = _posterior(paths, space, settings, provenance)
+    posterior = sampling.posterior(paths, space, settings, provenance)
     if posterior.provenance["complete"]:
         evaluator = Evaluator(space, targets, workers=workers, client=client, blind=settings.blind)
         try:
@@ -321,86 +294,6 @@ def _follow(queue, futures, settings: Settings, progress: Progress | None) -> No
             progress(min(steps.values()), settings.progress_total, best)
 
 
-def _run_chain(k: int, settings: Settings, path: str, start: np.ndarray | None, stop_after: int | None,
-               claims: list[Claim] | None, version: str, queue=None) -> int:
-    """Run (or resume) chain ``k`` to ``settings.steps``; returns the steps it holds."""
-    import emcee
-
-    from .chainfile import ChainFile
-
-    space = settings.space()
-    evaluator = Evaluator(space, Targets(settings.until, claims, soft=settings.soft), workers=1, blind=settings.blind)
-    backend = ChainFile(path, name="chain")
-    if start is not None:
-        backend.reset(settings.walkers, space.ndim)
-        _write_settings(Path(path), settings, space, version)
-    moves = [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
-    sampler = emcee.EnsembleSampler(settings.walkers, space.ndim, evaluator, vectorize=True, backend=backend,
-                                    moves=moves)
-    done = backend.iteration
-    if done == 0:
-        sampler.random_state = np.random.RandomState([settings.seed, k]).get_state()
-        state = start
-    else:
-        state = sampler.get_last_sample()
-    remaining = settings.steps - done
-    if stop_after is not None:
-        remaining = min(remaining, stop_after)
-    for i, sample in enumerate(sampler.sample(state, iterations=max(remaining, 0), store=True), start=done + 1):
-        if queue is not None:
-            queue.put((k, i, float(np.max(sample.log_prob))))
-    return backend.iteration
-
-
-def _initial_walkers(evaluator: Evaluator, space: Space, settings: Settings) -> np.ndarray:
-    """Starting points: the best ``walkers x chains`` points of a batched search of the prior.
-
-    ``screen`` prior draws, then ``refine`` rounds that draw ``screen / 2`` points
-    from a normal fitted to the best tenth so far (cross-entropy search); each
-    round is one batched run. It only places the walkers: the burn-in that
-    follows is discarded.
-    """
-    rng = np.random.default_rng(settings.seed)
-    points = space.draw(settings.screen, rng)
-    logp = evaluator(points)
-    need = settings.walkers * settings.chains
-    for _ in range(settings.refine):
-        elite = points[np.argsort(-logp)[: max(need, len(points) // 10)]]
-        cov = np.cov(elite, rowvar=False) + np.diag(((space.high - space.low) * 1e-3) ** 2)
-        new = rng.multivariate_normal(elite.mean(axis=0), cov, size=max(settings.screen // 2, need))
-        new = np.clip(new, space.low, space.high)
-        points, logp = np.concatenate([points, new]), np.concatenate([logp, evaluator(new)])
-    return points[np.argsort(-logp)[:need]]
-
-
-def _write_settings(path: Path, settings: Settings, space: Space, version: str) -> None:
-    import h5py
-
-    with h5py.File(path, "a") as f:
-        f.attrs["refuge_settings"] = json.dumps(asdict(settings))
-        f.attrs["refuge_parameters"] = json.dumps(list(space.names))
-        f.attrs["refuge_data_version"] = version
-
-
-def _compatible(path: Path, settings: Settings, space: Space, version: str) -> bool:
-    """Whether ``path`` holds a chain this calibration can resume (same settings but steps, same data)."""
-    import h5py
-
-    if not path.exists():
-        return False
-    try:
-        with h5py.File(path, "r") as f:
-            old = json.loads(f.attrs.get("refuge_settings", "{}"))
-            names = json.loads(f.attrs.get("refuge_parameters", "[]"))
-            stored = f.attrs.get("refuge_data_version", "")
-            iterations = int(f["chain"].attrs.get("iteration", 0)) if "chain" in f else 0
-    except (OSError, KeyError, ValueError):
-        return False
-    mine = json.loads(json.dumps(asdict(settings)))
-    same = {k: v for k, v in old.items() if k != "steps"} == {k: v for k, v in mine.items() if k != "steps"}
-    return same and names == list(space.names) and stored == version and iterations > 0
-
-
 def _provenance(settings: Settings, space: Space, targets: Targets, version: str, resumed: bool,
                 workers: int | str) -> dict:
     """What every calibration's ``posterior.json`` says, whichever sampler ran: the sampler adds its diagnostics."""
@@ -425,56 +318,6 @@ def _provenance(settings: Settings, space: Space, targets: Targets, version: str
     return provenance
 
 
-def _posterior(paths: list[Path], space: Space, settings: Settings, provenance: dict) -> Posterior:
-    """Pool the second half of every chain, thinned, into posterior samples with provenance and diagnostics."""
-    import emcee
-    import pandas as pd
-
-    chains, taus, accepted, steps_held = [], [], [], []
-    for path in paths:
-        backend = emcee.backends.HDFBackend(str(path), name="chain", read_only=True)
-        steps = backend.iteration
-        steps_held.append(int(steps))
-        if steps == 0:
-            continue
-        burn = steps // 2
-        chains.append(backend.get_chain(discard=burn))  # (steps, walkers, ndim)
-        accepted.append(float(np.mean(backend.accepted / steps)))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            taus.append(emcee.autocorr.integrated_time(chains[-1], quiet=True) if steps - burn > 1 else np.nan)
-    steps = min(steps_held)
-    flat = np.concatenate([c[:: settings.thin].reshape(-1, space.ndim) for c in chains]) if chains else np.empty(
-        (0, space.ndim))
-    samples = pd.DataFrame(space.values(flat), columns=list(space.names))
-    provenance = {
-        **provenance,
-        "sampler": f"emcee {emcee.__version__} EnsembleSampler x {settings.chains} chains, "
-        "DEMove 0.8 + DESnookerMove 0.2, vectorised likelihood",
-        "iterations": steps,
-        "burn_in": steps // 2,
-        "samples": len(samples),
-        "acceptance": float(np.mean(accepted)) if accepted else 0.0,
-        "autocorr_steps_max": _finite_max(taus),
-        "rhat_max": _rhat(chains),
-        **_arviz_diagnostics(chains, space),
-        "complete": steps >= settings.steps,
-    }
-    return Posterior(samples, provenance)
-
-
-def _arviz_diagnostics(chains: list[np.ndarray], space: Space) -> dict:
-    """arviz's R-hat and bulk ESS with every walker of every ensemble taken as a chain.
-
-    Walkers of one ensemble are not independent chains, so these are the usual
-    emcee reading of arviz's diagnostics, not a guarantee.
-    """
-    if not chains or min(c.shape[0] for c in chains) < 4:
-        return {}
-    n = min(c.shape[0] for c in chains)
-    found = arviz_diagnostics(np.concatenate([np.swapaxes(c[-n:], 0, 1) for c in chains]), space)
-    return {f"arviz_{key}": value for key, value in found.items()}
-
-
 def arviz_diagnostics(draws: np.ndarray, space: Space) -> dict:
     """Rank-normalised split R-hat and bulk ESS (arviz) of ``draws`` ``(chains, draws, ndim)``: worst and per parameter.
 
@@ -495,22 +338,3 @@ def arviz_diagnostics(draws: np.ndarray, space: Space) -> dict:
             "ess_bulk_min": min(v["ess_bulk"] for v in per.values()), "per_parameter": per}
 
 
-def _finite_max(taus: list) -> float | None:
-    values = np.concatenate([np.atleast_1d(t) for t in taus]) if taus else np.array([])
-    values = values[np.isfinite(values)]
-    return round(float(values.max()), 1) if len(values) else None
-
-
-def _rhat(chains: list[np.ndarray]) -> float | None:
-    """Largest Gelman-Rubin statistic over parameters, each ensemble's walkers pooled as one chain."""
-    if len(chains) < 2:
-        return None
-    n = min(c.shape[0] for c in chains)
-    if n < 2:
-        return None
-    pooled = np.stack([c[-n:].reshape(-1, c.shape[-1]) for c in chains])  # (chains, draws, ndim)
-    draws = pooled.shape[1]
-    within = pooled.var(axis=1, ddof=1).mean(axis=0)
-    between = draws * pooled.mean(axis=1).var(axis=0, ddof=1)
-    var = (draws - 1) / draws * within + between / draws
-    return round(float(np.sqrt(var / within).max()), 3)
