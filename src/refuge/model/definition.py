@@ -407,16 +407,17 @@ class Model:
         """
         shape = (steps, members, self.strata.size)
         values = dict(drivers._values)
+        seen = _AheadDrivers(values)  # a view of ``values``: each term computed is seen by those after it
         terms = {}
         for term in self._ahead_terms:
             with _naming("term", term.name):
-                value = term.function(_NO_STOCKS, _AheadDrivers(values), params)
+                value = term.function(_NO_STOCKS, seen, params)
             values[term.name] = terms[term.name] = _broadcast(value, shape, "term", term.name)
         rates = np.empty((steps, members, len(self.flows), self.strata.size))
         for first, _, hazard in self._ahead_plan:
             name = self.flows[first].name
             with _naming("flow", name):
-                value = hazard(_NO_STOCKS, _AheadDrivers(values), params)
+                value = hazard(_NO_STOCKS, seen, params)
             rates[:, :, first, :] = _broadcast(value, shape, "flow", name)
         return Ahead(rates, terms)
 

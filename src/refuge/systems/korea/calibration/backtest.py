@@ -40,7 +40,7 @@ from ....store import claim_folder
 from ..evidence import Claim, arrivals, load_evidence, record_end
 from .likelihood import COLUMNS, simulate_posterior
 from .posterior import Posterior
-from .sampler import SAMPLERS, Settings, calibrate
+from .sampler import Settings, calibrate, check_sampler
 
 ORIGINS = (2005, 2008, 2011, 2014, 2019)
 HORIZON = 5
@@ -158,8 +158,7 @@ def backtest(out: Path | str, *, origins: tuple[int, ...] = ORIGINS, budget: Bud
     """
     if len(set(origins)) != len(origins):
         raise RunError(f"origins {list(origins)}: an origin is listed twice")
-    if budget.sampler not in SAMPLERS:
-        raise RunError(f"sampler must be one of {', '.join(SAMPLERS)}, not {budget.sampler!r}")
+    check_sampler(budget.sampler)  # before the folder is claimed
     settings = {"origins": sorted(origins), "budget": asdict(budget), "seed": seed}
     out = claim_folder(out, "backtest", settings, FILES, force=force)
     record = arrivals()["total"]

@@ -125,8 +125,7 @@ def _compatible(path: Path, settings: Settings, space: Space, version: str) -> b
             iterations = int(f["chain"].attrs.get("iteration", 0)) if "chain" in f else 0
     except (OSError, KeyError, ValueError):
         return False
-    mine = json.loads(json.dumps(asdict(settings)))
-    same = {k: v for k, v in old.items() if k != "steps"} == {k: v for k, v in mine.items() if k != "steps"}
+    same = {k: v for k, v in old.items() if k != "steps"} == settings.identity()
     return same and names == list(space.names) and stored == version and iterations > 0
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -31,13 +30,16 @@ import numpy as np
 from ....errors import RunError
 from ..evidence import Claim
 from .likelihood import Targets
+from .posterior import Posterior
+from .priors import Space
+from .sampler import Evaluator, Settings, arviz_diagnostics
 
 RUN = "nested-{}.h5"
 #: Share of the evidence still held by the live set at which a run stops exploring (nautilus's default).
 F_LIVE = 0.01
 
 
-def prepare(out: Path, settings, targets: Targets, version: str, *, workers: int, client,
+def prepare(out: Path, settings: Settings, targets: Targets, version: str, *, workers: int, client,
             stop_after: int | None, claims: list[Claim] | None) -> tuple[list[Path], list[bool], list[tuple]]:
     """The runs' files, whether each resumes (:func:`claim_run`), and the arguments of :func:`run` for each."""
     paths = [out / RUN.format(k) for k in range(settings.chains)]
@@ -45,7 +47,7 @@ def prepare(out: Path, settings, targets: Targets, version: str, *, workers: int
     return paths, resumed, [(k, settings, str(paths[k]), stop_after, claims, version) for k in range(settings.chains)]
 
 
-def run(k: int, settings, path: str, stop_after: int | None, claims: list[Claim] | None, version: str,
+def run(k: int, settings: Settings, path: str, stop_after: int | None, claims: list[Claim] | None, version: str,
         queue=None) -> bool:
     """Run (or resume) run ``k`` until it is done, or for ``stop_after`` batches; whether it is done.
 
@@ -56,8 +58,6 @@ def run(k: int, settings, path: str, stop_after: int | None, claims: list[Claim]
     from the likelihood calls made (:func:`_percent`).
     """
     from nautilus import Sampler
-
-    from .sampler import Evaluator
 
     space = settings.space()
     evaluator = Evaluator(space, Targets(settings.until, claims, soft=settings.soft), workers=1, blind=settings.blind)
@@ -89,12 +89,12 @@ def run(k: int, settings, path: str, stop_after: int | None, claims: list[Claim]
     return False
 
 
-def _prior(space):
+def _prior(space: Space):
     """The unit cube onto the prior's box (internal coordinates: the priors are uniform there)."""
     return lambda u: space.low + u * (space.high - space.low)
 
 
-def _percent(sampler, settings, done: bool) -> int:
+def _percent(sampler, settings: Settings, done: bool) -> int:
     """How far a run has got, estimated: nautilus needs about ``10 + 2 x dimensions`` times its live points in
     likelihood calls (measured: 43,100 calls for 15 dimensions and 1,000 live points; 4,200 for 6 and 200)."""
     if done:
@@ -102,15 +102,14 @@ def _percent(sampler, settings, done: bool) -> int:
     return min(99, int(100 * sampler.n_like / (settings.live * (10 + 2 * sampler.n_dim))))
 
 
-def claim_run(path: Path, settings, version: str) -> bool:
+def claim_run(path: Path, settings: Settings, version: str) -> bool:
     """Whether ``path`` holds a run to resume: the same settings (emcee's steps aside) on the same data.
 
     Otherwise the run there is deleted and the note beside it (``nested-K.json``)
     rewritten, so the run starts afresh.
     """
     note = path.with_suffix(".json")
-    mine = {"settings": {k: v for k, v in json.loads(json.dumps(asdict(settings))).items() if k != "steps"},
-            "data_version": version}
+    mine = {"settings": settings.identity(), "data_version": version}
     try:
         same = path.exists() and json.loads(note.read_text(encoding="utf-8")) == mine
     except (OSError, ValueError):
@@ -121,7 +120,7 @@ def claim_run(path: Path, settings, version: str) -> bool:
     return same
 
 
-def read_run(path: Path, settings) -> dict:
+def read_run(path: Path, settings: Settings) -> dict:
     """A finished or interrupted run's weighted points (internal coordinates) and its evidence.
 
     nautilus keeps points in the unit cube and maps them through the prior as it
@@ -151,15 +150,13 @@ def equal_weight(runs: list[dict], draws: int, seed: int) -> np.ndarray:
     return np.stack(out)
 
 
-def diagnostics(runs: list[dict], draws: np.ndarray, space) -> dict:
+def diagnostics(runs: list[dict], draws: np.ndarray, space: Space) -> dict:
     """The evidence of each run and its spread, and arviz's R-hat and bulk ESS between the runs' draws.
 
     The draws are independent within a run, so this bulk ESS counts them and says
     little more; each run's own effective samples (its weights' Kish size) say how
     much information it holds.
     """
-    from .sampler import arviz_diagnostics
-
     log_z = [round(r["log_z"], 3) for r in runs]
     out = {"log_evidence": round(float(np.mean(log_z)), 3),
            "log_evidence_runs": log_z,
@@ -174,12 +171,10 @@ def diagnostics(runs: list[dict], draws: np.ndarray, space) -> dict:
             "arviz_per_parameter": found["per_parameter"]}
 
 
-def posterior(paths: list[Path], space, settings, provenance: dict):
+def posterior(paths: list[Path], space: Space, settings: Settings, provenance: dict) -> Posterior:
     """Equal-weight draws pooled from every run, with the runs' evidence and diagnostics."""
     import nautilus
     import pandas as pd
-
-    from .posterior import Posterior
 
     runs = [read_run(path, settings) for path in paths]
     draws = equal_weight(runs, settings.samples, settings.seed)

@@ -21,6 +21,7 @@ The steps of :func:`calibrate`:
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import platform
 import time
@@ -41,6 +42,11 @@ from .posterior import Posterior, latent_table
 from .priors import CALIBRATED, LATENT_STEPS, SIGMA_ARRIVALS, Space, parameter_space
 
 SAMPLERS = ("emcee", "nautilus")
+
+
+def check_sampler(name: str) -> None:
+    if name not in SAMPLERS:
+        raise RunError(f"sampler must be one of {', '.join(SAMPLERS)}, not {name!r}")
 
 
 @dataclass(frozen=True)
@@ -73,8 +79,7 @@ class Settings:
         unknown = sorted(set(self.steady) - set(LATENT_STEPS))
         if unknown:
             raise RunError(f"steady must name latent steps ({', '.join(LATENT_STEPS)}), not {', '.join(unknown)}")
-        if self.sampler not in SAMPLERS:
-            raise RunError(f"sampler must be one of {', '.join(SAMPLERS)}, not {self.sampler!r}")
+        check_sampler(self.sampler)
         if not 1995 <= self.until <= record_end():
             raise RunError(f"until must be a year from 1995 to {record_end()} (the record's span), not {self.until}")
         if self.chains < 1:
@@ -101,6 +106,11 @@ class Settings:
 
     def space(self) -> Space:
         return parameter_space(tuple(self.names), steady=tuple(self.steady))
+
+    def identity(self) -> dict:
+        """What makes two calibrations one, as JSON reads it: every setting but emcee's steps, which a resumed
+        calibration may extend."""
+        return {key: value for key, value in json.loads(json.dumps(asdict(self))).items() if key != "steps"}
 
 
 def _simulate_chunk(names: tuple[str, ...], values: np.ndarray, until: int, blind: int | None = None,
@@ -198,8 +208,7 @@ def calibrate(
     replaces a calibration of other settings (:func:`refuge.store.claim_folder`).
     """
     settings.check()
-    identity = {key: value for key, value in asdict(settings).items() if key != "steps"}
-    out = claim_folder(out, "calibration", identity, FILES, force=force)
+    out = claim_folder(out, "calibration", settings.identity(), FILES, force=force)
     space = settings.space()
     targets = Targets(settings.until, claims, soft=settings.soft)
     version = data_version() if claims is None else "custom claims"
