@@ -7,9 +7,10 @@ each engine made and reports them per agent-step (``moves_per_agent_step``).
 
 * refuge: a :class:`refuge.model.definition.Model` on a 10x10 torus with one stock
   per place and one flow per directed edge, hazard ``-ln(0.7)/4`` each (so the
-  chance to leave in a step is 0.3, split evenly), stepped by the ``agents``
-  backend. The rates are constant, so they are evaluated once and the backend's
-  ``step`` is timed (with its per-week Python work);
+  chance to leave in a step is 0.3, split evenly), run by the engine's loop
+  (``refuge.simulation.simulate``) on the ``agents`` backend: hazards, moves and the
+  year's totals. The hazards read no stocks (``reads_stocks=False``), so the
+  engine computes them ahead and the backend takes a block of steps in one call;
 * Flee: the 10x10 torus, all places towns, the move chance 0.3 given as Flee's
   ``default_movechance`` (the one it reads for towns), awareness level 1. Links are
   1.5 days' travel long: a move starts one day and ends the next, and the agent
@@ -76,19 +77,33 @@ def _move(s, d, p):
 
 
 def refuge_model(agents: int, package: str = "refuge"):
+    """The torus as a refuge model: its hazards read no stocks, so the engine knows them ahead of the steps."""
     definition = importlib.import_module(f"{package}.model.definition")
     Flow, Model, Parameter, Stock = definition.Flow, definition.Model, definition.Parameter, definition.Stock
 
     neighbours = torus()
     stocks = tuple(Stock(f"place_{i}", f"place {i}", "a place on the torus") for i in range(SIDE * SIDE))
-    flows = tuple(Flow(f"move_{i}_{j}", f"place_{i}", f"place_{j}", _move, ()) for i in range(SIDE * SIDE)
-                  for j in neighbours[i])  # fmt: skip
+    flows = tuple(Flow(f"move_{i}_{j}", f"place_{i}", f"place_{j}", _move, (), reads_stocks=False)
+                  for i in range(SIDE * SIDE) for j in neighbours[i])  # fmt: skip
     hazard = Parameter("move_hazard", -math.log(1 - MOVE) / 4, "per step", "hazard of each move", ())
     per_place = agents // (SIDE * SIDE)
     initial = {s.name: (per_place // 2, per_place - per_place // 2) for s in stocks}
-    # two strata: the agents backend it is timed on carries each person's sex (revisions before strata had just these)
-    strata = {"strata": definition.Strata("sex", ("female", "male"))} if hasattr(definition, "Strata") else {}
-    return Model("torus", stocks, flows, (), (hazard,), initial, (), **strata)
+    strata = definition.Strata("sex", ("female", "male"))  # two, as the agents timed before the engine had strata
+    return Model("torus", stocks, flows, (), (hazard,), initial, (), strata=strata)
+
+
+def build_refuge(agents: int, steps: int = 1, package: str = "refuge"):
+    """The torus, its inputs over ``steps`` steps (one year of them) and refuge's agents, people alike;
+    ``package`` another revision imported under its own name (``before_after.py``)."""
+    (member_keys,) = _names(f"{package}.backends.random", "member_keys")
+    (AgentsBackend,) = _names(f"{package}.backends.agents", "AgentsBackend")
+    (Timeline,) = _names(f"{package}.model.timeline", "Timeline")
+    (Scenario,) = _names(f"{package}.scenarios", "Scenario")
+    (compile_inputs,) = _names(f"{package}.scenarios.levers", "compile_inputs")
+    model = refuge_model(agents, package)
+    timeline = Timeline(2000, 2000, steps_per_year=steps)
+    inputs = compile_inputs(model, Scenario("torus", ""), timeline, {}, {})
+    return model, inputs, AgentsBackend(model, member_keys(0, 1), timeline)
 
 
 def _names(module: str, *names: str) -> list:
@@ -96,31 +111,15 @@ def _names(module: str, *names: str) -> list:
     return [getattr(loaded, name) for name in names]
 
 
-def build_refuge(agents: int, package: str = "refuge"):
-    """refuge's agents on the torus; ``package`` another revision imported under its own name (``before_after.py``)."""
-    (member_keys,) = _names(f"{package}.backends.random", "member_keys")
-    DriverView, ParameterView = _names(f"{package}.model.definition", "DriverView", "ParameterView")
-    model = refuge_model(agents, package)
-    try:  # the engine's agents, people alike (revisions before it: the Korean agents, made alike)
-        (backend,) = _names(f"{package}.backends.agents", "AgentsBackend")
-    except ModuleNotFoundError:
-        (Agents,) = _names(f"{package}.systems.korea.agents.agents", "Agents")
-        backend = Agents(heterogeneous=False)
-    backend = backend(model, member_keys(0, 1))
-    state = model.initial_state(1, dtype=np.int64)
-    rates = model.rates(state, DriverView({}), ParameterView({"move_hazard": model.parameter("move_hazard").value}))
-    return backend, state, rates
-
-
-def run_refuge(agents: int, steps: int) -> tuple[float, float, float]:
-    backend, state, rates = build_refuge(agents)
-    tally = np.zeros(rates.shape, dtype=np.int64)
-    backend.step(state, rates, 0, tally)  # compile outside the clock
-    tally[:] = 0
+def run_refuge(agents: int, steps: int, package: str = "refuge") -> tuple[float, float, float]:
+    """The engine's own loop (``simulation.simulate``: hazards, backend, the year's totals), people built outside
+    the clock and the kernels compiled by a short run first."""
+    (simulate,) = _names(f"{package}.simulation", "simulate")
+    simulate(*build_refuge(agents, 8, package), 1)
+    model, inputs, backend = build_refuge(agents, steps, package)
     start, cpu = time.perf_counter(), time.process_time()
-    for step in range(1, steps + 1):
-        backend.step(state, rates, step, tally)
-    return time.perf_counter() - start, time.process_time() - cpu, tally.sum() / (agents * steps)
+    flows, _, _ = simulate(model, inputs, backend, 1)
+    return time.perf_counter() - start, time.process_time() - cpu, flows.sum() / (agents * steps)
 
 
 # -- Flee -------------------------------------------------------------------------

@@ -149,7 +149,7 @@ class AgentsBackend:
         kernels.hazard_tables(rates, member.census, self._weights, self._outflows, self._nout, self._destined,
                               self._destinations, self._p_leave, self._cum)  # fmt: skip
         rows = kernels.chunk_rows(people.count)
-        chunks = max(1, -(-people.count // rows))
+        chunks = -(-people.count // rows)  # none without people: no counts to add
         if member.moved_by_chunk.shape[0] != chunks:
             member.moved_by_chunk = np.empty((chunks, *member.moved.shape), dtype=np.int64)
             member.census_by_chunk = np.empty((chunks, *member.census.shape), dtype=np.int64)
@@ -171,6 +171,39 @@ class AgentsBackend:
                 self._add(people, member.census, m, self._targets[f], x, n, context, step)
                 moved[f, x] += n
         kernels.apply_moves(state, tally, moved, self._sources, self._targets, member.census, not self._alike)
+
+    def steps(self, state: np.ndarray, rates: np.ndarray, first: int, periods: np.ndarray, moved: np.ndarray) -> None:
+        """Steps ``first .. first + len(rates) - 1`` with hazards known ahead, ``rates`` ``(steps, members, flows,
+        strata)``; what each flow moved is added to ``moved`` ``(members, periods, flows, strata)`` by the period of
+        each step (``periods``, numbered from 0 in the block).
+
+        People alike with no inflows and no record take every step of the block in
+        one compiled call per member (:func:`~refuge.backends.agents.step.move_block`):
+        the same moves as :meth:`step` step by step, without a wait between steps.
+        Others go step by step.
+        """
+        if not (self._alike and not self._record and self._inflows.size == 0):
+            for k in range(rates.shape[0]):
+                self.step(state, rates[k], first + k, moved[:, periods[k]])
+            return
+        model = self._model
+        shape = (len(model.stocks), model.strata.size, 1)
+        for m, member in enumerate(self._members):
+            people = member.people
+            rows = kernels.block_rows(people.count)
+            chunks = -(-people.count // rows)  # none without people: no counts to add
+            table = np.empty(rates.shape[0], dtype=np.int64)
+            p_leave = np.zeros((rates.shape[0], *shape))
+            cum = np.zeros((rates.shape[0], *shape, self._outflows.shape[1]))
+            kernels.block_tables(rates[:, m], self._outflows, self._nout, table, p_leave, cum)
+            by_chunk = np.empty((chunks, *moved.shape[1:]), dtype=np.int64)
+            k0, k1 = self._keys[m]
+            parallel = people.count * rates.shape[0] >= kernels.PARALLEL_FROM
+            kernel = kernels.move_block if parallel else kernels.move_block_serial
+            kernel(people.stock, people.stratum, people.count, rows, k0, k1, first, periods, table, p_leave, cum,
+                   self._outflows, self._nout, self._targets, by_chunk)  # fmt: skip
+            kernels.add_block(by_chunk, moved[m], state[m], self._sources, self._targets)
+            member.census[:, :, 0] = state[m]
 
     # -- records -----------------------------------------------------------------
 

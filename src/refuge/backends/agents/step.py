@@ -51,6 +51,12 @@ def chunk_rows(count: int) -> int:
     return max(SMALLEST_CHUNK, -(-count // CHUNKS))
 
 
+def block_rows(count: int) -> int:
+    """Rows per chunk of a block of steps: about ``CHUNKS`` chunks, none under a sweep's rows (a chunk's work is
+    its rows times the block's steps, so small chunks share the cores evenly)."""
+    return max(SWEEP, -(-count // CHUNKS))
+
+
 @nb.njit(cache=True, error_model="numpy")
 def hazard_tables(rates, census, weights, outflows, nout, destined, destinations, p_leave, cum):
     """This step's chance to leave and the split among flows, per (stock, stratum, class) with people in it.
@@ -213,6 +219,78 @@ def _walk_alike(start, end, u, leavers, stock, stratum, event, p_leave, cum, out
             event[i] = moved
 
 
+def _move_block(stock, stratum, count, rows, k0, k1, first, periods, table, p_leave, cum, outflows, nout, targets,
+                tally):  # fmt: skip
+    """Steps ``first`` onwards of people alike, rows ``0 .. count-1`` in chunks of ``rows``, each chunk taking
+    its people through every step of the block in one go, with no wait between steps.
+
+    The moves are those of :func:`_move_people` step by step, as a person's
+    uniform is keyed by step and row: step ``k`` reads ``p_leave[table[k]]``
+    ``(stocks, strata, 1)`` and ``cum[table[k]]`` from :func:`block_tables`;
+    ``tally`` ``(chunks, periods, flows, strata)`` counts each chunk's moves by the
+    period of the step (``periods``, one per step), filled here.
+    """
+    chunks = (count + rows - 1) // rows
+    for chunk in nb.prange(chunks):
+        walk_block(stock, stratum, chunk * rows, min(count, (chunk + 1) * rows), k0, k1, first, periods, table,
+                   p_leave, cum, outflows, nout, targets, tally[chunk])  # fmt: skip
+
+
+def _walk_block(stock, stratum, start, end, k0, k1, first, periods, table, p_leave, cum, outflows, nout, targets,
+                tally):  # fmt: skip
+    """Rows ``start .. end-1`` through every step of the block, in sweeps of ``SWEEP`` rows (:func:`_walk_chunk`)."""
+    tally[:] = 0
+    u = np.empty(SWEEP)
+    leavers = np.empty(SWEEP, dtype=np.int64)
+    no_events = np.empty(0, dtype=np.int8)
+    for k in range(table.shape[0]):
+        for sweep in range(start & ~3, end, SWEEP):
+            lo, hi = max(sweep, start), min(end, sweep + SWEEP)
+            fill_uniforms(u[: (hi - sweep + 3) & ~3], k0, k1, first + k, MOVE, sweep >> 2)
+            _walk_alike(lo, hi, u[lo - sweep :], leavers, stock, stratum, no_events, p_leave[table[k]], cum[table[k]],
+                        outflows, nout, targets, tally[periods[k]], False)  # fmt: skip
+
+
+@nb.njit(cache=True, error_model="numpy")
+def block_tables(rates, outflows, nout, table, p_leave, cum):
+    """:func:`hazard_tables` of people alike for the steps of a block, ``rates`` ``(steps, flows, strata)``: a
+    table per run of steps with the same rates, ``table[k]`` the one step ``k`` reads. Returns how many."""
+    tables = 0
+    for k in range(rates.shape[0]):
+        if k > 0 and (rates[k] == rates[k - 1]).all():
+            table[k] = table[k - 1]
+            continue
+        table[k] = tables
+        for s in range(outflows.shape[0]):
+            for x in range(rates.shape[2]):
+                total = 0.0
+                for j in range(nout[s]):
+                    total += rates[k, outflows[s, j], x]
+                p_leave[tables, s, x, 0] = -math.expm1(-total)
+                acc = 0.0
+                for j in range(nout[s]):
+                    acc += rates[k, outflows[s, j], x] / total if total > 0.0 else 0.0
+                    cum[tables, s, x, 0, j] = acc
+        tables += 1
+    return tables
+
+
+@nb.njit(cache=True)
+def add_block(by_chunk, moved, state, sources, targets):
+    """Sum the chunks' moves ``(chunks, periods, flows, strata)`` into ``moved`` ``(periods, flows, strata)`` and
+    apply them to ``state`` ``(stocks, strata)``, in place."""
+    for c in range(by_chunk.shape[0]):
+        for k in range(by_chunk.shape[1]):
+            for f in range(by_chunk.shape[2]):
+                for x in range(by_chunk.shape[3]):
+                    n = by_chunk[c, k, f, x]
+                    if n != 0:
+                        moved[k, f, x] += n
+                        if sources[f] >= 0:
+                            state[sources[f], x] -= n
+                        state[targets[f], x] += n
+
+
 def _new_people(stock, stratum, klass, traits, start, end, into, x, k0, k1, step, context, census):
     """Fill rows ``start .. end-1`` with people arriving in stock ``into``, stratum ``x``: their traits from the
     system's ``born`` hook (four uniforms of each row's own stream), ``SWEEP`` rows at a time; their class into
@@ -236,6 +314,9 @@ def _new_people(stock, stratum, klass, traits, start, end, into, x, k0, k1, step
 #: one step of people on all cores, and on one (see ``PARALLEL_FROM``), with no traits
 walk_chunk = nb.njit(cache=True, error_model="numpy")(_walk_chunk)
 move_people, move_people_serial = parallel_and_serial(_move_people, error_model="numpy")
+#: a block of steps of people alike on all cores, and on one
+walk_block = nb.njit(cache=True, error_model="numpy")(_walk_block)
+move_block, move_block_serial = parallel_and_serial(_move_block, error_model="numpy")
 new_people = nb.njit(cache=True, error_model="numpy")(_new_people)
 
 

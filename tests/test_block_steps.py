@@ -1,0 +1,134 @@
+"""A model whose hazards read no stocks runs a block of steps in one call of the agents backend, with the numbers
+of the same model stepped one step at a time."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import refuge
+from refuge.backends.agents import Agents, AgentsBackend, Traits
+from refuge.backends.agents import step as kernels
+from refuge.errors import ModelError
+from refuge.model.definition import Driver, Flow, Model, Output, Parameter, Stock, Strata
+from refuge.model.timeline import Timeline
+from refuge.scenarios import Scenario
+
+TIMELINE = Timeline(2000, 2002, steps_per_year=52)
+
+
+def _linear(ahead: bool, *, inflow: bool = False, returns: float = 0.02, people=(50_000.0, 40_000.0)) -> Model:
+    """Flight driven by fear, death, return and resettlement from the camp: every hazard known ahead
+    (``ahead``), or the same hazards computed step by step."""
+    flows = [Flow("flee", "home", "camp", lambda s, d, p: p.move * d.fear, (), reads_stocks=not ahead),
+             Flow("die", "home", "gone", lambda s, d, p: 1e-4, (), reads_stocks=not ahead),
+             Flow("return", "camp", "home", lambda s, d, p: returns + 0.0 * d.fear, (), reads_stocks=not ahead),
+             Flow("resettle", "camp", "gone", lambda s, d, p: 0.003 * d.fear, (), reads_stocks=not ahead)]  # fmt: skip
+    if inflow:
+        flows.append(Flow("born", None, "home", lambda s, d, p: 3.0 * d.fear, (), reads_stocks=not ahead))
+    return Model(
+        name="camp",
+        stocks=(Stock("home", "home", ""), Stock("camp", "camp", ""), Stock("gone", "gone", "")),
+        flows=tuple(flows),
+        drivers=(Driver("fear", "fear", {2000.0: 0.5, 2001.5: 2.0}, ()),),
+        parameters=(Parameter("move", 0.01, "per step", "move", ()),),
+        initial={"home": people},
+        outputs=(Output("in_camp", "in the camp", stock="camp"),),
+        strata=Strata("sex", ("female", "male")),
+    )
+
+
+def _run(model: Model, backend=None, *, seed: int = 4, resolution: str = "year", timeline: Timeline = TIMELINE):
+    return refuge.run(Scenario("camp", ""), members=3, seed=seed, backend=backend or Agents(), model=model,
+                      timeline=timeline, parameters={"move": [0.01, 0.02, 0.03]}, calibrated=False,
+                      resolution=resolution).data  # fmt: skip
+
+
+def _assert_same(a, b) -> None:
+    np.testing.assert_array_equal(a.flows.values, b.flows.values)
+    np.testing.assert_array_equal(a.stocks.values, b.stocks.values)
+
+
+@pytest.mark.parametrize("resolution", ["year", "step"])
+@pytest.mark.parametrize("parallel_from", [0, 1 << 40])
+def test_a_block_of_steps_moves_people_as_step_by_step(monkeypatch, resolution, parallel_from):
+    monkeypatch.setattr(kernels, "PARALLEL_FROM", parallel_from)
+    stepped, blocked = (_run(_linear(ahead), resolution=resolution) for ahead in (False, True))
+    _assert_same(stepped, blocked)
+    assert blocked.flows.sel(flow="flee").values.sum(axis=-1).min() > 0  # people fled in every period
+
+
+def test_the_size_of_the_block_changes_no_number(monkeypatch):
+    runs = []
+    for size in (1, 10**5, 10**9):  # blocks of one step, of about a tenth of the steps, and of all of them
+        monkeypatch.setattr(refuge.simulation, "AHEAD_BYTES", size)
+        runs.append(_run(_linear(True)))
+    _assert_same(runs[0], runs[1])
+    _assert_same(runs[0], runs[2])
+
+
+@pytest.mark.parametrize("backend", [lambda: Agents(record=True), lambda: Agents(_camp_traits())],
+                         ids=["recording", "traits"])  # fmt: skip
+def test_what_the_block_kernel_cannot_take_goes_step_by_step(backend):
+    _assert_same(_run(_linear(False), backend()), _run(_linear(True), backend()))
+
+
+def test_inflows_go_step_by_step_with_the_same_numbers():
+    _assert_same(_run(_linear(False, inflow=True)), _run(_linear(True, inflow=True)))
+
+
+def test_a_negative_hazard_known_ahead_is_refused_by_name():
+    with pytest.raises(ModelError, match="flow 'return' has a negative or undefined hazard"):
+        _run(_linear(True, returns=-0.5))
+
+
+def test_a_run_of_steps_with_the_same_rates_shares_one_table():
+    rates = np.zeros((6, 2, 1))
+    rates[:3] = 0.1
+    rates[3:] = 0.2
+    rates[5, 1] = 0.3
+    outflows, nout = np.array([[0, 1]]), np.array([2])
+    table, p_leave, cum = np.empty(6, dtype=np.int64), np.zeros((6, 1, 1, 1)), np.zeros((6, 1, 1, 1, 2))
+    assert kernels.block_tables(rates, outflows, nout, table, p_leave, cum) == 3
+    assert table.tolist() == [0, 0, 0, 1, 1, 2]
+    np.testing.assert_allclose(p_leave[:3, 0, 0, 0], 1 - np.exp(-np.array([0.2, 0.4, 0.5])))
+    np.testing.assert_allclose(cum[2, 0, 0, 0], [0.4, 1.0])
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), home=st.integers(0, 3_000), camp_return=st.floats(0.0, 0.5),
+       steps_per_year=st.sampled_from([1, 12, 52, 365]))  # fmt: skip
+def test_blocked_and_stepped_runs_agree_and_conserve_people(seed, home, camp_return, steps_per_year):
+    timeline = Timeline(2000, 2001, steps_per_year=steps_per_year)
+    people = (float(home), float(home // 2))
+    runs = [_run(_linear(ahead, returns=camp_return, people=people), seed=seed, timeline=timeline)
+            for ahead in (False, True)]  # fmt: skip
+    _assert_same(*runs)
+    assert (runs[1].stocks.values.sum(axis=(2, 3)) == sum(people)).all()
+
+
+def _camp_traits() -> Traits:
+    """Everyone one class: traits declared, so the people are not alike and the kernel with hooks runs."""
+    return Traits(columns={"months": np.uint8}, classes=1)
+
+
+def test_the_backend_takes_a_block_without_the_engines_loop():
+    model = _linear(True)
+    backend = AgentsBackend(model, refuge.backends.random.member_keys(0, 1), TIMELINE)
+    state = model.initial_state(1, dtype=np.int64)
+    rates = np.broadcast_to(np.array([0.05, 0.0, 0.0, 0.0])[None, None, :, None], (10, 1, 4, 2))
+    moved = np.zeros((1, 2, 4, 2), dtype=np.int64)
+    backend.steps(state, rates, 0, np.repeat([0, 1], 5), moved)
+    assert moved[0, :, 0].sum() == state[0, 1].sum() > 0  # everyone in the camp fled there, in one period or other
+    assert moved[0, :, 1:].sum() == 0
+    assert state.sum() == 90_000
+
+
+@pytest.mark.parametrize("ahead", [False, True])
+def test_a_member_with_nobody_yet_moves_nobody(ahead):
+    """With no one in a member at a step, the backend counts no moves (it once added uninitialised memory)."""
+    data = _run(_linear(ahead, inflow=True, people=(0.0, 0.0)))
+    born = data.flows.sel(flow="born").values.sum(axis=(1, 2))
+    assert (born > 0).all()
+    assert (data.stocks.isel(year=-1).values.sum(axis=(1, 2)) == born).all()
+    assert (data.flows.values >= 0).all() and data.flows.values.max() <= born.max()
