@@ -11,6 +11,9 @@ each engine made and reports them per agent-step (``moves_per_agent_step``).
   (``refuge.simulation.simulate``) on the ``agents`` backend: hazards, moves and the
   year's totals. The hazards read no stocks (``reads_stocks=False``), so the
   engine computes them ahead and the backend takes a block of steps in one call;
+  ``refuge-weekly`` is the same torus as one flow family along a network of links,
+  computed each step like any family (Flee's rules read the camps' stocks): the
+  backend goes step by step, the path every model whose hazards read stocks takes;
 * Flee: the 10x10 torus, all places towns, the move chance 0.3 given as Flee's
   ``default_movechance`` (the one it reads for towns), awareness level 1. Links are
   1.5 days' travel long: a move starts one day and ends the next, and the agent
@@ -92,7 +95,24 @@ def refuge_model(agents: int, package: str = "refuge"):
     return Model("torus", stocks, flows, (), (hazard,), initial, (), strata=strata)
 
 
-def build_refuge(agents: int, steps: int = 1, package: str = "refuge"):
+def refuge_weekly_model(agents: int, package: str = "refuge"):
+    """The torus as one flow family along a network of links, the way a model of places is written: a family is
+    computed each step (Flee's rules read the camps' stocks), so the backend takes the steps one at a time."""
+    definition = importlib.import_module(f"{package}.model.definition")
+    (Network,) = _names(f"{package}.model.network", "Network")
+    places = [f"place_{i}" for i in range(SIDE * SIDE)]
+    links = [(places[i], places[j], 1.0) for i, (right, _, down, _) in enumerate(torus()) for j in (right, down)]
+    network = Network.build(places, links)
+    family = definition.FlowFamily.along(network, "move", _move)
+    stocks = tuple(definition.Stock(p, p, "a place on the torus") for p in places)
+    hazard = definition.Parameter("move_hazard", -math.log(1 - MOVE) / 4, "per step", "hazard of each move", ())
+    per_place = agents // (SIDE * SIDE)
+    initial = {s.name: (per_place // 2, per_place - per_place // 2) for s in stocks}
+    return definition.Model("torus", stocks, family.flows(), (), (hazard,), initial, (),
+                            strata=definition.Strata("sex", ("female", "male")), network=network)  # fmt: skip
+
+
+def build_refuge(agents: int, steps: int = 1, package: str = "refuge", weekly: bool = False):
     """The torus, its inputs over ``steps`` steps (one year of them) and refuge's agents, people alike;
     ``package`` another revision imported under its own name (``before_after.py``)."""
     (member_keys,) = _names(f"{package}.backends.random", "member_keys")
@@ -100,7 +120,7 @@ def build_refuge(agents: int, steps: int = 1, package: str = "refuge"):
     (Timeline,) = _names(f"{package}.model.timeline", "Timeline")
     (Scenario,) = _names(f"{package}.scenarios", "Scenario")
     (compile_inputs,) = _names(f"{package}.scenarios.levers", "compile_inputs")
-    model = refuge_model(agents, package)
+    model = (refuge_weekly_model if weekly else refuge_model)(agents, package)
     timeline = Timeline(2000, 2000, steps_per_year=steps)
     inputs = compile_inputs(model, Scenario("torus", ""), timeline, {}, {})
     return model, inputs, AgentsBackend(model, member_keys(0, 1), timeline)
@@ -111,15 +131,19 @@ def _names(module: str, *names: str) -> list:
     return [getattr(loaded, name) for name in names]
 
 
-def run_refuge(agents: int, steps: int, package: str = "refuge") -> tuple[float, float, float]:
+def run_refuge(agents: int, steps: int, package: str = "refuge", weekly: bool = False) -> tuple[float, float, float]:
     """The engine's own loop (``simulation.simulate``: hazards, backend, the year's totals), people built outside
     the clock and the kernels compiled by a short run first."""
     (simulate,) = _names(f"{package}.simulation", "simulate")
-    simulate(*build_refuge(agents, 8, package), 1)
-    model, inputs, backend = build_refuge(agents, steps, package)
+    simulate(*build_refuge(agents, 8, package, weekly), 1)
+    model, inputs, backend = build_refuge(agents, steps, package, weekly)
     start, cpu = time.perf_counter(), time.process_time()
     flows, _, _ = simulate(model, inputs, backend, 1)
     return time.perf_counter() - start, time.process_time() - cpu, flows.sum() / (agents * steps)
+
+
+def run_refuge_weekly(agents: int, steps: int) -> tuple[float, float, float]:
+    return run_refuge(agents, steps, weekly=True)
 
 
 # -- Flee -------------------------------------------------------------------------
@@ -266,7 +290,8 @@ def run_ceiling(agents: int, steps: int) -> tuple[float, float, float]:
 
 # -- the run ----------------------------------------------------------------------
 
-ENGINES = {"refuge": (run_refuge, build_refuge), "flee": (run_flee, build_flee), "mesa": (run_mesa, build_mesa),
+ENGINES = {"refuge": (run_refuge, build_refuge), "refuge-weekly": (run_refuge_weekly, build_refuge),
+           "flee": (run_flee, build_flee), "mesa": (run_mesa, build_mesa),
            "mesa-crowded": (run_mesa_crowded, build_mesa_crowded), "ceiling": (run_ceiling, None)}  # fmt: skip
 PEERS = ("flee", "mesa", "mesa-crowded")
 

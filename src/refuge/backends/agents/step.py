@@ -257,7 +257,7 @@ def block_tables(rates, outflows, nout, table, p_leave, cum):
     table per run of steps with the same rates, ``table[k]`` the one step ``k`` reads. Returns how many."""
     tables = 0
     for k in range(rates.shape[0]):
-        if k > 0 and (rates[k] == rates[k - 1]).all():
+        if k > 0 and _same(rates[k], rates[k - 1]):
             table[k] = table[k - 1]
             continue
         table[k] = tables
@@ -273,6 +273,16 @@ def block_tables(rates, outflows, nout, table, p_leave, cum):
                     cum[tables, s, x, 0, j] = acc
         tables += 1
     return tables
+
+
+@nb.njit(cache=True, inline="always")
+def _same(a, b):
+    """Whether two steps' rates ``(flows, strata)`` are equal, without an array made to say so."""
+    for f in range(a.shape[0]):
+        for x in range(a.shape[1]):
+            if a[f, x] != b[f, x]:
+                return False
+    return True
 
 
 @nb.njit(cache=True)
