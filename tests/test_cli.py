@@ -235,3 +235,18 @@ def test_a_run_again_with_another_block_size_is_the_same_run(tmp_path):
     again = refuge_cli("run", "baseline", "--members", "5", "--seed", "3", "--out", str(tmp_path / "r"))
     assert again.returncode == 0, again.stderr
     assert (tmp_path / "r" / "run.json").read_bytes() == before  # found done, not run again
+
+
+def test_progress_off_a_terminal_prints_a_line_a_tenth_in_the_works_own_words():
+    from rich.console import Console
+
+    from refuge.progress import progress
+
+    lines = io.StringIO()
+    console = Console(file=lines, force_terminal=False, width=200)
+    with progress(console, "calibrating", 100, of="the slowest run (estimated)") as advance:
+        advance(10)
+    with progress(console, "running", 2_000, unit="member-weeks") as advance:
+        advance(2_000)
+    assert lines.getvalue().splitlines()[0].startswith("calibrating: 10% of the slowest run (estimated) done, ")
+    assert lines.getvalue().splitlines()[1].startswith("running: 100% of 2,000 member-weeks done, ")

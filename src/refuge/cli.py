@@ -286,11 +286,11 @@ def calibrate(
     client = _dask_client(dask) if dask else None
     if sampler == "nautilus":
         label = f"calibrating to {until} ({chains} nested runs of {live} live points)"
-        unit = "percent of the slowest run (estimated)"
+        shown_as = {"of": "the slowest run (estimated)"}
     else:
         label = f"calibrating to {until} ({particles} walkers in {chains} chains)"
-        unit = "steps of the slowest chain"
-    with progress(errors, label, settings.progress_total, unit=unit) as advance:
+        shown_as = {"unit": "steps of the slowest chain"}
+    with progress(errors, label, settings.progress_total, **shown_as) as advance:
         shown = [0]
 
         def step_done(step: int, total: int, best: float) -> None:

@@ -14,8 +14,12 @@ from rich.console import Console
 
 
 @contextmanager
-def progress(console: Console, label: str, total: int, unit: str = "member-weeks") -> Iterator[Callable[[int], None]]:
-    """A function to call with the work done since the last call, shown as ``label`` moves to ``total``."""
+def progress(console: Console, label: str, total: int, unit: str = "member-weeks",
+             of: str | None = None) -> Iterator[Callable[[int], None]]:  # fmt: skip
+    """A function to call with the work done since the last call, shown as ``label`` moves to ``total``.
+
+    A log line says what share of ``total`` ``unit`` is done, or of ``of`` where the total is itself a share.
+    """
     if console.is_terminal:
         from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
@@ -34,7 +38,8 @@ def progress(console: Console, label: str, total: int, unit: str = "member-weeks
         if tenth > state["shown"]:
             state["shown"] = tenth
             elapsed = time.monotonic() - began
-            console.print(f"{label}: {tenth * 10}% of {total:,} {unit} done, {elapsed:.0f} s", markup=False,
+            whole = of or f"{total:,} {unit}"
+            console.print(f"{label}: {tenth * 10}% of {whole} done, {elapsed:.0f} s", markup=False,
                           highlight=False, soft_wrap=True)  # fmt: skip
 
     yield advance
