@@ -55,10 +55,10 @@ def timed(package, members: int, seed: int, backend: str, until: int | None) -> 
     return time.perf_counter() - start, time.process_time() - cpu, flows
 
 
-def timed_torus(package: str, agents: int, steps: int) -> tuple[float, float, float]:
+def timed_torus(package: str, agents: int, steps: int) -> tuple[float, float, np.ndarray]:
     """``steps`` steps of ``peers.py``'s torus walk through ``package``'s engine loop (people built outside the
-    clock); the moves per agent-step are the third value."""
-    return peers.run_refuge(agents, steps, package)
+    clock): wall and CPU seconds, and the flows it recorded."""
+    return peers.refuge_flows(agents, steps, package)
 
 
 def main() -> None:
@@ -100,7 +100,7 @@ def torus(packages: dict, args) -> None:
             wall, cpu, results[name] = timed_torus(package.__name__, args.torus, steps)
             print(f"{repeat} {name:>14}: {args.torus * steps / wall:.3g} agent-steps/s, {wall:6.2f} s wall, "
                   f"{cpu:6.2f} s CPU, load {load:.2f}", flush=True)  # fmt: skip
-    print(f"same moves per agent-step: {len(set(results.values())) == 1}")
+    print(f"same moves: {np.array_equal(*results.values())}")
 
 
 if __name__ == "__main__":

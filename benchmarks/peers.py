@@ -53,6 +53,7 @@ import platform
 import tempfile
 import time
 import tracemalloc
+from functools import partial
 from pathlib import Path
 
 import numba as nb
@@ -131,19 +132,20 @@ def _names(module: str, *names: str) -> list:
     return [getattr(loaded, name) for name in names]
 
 
-def run_refuge(agents: int, steps: int, package: str = "refuge", weekly: bool = False) -> tuple[float, float, float]:
+def refuge_flows(agents: int, steps: int, package: str = "refuge", weekly: bool = False):
     """The engine's own loop (``simulation.simulate``: hazards, backend, the year's totals), people built outside
-    the clock and the kernels compiled by a short run first."""
+    the clock and the kernels compiled by a short run first: wall and CPU seconds, and the flows it recorded."""
     (simulate,) = _names(f"{package}.simulation", "simulate")
     simulate(*build_refuge(agents, 8, package, weekly), 1)
     model, inputs, backend = build_refuge(agents, steps, package, weekly)
     start, cpu = time.perf_counter(), time.process_time()
     flows, _, _ = simulate(model, inputs, backend, 1)
-    return time.perf_counter() - start, time.process_time() - cpu, flows.sum() / (agents * steps)
+    return time.perf_counter() - start, time.process_time() - cpu, flows
 
 
-def run_refuge_weekly(agents: int, steps: int) -> tuple[float, float, float]:
-    return run_refuge(agents, steps, weekly=True)
+def run_refuge(agents: int, steps: int, weekly: bool = False) -> tuple[float, float, float]:
+    seconds, cpu, flows = refuge_flows(agents, steps, weekly=weekly)
+    return seconds, cpu, flows.sum() / (agents * steps)
 
 
 # -- Flee -------------------------------------------------------------------------
@@ -290,7 +292,8 @@ def run_ceiling(agents: int, steps: int) -> tuple[float, float, float]:
 
 # -- the run ----------------------------------------------------------------------
 
-ENGINES = {"refuge": (run_refuge, build_refuge), "refuge-weekly": (run_refuge_weekly, build_refuge),
+ENGINES = {"refuge": (run_refuge, build_refuge),
+           "refuge-weekly": (partial(run_refuge, weekly=True), partial(build_refuge, weekly=True)),
            "flee": (run_flee, build_flee), "mesa": (run_mesa, build_mesa),
            "mesa-crowded": (run_mesa_crowded, build_mesa_crowded), "ceiling": (run_ceiling, None)}  # fmt: skip
 PEERS = ("flee", "mesa", "mesa-crowded")

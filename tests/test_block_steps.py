@@ -1,7 +1,9 @@
 """A model whose hazards read no stocks runs a block of steps in one call of the agents backend, with the numbers
 of the same model stepped one step at a time."""
 
+import numba
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -49,28 +51,56 @@ def _assert_same(a, b) -> None:
     np.testing.assert_array_equal(a.stocks.values, b.stocks.values)
 
 
+def _counting_block_calls(monkeypatch) -> list:
+    """Count the calls of the block kernels (both builds), so a test knows the block path was taken."""
+    calls = []
+    for name in ("move_block", "move_block_serial"):
+        kernel = getattr(kernels, name)
+        monkeypatch.setattr(kernels, name, lambda *args, kernel=kernel: calls.append(1) or kernel(*args))
+    return calls
+
+
 @pytest.mark.parametrize("resolution", ["year", "step"])
 @pytest.mark.parametrize("parallel_from", [0, 1 << 40])
 def test_a_block_of_steps_moves_people_as_step_by_step(monkeypatch, resolution, parallel_from):
     monkeypatch.setattr(kernels, "PARALLEL_FROM", parallel_from)
-    stepped, blocked = (_run(_linear(ahead), resolution=resolution) for ahead in (False, True))
+    calls = _counting_block_calls(monkeypatch)
+    stepped = _run(_linear(False), resolution=resolution)
+    assert not calls  # hazards that read the stocks: step by step
+    blocked = _run(_linear(True), resolution=resolution)
+    assert calls  # the block kernel ran
     _assert_same(stepped, blocked)
     assert blocked.flows.sel(flow="flee").values.sum(axis=-1).min() > 0  # people fled in every period
 
 
 def test_the_size_of_the_block_changes_no_number(monkeypatch):
+    step = 3 * 4 * 2 * 8  # a step's hazards: members x flows x strata, in bytes
     runs = []
-    for size in (1, 10**5, 10**9):  # blocks of one step, of about a tenth of the steps, and of all of them
+    for size in (1, 10 * step, 10**9):  # blocks of one step, of ten (inside a year's 52), and of all of them
         monkeypatch.setattr(refuge.simulation, "AHEAD_BYTES", size)
         runs.append(_run(_linear(True)))
     _assert_same(runs[0], runs[1])
     _assert_same(runs[0], runs[2])
 
 
-@pytest.mark.parametrize("backend", [lambda: Agents(record=True), lambda: Agents(_camp_traits())],
-                         ids=["recording", "traits"])  # fmt: skip
-def test_what_the_block_kernel_cannot_take_goes_step_by_step(backend):
+@pytest.mark.parametrize("backend", [lambda: Agents(_camp_traits()), lambda: Agents(_weighed_traits())],
+                         ids=["hooks", "weights"])  # fmt: skip
+def test_people_who_differ_go_step_by_step(monkeypatch, backend):
+    calls = _counting_block_calls(monkeypatch)
     _assert_same(_run(_linear(False), backend()), _run(_linear(True), backend()))
+    assert not calls
+
+
+def test_a_record_of_moves_goes_step_by_step_and_keeps_every_move(monkeypatch):
+    calls = _counting_block_calls(monkeypatch)
+    events = []
+    for ahead in (False, True):
+        backend = Agents(record=True)
+        _run(_linear(ahead), backend)
+        events.append(backend.take_events())
+    assert not calls
+    assert len(events[0]) > 1000
+    pd.testing.assert_frame_equal(events[0], events[1])
 
 
 def test_inflows_go_step_by_step_with_the_same_numbers():
@@ -107,9 +137,20 @@ def test_blocked_and_stepped_runs_agree_and_conserve_people(seed, home, camp_ret
     assert (runs[1].stocks.values.sum(axis=(2, 3)) == sum(people)).all()
 
 
+@numba.njit
+def _count_months(traits, stock, stratum, start, end, moved, u, p, clock, context):
+    for i in range(start, end):
+        traits[0][i] = min(traits[0][i] + 1, 255)
+
+
 def _camp_traits() -> Traits:
-    """Everyone one class: traits declared, so the people are not alike and the kernel with hooks runs."""
-    return Traits(columns={"months": np.uint8}, classes=1)
+    """A trait each step changes (a ``live`` hook): the people are not alike, and the kernel with hooks runs."""
+    return Traits(columns={"months": np.uint8}, classes=1, live=_count_months)
+
+
+def _weighed_traits() -> Traits:
+    """No hooks, one class whose hazards are weighed: the step's tables divide by the stock's mean weight."""
+    return Traits(columns={"months": np.uint8}, classes=1, weights=np.full((4, 1), 3.0))
 
 
 def test_the_backend_takes_a_block_without_the_engines_loop():
@@ -120,15 +161,20 @@ def test_the_backend_takes_a_block_without_the_engines_loop():
     moved = np.zeros((1, 2, 4, 2), dtype=np.int64)
     backend.steps(state, rates, 0, np.repeat([0, 1], 5), moved)
     assert moved[0, :, 0].sum() == state[0, 1].sum() > 0  # everyone in the camp fled there, in one period or other
+    assert moved[0, 0, 0].sum() > 0 and moved[0, 1, 0].sum() > 0  # in both periods
     assert moved[0, :, 1:].sum() == 0
     assert state.sum() == 90_000
 
 
-@pytest.mark.parametrize("ahead", [False, True])
-def test_a_member_with_nobody_yet_moves_nobody(ahead):
+def test_a_member_with_nobody_yet_moves_nobody():
     """With no one in a member at a step, the backend counts no moves (it once added uninitialised memory)."""
-    data = _run(_linear(ahead, inflow=True, people=(0.0, 0.0)))
-    born = data.flows.sel(flow="born").values.sum(axis=(1, 2))
-    assert (born > 0).all()
-    assert (data.stocks.isel(year=-1).values.sum(axis=(1, 2)) == born).all()
-    assert (data.flows.values >= 0).all() and data.flows.values.max() <= born.max()
+    data = _run(_linear(False, inflow=True, people=(0.0, 0.0)), resolution="step")
+    first = data.flows.isel(step=0)
+    assert (first.sel(flow=[f for f in first.flow.values if f != "born"]).values == 0).all()
+    assert (first.sel(flow="born").values.sum(axis=-1) > 0).all()
+
+
+def test_a_block_of_nobody_moves_nobody(monkeypatch):
+    calls = _counting_block_calls(monkeypatch)
+    data = _run(_linear(True, people=(0.0, 0.0)))
+    assert calls and (data.flows.values == 0).all() and (data.stocks.values == 0).all()

@@ -9,9 +9,10 @@ Each step (a week in the North Korean system):
    and at a period's last step the stocks are recorded.
 
 When no hazard reads the stocks (a linear model: every rate known from the
-drivers and parameters alone) and the backend can take a block of steps in one
-call (``backend.steps``), it does, and the block's moves are recorded after it:
-the same numbers, without Python's cost between steps.
+drivers and parameters alone), the model has no clock stocks and the backend
+can take a block of steps in one call (``backend.steps``), it does, and the
+block's moves are recorded after it: the same numbers, without Python's cost
+between steps; progress is then told once a block.
 
 Members are simulated in blocks, so memory stays bounded and finished blocks
 can be kept when a long run is interrupted.
@@ -71,7 +72,8 @@ def run(
     parameter uncertainty as well as chance; ``parameters`` and ``paths``
     still override those draws. ``calibrated=False`` runs the hand-set defaults.
     ``progress`` is called with the number of member-steps done after each year
-    (after each block on a cluster). With a Dask ``client``, blocks run on its
+    (after each block of members on a cluster, and of steps for a model whose
+    hazards read no stocks). With a Dask ``client``, blocks run on its
     workers; each member keeps its own stream, so the numbers are the same.
     ``resolution="step"`` keeps what moved in each step and the stocks at each
     step's end (a ``step`` axis, labelled with its ``year`` and decimal ``time``)
@@ -205,17 +207,17 @@ def simulate(model: Model, inputs, backend, members: int, progress: Progress | N
     moved = np.zeros(flows.shape[:1] + flows.shape[2:], dtype=backend.dtype)
     period_moved = np.zeros_like(moved)  # the period's totals so far, kept whole: flows[:, period] is strided
     span = max(1, min(timeline.steps, AHEAD_BYTES // (members * len(model.flows) * model.strata.size * 8)))
-    if not model.reads_stocks and clock is None and hasattr(backend, "steps"):
+    if not model.reads_stocks and clock is None and callable(getattr(backend, "steps", None)):
         for first in range(0, timeline.steps, span):
             stop = min(first + span, timeline.steps)
             ahead = model.ahead(DriverView(inputs.drivers_between(first, stop)),
                                 ParameterView(inputs.parameters_between(first, stop)), members, stop - first)
             model.check_rates(ahead.rates)
-            periods = period_of[first:stop] - period_of[first]
-            moved = np.zeros((members, periods[-1] + 1, len(model.flows), model.strata.size), dtype=backend.dtype)
+            period = period_of[first:stop] - period_of[first]  # each step's period, counted from the block's first
+            moved = np.zeros((members, period[-1] + 1, len(model.flows), model.strata.size), dtype=backend.dtype)
             before = state.copy()
-            backend.steps(state, ahead.rates, first, periods, moved)
-            ends = last_of_period[first:stop][np.append(periods[1:] != periods[:-1], True)]
+            backend.steps(state, ahead.rates, first, period, moved)
+            ends = last_of_period[first:stop][np.append(period[1:] != period[:-1], True)]
             _record_block(before, moved, model.sources, model.targets, period_of[first], ends, flows, stocks)
             years = (stop // per_year) - (first // per_year)
             if progress and years:

@@ -101,6 +101,9 @@ class AgentsBackend:
         self._destined = np.zeros(flows, dtype=np.bool_)
         self._destined[np.unique(self._destinations[self._destinations >= 0])] = True
         self._alike = traits.alike
+        #: whether :meth:`steps` may take a block in one call: each step's tables are then the model's rates alone
+        self._takes_blocks = (self._alike and not self._destined.any() and bool((self._weights == 1.0).all())
+                              and not record and self._inflows.size == 0)  # fmt: skip
         self._kernels = kernels.kernels(traits.class_of, traits.born, traits.live)
         self._p_leave = np.zeros((stocks, strata, classes))
         self._cum = np.zeros((stocks, strata, classes, widest))
@@ -177,12 +180,12 @@ class AgentsBackend:
         strata)``; what each flow moved is added to ``moved`` ``(members, periods, flows, strata)`` by the period of
         each step (``periods``, numbered from 0 in the block).
 
-        People alike with no inflows and no record take every step of the block in
-        one compiled call per member (:func:`~refuge.backends.agents.step.move_block`):
-        the same moves as :meth:`step` step by step, without a wait between steps.
-        Others go step by step.
+        People alike (no hooks, no weights, no destinations) with no inflows and no
+        record take every step of the block in one compiled call per member
+        (:func:`~refuge.backends.agents.step.move_block`): the same moves as :meth:`step`
+        step by step, without a wait between steps. Others go step by step.
         """
-        if not (self._alike and not self._record and self._inflows.size == 0):
+        if not self._takes_blocks:
             for k in range(rates.shape[0]):
                 self.step(state, rates[k], first + k, moved[:, periods[k]])
             return
@@ -198,7 +201,7 @@ class AgentsBackend:
             kernels.block_tables(rates[:, m], self._outflows, self._nout, table, p_leave, cum)
             by_chunk = np.empty((chunks, *moved.shape[1:]), dtype=np.int64)
             k0, k1 = self._keys[m]
-            parallel = people.count * rates.shape[0] >= kernels.PARALLEL_FROM
+            parallel = chunks > 1 and people.count * rates.shape[0] >= kernels.PARALLEL_FROM
             kernel = kernels.move_block if parallel else kernels.move_block_serial
             kernel(people.stock, people.stratum, people.count, rows, k0, k1, first, periods, table, p_leave, cum,
                    self._outflows, self._nout, self._targets, by_chunk)  # fmt: skip

@@ -238,7 +238,8 @@ def _move_block(stock, stratum, count, rows, k0, k1, first, periods, table, p_le
 
 def _walk_block(stock, stratum, start, end, k0, k1, first, periods, table, p_leave, cum, outflows, nout, targets,
                 tally):  # fmt: skip
-    """Rows ``start .. end-1`` through every step of the block, in sweeps of ``SWEEP`` rows (:func:`_walk_chunk`)."""
+    """Rows ``start .. end-1`` through every step of the block, each step in sweeps of ``SWEEP`` rows whose
+    uniforms are made in one pass and then walked (:func:`_walk_alike`), as :func:`_walk_chunk` does a step."""
     tally[:] = 0
     u = np.empty(SWEEP)
     leavers = np.empty(SWEEP, dtype=np.int64)
@@ -254,7 +255,8 @@ def _walk_block(stock, stratum, start, end, k0, k1, first, periods, table, p_lea
 @nb.njit(cache=True, error_model="numpy")
 def block_tables(rates, outflows, nout, table, p_leave, cum):
     """:func:`hazard_tables` of people alike for the steps of a block, ``rates`` ``(steps, flows, strata)``: a
-    table per run of steps with the same rates, ``table[k]`` the one step ``k`` reads. Returns how many."""
+    table per run of steps with the same rates, ``table[k]`` the one step ``k`` reads (``p_leave`` and ``cum``
+    have room for one a step). Returns how many tables were made."""
     tables = 0
     for k in range(rates.shape[0]):
         if k > 0 and _same(rates[k], rates[k - 1]):
