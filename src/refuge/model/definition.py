@@ -175,7 +175,7 @@ class _Sibling:
 
 @dataclass(frozen=True)
 class Driver:
-    """A time series that moves the system from outside: piecewise linear between knots (or in its logarithm).
+    """A time series that moves the system from outside: piecewise linear between knots.
 
     ``knots`` maps decimal years to values; the first and last values hold
     before and after. ``bounds`` are the values a lever may set.
