@@ -27,6 +27,7 @@ import numba as nb
 import numpy as np
 
 from .backends import get_backend
+from .backends.moves import apply_counts
 from .backends.random import member_keys
 from .errors import RunError
 from .model.definition import DriverView, Model, ParameterView
@@ -256,14 +257,8 @@ def _record_block(state, moved, sources, targets, first, ends, flows, stocks):
     the stocks of those that end in the block (``ends``), replaying the moves from ``state``, the stocks before it."""
     for m in range(moved.shape[0]):
         for k in range(moved.shape[1]):
-            for f in range(moved.shape[2]):
-                for x in range(moved.shape[3]):
-                    n = moved[m, k, f, x]
-                    if n != 0:
-                        flows[m, first + k, f, x] += n
-                        if sources[f] >= 0:
-                            state[m, sources[f], x] -= n
-                        state[m, targets[f], x] += n
+            flows[m, first + k] += moved[m, k]
+            apply_counts(state[m], moved[m, k], sources, targets)
             if ends[k]:
                 stocks[m, first + k] = state[m]
 

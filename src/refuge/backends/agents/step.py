@@ -29,6 +29,7 @@ import numba as nb
 import numpy as np
 
 from ..compiled import bound, parallel_and_serial, tag_of
+from ..moves import apply_counts
 from ..random import decision_id, fill_uniforms, uniforms
 from . import traits as declared
 from .traits import no_birth as born
@@ -293,14 +294,8 @@ def add_block(by_chunk, moved, state, sources, targets):
     apply them to ``state`` ``(stocks, strata)``, in place."""
     for c in range(by_chunk.shape[0]):
         for k in range(by_chunk.shape[1]):
-            for f in range(by_chunk.shape[2]):
-                for x in range(by_chunk.shape[3]):
-                    n = by_chunk[c, k, f, x]
-                    if n != 0:
-                        moved[k, f, x] += n
-                        if sources[f] >= 0:
-                            state[sources[f], x] -= n
-                        state[targets[f], x] += n
+            moved[k] += by_chunk[c, k]
+            apply_counts(state, by_chunk[c, k], sources, targets)
 
 
 def _new_people(stock, stratum, klass, traits, start, end, into, x, k0, k1, step, context, census):
@@ -366,14 +361,8 @@ def apply_moves(state, tally, moved, sources, targets, census, counted):
 
     Unless the kernel ``counted`` them, every stock's people are its one class, counted from the state.
     """
-    for f in range(moved.shape[0]):
-        for x in range(moved.shape[1]):
-            k = moved[f, x]
-            if k != 0:
-                if sources[f] >= 0:
-                    state[sources[f], x] -= k
-                state[targets[f], x] += k
-                tally[f, x] += k
+    apply_counts(state, moved, sources, targets)
+    tally += moved
     if not counted:
         for s in range(state.shape[0]):
             for x in range(state.shape[1]):
