@@ -210,17 +210,9 @@ def simulate(model: Model, inputs, backend, members: int, progress: Progress | N
     span = max(1, min(timeline.steps, AHEAD_BYTES // (members * len(model.flows) * model.strata.size * 8)))
     if not model.reads_stocks and clock is None and callable(getattr(backend, "steps", None)):
         for first in range(0, timeline.steps, span):
-            stop = min(first + span, timeline.steps)
-            ahead = model.ahead(DriverView(inputs.drivers_between(first, stop)),
-                                ParameterView(inputs.parameters_between(first, stop)), members, stop - first)
-            model.check_rates(ahead.rates)
-            period = period_of[first:stop] - period_of[first]  # each step's period, counted from the block's first
-            moved = np.zeros((members, period[-1] + 1, len(model.flows), model.strata.size), dtype=backend.dtype)
-            before = state.copy()
-            backend.steps(state, ahead.rates, first, period, moved)
-            ends = last_of_period[first:stop][np.append(period[1:] != period[:-1], True)]
-            _record_block(before, moved, model.sources, model.targets, period_of[first], ends, flows, stocks)
-            years = (stop // per_year) - (first // per_year)
+            _simulate_block(model, inputs, backend, state, first, min(first + span, timeline.steps), period_of,
+                            last_of_period, flows, stocks)  # fmt: skip
+            years = (min(first + span, timeline.steps) // per_year) - (first // per_year)
             if progress and years:
                 progress(members * per_year * years)
         return flows, stocks, None
@@ -249,6 +241,22 @@ def simulate(model: Model, inputs, backend, members: int, progress: Progress | N
         if progress and (step + 1) % per_year == 0:
             progress(members * per_year)
     return flows, stocks, carried
+
+
+def _simulate_block(model: Model, inputs, backend, state, first: int, stop: int, period_of, last_of_period, flows,
+                    stocks) -> None:  # fmt: skip
+    """Steps ``first .. stop-1`` of a model whose hazards read no stocks, in one call of the backend's ``steps``;
+    their moves added to their periods' totals in ``flows`` and the stocks of the periods that end in them kept."""
+    members = state.shape[0]
+    ahead = model.ahead(DriverView(inputs.drivers_between(first, stop)),
+                        ParameterView(inputs.parameters_between(first, stop)), members, stop - first)  # fmt: skip
+    model.check_rates(ahead.rates)
+    period = period_of[first:stop] - period_of[first]  # each step's period, counted from the block's first
+    by_period = np.zeros((members, period[-1] + 1, len(model.flows), model.strata.size), dtype=backend.dtype)
+    before = state.copy()
+    backend.steps(state, ahead.rates, first, period, by_period)
+    ends = last_of_period[first:stop][np.append(period[1:] != period[:-1], True)]
+    _record_block(before, by_period, model.sources, model.targets, period_of[first], ends, flows, stocks)
 
 
 @nb.njit(cache=True)
