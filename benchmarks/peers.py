@@ -80,37 +80,27 @@ def _move(s, d, p):
     return p.move_hazard
 
 
-def refuge_model(agents: int, package: str = "refuge"):
-    """The torus as a refuge model: its hazards read no stocks, so the engine knows them ahead of the steps."""
-    definition = importlib.import_module(f"{package}.model.definition")
-    Flow, Model, Parameter, Stock = definition.Flow, definition.Model, definition.Parameter, definition.Stock
-
-    neighbours = torus()
-    stocks = tuple(Stock(f"place_{i}", f"place {i}", "a place on the torus") for i in range(SIDE * SIDE))
-    flows = tuple(Flow(f"move_{i}_{j}", f"place_{i}", f"place_{j}", _move, (), reads_stocks=False)
-                  for i in range(SIDE * SIDE) for j in neighbours[i])  # fmt: skip
-    hazard = Parameter("move_hazard", -math.log(1 - MOVE) / 4, "per step", "hazard of each move", ())
-    per_place = agents // (SIDE * SIDE)
-    initial = {s.name: (per_place // 2, per_place - per_place // 2) for s in stocks}
-    strata = definition.Strata("sex", ("female", "male"))  # two, as the agents timed before the engine had strata
-    return Model("torus", stocks, flows, (), (hazard,), initial, (), strata=strata)
-
-
-def refuge_weekly_model(agents: int, package: str = "refuge"):
-    """The torus as one flow family along a network of links, the way a model of places is written: a family is
+def refuge_model(agents: int, package: str = "refuge", weekly: bool = False):
+    """The torus as a refuge model. Its hazards read no stocks, so the engine knows them ahead of the steps; or,
+    ``weekly``, as one flow family along a network of links, the way a model of places is written: a family is
     computed each step (Flee's rules read the camps' stocks), so the backend takes the steps one at a time."""
     definition = importlib.import_module(f"{package}.model.definition")
     (Network,) = _names(f"{package}.model.network", "Network")
     places = [f"place_{i}" for i in range(SIDE * SIDE)]
-    links = [(places[i], places[j], 1.0) for i, (right, _, down, _) in enumerate(torus()) for j in (right, down)]
-    network = Network.build(places, links)
-    family = definition.FlowFamily.along(network, "move", _move)
     stocks = tuple(definition.Stock(p, p, "a place on the torus") for p in places)
     hazard = definition.Parameter("move_hazard", -math.log(1 - MOVE) / 4, "per step", "hazard of each move", ())
     per_place = agents // (SIDE * SIDE)
     initial = {s.name: (per_place // 2, per_place - per_place // 2) for s in stocks}
-    return definition.Model("torus", stocks, family.flows(), (), (hazard,), initial, (),
-                            strata=definition.Strata("sex", ("female", "male")), network=network)  # fmt: skip
+    strata = definition.Strata("sex", ("female", "male"))  # two, as the agents timed before the engine had strata
+    if weekly:
+        links = [(places[i], places[j], 1.0) for i, (right, _, down, _) in enumerate(torus()) for j in (right, down)]
+        network = Network.build(places, links)
+        flows = definition.FlowFamily.along(network, "move", _move).flows()
+    else:
+        network = None
+        flows = tuple(definition.Flow(f"move_{i}_{j}", places[i], places[j], _move, (), reads_stocks=False)
+                      for i, ends in enumerate(torus()) for j in ends)  # fmt: skip
+    return definition.Model("torus", stocks, flows, (), (hazard,), initial, (), strata=strata, network=network)
 
 
 def build_refuge(agents: int, steps: int = 1, package: str = "refuge", weekly: bool = False):
@@ -121,7 +111,7 @@ def build_refuge(agents: int, steps: int = 1, package: str = "refuge", weekly: b
     (Timeline,) = _names(f"{package}.model.timeline", "Timeline")
     (Scenario,) = _names(f"{package}.scenarios", "Scenario")
     (compile_inputs,) = _names(f"{package}.scenarios.levers", "compile_inputs")
-    model = (refuge_weekly_model if weekly else refuge_model)(agents, package)
+    model = refuge_model(agents, package, weekly)
     timeline = Timeline(2000, 2000, steps_per_year=steps)
     inputs = compile_inputs(model, Scenario("torus", ""), timeline, {}, {})
     return model, inputs, AgentsBackend(model, member_keys(0, 1), timeline)

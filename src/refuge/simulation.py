@@ -10,7 +10,7 @@ Each step (a week in the North Korean system):
 
 When no hazard reads the stocks (a linear model: every rate known from the
 drivers and parameters alone), the model has no clock stocks and the backend
-can take a block of steps in one call (``backend.steps``), it does, and the
+can take a block of steps in one call (``backend.takes_blocks``, then ``backend.steps``), it does, and the
 block's moves are recorded after it: the same numbers, without Python's cost
 between steps; progress is then told once a block.
 
@@ -208,11 +208,11 @@ def simulate(model: Model, inputs, backend, members: int, progress: Progress | N
     moved = np.zeros(flows.shape[:1] + flows.shape[2:], dtype=backend.dtype)
     period_moved = np.zeros_like(moved)  # the period's totals so far, kept whole: flows[:, period] is strided
     span = max(1, min(timeline.steps, AHEAD_BYTES // (members * len(model.flows) * model.strata.size * 8)))
-    if not model.reads_stocks and clock is None and callable(getattr(backend, "steps", None)):
+    if not model.reads_stocks and clock is None and getattr(backend, "takes_blocks", False):
         for first in range(0, timeline.steps, span):
-            _simulate_block(model, inputs, backend, state, first, min(first + span, timeline.steps), period_of,
-                            last_of_period, flows, stocks)  # fmt: skip
-            years = (min(first + span, timeline.steps) // per_year) - (first // per_year)
+            stop = min(first + span, timeline.steps)
+            _simulate_block(model, inputs, backend, state, first, stop, period_of, last_of_period, flows, stocks)
+            years = (stop // per_year) - (first // per_year)
             if progress and years:
                 progress(members * per_year * years)
         return flows, stocks, None

@@ -101,8 +101,9 @@ class AgentsBackend:
         self._destined = np.zeros(flows, dtype=np.bool_)
         self._destined[np.unique(self._destinations[self._destinations >= 0])] = True
         self._alike = traits.alike
-        #: whether :meth:`steps` may take a block in one call: each step's tables are then the model's rates alone
-        self._takes_blocks = (self._alike and not self._destined.any() and bool((self._weights == 1.0).all())
+        #: whether :meth:`steps` can take a block of steps in one call (the engine asks): people alike, weighed
+        #: alike, bound to no flow, with no newcomers and no record, so each step's tables are the model's rates alone
+        self.takes_blocks = (self._alike and not self._destined.any() and bool((self._weights == 1.0).all())
                               and not record and self._inflows.size == 0)  # fmt: skip
         self._kernels = kernels.kernels(traits.class_of, traits.born, traits.live)
         self._p_leave = np.zeros((stocks, strata, classes))
@@ -180,15 +181,13 @@ class AgentsBackend:
         strata)``; what each flow moved is added to ``moved`` ``(members, periods, flows, strata)`` by the period of
         each step (``periods``, numbered from 0 in the block).
 
-        People alike (no hooks, no weights, no destinations) with no inflows and no
-        record take every step of the block in one compiled call per member
+        Every step of the block in one compiled call per member
         (:func:`~refuge.backends.agents.step.move_block`): the same moves as :meth:`step`
-        step by step, without a wait between steps. Others go step by step.
+        step by step, without a wait between steps. Only where :attr:`takes_blocks`.
         """
-        if not self._takes_blocks:
-            for k in range(rates.shape[0]):
-                self.step(state, rates[k], first + k, moved[:, periods[k]])
-            return
+        if not self.takes_blocks:
+            raise RunError("agents: these people cannot take a block of steps at once (traits that weigh or bind "
+                           "them, newcomers or a record of moves); step them one step at a time")  # fmt: skip
         model = self._model
         shape = (len(model.stocks), model.strata.size, 1)
         for m, member in enumerate(self._members):
