@@ -128,3 +128,22 @@ def test_a_flow_family_is_computed_each_step():
     with pytest.raises(ModelError, match="family 'walk' is marked reads_stocks=False; allowed: a family is computed"):
         Model("walk", (Stock("home", "", ""), Stock("camp", "", "")),
               (dataclasses.replace(flows[0], reads_stocks=False), flows[1]), (), (), {}, (), network=net)  # fmt: skip
+
+
+def test_constant_hazards_between_others_are_written_to_their_own_flows():
+    """Runs of flows whose hazard is a plain number are written a run at a time, around the flows that vary."""
+    places = tuple(Stock(f"p{i}", f"p{i}", "") for i in range(4))
+    hazards = [0.01, 0.02, None, 0.03, None, 0.04, 0.05]  # None: varies with the driver
+    flows = tuple(
+        Flow(f"f{k}", f"p{k % 4}", f"p{(k + 1) % 4}", (lambda s, d, p: 0.1 * d.push) if h is None
+             else (lambda s, d, p, h=h: h), (), reads_stocks=False)
+        for k, h in enumerate(hazards)
+    )  # fmt: skip
+    model = Model("ring", places, flows, (Driver("push", "", {2000: 0.0, 2001: 1.0}, ()),), (), {"p0": (100,)}, ())
+    inputs = compile_inputs(model, Scenario("ring", ""), Timeline(2000, 2001, steps_per_year=4), {}, {})
+    ahead = model.ahead(DriverView(inputs.drivers_between(0, 8)), ParameterView(inputs.parameters_between(0, 8)), 2, 8)
+    for step in range(8):
+        alone = model.rates(model.initial_state(2), DriverView(inputs.drivers_at(step)),
+                            ParameterView(inputs.parameters_at(step)))  # fmt: skip
+        np.testing.assert_array_equal(ahead.rates[step], alone)
+    assert ahead.rates[0, 0, [0, 1, 3, 5, 6], 0].tolist() == [0.01, 0.02, 0.03, 0.04, 0.05]

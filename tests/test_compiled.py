@@ -81,20 +81,27 @@ def _clock_in_numpy(mass, before, after, moved, carried, stocks, flows, source, 
     mass[...] = np.maximum(mass, 0.0) + after[:, stocks, :]
 
 
+@pytest.mark.parametrize("kernel", [simulation.carry_clock, simulation.carry_clock_serial])
 @pytest.mark.parametrize("dtype", [np.int64, np.float64])
-def test_the_compiled_clock_is_the_numpy_clock(dtype):
-    """The compiled clock gives the NumPy clock's numbers to the last bit, from whole or fractional moves."""
+def test_the_compiled_clock_is_the_numpy_clock(dtype, kernel):
+    """The compiled clock gives the NumPy clock's numbers to the last bit, from whole or fractional moves, on
+    all cores and on one; it adds the step's moves to the period's totals and leaves them at zero."""
     rng = np.random.default_rng(3)
     members, stocks_, strata = 300, 6, 2
     stocks, flows = np.array([1, 2, 4]), np.array([0, 2, 3, 5, 6])
     source, start, end = np.array([1, 1, 2, 4, 4]), np.array([0, 0, 1, 2, 2]), np.array([1, -1, 2, -1, 0])
-    before = rng.integers(0, 5, (members, stocks_, strata)).astype(float)
+    before = rng.integers(0, 5, (members, stocks_, strata)).astype(dtype)
     after = rng.integers(0, 5, (members, stocks_, strata)).astype(dtype)
     moved = rng.integers(0, 4, (members, 8, strata)).astype(dtype)
     mass = rng.random((members, 3, strata)) * 10
     carried = rng.random((members, 8, strata))
+    totals = rng.integers(0, 9, moved.shape).astype(dtype)
     expected = [a.copy() for a in (mass, carried)]
     _clock_in_numpy(expected[0], before, after, moved, expected[1], stocks, flows, source, start, end)
-    simulation._carry_clock(mass, before, after, moved, carried, stocks, flows, source, start, end)
+    expected_totals = totals + moved
+    kernel(mass, before, after, moved, carried, totals, np.empty((members, len(flows))), stocks, flows, source,
+           start, end)  # fmt: skip
     np.testing.assert_array_equal(mass, expected[0])
     np.testing.assert_array_equal(carried, expected[1])
+    np.testing.assert_array_equal(totals, expected_totals)
+    assert not moved.any()

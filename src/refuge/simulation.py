@@ -27,6 +27,7 @@ import numba as nb
 import numpy as np
 
 from .backends import get_backend
+from .backends.compiled import PARALLEL_MEMBERS, parallel_and_serial
 from .backends.moves import apply_counts
 from .backends.random import member_keys
 from .errors import RunError
@@ -207,6 +208,7 @@ def simulate(model: Model, inputs, backend, members: int, progress: Progress | N
     carried = np.zeros(flows.shape) if clock else None
     moved = np.zeros(flows.shape[:1] + flows.shape[2:], dtype=backend.dtype)
     period_moved = np.zeros_like(moved)  # the period's totals so far, kept whole: flows[:, period] is strided
+    before = np.empty_like(state)
     span = max(1, min(timeline.steps, AHEAD_BYTES // (members * len(model.flows) * model.strata.size * 8)))
     if not model.reads_stocks and clock is None and getattr(backend, "takes_blocks", False):
         for first in range(0, timeline.steps, span):
@@ -228,11 +230,9 @@ def simulate(model: Model, inputs, backend, members: int, progress: Progress | N
         if clock is None:
             backend.step(state, rates, step, flows[:, period])
         else:
-            before = state.astype(float)
-            moved[...] = 0
+            np.copyto(before, state)
             backend.step(state, rates, step, moved)
-            period_moved += moved
-            clock.advance(before, state, moved, carried[:, period])
+            clock.advance(before, state, moved, carried[:, period], period_moved)
         if last_of_period[step]:
             stocks[:, period] = state
             if clock is not None:
@@ -294,29 +294,41 @@ class Clock:
         self._from = np.array([position[sources[f]] for f in self._flows], dtype=np.int64)
         self._to = np.array([position.get(targets[f], -1) for f in self._flows], dtype=np.int64)  # -1: it stops
         self.mass = np.zeros((members, len(clocked), model.strata.size))
+        self._taken = np.empty((members, self._flows.size))
 
-    def advance(self, before: np.ndarray, after: np.ndarray, moved: np.ndarray, carried: np.ndarray) -> None:
-        _carry_clock(self.mass, before, after, moved, carried, self._stocks, self._flows, self._source,
-                     self._from, self._to)  # fmt: skip
+    def advance(self, before: np.ndarray, after: np.ndarray, moved: np.ndarray, carried: np.ndarray,
+                totals: np.ndarray) -> None:  # fmt: skip
+        """One step: ``moved`` (the step's moves) carries its time to ``carried``, is added to ``totals`` and
+        left at zero for the next step."""
+        kernel = carry_clock if self.mass.shape[0] >= PARALLEL_MEMBERS else carry_clock_serial
+        kernel(self.mass, before, after, moved, carried, totals, self._taken, self._stocks, self._flows,
+               self._source, self._from, self._to)  # fmt: skip
 
 
-@nb.njit(cache=True, error_model="numpy")
-def _carry_clock(mass, before, after, moved, carried, stocks, flows, source, start, end):
-    """:meth:`Clock.advance` compiled: one pass per member and stratum, every share from the week's start."""
+def _carry_clock(mass, before, after, moved, carried, totals, taken, stocks, flows, source, start, end):
+    """:meth:`Clock.advance` compiled: one pass per member and stratum, every share from the step's start
+    (``taken``, a row a member, holds each flow's share of its source's mass until the sources have given it)."""
     members, clocked, strata = mass.shape
-    taken = np.empty(len(flows))
-    for m in range(members):
+    for m in nb.prange(members):
         for x in range(strata):
             for i in range(len(flows)):
                 held = before[m, source[i], x]
-                taken[i] = mass[m, start[i], x] * (moved[m, flows[i], x] / held) if held > 0 else 0.0
-                carried[m, flows[i], x] += taken[i]
+                taken[m, i] = mass[m, start[i], x] * (moved[m, flows[i], x] / held) if held > 0 else 0.0
+                carried[m, flows[i], x] += taken[m, i]
             for i in range(len(flows)):
-                mass[m, start[i], x] -= taken[i]
+                mass[m, start[i], x] -= taken[m, i]
                 if end[i] >= 0:
-                    mass[m, end[i], x] += taken[i]
+                    mass[m, end[i], x] += taken[m, i]
             for c in range(clocked):
                 mass[m, c, x] = max(mass[m, c, x], 0.0) + after[m, stocks[c], x]
+        for f in range(moved.shape[1]):
+            for x in range(strata):
+                totals[m, f, x] += moved[m, f, x]
+                moved[m, f, x] = 0
+
+
+#: :meth:`Clock.advance` on all cores, and on one (see ``PARALLEL_MEMBERS``)
+carry_clock, carry_clock_serial = parallel_and_serial(_carry_clock, error_model="numpy")
 
 
 def _check_names(parameters: Mapping[str, object], model: Model) -> None:

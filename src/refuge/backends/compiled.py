@@ -29,6 +29,10 @@ import numba as nb
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when Numba first starts its OpenMP threads
 
+#: fewer members run on one thread: a week of a member is about 2 us, and on a busy machine
+#: a parallel region waits for the slower thread's turn on a core (milliseconds)
+PARALLEL_MEMBERS = 1_000
+
 
 def parallel_and_serial(py_func, *, calls: dict | None = None, tag: str = "", **options):
     """Dispatchers ``(parallel, serial)`` of ``py_func``, each cached under its own name.

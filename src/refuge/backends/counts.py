@@ -17,7 +17,7 @@ import numba as nb
 import numpy as np
 
 from ..model.definition import Model
-from .compiled import parallel_and_serial
+from .compiled import PARALLEL_MEMBERS, parallel_and_serial
 from .random import binomial, decision_id, stochastic_round, uniforms
 
 
@@ -60,9 +60,6 @@ def _ids(names: list[str], strata: tuple[str, ...]) -> np.ndarray:
 
 
 _ONE_BY_ONE = 24
-#: fewer members run on one thread: a week of a member is about 2 us, and on a busy machine
-#: a parallel region waits for the slower thread's turn on a core (milliseconds)
-PARALLEL_MEMBERS = 1_000
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
