@@ -141,7 +141,8 @@ def test_calibration_and_backtest_folders_report_their_fit_scores_and_command(tm
     (tmp_path / "fit_summary.json").write_text(json.dumps(fit))
     settings = {"until": 2011, "walkers": 34, "chains": 2, "steps": 40, "seed": 1, "screen": 400}
     (tmp_path / "posterior.json").write_text(json.dumps({"settings": settings, "samples": 680, "refuge": "0.1.0"}))
-    (tmp_path / "scores.csv").write_text("origin,forecaster,mape\n2011,refuge,21.5\n2011,naive,34.0\n")
+    (tmp_path / "scores.csv").write_text("origin,forecaster,mape,width90\n2011,refuge,21.5,10091.3\n"
+                                         "2011,naive,34.0,3.2e-07\n")
     page, text = parse(write_report(tmp_path))
     assert all(r.startswith("data:") for r in page.references)
     assert "Calibration fit" in text and "2012-2019" in text and "52.7" in text
@@ -150,6 +151,7 @@ def test_calibration_and_backtest_folders_report_their_fit_scores_and_command(tm
     assert "refuge calibrate --until 2011 --sampler emcee --particles 68 --chains 2 --steps 40 --seed 1 --screen 400" \
         in text
     assert "Backtest scores" in text and "naive" in text and "34" in text
+    assert "10,091" in text and "3.2e-07" in text and "e+0" not in text  # whole people in full, not 1.009e+04
     nested = {"until": 2025, "sampler": "nautilus", "chains": 2, "live": 1000, "seed": 0}
     (tmp_path / "posterior.json").write_text(json.dumps({"settings": nested, "samples": 5000, "rhat_max": 1.0011,
                                                          "effective_samples_runs": [13422, 12806],

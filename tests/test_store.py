@@ -212,3 +212,36 @@ def test_cli_calibrate_and_backtest_never_overwrite_a_users_folder(tmp_path):
         assert "refuge never overwrites what it did not write" in done.stderr and "Traceback" not in done.stderr
     assert sorted(p.name for p in users.iterdir()) == ["fit.csv", "scores.csv"]
     assert (users / "fit.csv").read_text() == (users / "scores.csv").read_text() == "mine"
+
+
+def test_a_file_a_working_folder_sealed_and_a_person_edited_is_never_overwritten(tmp_path):
+    """What calibrate or backtest wrote and sealed, then someone edited, stops every verb that would write it:
+    the same settings resumed, --force, and refuge report."""
+    from refuge.report import write_report
+    from refuge.store import check_sealed, claim_folder, seal_folder
+
+    own = ("fit.csv", "scores.csv", "report.html", "chain-*.h5")
+    out = claim_folder(tmp_path / "bt", "backtest", {"seed": 0}, own)
+    (out / "scores.csv").write_text("origin,forecaster,crps\n2011,refuge,10091.3\n")
+    (out / "fit.csv").write_text("year,q50\n2009,2914\n")
+    seal_folder(out, own)
+    write_report(out)  # refuge's own page is listed in the seal, and rewritten at will
+    write_report(out)
+    assert "report.html" in json.loads((out / "refuge.json").read_text())["files"]
+
+    (out / "report.html").write_text("my annotated copy")
+    with pytest.raises(RunError, match="was not written by refuge or was changed since"):
+        write_report(out)
+    for settings, force in (({"seed": 0}, False), ({"seed": 1}, True)):
+        with pytest.raises(RunError, match=r"report.html changed since refuge wrote it"):
+            claim_folder(out, "backtest", settings, own, force=force)
+    assert (out / "report.html").read_text() == "my annotated copy"
+
+    (out / "report.html").unlink()
+    (out / "fit.csv").write_text("year,q50\n2009,1\n")
+    with pytest.raises(RunError, match=r"fit.csv changed since refuge wrote it"):
+        check_sealed(out)
+    (out / "fit.csv").unlink()  # moved away: the claim goes on, and clears the seal for the verb to rewrite
+    claim_folder(out, "backtest", {"seed": 1}, own, force=True)
+    assert "files" not in json.loads((out / "refuge.json").read_text())
+    assert sorted(p.name for p in out.iterdir()) == ["refuge.json"]

@@ -286,10 +286,10 @@ def _provenance(folder: Path, system: System) -> list[str]:
     )
     rows = []
     for p in system.model().parameters:
-        row = {"name": p.name, "default": f"{p.value:g}", "unit": p.unit, "meaning": p.label}
+        row = {"name": p.name, "default": number(p.value), "unit": p.unit, "meaning": p.label}
         if calibrated and p.name in posterior.samples:
             q = posterior.samples[p.name].quantile([0.05, 0.5, 0.95])
-            row["used (posterior 5% / 50% / 95%)"] = " / ".join(f"{v:.3g}" for v in q)
+            row["used (posterior 5% / 50% / 95%)"] = " / ".join(number(v) for v in q)
         else:
             row["used (posterior 5% / 50% / 95%)"] = "default"
         row["evidence"] = "; ".join(str(e) for e in p.evidence)
@@ -332,10 +332,16 @@ def _run_command(meta: dict, folder: Path) -> str:
 
 
 def _table(frame: pd.DataFrame, *, index: bool = False, text=("scenario", "measure", "output", "parameter")) -> str:
-    body = frame.to_html(index=index, border=0, na_rep="", float_format=lambda x: f"{x:,.4g}", escape=True)
+    body = frame.to_html(index=index, border=0, na_rep="", float_format=number, escape=True)
     for column in text:
         body = body.replace(f"<th>{column}</th>", f"<th class='text'>{column}</th>")
     return body
+
+
+def number(x: float) -> str:
+    """A table's number as a reader wants it: whole people in full with thousands separators (10,552, not
+    1.055e+04), smaller figures to four significant digits (0.1234, 3.2e-07)."""
+    return f"{x:,.0f}" if abs(x) >= 1_000 else f"{x:.4g}"
 
 
 def _json(path: Path) -> dict:

@@ -410,7 +410,9 @@ def claim_folder(out: Path | str, kind: str, settings: dict, own: tuple[str, ...
     holding nothing but the names the verb writes (``own``: glob patterns). Marked with the same
     ``settings``, the verb goes on from what is there; with others it is refused unless ``force``,
     which deletes the verb's own files, and only those, before starting afresh (its own folders, such
-    as a backtest's calibrations, are claimed in turn by the verb that fills them).
+    as a backtest's calibrations, are claimed in turn by the verb that fills them). Either way, a
+    file the verb wrote and sealed (:func:`seal_folder`) that was changed since is refused, force or
+    not: refuge does not overwrite what a person edited.
     """
     out = check_output_path(Path(out))
     settings = json.loads(json.dumps(settings, default=str))
@@ -427,6 +429,7 @@ def claim_folder(out: Path | str, kind: str, settings: dict, own: tuple[str, ...
         if foreign:
             raise RunError(f"--out {out} holds what refuge's {kind} did not write ({', '.join(foreign[:5])}); "
                            "move it away or choose another --out")  # fmt: skip
+        check_sealed(out)
         if mark.get("settings") != settings:
             if not force:
                 raise RunError(f"--out {out} holds another {kind} ({_differences(mark.get('settings'), settings)}); "
@@ -441,6 +444,31 @@ def claim_folder(out: Path | str, kind: str, settings: dict, own: tuple[str, ...
     write_text(out / WORKING_MARK, json.dumps({"format": _WORKING_FORMAT, "kind": kind, "settings": settings},
                                               indent=2, sort_keys=True) + "\n")  # fmt: skip
     return out
+
+
+def seal_folder(out: Path, own: tuple[str, ...]) -> None:
+    """Record, in a claimed folder's mark, the size and SHA-256 of each file the verb wrote there (``own``: glob
+    patterns), once it has written them all: a later claim or report then refuses to overwrite one changed since.
+
+    Claiming the folder again clears the record, since the verb rewrites its files; a verb interrupted
+    before sealing leaves them unrecorded, as refuge's to replace.
+    """
+    mark = _read_mark(out / WORKING_MARK)
+    if mark is None:
+        return
+    files = {p.name: [p.stat().st_size, sha256(p)] for p in sorted(out.iterdir())
+             if p.name != WORKING_MARK and p.is_file() and any(fnmatch.fnmatch(p.name, o) for o in own)}  # fmt: skip
+    write_text(out / WORKING_MARK, json.dumps({**mark, "files": files}, indent=2, sort_keys=True) + "\n")
+
+
+def check_sealed(out: Path) -> None:
+    """Refuse to write into a claimed folder where a file the verb sealed (:func:`seal_folder`) was changed since."""
+    sealed = (_read_mark(out / WORKING_MARK) or {}).get("files") or {}
+    changed = [name for name, (size, check) in sorted(sealed.items())
+               if (out / name).exists() and not _verifies(out / name, size, check)]  # fmt: skip
+    if changed:
+        raise RunError(f"--out {out}: {', '.join(changed[:5])} changed since refuge wrote it; move it away or "
+                       "choose another --out")  # fmt: skip
 
 
 def _read_mark(path: Path) -> dict | None:
@@ -548,21 +576,34 @@ DERIVED = frozenset({"report.html"})
 
 
 def check_derived(path: Path) -> None:
-    """Refuse to overwrite a derived file (``report.html``) that its folder's manifest does not vouch for."""
-    manifest = Manifest.read(path.parent)
-    if manifest is None or not path.exists():
+    """Refuse to overwrite a derived file (``report.html``) that its folder's manifest, or the seal of a claimed
+    folder (:func:`seal_folder`), does not vouch for."""
+    if not path.exists():
         return
-    listed = manifest.files.get(path.name)
+    manifest = Manifest.read(path.parent)
+    if manifest is not None:
+        listed = manifest.files.get(path.name)
+    else:
+        mark = _read_mark(path.parent / WORKING_MARK)
+        if mark is None or "files" not in mark:  # not sealed: the verb is writing, or was interrupted
+            return
+        listed = mark["files"].get(path.name)
     if listed is None or not _verifies(path, *listed):
         raise RunError(f"{path} was not written by refuge or was changed since; move it away to write a new one")
 
 
 def add_derived(path: Path) -> None:
-    """List a derived file just written in its folder's manifest, so that an edited copy is never lost unseen."""
+    """List a derived file just written in its folder's manifest (or seal), so that an edited copy is never lost
+    unseen."""
+    entry = (path.stat().st_size, sha256(path))
     manifest = Manifest.read(path.parent)
     if manifest is not None:
-        files = {**manifest.files, path.name: (path.stat().st_size, sha256(path))}
-        write_text(path.parent / MANIFEST, Manifest(manifest.settings, files).text())
+        write_text(path.parent / MANIFEST, Manifest(manifest.settings, {**manifest.files, path.name: entry}).text())
+        return
+    mark = _read_mark(path.parent / WORKING_MARK)
+    if mark is not None and "files" in mark:
+        files = {**mark["files"], path.name: list(entry)}
+        write_text(path.parent / WORKING_MARK, json.dumps({**mark, "files": files}, indent=2, sort_keys=True) + "\n")
 
 
 #: the names of the files a run may write into its folder (staging folders of killed runs hold these)

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ....errors import RunError
-from ....store import claim_folder
+from ....store import claim_folder, seal_folder
 from ..evidence import Claim, arrivals, load_evidence, record_end
 from .likelihood import COLUMNS, simulate_posterior
 from .posterior import Posterior
@@ -173,11 +173,12 @@ def backtest(out: Path | str, *, origins: tuple[int, ...] = ORIGINS, budget: Bud
         if progress:
             progress(i + 1, len(origins))
     table = pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
-    table.to_csv(out / "scores.csv", index=False, float_format="%.4g")
+    table.to_csv(out / "scores.csv", index=False, float_format="%.6g")
     summary = summarise(table)
-    summary.to_csv(out / "summary.csv", index=False, float_format="%.4g")
+    summary.to_csv(out / "summary.csv", index=False, float_format="%.6g")
     (out / "summary.md").write_text(summary_markdown(summary), encoding="utf-8")
     plot(table, out / "backtest.png")
+    seal_folder(out, FILES)
     return table
 
 

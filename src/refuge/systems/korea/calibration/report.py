@@ -20,10 +20,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ....store import check_sealed, seal_folder
 from ..evidence import arrivals, load_evidence, record_end
 from .likelihood import COLUMNS, ONE_SIDED, simulate_posterior
 from .posterior import Posterior
 from .priors import OBSERVATION, parameter_space
+from .sampler import FILES
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 #: A parameter whose posterior keeps this share of its prior's spread or more is reported as prior-only:
@@ -323,9 +325,11 @@ def plot_hiding(estimate: pd.DataFrame, claims: pd.DataFrame, path: Path) -> Pat
 
 
 def write_report(posterior: Posterior, out: Path, until: int, *, draws: int = 1000, seed: int = 0) -> dict:
-    """Write the posterior-predictive plot, fit tables, parameter table and plot, and the hiding estimate."""
+    """Write the posterior-predictive plot, fit tables, parameter table and plot, and the hiding estimate; in a
+    calibration's folder, seal what it wrote (:func:`refuge.store.seal_folder`)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    check_sealed(out)
     pred = predictive(posterior, until=LAST_YEAR, draws=draws, seed=seed)
     table = fit_table(pred, until)
     summary = fit_summary(table, pred)
@@ -337,4 +341,5 @@ def write_report(posterior: Posterior, out: Path, until: int, *, draws: int = 10
     estimate = hiding_estimate(pred)
     estimate.round(0).to_csv(out / "hiding_in_china.csv")
     plot_hiding(estimate, published_hiding_claims(), out / "hiding_in_china.png")
+    seal_folder(out, FILES)
     return summary
