@@ -30,6 +30,14 @@ def test_sobol_recovers_the_ishigami_indices_within_their_intervals():
             assert row.high - row.low < 0.2  # intervals narrow enough to tell the factors apart
 
 
+@pytest.mark.parametrize("method", ["sobol", "morris"])
+def test_the_same_seed_gives_the_same_indices_and_intervals_seed_0_too(method):
+    factors = [Factor(f"x{i}", f"x{i}", -np.pi, np.pi) for i in (1, 2, 3)]
+    samples = 64 if method == "sobol" else 8
+    runs = [indices(factors, ishigami, method=method, samples=samples, seed=0) for _ in range(2)]
+    pd.testing.assert_frame_equal(*runs)
+
+
 def test_morris_screens_out_a_factor_that_does_nothing():
     factors = [Factor(f"x{i}", f"x{i}", -np.pi, np.pi) for i in (1, 2, 3, 4)]  # x4 is not used
     table = indices(factors, ishigami, method="morris", samples=30, seed=2)
@@ -105,3 +113,16 @@ def test_on_counts_every_row_draws_the_same_random_numbers():
     arrivals = evaluate(rows)["arrivals"]
     assert arrivals[0] == arrivals[1]  # same factors, same draws: chance does not enter the indices
     assert arrivals[2] > arrivals[0]
+
+
+def test_a_share_of_variance_in_words_stays_inside_its_interval_and_says_when_samples_were_too_few():
+    from refuge.sensitivity import Sensitivity
+
+    table = pd.DataFrame([("arrivals", "x1", "ST", 1.18, 0.9, 1.3), ("arrivals", "x2", "ST", 0.4, 0.3, 0.5)],
+                         columns=["output", "parameter", "index", "value", "low", "high"])  # fmt: skip
+    factors = [Factor("x1", "the first", 0, 1), Factor("x2", "the second", 0, 1)]
+    settings = {"start": 2027, "end": 2030, "method": "sobol", "outputs": ["arrivals"],
+                "words": {"arrivals": "arrivals in the South"}}  # fmt: skip
+    (line,) = Sensitivity(table, factors, settings).in_words()
+    assert "x1 (the first): 100% of the variance with its interactions [90%-100%] (estimated 118%: too few" in line
+    assert "x2 (the second): 40% of the variance with its interactions [30%-50%]" in line

@@ -126,7 +126,8 @@ def _analyse(problem: dict, method: str, unit: np.ndarray, y: np.ndarray, output
     if method == "sobol":
         from SALib.analyze import sobol
 
-        si = sobol.analyze(problem, y, calc_second_order=False, conf_level=0.95, seed=seed)
+        # a Generator, not the seed: SALib draws its bootstrap unseeded where the seed is falsy (``if seed:``), 0 too
+        si = sobol.analyze(problem, y, calc_second_order=False, conf_level=0.95, seed=np.random.default_rng(seed))
         return [
             (output, name, key, si[key][i], si[key][i] - si[f"{key}_conf"][i], si[key][i] + si[f"{key}_conf"][i])
             for key in ("S1", "ST")
@@ -290,6 +291,11 @@ def _block_outputs(rows: np.ndarray, *, scenario, factors, outputs, start, end, 
     return found
 
 
+def _share(index: float) -> float:
+    """A Sobol index as the share of variance it is, in [0, 1]; estimates from few samples stray outside."""
+    return min(max(index, 0.0), 1.0)
+
+
 @dataclass(frozen=True)
 class Sensitivity:
     """Indices of a scenario's outputs, the factors they were taken over, and the settings."""
@@ -312,8 +318,10 @@ class Sensitivity:
             top = self.top(output)
             words = self.settings["words"][output]
             if method == "sobol":
-                parts = [f"{r.parameter} ({labels[r.parameter]}): {r.value:.0%} of the variance with its interactions "
-                         f"[{max(r.low, 0):.0%}-{min(r.high, 1):.0%}]" for r in top.itertuples()]  # fmt: skip
+                parts = [f"{r.parameter} ({labels[r.parameter]}): {_share(r.value):.0%} of the variance with its "
+                         f"interactions [{_share(r.low):.0%}-{_share(r.high):.0%}]"
+                         + ("" if 0 <= r.value <= 1 else f" (estimated {r.value:.0%}: too few samples to say more)")
+                         for r in top.itertuples()]  # fmt: skip
             else:
                 parts = [f"{r.parameter} ({labels[r.parameter]}): moves it by {r.value:,.0f} on average"
                          for r in top.itertuples()]  # fmt: skip
