@@ -63,15 +63,21 @@ def test_the_counts_backend_agrees_on_direction():
     assert (closed.sel(**window).sum("year") < base.sel(**window).sum("year")).all()
 
 
-def test_harsher_punishment_stays_inside_its_range_and_stops_returns(tmp_path):
-    """Returns home go as 1 - punishment: a lever scaling punishment past 1 is held at 1, not run into a negative
-    hazard (it once was)."""
-    harsher = tmp_path / "harsher.yaml"
-    harsher.write_text("name: harsher\ndescription: punishment up half from 2027\nbase: baseline\n"
-                       "levers:\n  - {lever: punishment, from: 2027-01, scale: 1.5}\n")  # fmt: skip
+def test_a_lever_that_takes_a_driver_outside_its_range_is_refused_by_name(tmp_path):
+    """Punishment scaled past 1 once ran returns home into a negative hazard, then was held at 1 unseen; a
+    scale or add that leaves a driver's range is now refused when the scenario is read, as for parameters."""
+    from refuge.errors import ScenarioError
 
-    def returns(scenario):
-        flows = refuge.run(scenario, members=1, backend="mean").data.flows
-        return float(flows.sel(flow="return_home", year=slice(2028, 2040)).sum())
-
-    assert returns(str(harsher)) == 0.0 < returns("baseline")
+    for action, message in (("scale: 1.5", r"levers\[0\].scale: 1.5 takes punishment to 1.\d+, outside its range "
+                                           r"\[0, 1\]"),
+                            ("add: -100", r"levers\[0\].add: -100 takes punishment to -99.\d+, outside its range")):
+        harsher = tmp_path / "harsher.yaml"
+        harsher.write_text("name: harsher\ndescription: punishment moved from 2027\nbase: baseline\n"
+                           f"levers:\n  - {{lever: punishment, from: 2027-01, {action}}}\n")  # fmt: skip
+        with pytest.raises(ScenarioError, match=message):
+            refuge.run(str(harsher), members=1, backend="mean")
+    harshest = tmp_path / "harshest.yaml"
+    harshest.write_text("name: harshest\ndescription: punishment at its most from 2027\nbase: baseline\n"
+                        "levers:\n  - {lever: punishment, from: 2027-01, set: 1}\n")  # fmt: skip
+    flows = refuge.run(str(harshest), members=1, backend="mean").data.flows
+    assert float(flows.sel(flow="return_home", year=slice(2028, 2040)).sum()) == 0.0  # returns go as 1 - punishment

@@ -224,7 +224,10 @@ def _check_against_model(label: str, spec: ScenarioSpec, model: Model, system: S
         if not (math.isfinite(value) and low <= value <= high):
             problems.append(f"parameters.{name}: {value:g} is outside the allowed range {_range(low, high)}")
     if not problems:
-        problems = _levered_parameters_out_of_bounds(spec, parameters, system)
+        from .levers import drivers_out_of_bounds  # levers imports this module
+
+        problems = drivers_out_of_bounds(model, spec.levers, timeline)
+        problems += _levered_parameters_out_of_bounds(spec, parameters, system)
     if problems:
         raise ScenarioError(f"{label}: " + "; ".join(problems[:10]))
 

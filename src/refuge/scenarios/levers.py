@@ -2,7 +2,9 @@
 
 A lever acts on its window ``[from, until)``: ``set`` replaces the value,
 ``scale`` multiplies it, ``add`` adds to it. Levers apply in the order they are
-listed (a base scenario's first), and a driver stays inside its bounds.
+listed (a base scenario's first). A lever that would take a driver outside its
+bounds is refused when the scenario is read (:func:`drivers_out_of_bounds`);
+members' own paths of a driver are held inside them.
 """
 
 from __future__ import annotations
@@ -99,6 +101,29 @@ def compile_inputs(
             else:
                 b[window] += value
     return Inputs(timeline, drivers, values, schedules)
+
+
+def drivers_out_of_bounds(model: Model, levers: list[LeverSpec], timeline: Timeline) -> list[str]:
+    """Levers that take a driver's series (from its knots) outside its bounds, in the order they act, as
+    ``levers[i].scale: 3 takes refugee_status to 3, outside its range [0, 1]``."""
+    series: dict[str, np.ndarray] = {}
+    problems = []
+    for i, lever in enumerate(levers):
+        if lever.lever not in {d.name for d in model.drivers}:
+            continue
+        driver = model.driver(lever.lever)
+        values = series.setdefault(lever.lever, driver.series(timeline))
+        window = _window(lever, timeline)
+        kind, amount = lever.action
+        values[window] = _act(values[window], kind, amount)
+        low, high = driver.bounds
+        outside = values[window][~((values[window] >= low) & (values[window] <= high))]
+        if outside.size:
+            bounds = f"[{low:g}, {high:g}]" if np.isfinite(high) else f"{low:g} or more"
+            problems.append(f"levers[{i}].{kind}: {amount:g} takes {lever.lever} to {outside[0]:g}, outside its "
+                            f"range {bounds}")  # fmt: skip
+            np.clip(values, low, high, out=values)
+    return problems
 
 
 def _window(lever: LeverSpec, timeline: Timeline) -> slice:
