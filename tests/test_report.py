@@ -159,3 +159,23 @@ def test_calibration_and_backtest_folders_report_their_fit_scores_and_command(tm
     page, text = parse(write_report(tmp_path))
     assert "refuge calibrate --until 2025 --sampler nautilus --chains 2 --live 1000 --seed 0" in text
     assert "-49.03" in text and "13422" in text and "walker by walker" not in text
+
+
+def test_a_run_report_shows_the_bands_its_plots_show_and_the_choice_is_part_of_the_run(tmp_path):
+    """Predictive intervals by default, as the CLI's summary and the plots; --ensemble-bands is another run."""
+    import refuge
+    from refuge.results import Results
+
+    for bands, flag in (("predictive", ()), ("ensemble", ("--ensemble-bands",))):
+        folder = tmp_path / bands
+        args = ("run", "baseline", "--members", "6", "--seed", "3", "--backend", "mean", "--out", str(folder))
+        assert refuge_cli(*args, *flag).returncode == 0
+        assert json.loads((folder / "run.json").read_text())["bands"] == bands
+        assert refuge_cli("report", str(folder)).returncode == 0
+        _, text = parse(folder / "report.html")
+        q = Results.open(folder / "results.nc", refuge.north_korea()).quantiles(
+            "arrivals_south_korea", predictive=bands == "predictive").loc[2009]
+        assert f"2009{q.q50:,.0f}{q.q05:,.0f}{q.q95:,.0f}2,914" in text.replace("\n", "").replace(" ", "")
+        assert ("90% predictive interval" in text) == (bands == "predictive")
+        again = refuge_cli(*args, *(() if flag else ("--ensemble-bands",)))
+        assert again.returncode == 2 and "bands" in again.stderr

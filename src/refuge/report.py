@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import RunError
+from .results import Results
 from .store import add_derived, check_derived, write_text
 from .systems import System, analyses_of, get_system
 
@@ -83,23 +84,26 @@ def _run(folder: Path, system: System) -> list[str]:
     meta = _json(folder / "run.json")
     out = ["<h2>Run</h2>",
            _scenario_words(meta["scenario"], system, meta.get("levers", []), meta.get("parameters", {}))]  # fmt: skip
-    out.append(_settings(meta, ("members", "backend", "seed", "block", "member_parameters")))
+    out.append(_settings(meta, ("members", "backend", "seed", "block", "member_parameters", "bands")))
     out.append(_command(meta.get("command") or _run_command(meta, folder)))
-    annual = pd.read_csv(folder / "annual.csv")
     model = system.model()
-    headline = annual[annual.variable == system.headline].groupby("year").value
+    results = Results.open(folder / "results.nc", model)
+    predictive = meta.get("bands", "predictive") == "predictive"  # the bands the run's plots and summary show
+    headline = results.quantiles(system.headline, predictive=predictive)
     record = system.analyses().record()["total"]
     table = pd.DataFrame({
-        "median": headline.median(),
-        "5%": headline.quantile(0.05),
-        "95%": headline.quantile(0.95),
-        "record": record.reindex(headline.median().index),
+        "median": headline.q50,
+        "5%": headline.q05,
+        "95%": headline.q95,
+        "record": record.reindex(headline.index),
     })  # fmt: skip
     stock = next(iter(system.charts.values()))[0]  # the first the web page draws after the headline
-    table[f"{model.output(stock).label} (median)"] = annual[annual.variable == stock].groupby("year").value.median()
+    table[f"{model.output(stock).label} (median)"] = results.output(stock).median("member").to_pandas()
     table.index.name = "year"
     label = model.output(system.headline).label
-    out.append(f"<h3>{_e(label[0].upper() + label[1:])} per year: ensemble median and 90% band, beside the record</h3>")
+    band = ("90% predictive interval (the model's misfit included)" if predictive and results.predictive(
+        system.headline) else "90% band of the ensemble alone")  # fmt: skip
+    out.append(f"<h3>{_e(label[0].upper() + label[1:])} per year: median and {band}, beside the record</h3>")
     out.append(_table(table.round(0), index=True))
     return out
 
@@ -328,6 +332,8 @@ def _run_command(meta: dict, folder: Path) -> str:
         parts.append("--defaults")
     if meta.get("trajectories"):
         parts.append("--trajectories")
+    if meta.get("bands") == "ensemble":
+        parts.append("--ensemble-bands")
     return " ".join(parts)
 
 
