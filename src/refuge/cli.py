@@ -19,7 +19,7 @@ from rich.text import Text
 # the model, numpy and matplotlib are imported inside the commands that use them: `refuge --help` stays quick
 from . import __version__, cli_analysis
 from .errors import RefugeError, RunError
-from .limits import MAX_DRAWS, MAX_MEMBERS, MAX_SEED
+from .limits import MAX_DRAWS, MAX_MEMBERS, MAX_SAMPLER_SEED, MAX_SEED
 from .listing import show
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -100,7 +100,7 @@ def load_scenario(name: str, system: str | None = None):
 def compare(
     names: Annotated[list[str], typer.Argument(help="scenarios, the first being the reference", show_default=False)],
     members: Annotated[int, typer.Option(min=1, max=MAX_MEMBERS, help="ensemble members per scenario")] = 200,
-    seed: Annotated[int, typer.Option(min=0, help="one seed for all: common random numbers")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="one seed for all: common random numbers")] = 0,
     backend: Annotated[str, typer.Option(help=BACKENDS)] = "counts",
     start: Annotated[int, typer.Option(help="first year of the window compared")] = 2027,
     end: Annotated[int, typer.Option(help="last year of the window compared")] = 2040,
@@ -260,8 +260,8 @@ def calibrate(
     steps: Annotated[int, typer.Option(min=2, help="emcee: steps of each ensemble (the first half is burn-in)")]
     = 400,
     screen: Annotated[int, typer.Option(help="emcee: prior draws searched to place the walkers")] = 4000,
-    seed: Annotated[int, typer.Option(min=0, help="seed of the sampler")] = 0,
-    workers: Annotated[int | None, typer.Option(help="worker processes [default: all cores]")] = None,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SAMPLER_SEED, help="seed of the sampler")] = 0,
+    workers: Annotated[int | None, typer.Option(min=1, help="worker processes [default: all cores]")] = None,
     dask: Annotated[str | None, typer.Option(help="address of a Dask scheduler to run the runs or chains on")] = None,
     out: Annotated[Path | None, typer.Option(help="output folder [default: calibration/until-YEAR]")] = None,
     force: Annotated[bool, typer.Option(help="replace an output folder that holds a calibration of other settings")]
@@ -334,8 +334,8 @@ def backtest(
     sampler: Annotated[str, typer.Option(help="each origin's calibration: nautilus | emcee")] = "nautilus",
     steps: Annotated[int, typer.Option(min=2, help="emcee: steps of each origin's calibration")] = 60,
     live: Annotated[int, typer.Option(min=100, help="nautilus: live points of each run")] = 1000,
-    seed: Annotated[int, typer.Option(min=0, help="seed of the sampler and the draws")] = 0,
-    workers: Annotated[int | None, typer.Option(help="worker processes [default: all cores]")] = None,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SAMPLER_SEED, help="seed of the sampler and the draws")] = 0,
+    workers: Annotated[int | None, typer.Option(min=1, help="worker processes [default: all cores]")] = None,
     scheduler: cli_analysis.Scheduler = None,
     force: Annotated[bool, typer.Option(help="replace an output folder that holds a backtest of other settings")]
     = False,
@@ -394,7 +394,7 @@ def estimate(
     quantity: Annotated[str, typer.Argument(help="what to estimate: hiding-in-china")],
     posterior: Annotated[Path | None, typer.Option(help="a calibration folder [default: shipped]")] = None,
     draws: Annotated[int, typer.Option(min=10, max=MAX_DRAWS, help="posterior draws to simulate")] = 1000,
-    seed: Annotated[int, typer.Option(min=0, help="seed of the draws")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="seed of the draws")] = 0,
     out: Annotated[Path | None, typer.Option(help="output folder [default: out/estimate]")] = None,
     force: Annotated[bool, typer.Option(help="replace an output folder that holds another estimate")] = False,
     system: cli_analysis.SystemName = "korea",

@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .limits import MAX_SEED
+
 console = Console()
 errors = Console(stderr=True)
 
@@ -63,7 +65,7 @@ def sensitivity(
     start: Annotated[int, typer.Option(help="first year of the window the outputs are measured over")] = 2027,
     end: Annotated[int, typer.Option(help="last year of the window")] = 2035,
     backend: Annotated[str, typer.Option(help="mean (fast) | counts (whole people, one stream for all)")] = "mean",
-    seed: Annotated[int, typer.Option(min=0, help="seed of the sample and of counts' random stream")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="seed of the sample and of counts' random stream")] = 0,
     levers: Annotated[bool, typer.Option(help="vary the scenario's lever values and start dates")] = True,
     spread: Annotated[float, typer.Option(min=0.0, help="lever values vary by this share either side")] = 0.5,
     shift: Annotated[float, typer.Option(min=0.0, help="lever start dates vary by this many years either side")] = 2.0,

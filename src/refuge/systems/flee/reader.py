@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import difflib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,10 +156,26 @@ def _period(path: Path) -> tuple[dt.date, int]:
         raise DataError(f"{path}, row {found['StartDate'][0]}, field StartDate: {found['StartDate'][1]!r} is not "
                         "allowed; allowed: YYYY-MM-DD") from None  # fmt: skip
     length = found["Length"][1]
-    if not length.isdigit() or int(length) < 1:
-        raise DataError(f"{path}, row {found['Length'][0]}, field Length: {length!r} is not allowed; "
-                        "allowed: a whole number of days, 1 or more")  # fmt: skip
+    if not length.isdigit() or not 1 <= int(length) <= MAX_DAYS:
+        raise DataError(f"{path}, row {found['Length'][0]}, field Length: {length[:20]!r} is not allowed; "
+                        f"allowed: a whole number of days, 1 to {MAX_DAYS:,}")  # fmt: skip
     return start, int(length)
+
+
+#: the longest run a scenario may ask for: a century of days (Flee's own run for months or a few years)
+MAX_DAYS = 36_525
+
+
+def _intensity(path: Path, number: int, name: str, text: str) -> float:
+    """One location's conflict intensity on one day: a finite number, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise DataError(f"{path}, row {number}, field {name[:40]!r}: {text.strip()[:20]!r} is not allowed; allowed: "
+                        "a conflict intensity, a number 0 or more")  # fmt: skip
+    return value
 
 
 def _csv(path: Path) -> list[tuple[int, list[str]]]:
@@ -254,13 +271,10 @@ def _onsets(path: Path, rows, places: dict[str, int], days: int) -> np.ndarray:
                         "(sim_period.csv Length); allowed: a row for every day")  # fmt: skip
     previous = np.zeros(len(names))
     for day, (number, row) in enumerate(series[:days]):
-        try:
-            values = np.array([float(row[i + 1]) for i in range(len(names))])
-        except (ValueError, IndexError):
-            raise DataError(f"{path}, row {number}: needs a number for each of the {len(names)} locations of "
-                            "the header") from None  # fmt: skip
-        if not np.isfinite(values).all() or (values < 0).any():
-            raise DataError(f"{path}, row {number}: intensities must be finite and 0 or more")
+        if len(row) <= len(names):
+            raise DataError(f"{path}, row {number}: {len(row) - 1} intensities; allowed: one for each of the "
+                            f"{len(names)} locations of the header")  # fmt: skip
+        values = np.array([_intensity(path, number, name, row[i + 1]) for i, name in enumerate(names)])
         starting = (values > NO_CONFLICT) & ((previous < NO_CONFLICT) | (day == 0))
         for i in np.flatnonzero(starting):
             if names[i] in places:  # Flee too names and skips a conflict at a place it does not know

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from ....errors import RunError
+from ....limits import MAX_SAMPLER_SEED
 from ....store import claim_folder
 from ..drivers import LATENT
 from ..evidence import Claim, data_version, record_end
@@ -84,8 +85,8 @@ class Settings:
             raise RunError(f"until must be a year from 1995 to {record_end()} (the record's span), not {self.until}")
         if self.chains < 1:
             raise RunError(f"chains must be at least 1, not {self.chains}")
-        if self.seed < 0:
-            raise RunError(f"seed must be 0 or more, not {self.seed}")
+        if not 0 <= self.seed <= MAX_SAMPLER_SEED:
+            raise RunError(f"seed must be 0 to {MAX_SAMPLER_SEED:,} (the samplers take 32 bits), not {self.seed}")
         if self.sampler == "nautilus":
             for name, low in (("live", 100), ("effective", 100), ("samples", 100)):
                 if getattr(self, name) < low:
