@@ -250,3 +250,15 @@ def test_progress_off_a_terminal_prints_a_line_a_tenth_in_the_works_own_words():
         advance(2_000)
     assert lines.getvalue().splitlines()[0].startswith("calibrating: 10% of the slowest run (estimated) done, ")
     assert lines.getvalue().splitlines()[1].startswith("running: 100% of 2,000 member-weeks done, ")
+
+
+@pytest.mark.parametrize(("verb", "shown"), [("calibrate", ("all cores", "calibration/until-YEAR")),
+                                             ("sensitivity", ("its first five", "out/sensitivity-SCENARIO")),
+                                             ("run", ("out/SCENARIO",)), ("estimate", ("shipped", "out/estimate"))])
+def test_help_shows_the_defaults_that_are_words(verb, shown):
+    """Defaults written as words (all cores, out/SCENARIO) reach --help; Rich once took them for markup."""
+    done = refuge_cli(verb, "--help")
+    assert done.returncode == 0
+    text = " ".join(done.stdout.split())  # the help's own line breaks and borders aside
+    for words in shown:
+        assert f"[default: ({words})]" in text.replace("│ ", "").replace(" │", ""), (verb, words)

@@ -36,7 +36,7 @@ def run(
     members: Annotated[int, typer.Option(min=1, max=MAX_MEMBERS, help="ensemble members")] = 500,
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="seed of all random streams")] = 0,
     backend: Annotated[str, typer.Option(help=BACKENDS)] = "counts",
-    out: Annotated[Path | None, typer.Option(help="output folder [default: out/SCENARIO]")] = None,
+    out: Annotated[Path | None, typer.Option(help="output folder", show_default="out/SCENARIO")] = None,
     force: Annotated[bool, typer.Option(help="replace an output folder that holds another run")] = False,
     block: Annotated[
         int | None, typer.Option(min=1, max=MAX_MEMBERS, help="members held in memory at once (and kept on resume)")
@@ -117,7 +117,7 @@ def compare(
 @app.command()
 def flee(
     path: Annotated[Path, typer.Argument(help="a Flee/FabFlee scenario folder (input_csv/, source_data/)")],
-    out: Annotated[Path | None, typer.Option(help="output folder [default: out/flee-FOLDER]")] = None,
+    out: Annotated[Path | None, typer.Option(help="output folder", show_default="out/flee-FOLDER")] = None,
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="seed of all random streams")] = 0,
     backend: Annotated[str, typer.Option(help="agents | counts | mean")] = "agents",
     force: Annotated[bool, typer.Option(help="replace an output folder that holds another run")] = False,
@@ -261,9 +261,9 @@ def calibrate(
     = 400,
     screen: Annotated[int, typer.Option(help="emcee: prior draws searched to place the walkers")] = 4000,
     seed: Annotated[int, typer.Option(min=0, max=MAX_SAMPLER_SEED, help="seed of the sampler")] = 0,
-    workers: Annotated[int | None, typer.Option(min=1, help="worker processes [default: all cores]")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="worker processes", show_default="all cores")] = None,
     dask: Annotated[str | None, typer.Option(help="address of a Dask scheduler to run the runs or chains on")] = None,
-    out: Annotated[Path | None, typer.Option(help="output folder [default: calibration/until-YEAR]")] = None,
+    out: Annotated[Path | None, typer.Option(help="output folder", show_default="calibration/until-YEAR")] = None,
     force: Annotated[bool, typer.Option(help="replace an output folder that holds a calibration of other settings")]
     = False,
     system: cli_analysis.SystemName = "korea",
@@ -335,7 +335,7 @@ def backtest(
     steps: Annotated[int, typer.Option(min=2, help="emcee: steps of each origin's calibration")] = 60,
     live: Annotated[int, typer.Option(min=100, help="nautilus: live points of each run")] = 1000,
     seed: Annotated[int, typer.Option(min=0, max=MAX_SAMPLER_SEED, help="seed of the sampler and the draws")] = 0,
-    workers: Annotated[int | None, typer.Option(min=1, help="worker processes [default: all cores]")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="worker processes", show_default="all cores")] = None,
     scheduler: cli_analysis.Scheduler = None,
     force: Annotated[bool, typer.Option(help="replace an output folder that holds a backtest of other settings")]
     = False,
@@ -392,10 +392,10 @@ def _dask_client(address: str):
 @app.command()
 def estimate(
     quantity: Annotated[str, typer.Argument(help="what to estimate: hiding-in-china")],
-    posterior: Annotated[Path | None, typer.Option(help="a calibration folder [default: shipped]")] = None,
+    posterior: Annotated[Path | None, typer.Option(help="a calibration folder", show_default="shipped")] = None,
     draws: Annotated[int, typer.Option(min=10, max=MAX_DRAWS, help="posterior draws to simulate")] = 1000,
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="seed of the draws")] = 0,
-    out: Annotated[Path | None, typer.Option(help="output folder [default: out/estimate]")] = None,
+    out: Annotated[Path | None, typer.Option(help="output folder", show_default="out/estimate")] = None,
     force: Annotated[bool, typer.Option(help="replace an output folder that holds another estimate")] = False,
     system: cli_analysis.SystemName = "korea",
 ) -> None:

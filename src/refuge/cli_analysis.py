@@ -60,7 +60,7 @@ def sensitivity(
     output: Annotated[
         list[str] | None,
         typer.Option(help="an output the system offers (korea: arrivals, peak_hiding, deaths, re_defections, "
-                          "peak_reception, deported, crossings); repeat for several [default: its first five]"),
+                          "peak_reception, deported, crossings); repeat for several", show_default="its first five"),
     ] = None,
     start: Annotated[int, typer.Option(help="first year of the window the outputs are measured over")] = 2027,
     end: Annotated[int, typer.Option(help="last year of the window")] = 2035,
@@ -69,7 +69,7 @@ def sensitivity(
     levers: Annotated[bool, typer.Option(help="vary the scenario's lever values and start dates")] = True,
     spread: Annotated[float, typer.Option(min=0.0, help="lever values vary by this share either side")] = 0.5,
     shift: Annotated[float, typer.Option(min=0.0, help="lever start dates vary by this many years either side")] = 2.0,
-    out: Annotated[Path | None, typer.Option(help="output folder [default: out/sensitivity-SCENARIO]")] = None,
+    out: Annotated[Path | None, typer.Option(help="output folder", show_default="out/sensitivity-SCENARIO")] = None,
     scheduler: Scheduler = None,
     force: Force = False,
     system: SystemName = "korea",
