@@ -112,3 +112,11 @@ class _Loader(yaml.SafeLoader):
             if duplicate:
                 raise _Refused(f"the key {str(key)[:40]!r} appears twice, at line {key_node.start_mark.line + 1}")
         return super().construct_mapping(node, deep=deep)
+
+    def construct_text(self, node):
+        """A date stays text (``2027-03``, ``2027-02-30``): whoever reads the field checks it and names the field,
+        where YAML's own dates fail on an impossible day without saying which."""
+        return self.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_text)

@@ -81,7 +81,7 @@ def decimal_year(value: object) -> float:
         if match:
             year, month, day = (int(g) if g else None for g in match.groups())
             try:
-                date = dt.date(year, month or 1, day or 1)
+                date = dt.date(year, 1 if month is None else month, 1 if day is None else day)
             except ValueError as err:
                 raise ValueError(f"{value!r} is not a calendar date ({err})") from None
             return decimal_year(date)
