@@ -297,6 +297,8 @@ def test_cli_estimate_and_calibrate_report_bad_input_in_one_message(tmp_path):
         (("calibrate", "--until", "1980", "--out", str(tmp_path / "c")), "until must be a year"),
         (("calibrate", "--sampler", "emcee", "--particles", "30", "--out", str(tmp_path / "c")),
          "even number of walkers"),
+        (("calibrate", "--sampler", "emcee", "--particles", "-4", "--out", str(tmp_path / "c")),
+         "--particles -4 is not allowed; allowed: a multiple of 4"),  # what was typed, not walkers per chain
         (("calibrate", "--sampler", "dynesty", "--out", str(tmp_path / "c")), "sampler must be one of emcee, nautilus"),
     ):
         bad = refuge_cli(*args)

@@ -277,10 +277,12 @@ def calibrate(
     from .systems import analyses_of
 
     found = analyses_of(system, "calibrate")
-    if sampler == "emcee" and (particles % chains or (particles // chains) % 2):
-        raise RunError(f"--particles {particles} must split into {chains} chains of an even number of walkers")
     settings = found.Settings(until=until, sampler=sampler, live=live, walkers=particles // chains, chains=chains,
                               steps=steps, seed=seed, screen=screen)  # fmt: skip
+    least = 2 * len(settings.space().names) * chains  # each chain twice as many walkers as parameters
+    if sampler == "emcee" and (particles % (2 * chains) or particles < least):
+        raise RunError(f"--particles {particles} is not allowed; allowed: a multiple of {2 * chains} (an even number "
+                       f"of walkers in each of the {chains} chains), {least} or more")  # fmt: skip
     settings.check()
     folder = out or Path("calibration") / f"until-{until}"
     client = _dask_client(dask) if dask else None
@@ -321,8 +323,10 @@ def calibrate(
                       f"{summary['in-sample']['smooth_reference_mape_pct']:.1f}% a year in the same years.")
     console.print(f"{meta['samples']} posterior samples; {convergence(meta)}; "
                   f"{meta['wall_seconds_this_session']:.0f} s", markup=False)
-    console.print(f"wrote {escape(str(folder))}/: posterior.csv, posterior.json, predictive.png, fit.csv, "
-                  "fit_summary.json, parameters.csv, parameters.png, hiding_in_china.csv, hiding_in_china.png")
+    wrote = [name for name in ("posterior.csv", "posterior.json", "latent.csv", "predictive.png", "fit.csv",
+                               "fit_summary.json", "parameters.csv", "parameters.png", "hiding_in_china.csv",
+                               "hiding_in_china.png") if (folder / name).exists()]  # fmt: skip
+    console.print(f"wrote {escape(str(folder))}/: {', '.join(wrote)}")
 
 
 @app.command()

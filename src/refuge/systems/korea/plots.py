@@ -44,7 +44,7 @@ def arrivals(results: Results, path: Path, *, predictive: bool = True) -> Path:
         ax.set_xlabel("year")
         ax.set_ylabel("people")
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8, loc="upper left")
+    axes[0].legend(fontsize=8, loc="center right")  # clear of the peak, the early years and the record-end label
     fig.suptitle(f"scenario {results.data.attrs.get('scenario', '')}, {results.members} members", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
