@@ -108,7 +108,7 @@ def test_inflows_go_step_by_step_with_the_same_numbers():
 
 
 def test_a_negative_hazard_known_ahead_is_refused_by_name():
-    with pytest.raises(ModelError, match="flow 'return' has a negative or undefined hazard"):
+    with pytest.raises(ModelError, match=r"flow .return. has a hazard of -0.5; allowed: 0 to 1e\+15"):
         _run(_linear(True, returns=-0.5))
 
 

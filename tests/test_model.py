@@ -7,8 +7,9 @@ import pytest
 
 import refuge
 from refuge.errors import ModelError
-from refuge.model.definition import DriverView, Flow, ParameterView
+from refuge.model.definition import DriverView, Flow, Model, ParameterView, Stock
 from refuge.model.timeline import Timeline
+from refuge.scenarios import Scenario
 
 MODEL = refuge.north_korea()
 
@@ -65,3 +66,16 @@ def test_stock_totals_are_numpys_sums(dtype, strata):
     total = _over_strata(state)
     assert total.dtype == state.sum(axis=2).dtype
     np.testing.assert_array_equal(total, state.sum(axis=2))
+
+
+@pytest.mark.parametrize("backend", ["mean", "counts"])
+@pytest.mark.parametrize("hazard", [np.inf, np.nan, -1.0, 2e15])
+def test_a_hazard_that_is_infinite_undefined_negative_or_beyond_any_rate_is_refused_by_name(backend, hazard):
+    """An infinite hazard once sent the counts backend's binomial draw into an endless loop, and the mean
+    backend on to NaN; now every backend stops at the first step with the flow's name."""
+    model = Model("leak", (Stock("a", "", ""), Stock("b", "", "")),
+                  (Flow("go", "a", "b", lambda s, d, p: hazard, ()), Flow("stay", "a", "b", lambda s, d, p: 0.1, ())),
+                  (), (), {"a": (1e6,)}, ())  # fmt: skip
+    with pytest.raises(ModelError, match=r"flow 'go' has a hazard of (inf|nan|-1|2e\+15); allowed: 0 to 1e\+15"):
+        refuge.run(Scenario("x", ""), members=1, backend=backend, model=model, calibrated=False,
+                   timeline=Timeline(2000, 2000))  # fmt: skip

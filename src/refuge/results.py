@@ -201,6 +201,9 @@ class Results:
         :meth:`predictive` says so and ``predictive`` is true; the ensemble's own
         spread otherwise.
         """
+        q = np.atleast_1d(np.asarray(q, dtype=float))
+        if q.ndim != 1 or not ((q >= 0) & (q <= 1)).all() or len(set(q)) != len(q):
+            raise RunError(f"q: {q.tolist()} is not allowed; allowed: distinct quantiles between 0 and 1")
         values = self.output(variable)
         if predictive and self.predictive(variable):
             seed = int(self.data.attrs.get("seed", 0))
@@ -208,7 +211,7 @@ class Results:
             noise = rng.standard_normal(values.shape)
             values = values * np.exp(self.data.spread.values[:, None] * noise)
         table = values.quantile(list(q), dim="member").to_pandas().T
-        table.columns = [f"q{round(x * 100):02d}" for x in q]
+        table.columns = [_quantile_name(x) for x in q]
         return table
 
     @classmethod
@@ -221,6 +224,12 @@ class Results:
         first = int(self.data.member[0]) if self.members else 0
         with open(path, "wb") as f:
             np.savez(f, first=first, **{name: self.data[name].values for name in self.data.data_vars})
+
+
+def _quantile_name(q: float) -> str:
+    """``q05`` for the 5% quantile, ``q2.5`` for 2.5%, ``q0.1`` for 0.1%: a name for each distinct quantile."""
+    percent = q * 100
+    return f"q{round(percent):02d}" if abs(percent - round(percent)) < 1e-9 else f"q{percent:g}"
 
 
 class ResultsWriter:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterator, Mapping
+from numbers import Integral
 
 import numba as nb
 import numpy as np
@@ -31,10 +32,11 @@ from .backends.compiled import PARALLEL_MEMBERS, parallel_and_serial
 from .backends.moves import apply_counts
 from .backends.random import member_keys
 from .errors import RunError
+from .limits import MAX_MEMBERS, MAX_SEED
 from .model.definition import DriverView, Model, ParameterView
 from .model.timeline import Timeline
 from .results import Results
-from .scenarios import Scenario, load_scenario
+from .scenarios import Scenario, check_scenario, load_scenario
 from .scenarios.levers import compile_inputs
 from .systems import System, get_system
 
@@ -64,7 +66,9 @@ def run(
     """Run a scenario as an ensemble and return its labelled results.
 
     ``system`` is a registered name (the North Korean system by default) or a system value;
-    ``model`` replaces the system's model.
+    ``model`` replaces the system's model. ``timeline`` (the default: 1990-2040 in weeks) must have the steps a
+    year the model's hazards are written for; the model starts from its initial population in the timeline's first
+    year (the North Korean system's is that of 1990: start there for numbers that follow its history).
     ``backend`` is a registered name or a configured backend such as the Korean ``Agents(record=True)``.
     ``parameters`` overrides defaults: floats, or arrays of one value per member.
     ``paths`` gives drivers a path per member, ``(members, years)`` of yearly values.
@@ -147,21 +151,29 @@ def iterate_blocks(
     (see :func:`run`); ``resolution`` as :func:`run` says.
     """
     system = get_system(system)
-    _check_names(parameters or {}, model or system.model())
+    for name, value, least, most in (("members", members, 1, MAX_MEMBERS), ("seed", seed, 0, MAX_SEED),
+                                     ("block", block, 1, MAX_MEMBERS)):  # fmt: skip
+        if isinstance(value, bool) or not isinstance(value, Integral) or not least <= value <= most:
+            raise RunError(f"{name}: {value!r} is not allowed; allowed: a whole number, {least:,} to {most:,}")
+    given = dict(parameters or {})
+    _check_parameters(given, model or system.model(), members)
     spread = None
     from_system = calibrated and (model is None or model is system.model())
     if from_system:
         drawn, spread = system.member_parameters(members, seed)
-        parameters = {**drawn, **(parameters or {})}
+        parameters = {**drawn, **given}
     model = model or system.model()
     timeline = timeline or Timeline()
+    model.check_timeline(timeline)
     timeline.period_index(resolution)  # refuses an unknown resolution before any work
     if isinstance(scenario, str):
         scenario = load_scenario(scenario, model, system=system)
-    if members < 1:
-        raise RunError(f"members must be at least 1, not {members}")
-    if seed < 0:
-        raise RunError(f"seed must be 0 or more, not {seed}")
+    else:
+        check_scenario(scenario, model, system)
+    twice = sorted(set(given) & set(scenario.parameters))
+    if twice:
+        raise RunError(f"parameters: {twice[0]!r} is given here and set by scenario {scenario.name!r} "
+                       f"({scenario.parameters[twice[0]]:g}); allowed: one of the two")  # fmt: skip
     backend_class = get_backend(backend, system)
     per_member = _per_member(parameters or {}, members)
     for name, path in (paths or {}).items():
@@ -331,15 +343,27 @@ def _carry_clock(mass, before, after, moved, carried, totals, taken, stocks, flo
 carry_clock, carry_clock_serial = parallel_and_serial(_carry_clock, error_model="numpy")
 
 
-def _check_names(parameters: Mapping[str, object], model: Model) -> None:
-    """A misspelt parameter is an error, not a run with the default (``atempt_base`` for ``attempt_base``)."""
-    known = [p.name for p in model.parameters]
-    for name in parameters:
+def _check_parameters(parameters: Mapping[str, object], model: Model, members: int) -> None:
+    """A misspelt parameter is an error, not a run with the default (``atempt_base`` for ``attempt_base``); a
+    value must be a finite number inside the parameter's bounds, one for all members or one for each."""
+    known = {p.name: p for p in model.parameters}
+    for name, value in parameters.items():
         if name not in known:
-            close = difflib.get_close_matches(str(name), known, n=1)
+            close = difflib.get_close_matches(str(name), list(known), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise RunError(f"parameters: {str(name)[:40]!r} is not a parameter of the model{hint} "
                            "(see 'refuge parameters')")  # fmt: skip
+        try:
+            array = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            raise RunError(f"parameters: {name!r} = {str(value)[:40]!r} is not a number") from None
+        if array.ndim and array.shape not in ((members,), (members, 1)):
+            raise RunError(f"parameters: {name!r} has shape {array.shape}; allowed: one value, or one for each of "
+                           f"the {members} members")  # fmt: skip
+        low, high = known[name].bounds
+        outside = array[~(np.isfinite(array) & (array >= low) & (array <= high))]
+        if outside.size:
+            raise RunError(f"parameters: {name!r} = {outside.flat[0]:g} is outside its range [{low:g}, {high:g}]")
 
 
 def _per_member(parameters: Mapping[str, float | np.ndarray], members: int) -> dict[str, float | np.ndarray]:

@@ -188,6 +188,15 @@ class Driver:
     bounds: tuple[float, float] = (0.0, np.inf)
     unit: str = "index"
 
+    def __post_init__(self) -> None:
+        if not self.knots:
+            raise ModelError(f"driver {self.name!r} has no knots; allowed: at least one (year: value)")
+        low, high = self.bounds
+        for year, value in self.knots.items():
+            if not (np.isfinite(year) and np.isfinite(value) and low <= value <= high):
+                raise ModelError(f"driver {self.name!r}: knot {year!r}: {value!r} is not allowed; allowed: a finite "
+                                 f"year and a value in [{low:g}, {high:g}]")  # fmt: skip
+
     def series(self, timeline: Timeline) -> np.ndarray:
         years = np.array(sorted(self.knots), dtype=float)
         values = np.array([self.knots[y] for y in years], dtype=float)
@@ -214,6 +223,12 @@ class Parameter:
     bounds: tuple[float, float] = (0.0, np.inf)
     prior: Prior | None = None
 
+    def __post_init__(self) -> None:
+        low, high = self.bounds
+        if not (np.isfinite(self.value) and low <= self.value <= high):
+            raise ModelError(f"parameter {self.name!r}: default {self.value!r} is not allowed; allowed: a finite "
+                             f"value in its bounds [{low:g}, {high:g}]")  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Output:
@@ -233,6 +248,11 @@ class Output:
     clock: bool = False
     #: the record counts this output, so predictive intervals add the calibrated misfit to it
     observed: bool = False
+
+    def __post_init__(self) -> None:
+        if bool(self.flows) == (self.stock is not None):
+            raise ModelError(f"output {self.name!r} names {'both flows and a stock' if self.flows else 'nothing'}; "
+                             "allowed: flows (a sum, or with clock their time abroad) or one stock")  # fmt: skip
 
 
 @dataclass
@@ -256,6 +276,8 @@ class Model:
     clock_stocks: tuple[str, ...] = ()
     #: places and the links between them, where the system has geography; each place is a stock
     network: Network | None = None
+    #: the steps a year its hazards are written for (52: per week); a run's timeline must have them (``None``: any)
+    steps_per_year: int | None = None
     stock_index: dict[str, int] = field(init=False, repr=False)
     flow_index: dict[str, int] = field(init=False, repr=False)
     _plan: tuple[tuple[int, int, Hazard], ...] = field(init=False, repr=False)
@@ -286,6 +308,8 @@ class Model:
             if np.shape(people) != (self.strata.size,):
                 raise ModelError(f"initial[{name!r}]: {people!r} has not one value per stratum; allowed: "
                                  f"{self.strata.size} values, for {', '.join(self.strata.names)}")  # fmt: skip
+            if not all(np.isfinite(x) and x >= 0 for x in people):
+                raise ModelError(f"initial[{name!r}]: {people!r} is not allowed; allowed: people, 0 or more")
         for name in self.clock_stocks:
             if name not in self.stock_index:
                 raise ModelError(f"clock stock {name!r} is not a stock of the model")
@@ -302,6 +326,7 @@ class Model:
         self._step_plan = tuple(call for call in self._plan if self.flows[call[0]].reads_stocks)
         self._ahead_terms = tuple(t for t in self.terms if not t.reads_stocks)
         self._step_terms = tuple(t for t in self.terms if t.reads_stocks)
+        _index("output", [o.name for o in self.outputs])
         for out in self.outputs:
             if out.clock and not self.clock_stocks:
                 raise ModelError(f"output {out.name!r} reads the clock, but the model has no clock stocks")
@@ -330,6 +355,13 @@ class Model:
             calls.append((i, stop, family.hazard))
             i = stop
         return tuple(calls)
+
+    def check_timeline(self, timeline) -> None:
+        """Refuse a timeline whose steps the hazards are not written for: a weekly hazard taken per month, or per
+        day, gives wrong numbers without an error."""
+        if self.steps_per_year is not None and timeline.steps_per_year != self.steps_per_year:
+            raise ModelError(f"timeline: steps_per_year {timeline.steps_per_year} is not allowed for model "
+                             f"{self.name!r}; allowed: {self.steps_per_year}, the step its hazards are written for")
 
     # -- lookups -----------------------------------------------------------------
 
@@ -398,10 +430,13 @@ class Model:
         return bool(self._step_plan or self._step_terms)
 
     def check_rates(self, rates: np.ndarray) -> None:
-        """Refuse hazards that are negative or undefined, naming the flow (``rates`` ``(..., flows, strata)``)."""
-        if not (rates >= 0.0).all():
-            bad = self.flows[int(np.argwhere(~(rates >= 0.0))[0][-2])].name
-            raise ModelError(f"flow {bad!r} has a negative or undefined hazard; check its parameters")
+        """Refuse hazards that are negative, undefined or beyond :data:`MAX_HAZARD`, naming the flow (``rates``
+        ``(..., flows, strata)``): an infinite one has no draw, and whole people beyond it overflow."""
+        if not (rates.min() >= 0.0 and rates.max() <= MAX_HAZARD):  # a NaN fails both
+            at = np.argwhere(~((rates >= 0.0) & (rates <= MAX_HAZARD)))[0]
+            raise ModelError(f"flow {self.flows[int(at[-2])].name!r} has a hazard of {rates[tuple(at)]:g}; allowed: "
+                             f"0 to {MAX_HAZARD:g} (per person a step, or people a step for an inflow); check its "
+                             "parameters and levers")  # fmt: skip
 
     def ahead(self, drivers: DriverView, params: ParameterView, members: int, steps: int) -> Ahead:
         """The flows and terms that read no stocks over ``steps`` steps, one call each: Python's cost a call is
@@ -433,6 +468,11 @@ class Model:
             # a constant needs no check of its shape, most of a flow's cost (400 flows: 40 against 15 ms)
             rates[:, :, first, :] = value if isinstance(value, float) else _broadcast(value, shape, "flow", name)
         return Ahead(rates, terms)
+
+
+#: the largest hazard a flow may have: far beyond any rate a person or an inflow has, and below what a count of
+#: whole people (int64) holds
+MAX_HAZARD = 1e15
 
 
 def _broadcast(value, shape: tuple[int, ...], kind: str, name: str) -> np.ndarray:

@@ -36,6 +36,13 @@ class Timeline:
         if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
             raise ModelError(f"timeline: steps_per_year {self.steps_per_year!r} is not allowed; "
                              "allowed: a whole number, 1 or more")  # fmt: skip
+        for name in ("start", "end"):
+            year = getattr(self, name)
+            if isinstance(year, bool) or not isinstance(year, int | np.integer):
+                raise ModelError(f"timeline: {name} {year!r} is not allowed; allowed: a year, a whole number")
+        if self.end < self.start:
+            raise ModelError(f"timeline: end {self.end} is before start {self.start}; allowed: an end in or after "
+                             "the start year")  # fmt: skip
 
     @property
     def years(self) -> np.ndarray:

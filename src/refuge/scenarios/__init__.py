@@ -192,7 +192,13 @@ def _cut(text: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _check_against_model(label: str, spec: ScenarioSpec, model: Model, system: System) -> None:
+def check_scenario(scenario: Scenario, model: Model, system: System) -> None:
+    """Refuse a scenario built in code, as a file's would be: levers and parameters the model does not know, or
+    values outside their ranges."""
+    _check_against_model(f"scenario {scenario.name!r}", scenario, model, system)
+
+
+def _check_against_model(label: str, spec: ScenarioSpec | Scenario, model: Model, system: System) -> None:
     drivers = {d.name: d for d in model.drivers}
     parameters = {p.name: p for p in model.parameters}
     timeline = Timeline()
@@ -269,4 +275,4 @@ def _range(low: float, high: float) -> str:
     return f"[{low:g}, {high:g}]" if math.isfinite(high) else f"{low:g} or more"
 
 
-__all__ = ["Scenario", "builtin_names", "builtin_scenarios", "load_scenario", "scenario_from_text"]
+__all__ = ["Scenario", "builtin_names", "builtin_scenarios", "check_scenario", "load_scenario", "scenario_from_text"]

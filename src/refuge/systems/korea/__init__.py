@@ -78,6 +78,7 @@ def north_korea() -> Model:
         clock_stocks=CLOCK_STOCKS,
         strata=SEXES,
         terms=TERMS,
+        steps_per_year=52,  # hazards per week (seed 004 counts deportations per week)
     )
 
 
