@@ -157,6 +157,24 @@ def test_request_bodies_and_members_are_bounded_by_the_operator(http):
         assert refused.status_code == 400 and "expected a scenario's YAML as text" in refused.json()["error"]
 
 
+def test_a_misspelt_field_is_refused_by_name_not_left_at_its_default(http):
+    """{"seeed": 3} once ran seed 0, and a lever's "untill" ran to the end of the timeline."""
+    text = http.get("/api/scenarios/baseline").json()["yaml"]
+    for path, payload, message in (
+        ("/api/runs", {"yaml": text, "members": 2, "seeed": 3}, "run: 'seeed' is not a field; did you mean 'seed'"),
+        ("/api/compares", {"scenarios": [text, text], "strat": 2030}, "compare: 'strat' is not a field"),
+        ("/api/scenario/form", {"name": "x", "levers": [{"lever": "aid", "kind": "set", "value": 1, "from": "2027-01",
+                                                         "untill": "2029-01"}]},
+         "levers[0]: 'untill' is not a field; did you mean 'until'"),
+        ("/api/scenario/form", {"name": "x", "levers": [{"lever": "aid", "kind": "set", "value": 1, "from": "2027-01",
+                                                         "until": 0}]}, "levers[0].until"),
+    ):  # fmt: skip
+        refused = http.post(path, json=payload)
+        assert refused.status_code == 400 and message in refused.json()["error"], refused.json()
+    missing = http.get("/api/scenarios/nope")
+    assert missing.status_code == 404 and "built-in: baseline" in missing.json()["error"]
+
+
 def test_no_path_from_a_request_reaches_the_file_system(http):
     for path in ("/static/..%2F..%2F..%2Fpyproject.toml", "/static/index.html", "/api/scenarios/..%2F..%2Fcli.py",
                  "/api/jobs/nothing/annual.csv", "/api/analyses/99"):  # fmt: skip

@@ -81,7 +81,7 @@ def decimal_year(value: object) -> float:
     """
     if isinstance(value, dt.date):
         return value.year + (value.timetuple().tm_yday - 1) / 365.25
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 9999:
         return float(value)
     if isinstance(value, str):
         match = _DATE.match(value.strip())

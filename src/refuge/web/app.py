@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from ..errors import RefugeError, RunError
 from ..report import convergence
-from ..scenarios import builtin_scenarios
+from ..scenarios import builtin_names, builtin_scenarios
 from ..systems import analyses_of, get_system
 from . import forms
 from .analyses import find_analyses
@@ -93,7 +93,10 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
         })  # fmt: skip
 
     async def builtin(request: Request) -> Response:
-        return _json(forms.builtin_view(request.path_params["name"], system))
+        name = request.path_params["name"]
+        if name not in builtin_names(system):
+            raise HTTPException(404, f"no built-in scenario of that name; built-in: {', '.join(builtin_names(system))}")
+        return _json(forms.builtin_view(name, system))
 
     async def upload(request: Request) -> Response:
         body = await _body(request, forms_limit())
@@ -108,6 +111,7 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
 
     async def submit_run(request: Request) -> Response:
         asked = await _json_body(request)
+        forms.check_fields(asked, ("yaml", "members", "seed", "backend", "label"), "run", RunError)  # label: the page's
         members, seed, backend = _settings(asked, limits)
         text = _text(asked.get("yaml", ""), "yaml")
         forms.from_text(text, system, "scenario")  # refused now, with the loader's message, not later in the job
@@ -117,6 +121,8 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
 
     async def submit_compare(request: Request) -> Response:
         asked = await _json_body(request)
+        forms.check_fields(asked, ("scenarios", "members", "seed", "backend", "start", "end", "label"), "compare",
+                           RunError)  # fmt: skip
         members, seed, backend = _settings(asked, limits)
         texts = asked.get("scenarios")
         if not isinstance(texts, list) or not 2 <= len(texts) <= limits.scenarios:

@@ -8,12 +8,13 @@ the served system's name (``refuge serve --system``; the North Korean one by def
 
 from __future__ import annotations
 
+import difflib
 import math
 from functools import cache
 
 import yaml
 
-from ..errors import ScenarioError
+from ..errors import RefugeError, ScenarioError
 from ..scenarios import Scenario, builtin_names, scenario_from_text
 from ..scenarios.schema import describe_date, lever_in_words, parameter_in_words
 from ..systems import get_system
@@ -75,14 +76,28 @@ def from_form(form: object, system: str | None = None) -> dict:
     return from_text(to_yaml(form), system, "scenario")
 
 
+FORM_FIELDS = ("name", "description", "levers", "parameters")
+LEVER_FIELDS = ("lever", "kind", "value", "from", "until")
+
+
+def check_fields(fields: dict, allowed: tuple[str, ...], where: str, error: type[RefugeError] = ScenarioError) -> None:
+    """A misspelt field of a request is an error naming it, not a value silently left at its default."""
+    for key in fields:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise error(f"{where}: {str(key)[:40]!r} is not a field{hint}; allowed: {', '.join(allowed)}")
+
+
 def to_yaml(form: object) -> str:
     """YAML of ``{name, description, levers: [{lever, kind, value, from, until}], parameters}``.
 
-    Only the fields a scenario file has are taken, so whatever else a request holds is dropped;
-    the values are checked afterwards by the scenario loader.
+    A field a scenario file does not have is refused by name (``untill``), as the file's loader would; the
+    values are checked afterwards by the scenario loader.
     """
     if not isinstance(form, dict):
         raise ScenarioError("scenario: expected a form with name, description, levers and parameters")
+    check_fields(form, FORM_FIELDS, "scenario")
     levers = form.get("levers") or []
     if not isinstance(levers, list):
         raise ScenarioError("scenario: levers: expected a list")
@@ -91,8 +106,9 @@ def to_yaml(form: object) -> str:
     for i, lever in enumerate(levers):
         if not isinstance(lever, dict) or lever.get("kind") not in KINDS:
             raise ScenarioError(f"scenario: levers[{i}]: expected lever, kind (one of {', '.join(KINDS)}), value, from")
+        check_fields(lever, LEVER_FIELDS, f"scenario: levers[{i}]")
         entry = {"lever": lever.get("lever"), "from": lever.get("from")}
-        if lever.get("until"):
+        if lever.get("until") is not None:  # 0 is a (bad) date the loader names, not "no end"
             entry["until"] = lever["until"]
         entry[lever["kind"]] = lever.get("value")
         written.append(entry)
