@@ -87,7 +87,7 @@ def _model(**changes):
     (lambda: Output("x", "", flows=("go",), stock="a"), "output 'x' names both flows and a stock"),
     (lambda: Parameter("rate", 2.0, "", "", (), bounds=(0.0, 1.0)), r"parameter 'rate': default 2.0 is not allowed"),
     (lambda: Driver("push", "", {}, ()), "driver 'push' has no knots"),
-    (lambda: Driver("push", "", {2000: -1.0}, ()), r"driver 'push': knot 2000: -1.0 is not allowed"),
+    (lambda: Driver("push", "", {2000: np.nan}, ()), r"driver 'push': knot 2000: nan is not allowed"),
 ], ids=lambda v: v if isinstance(v, str) else "")  # fmt: skip
 def test_a_model_that_cannot_be_run_right_is_refused_when_it_is_built(build, message):
     with pytest.raises(ModelError, match=message):
