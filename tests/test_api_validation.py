@@ -32,6 +32,7 @@ def _run(scenario="baseline", **settings):
     ({"parameters": {"hiding_capacity": "lots"}}, r"'hiding_capacity' = 'lots' is not a number"),
     ({"parameters": {"atempt_base": 1e-4}}, r"'atempt_base' is not a parameter of the model; did you mean"),
     ({"timeline": Timeline(1990, 1995, steps_per_year=12)}, r"steps_per_year 12 is not allowed .*; allowed: 52"),
+    ({"paths": {"refugee_status": np.full((2, 1), 5.0)}}, r"path of driver 'refugee_status': 5 is outside its range"),
 ], ids=lambda v: str(v)[:40])  # fmt: skip
 def test_run_refuses_bad_settings_before_any_work_calibrated_or_not(settings, message):
     for calibrated in (True, False):

@@ -70,7 +70,8 @@ def run(
     year the model's hazards are written for; the model starts from its initial population in the timeline's first
     year (the North Korean system's is that of 1990: start there for numbers that follow its history).
     ``backend`` is a registered name or a configured backend such as the Korean ``Agents(record=True)``.
-    ``parameters`` overrides defaults: floats, or arrays of one value per member.
+    ``parameters`` overrides defaults: floats, or arrays of one value per member, inside each parameter's bounds
+    (one the scenario itself sets is refused: it would not say which wins).
     ``paths`` gives drivers a path per member, ``(members, years)`` of yearly values.
     With ``calibrated`` (the default), members of the system's own model draw
     their parameters, and paths of drivers the system infers, as the system says
@@ -180,6 +181,11 @@ def iterate_blocks(
         if np.shape(path) != (members, len(timeline.years)):
             raise RunError(f"path of driver {name!r} has shape {np.shape(path)}; allowed: (members, years) = "
                            f"({members}, {len(timeline.years)})")
+        low, high = model.driver(name).bounds
+        values = np.asarray(path, dtype=float)
+        outside = values[~(np.isfinite(values) & (values >= low) & (values <= high))]
+        if outside.size:
+            raise RunError(f"path of driver {name!r}: {outside.flat[0]:g} is outside its range [{low:g}, {high:g}]")
     for first in range(0, members, block):
         count = min(block, members - first)
         if first in skip:

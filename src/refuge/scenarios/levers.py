@@ -3,8 +3,9 @@
 A lever acts on its window ``[from, until)``: ``set`` replaces the value,
 ``scale`` multiplies it, ``add`` adds to it. Levers apply in the order they are
 listed (a base scenario's first). A lever that would take a driver outside its
-bounds is refused when the scenario is read (:func:`drivers_out_of_bounds`);
-members' own paths of a driver are held inside them.
+bounds is refused when the scenario is read (:func:`drivers_out_of_bounds`); a
+member's own path of a driver must lie inside them (``refuge.run`` checks), and a
+lever acting on paths keeps them there.
 """
 
 from __future__ import annotations
