@@ -94,7 +94,9 @@ def test_the_compiled_clock_is_the_numpy_clock(dtype, kernel):
     after = rng.integers(0, 5, (members, stocks_, strata)).astype(dtype)
     moved = rng.integers(0, 4, (members, 8, strata)).astype(dtype)
     mass = rng.random((members, 3, strata)) * 10
-    carried = rng.random((members, 8, strata))
+    periods = rng.random((members, 3, 8, strata))
+    carried = periods[:, 1]  # one period's view, strided as simulate passes it
+    others = periods[:, [0, 2]].copy()
     totals = rng.integers(0, 9, moved.shape).astype(dtype)
     expected = [a.copy() for a in (mass, carried)]
     _clock_in_numpy(expected[0], before, after, moved, expected[1], stocks, flows, source, start, end)
@@ -103,5 +105,6 @@ def test_the_compiled_clock_is_the_numpy_clock(dtype, kernel):
            start, end)  # fmt: skip
     np.testing.assert_array_equal(mass, expected[0])
     np.testing.assert_array_equal(carried, expected[1])
+    np.testing.assert_array_equal(periods[:, [0, 2]], others)
     np.testing.assert_array_equal(totals, expected_totals)
     assert not moved.any()

@@ -3,7 +3,7 @@
 import pytest
 
 from refuge.errors import ScenarioError
-from refuge.scenarios import builtin_names, load_scenario
+from refuge.scenarios import Scenario, builtin_names, load_scenario
 
 
 def test_builtins_load_and_extend_the_baseline():
@@ -41,7 +41,7 @@ BAD = {
     "impossible-day": ("name: x\nlevers: [{lever: aid, from: 2027-02-30, set: 1}]\n", ["levers[0].from", "2027-02-30", "not a calendar date"]),
     "month-zero": ("name: x\nlevers: [{lever: aid, from: '2027-00', set: 1}]\n", ["levers[0].from", "2027-00", "month must be in 1..12"]),
     "day-zero": ("name: x\nlevers: [{lever: aid, until: 2027-03-00, from: 2026, set: 1}]\n", ["levers[0].until", "2027-03-00"]),
-    "set-by-scale-out-of-range": ("name: x\nlevers: [{lever: refugee_status, from: 2027, add: 3}]\n", ["levers[0].add", "refugee_status", "[0, 1]"]),
+    "add-out-of-range": ("name: x\nlevers: [{lever: refugee_status, from: 2027, add: 3}]\n", ["levers[0].add", "refugee_status", "[0, 1]"]),
     "until-before-from": ("name: x\nlevers: [{lever: aid, from: 2030, until: 2027, set: 1}]\n", ["levers[0]", "must come after"]),
     "two-actions": ("name: x\nlevers: [{lever: aid, from: 2027, set: 1, scale: 2}]\n", ["levers[0]", "exactly one of set, scale, add", "set, scale"]),
     "no-action": ("name: x\nlevers: [{lever: aid, from: 2027}]\n", ["levers[0]", "exactly one", "none"]),
@@ -92,3 +92,29 @@ def test_a_file_that_is_no_scenario_is_not_quoted_back(tmp_path):
     (tmp_path / "typo.yaml").write_text("name: x\ndescriptoin: y\n")
     with pytest.raises(ScenarioError, match="descriptoin: unknown field; did you mean 'description'"):
         load_scenario(tmp_path / "typo.yaml")
+
+
+def test_a_lever_is_bounded_after_its_bases_levers_and_a_scenario_in_code_by_the_runs_years(tmp_path):
+    """A child's scale acts on what its base set, not on the driver's knots; a scenario built in code may date
+    its levers in the run's own years."""
+    import refuge
+    from refuge.model.timeline import Timeline
+    from refuge.scenarios.schema import LeverSpec
+
+    (tmp_path / "base.yaml").write_text("name: base\nlevers: [{lever: punishment, from: 2027-01, set: 0.5}]\n")
+    for scale, refused in ((1.5, False), (2.2, True)):
+        child = tmp_path / f"child{scale}.yaml"
+        child.write_text(f"name: child\nbase: base.yaml\nlevers: [{{lever: punishment, from: 2028, scale: {scale}}}]\n")
+        if refused:
+            with pytest.raises(ScenarioError, match=r"levers\[0\].scale: 2.2 takes punishment to 1.1, outside"):
+                load_scenario(child)
+        else:
+            assert load_scenario(child).levers[-1].scale == 1.5
+    (tmp_path / "closed.yaml").write_text("name: closed\nbase: border-closure\n"
+                                          "levers: [{lever: north_border_closure, from: 2027-06, add: 0.05}]\n")
+    with pytest.raises(ScenarioError, match=r"levers\[0\].add: 0.05 takes north_border_closure to 1.05"):
+        load_scenario(tmp_path / "closed.yaml")
+    late = Scenario("late", "", levers=(LeverSpec(lever="aid", start=2045, set=1.0),))
+    assert refuge.run(late, members=1, backend="mean", calibrated=False, timeline=Timeline(1990, 2046)).members == 1
+    with pytest.raises(ScenarioError, match=r"levers\[0\].from: 2045 is outside the run's years 1990-2040"):
+        refuge.run(late, members=1, backend="mean", calibrated=False, timeline=Timeline(1990, 2000))

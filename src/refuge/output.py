@@ -66,8 +66,9 @@ def run_to_folder(
         "backend": backend,  # not the block size: results are the same whatever it is
         "member_parameters": system.parameter_source(calibrated),
         "trajectories": trajectories,
-        "bands": "predictive" if predictive else "ensemble",  # what the plots show: another choice, another run
     }
+    if not predictive:  # what the plots show: another choice, another run (predictive intervals, as before: no key)
+        settings["bands"] = "ensemble"
     recorder = system.recorder() if trajectories else None
     with RunFolder(Path(out), settings, force=force) as folder:
         if folder.completed() is not None:

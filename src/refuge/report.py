@@ -167,8 +167,10 @@ def convergence(meta: dict) -> str:
                 f"log-evidence {meta['log_evidence']}")
     walkers = "" if meta.get("arviz_rhat_max") is None else (
         f", up to {meta['arviz_rhat_max']} read walker by walker (arviz; converged would be under 1.01)")
-    between = ("one chain (no R-hat between chains without a second)" if meta.get("rhat_max") is None
-               else f"R-hat between its chains at most {meta['rhat_max']}")  # fmt: skip
+    chains = meta.get("settings", {}).get("chains")
+    between = (f"R-hat between its chains at most {meta['rhat_max']}" if meta.get("rhat_max") is not None
+               else "one chain (no R-hat between chains without a second)" if chains == 1
+               else "no R-hat between chains recorded")  # fmt: skip
     return f"acceptance {meta.get('acceptance', float('nan')):.2f}, {between}{walkers}"
 
 

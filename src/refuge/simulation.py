@@ -170,7 +170,7 @@ def iterate_blocks(
     if isinstance(scenario, str):
         scenario = load_scenario(scenario, model, system=system)
     else:
-        check_scenario(scenario, model, system)
+        check_scenario(scenario, model, system, timeline)
     twice = sorted(set(given) & set(scenario.parameters))
     if twice:
         raise RunError(f"parameters: {twice[0]!r} is given here and set by scenario {scenario.name!r} "

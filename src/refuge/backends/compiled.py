@@ -34,6 +34,12 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when Numba first sta
 PARALLEL_MEMBERS = 1_000
 
 
+def one_thread() -> None:
+    """A worker process's initializer: its kernels run on one thread, since its siblings have the other cores (a
+    parallel region in each of two processes on two cores waits for the other's turn every step)."""
+    nb.set_num_threads(1)
+
+
 def parallel_and_serial(py_func, *, calls: dict | None = None, tag: str = "", **options):
     """Dispatchers ``(parallel, serial)`` of ``py_func``, each cached under its own name.
 

@@ -96,7 +96,7 @@ def _load(ref: str, model: Model, system: System, chain: tuple[str, ...], relati
 
 def _resolve(label: str, spec: ScenarioSpec, model: Model, system: System, chain: tuple[str, ...]) -> Scenario:
     """``spec`` checked against the model, after the levers and parameters of its base."""
-    _check_against_model(label, spec, model, system)
+    _check_against_model(label, spec, model, system, Timeline())
     if spec.base is None:
         base = Scenario(name="", description="")
     else:
@@ -105,13 +105,15 @@ def _resolve(label: str, spec: ScenarioSpec, model: Model, system: System, chain
             base = _load(spec.base, model, system, (*chain, label), folder)
         except ScenarioError as err:
             raise ScenarioError(f"{label}: base: {spec.base!r} cannot be used: {err}") from None
-    return Scenario(
+    scenario = Scenario(
         name=spec.name,
         description=spec.description,
         levers=(*base.levers, *spec.levers),
         parameters={**base.parameters, **spec.parameters},
         source=label,
     )
+    _check_levered_bounds(label, scenario, len(base.levers), model, system, Timeline())
+    return scenario
 
 
 def _read(ref: str, system: System, relative_to: Path | None, *, is_base: bool = False) -> tuple[str, str]:
@@ -192,16 +194,33 @@ def _cut(text: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def check_scenario(scenario: Scenario, model: Model, system: System) -> None:
+def check_scenario(scenario: Scenario, model: Model, system: System, timeline: Timeline | None = None) -> None:
     """Refuse a scenario built in code, as a file's would be: levers and parameters the model does not know, or
-    values outside their ranges."""
-    _check_against_model(f"scenario {scenario.name!r}", scenario, model, system)
+    values outside their ranges. Its dates may fall anywhere in the default timeline or the run's ``timeline``."""
+    span = Timeline() if timeline is None else Timeline(min(timeline.start, Timeline.start),
+                                                        max(timeline.end, Timeline.end))  # fmt: skip
+    label = f"scenario {scenario.name!r}"
+    _check_against_model(label, scenario, model, system, span)
+    _check_levered_bounds(label, scenario, 0, model, system, span)
 
 
-def _check_against_model(label: str, spec: ScenarioSpec | Scenario, model: Model, system: System) -> None:
+def _check_levered_bounds(label: str, scenario: Scenario, own: int, model: Model, system: System,
+                          timeline: Timeline) -> None:  # fmt: skip
+    """Refuse levers that take a driver or parameter outside its range, acting after those of the bases: the
+    scenario's own levers start at ``own`` (messages count them from there)."""
+    from .levers import drivers_out_of_bounds  # levers imports this module
+
+    problems = drivers_out_of_bounds(model, scenario.levers, timeline, own)
+    problems += _levered_parameters_out_of_bounds(scenario, {p.name: p for p in model.parameters}, system, own)
+    if problems:
+        raise ScenarioError(f"{label}: " + "; ".join(problems[:10]))
+
+
+def _check_against_model(label: str, spec: ScenarioSpec | Scenario, model: Model, system: System,
+                         timeline: Timeline) -> None:  # fmt: skip
+    """The names, dates and set values of a scenario's own levers and parameters."""
     drivers = {d.name: d for d in model.drivers}
     parameters = {p.name: p for p in model.parameters}
-    timeline = Timeline()
     problems = []
     for i, lever in enumerate(spec.levers):
         where = f"levers[{i}]"
@@ -229,16 +248,11 @@ def _check_against_model(label: str, spec: ScenarioSpec | Scenario, model: Model
         low, high = parameters[name].bounds
         if not (math.isfinite(value) and low <= value <= high):
             problems.append(f"parameters.{name}: {value:g} is outside the allowed range {_range(low, high)}")
-    if not problems:
-        from .levers import drivers_out_of_bounds  # levers imports this module
-
-        problems = drivers_out_of_bounds(model, spec.levers, timeline)
-        problems += _levered_parameters_out_of_bounds(spec, parameters, system)
     if problems:
         raise ScenarioError(f"{label}: " + "; ".join(problems[:10]))
 
 
-def _levered_parameters_out_of_bounds(spec: ScenarioSpec, parameters: dict, system: System) -> list[str]:
+def _levered_parameters_out_of_bounds(spec: Scenario, parameters: dict, system: System, own: int) -> list[str]:
     """Parameters that ``scale`` or ``add`` levers would push outside their bounds at some time.
 
     The levers on a parameter act in order on its value in each window between
@@ -249,13 +263,14 @@ def _levered_parameters_out_of_bounds(spec: ScenarioSpec, parameters: dict, syst
     for name in sorted({lever.lever for lever in spec.levers if lever.lever in parameters}):
         starts = {spec.parameters.get(name, parameters[name].value)}
         starts |= set(system.parameter_draws(name) or ())
-        problem = _first_out_of_bounds(spec.levers, name, sorted(starts), parameters[name].bounds)
+        problem = _first_out_of_bounds(spec.levers, name, sorted(starts), parameters[name].bounds, own)
         if problem:
             problems.append(problem)
     return problems
 
 
-def _first_out_of_bounds(levers, name: str, starts: list[float], bounds: tuple[float, float]) -> str | None:
+def _first_out_of_bounds(levers, name: str, starts: list[float], bounds: tuple[float, float], own: int
+                         ) -> str | None:  # fmt: skip
     mine = [(i, lever) for i, lever in enumerate(levers) if lever.lever == name]
     times = sorted({t for _, lever in mine for t in (lever.start, lever.until) if t is not None})
     for t in times:
@@ -266,9 +281,14 @@ def _first_out_of_bounds(levers, name: str, starts: list[float], bounds: tuple[f
                 kind, amount = lever.action
                 value = amount if kind == "set" else value * amount if kind == "scale" else value + amount
                 if not (math.isfinite(value) and bounds[0] <= value <= bounds[1]):
-                    return (f"levers[{i}].{kind}: {amount:g} takes {name} from {start:g} to {value:g}, "
+                    return (f"{lever_label(i, own)}.{kind}: {amount:g} takes {name} from {start:g} to {value:g}, "
                             f"outside its range {_range(*bounds)}")
     return None
+
+
+def lever_label(i: int, own: int) -> str:
+    """How a message names lever ``i`` of a resolved scenario whose own levers start at ``own``."""
+    return f"levers[{i - own}]" if i >= own else f"a base's lever {i}"
 
 
 def _range(low: float, high: float) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..model.definition import Model
 from ..model.timeline import Timeline
-from . import Scenario
+from . import Scenario, lever_label
 from .schema import LeverSpec
 
 
@@ -104,9 +104,10 @@ def compile_inputs(
     return Inputs(timeline, drivers, values, schedules)
 
 
-def drivers_out_of_bounds(model: Model, levers: list[LeverSpec], timeline: Timeline) -> list[str]:
+def drivers_out_of_bounds(model: Model, levers: list[LeverSpec], timeline: Timeline, own: int = 0) -> list[str]:
     """Levers that take a driver's series (from its knots) outside its bounds, in the order they act, as
-    ``levers[i].scale: 3 takes refugee_status to 3, outside its range [0, 1]``."""
+    ``levers[i].scale: 3 takes refugee_status to 3, outside its range [0, 1]`` (``i`` counted from ``own``, where
+    a scenario's own levers follow its bases')."""
     series: dict[str, np.ndarray] = {}
     problems = []
     for i, lever in enumerate(levers):
@@ -121,8 +122,8 @@ def drivers_out_of_bounds(model: Model, levers: list[LeverSpec], timeline: Timel
         outside = values[window][~((values[window] >= low) & (values[window] <= high))]
         if outside.size:
             bounds = f"[{low:g}, {high:g}]" if np.isfinite(high) else f"{low:g} or more"
-            problems.append(f"levers[{i}].{kind}: {amount:g} takes {lever.lever} to {outside[0]:g}, outside its "
-                            f"range {bounds}")  # fmt: skip
+            problems.append(f"{lever_label(i, own)}.{kind}: {amount:g} takes {lever.lever} to {outside[0]:g}, "
+                            f"outside its range {bounds}")  # fmt: skip
             np.clip(values, low, high, out=values)
     return problems
 

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ....backends.compiled import one_thread
 from ....errors import RunError
 from ....limits import MAX_SAMPLER_SEED
 from ....store import claim_folder
@@ -132,7 +133,7 @@ class Evaluator:
         self.model_index = [space.names.index(n) for n in space.model_names]
         self.sigma_index = space.names.index(SIGMA_ARRIVALS)
         self.step_index = [space.names.index(n) for n in LATENT_STEPS]
-        self._pool = ProcessPoolExecutor(workers) if workers > 1 and client is None else None
+        self._pool = ProcessPoolExecutor(workers, initializer=one_thread) if workers > 1 and client is None else None
         self.calls = 0
         self.evaluations = 0
 
@@ -231,7 +232,8 @@ def calibrate(
     else:
         import multiprocessing
 
-        with multiprocessing.Manager() as manager, ProcessPoolExecutor(min(workers, settings.chains)) as pool:
+        with (multiprocessing.Manager() as manager,
+              ProcessPoolExecutor(min(workers, settings.chains), initializer=one_thread) as pool):
             queue = manager.Queue()
             futures = [pool.submit(run, *job, queue) for job in jobs]
             _follow(queue, futures, settings, progress)
