@@ -1,5 +1,14 @@
 """refuge's exceptions: library code raises these; only the CLI turns them into messages."""
 
+import difflib
+from collections.abc import Iterable
+
+
+def did_you_mean(name: object, known: Iterable[str]) -> str:
+    """``"; did you mean 'attempt_base'?"`` for a misspelt name, the closest of ``known``; empty if none is close."""
+    close = difflib.get_close_matches(str(name), list(known), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
 
 class RefugeError(Exception):
     """Base of every error refuge raises on purpose."""

@@ -20,7 +20,6 @@ can be kept when a long run is interrupted.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterator, Mapping
 from numbers import Integral
 
@@ -31,7 +30,7 @@ from .backends import get_backend
 from .backends.compiled import PARALLEL_MEMBERS, parallel_and_serial
 from .backends.moves import apply_counts
 from .backends.random import member_keys
-from .errors import RunError
+from .errors import RunError, did_you_mean
 from .limits import MAX_MEMBERS, MAX_SEED
 from .model.definition import DriverView, Model, ParameterView
 from .model.timeline import Timeline
@@ -355,10 +354,8 @@ def _check_parameters(parameters: Mapping[str, object], model: Model, members: i
     known = {p.name: p for p in model.parameters}
     for name, value in parameters.items():
         if name not in known:
-            close = difflib.get_close_matches(str(name), list(known), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise RunError(f"parameters: {str(name)[:40]!r} is not a parameter of the model{hint} "
-                           "(see 'refuge parameters')")  # fmt: skip
+            raise RunError(f"parameters: {str(name)[:40]!r} is not a parameter of the model"
+                           f"{did_you_mean(name, known)} (see 'refuge parameters')")  # fmt: skip
         try:
             array = np.asarray(value, dtype=float)
         except (TypeError, ValueError):

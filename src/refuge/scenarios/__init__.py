@@ -19,7 +19,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from .. import safe_yaml
-from ..errors import ScenarioError
+from ..errors import ScenarioError, did_you_mean
 from ..model.definition import Model
 from ..model.timeline import Timeline
 from ..systems import System, get_system
@@ -134,8 +134,7 @@ def _read(ref: str, system: System, relative_to: Path | None, *, is_base: bool =
         raise ScenarioError(f"{ref!r}: not a usable path ({err.strerror})") from None
     if exists:
         return str(path), safe_yaml.read(path, str(path), ScenarioError)
-    close = difflib.get_close_matches(ref, names, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(ref, names)
     raise ScenarioError(
         f"{ref!r} is neither a built-in scenario ({', '.join(names)}) nor a scenario file that exists{hint}"
     )
@@ -168,9 +167,7 @@ def _describe(error: dict) -> str:
         if not _FIELD_LIKE.fullmatch(field):  # a line of some other file: say so without quoting it
             where = path.removesuffix(field).removesuffix(".") or "top level"
             return f"{where}: a key that is no field name (is this a scenario file?)"
-        close = difflib.get_close_matches(field, _FIELDS.get(len(error["loc"]), ()), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        return f"{path}: unknown field{hint}"
+        return f"{path}: unknown field{did_you_mean(field, _FIELDS.get(len(error['loc']), ()))}"
     shown = error.get("input")
     if isinstance(shown, dict | list):
         return f"{path}: {message}"
@@ -241,9 +238,8 @@ def _check_against_model(label: str, spec: ScenarioSpec | Scenario, model: Model
             problems.append(f"{where}.set: {value:g} is outside {lever.lever}'s range {_range(low, high)}")
     for name, value in spec.parameters.items():
         if name not in parameters:
-            close = difflib.get_close_matches(name, list(parameters), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            problems.append(f"parameters.{_cut(name)}: not a parameter of the model{hint} (see 'refuge parameters')")
+            problems.append(f"parameters.{_cut(name)}: not a parameter of the model{did_you_mean(name, parameters)} "
+                            "(see 'refuge parameters')")
             continue
         low, high = parameters[name].bounds
         if not (math.isfinite(value) and low <= value <= high):

@@ -12,14 +12,13 @@ imported only when asked for, so an engine module never imports one.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from importlib import import_module
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from ..errors import RunError
+from ..errors import RunError, did_you_mean
 
 if TYPE_CHECKING:
     import numpy as np
@@ -105,9 +104,8 @@ def get_system(name: str | System | None = None) -> System:
     if not isinstance(name, str):
         return name
     if name not in _MODULES:
-        close = difflib.get_close_matches(name, list(_MODULES), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise RunError(f"system {name!r} is not known{hint}; choose one of {', '.join(_MODULES)}")
+        raise RunError(f"system {name!r} is not known{did_you_mean(name, _MODULES)}; choose one of "
+                       f"{', '.join(_MODULES)}")
     return import_module(_MODULES[name]).SYSTEM
 
 

@@ -8,13 +8,12 @@ the served system's name (``refuge serve --system``; the North Korean one by def
 
 from __future__ import annotations
 
-import difflib
 import math
 from functools import cache
 
 import yaml
 
-from ..errors import RefugeError, ScenarioError
+from ..errors import RefugeError, ScenarioError, did_you_mean
 from ..scenarios import Scenario, builtin_names, scenario_from_text
 from ..scenarios.schema import describe_date, lever_in_words, parameter_in_words
 from ..systems import get_system
@@ -84,9 +83,8 @@ def check_fields(fields: dict, allowed: tuple[str, ...], where: str, error: type
     """A misspelt field of a request is an error naming it, not a value silently left at its default."""
     for key in fields:
         if key not in allowed:
-            close = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise error(f"{where}: {str(key)[:40]!r} is not a field{hint}; allowed: {', '.join(allowed)}")
+            raise error(f"{where}: {str(key)[:40]!r} is not a field{did_you_mean(key, allowed)}; allowed: "
+                        f"{', '.join(allowed)}")
 
 
 def to_yaml(form: object) -> str:

@@ -16,7 +16,6 @@ member's latent path continued by its random walk after the record ends.
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass, field
 from functools import cache
@@ -27,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ....backends.random import decision_id, member_normals
-from ....errors import DataError
+from ....errors import DataError, did_you_mean
 from ....model.timeline import Timeline
 from .. import north_korea
 from ..drivers import LATENT
@@ -150,9 +149,8 @@ def _read_samples(csv: Path, provenance: dict) -> pd.DataFrame:
     bounds = {p.name: p.bounds for p in north_korea().parameters} | {n: (p.low, p.high) for n, p in OBSERVATION.items()}
     for column in samples.columns:
         if column not in bounds:
-            close = difflib.get_close_matches(column, list(bounds), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise DataError(f"{csv}, header, field {column!r}: not a parameter of the model{hint}")
+            raise DataError(f"{csv}, header, field {column!r}: not a parameter of the model"
+                            f"{did_you_mean(column, bounds)}")
     sampled = provenance.get("parameters") if isinstance(provenance, dict) else None
     observed = [n for n in OBSERVATION if not isinstance(sampled, list) or n in sampled]
     missing = [n for n in (*required, *observed) if n not in samples.columns]
