@@ -35,7 +35,7 @@ from .limits import MAX_MEMBERS, MAX_SEED
 from .model.definition import DriverView, Model, ParameterView
 from .model.timeline import Timeline
 from .results import Results
-from .scenarios import Scenario, check_scenario, load_scenario
+from .scenarios import Scenario, check_scenario, describe_range, load_scenario
 from .scenarios.levers import compile_inputs
 from .systems import System, get_system
 
@@ -180,11 +180,10 @@ def iterate_blocks(
         if np.shape(path) != (members, len(timeline.years)):
             raise RunError(f"path of driver {name!r} has shape {np.shape(path)}; allowed: (members, years) = "
                            f"({members}, {len(timeline.years)})")
-        low, high = model.driver(name).bounds
-        values = np.asarray(path, dtype=float)
-        outside = values[~(np.isfinite(values) & (values >= low) & (values <= high))]
-        if outside.size:
-            raise RunError(f"path of driver {name!r}: {outside.flat[0]:g} is outside its range [{low:g}, {high:g}]")
+        bounds = model.driver(name).bounds
+        outside = _first_outside(np.asarray(path, dtype=float), bounds)
+        if outside is not None:
+            raise RunError(f"path of driver {name!r}: {outside:g} is outside its range {describe_range(*bounds)}")
     for first in range(0, members, block):
         count = min(block, members - first)
         if first in skip:
@@ -223,9 +222,10 @@ def simulate(model: Model, inputs, backend, members: int, progress: Progress | N
     stocks = np.zeros((members, periods, len(model.stocks), model.strata.size), dtype=backend.dtype)
     clock = Clock(model, members) if model.clock_stocks else None
     carried = np.zeros(flows.shape) if clock else None
-    moved = np.zeros(flows.shape[:1] + flows.shape[2:], dtype=backend.dtype)
-    period_moved = np.zeros_like(moved)  # the period's totals so far, kept whole: flows[:, period] is strided
-    before = np.empty_like(state)
+    if clock is not None:  # the step's moves, the period's so far and the state before: what the clock reads
+        moved = np.zeros(flows.shape[:1] + flows.shape[2:], dtype=backend.dtype)
+        period_moved = np.zeros_like(moved)  # the period's totals so far, kept whole: flows[:, period] is strided
+        before = np.empty_like(state)
     span = max(1, min(timeline.steps, AHEAD_BYTES // (members * len(model.flows) * model.strata.size * 8)))
     if not model.reads_stocks and clock is None and getattr(backend, "takes_blocks", False):
         for first in range(0, timeline.steps, span):
@@ -363,20 +363,22 @@ def _check_parameters(parameters: Mapping[str, object], model: Model, members: i
         if array.ndim and array.shape not in ((members,), (members, 1)):
             raise RunError(f"parameters: {name!r} has shape {array.shape}; allowed: one value, or one for each of "
                            f"the {members} members")  # fmt: skip
-        low, high = known[name].bounds
-        outside = array[~(np.isfinite(array) & (array >= low) & (array <= high))]
-        if outside.size:
-            raise RunError(f"parameters: {name!r} = {outside.flat[0]:g} is outside its range [{low:g}, {high:g}]")
+        outside = _first_outside(array, known[name].bounds)
+        if outside is not None:
+            raise RunError(f"parameters: {name!r} = {outside:g} is outside its range "
+                           f"{describe_range(*known[name].bounds)}")
+
+
+def _first_outside(values: np.ndarray, bounds: tuple[float, float]) -> float | None:
+    """The first of ``values`` that is not finite or lies outside ``bounds``; ``None`` if all are inside."""
+    low, high = bounds
+    outside = values[~(np.isfinite(values) & (values >= low) & (values <= high))]
+    return float(outside.flat[0]) if outside.size else None
 
 
 def _per_member(parameters: Mapping[str, float | np.ndarray], members: int) -> dict[str, float | np.ndarray]:
     out: dict[str, float | np.ndarray] = {}
     for name, value in parameters.items():
         array = np.asarray(value, dtype=float)
-        if array.ndim == 0:
-            out[name] = float(array)
-        elif array.shape[0] != members:
-            raise RunError(f"parameter {name!r} has {array.shape[0]} values for {members} members")
-        else:
-            out[name] = array.reshape(members, 1)
+        out[name] = float(array) if array.ndim == 0 else array.reshape(members, 1)  # shapes: _check_parameters
     return out

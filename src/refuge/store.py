@@ -441,8 +441,7 @@ def claim_folder(out: Path | str, kind: str, settings: dict, own: tuple[str, ...
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise RunError(f"--out {out}: the folder cannot be created ({err.strerror})") from None
-    write_text(out / WORKING_MARK, json.dumps({"format": _WORKING_FORMAT, "kind": kind, "settings": settings},
-                                              indent=2, sort_keys=True) + "\n")  # fmt: skip
+    _write_mark(out, {"format": _WORKING_FORMAT, "kind": kind, "settings": settings})
     return out
 
 
@@ -458,7 +457,7 @@ def seal_folder(out: Path, own: tuple[str, ...]) -> None:
         return
     files = {p.name: [p.stat().st_size, sha256(p)] for p in sorted(out.iterdir())
              if p.name != WORKING_MARK and p.is_file() and any(fnmatch.fnmatch(p.name, o) for o in own)}  # fmt: skip
-    write_text(out / WORKING_MARK, json.dumps({**mark, "files": files}, indent=2, sort_keys=True) + "\n")
+    _write_mark(out, {**mark, "files": files})
 
 
 def check_sealed(out: Path) -> None:
@@ -469,6 +468,10 @@ def check_sealed(out: Path) -> None:
     if changed:
         raise RunError(f"--out {out}: {', '.join(changed[:5])} changed since refuge wrote it; move it away or "
                        "choose another --out")  # fmt: skip
+
+
+def _write_mark(folder: Path, mark: dict) -> None:
+    write_text(folder / WORKING_MARK, json.dumps(mark, indent=2, sort_keys=True) + "\n")
 
 
 def _read_mark(path: Path) -> dict | None:
@@ -602,8 +605,7 @@ def add_derived(path: Path) -> None:
         return
     mark = _read_mark(path.parent / WORKING_MARK)
     if mark is not None and "files" in mark:
-        files = {**mark["files"], path.name: list(entry)}
-        write_text(path.parent / WORKING_MARK, json.dumps({**mark, "files": files}, indent=2, sort_keys=True) + "\n")
+        _write_mark(path.parent, {**mark, "files": {**mark["files"], path.name: list(entry)}})
 
 
 #: the names of the files a run may write into its folder (staging folders of killed runs hold these)

@@ -235,7 +235,7 @@ def _check_against_model(label: str, spec: ScenarioSpec | Scenario, model: Model
         kind, value = lever.action
         low, high = target.bounds
         if kind == "set" and not low <= value <= high:
-            problems.append(f"{where}.set: {value:g} is outside {lever.lever}'s range {_range(low, high)}")
+            problems.append(f"{where}.set: {value:g} is outside {lever.lever}'s range {describe_range(low, high)}")
     for name, value in spec.parameters.items():
         if name not in parameters:
             problems.append(f"parameters.{_cut(name)}: not a parameter of the model{did_you_mean(name, parameters)} "
@@ -243,7 +243,7 @@ def _check_against_model(label: str, spec: ScenarioSpec | Scenario, model: Model
             continue
         low, high = parameters[name].bounds
         if not (math.isfinite(value) and low <= value <= high):
-            problems.append(f"parameters.{name}: {value:g} is outside the allowed range {_range(low, high)}")
+            problems.append(f"parameters.{name}: {value:g} is outside the allowed range {describe_range(low, high)}")
     if problems:
         raise ScenarioError(f"{label}: " + "; ".join(problems[:10]))
 
@@ -278,7 +278,7 @@ def _first_out_of_bounds(levers, name: str, starts: list[float], bounds: tuple[f
                 value = amount if kind == "set" else value * amount if kind == "scale" else value + amount
                 if not (math.isfinite(value) and bounds[0] <= value <= bounds[1]):
                     return (f"{lever_label(i, own)}.{kind}: {amount:g} takes {name} from {start:g} to {value:g}, "
-                            f"outside its range {_range(*bounds)}")
+                            f"outside its range {describe_range(*bounds)}")
     return None
 
 
@@ -287,7 +287,8 @@ def lever_label(i: int, own: int) -> str:
     return f"levers[{i - own}]" if i >= own else f"a base's lever {i}"
 
 
-def _range(low: float, high: float) -> str:
+def describe_range(low: float, high: float) -> str:
+    """A driver's or parameter's range in messages: ``[0, 1]``, or ``0 or more`` without an upper bound."""
     return f"[{low:g}, {high:g}]" if math.isfinite(high) else f"{low:g} or more"
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..model.definition import Model
 from ..model.timeline import Timeline
-from . import Scenario, lever_label
+from . import Scenario, describe_range, lever_label
 from .schema import LeverSpec
 
 
@@ -108,10 +108,11 @@ def drivers_out_of_bounds(model: Model, levers: list[LeverSpec], timeline: Timel
     """Levers that take a driver's series (from its knots) outside its bounds, in the order they act, as
     ``levers[i].scale: 3 takes refugee_status to 3, outside its range [0, 1]`` (``i`` counted from ``own``, where
     a scenario's own levers follow its bases')."""
+    drivers = {d.name for d in model.drivers}
     series: dict[str, np.ndarray] = {}
     problems = []
     for i, lever in enumerate(levers):
-        if lever.lever not in {d.name for d in model.drivers}:
+        if lever.lever not in drivers:
             continue
         driver = model.driver(lever.lever)
         values = series.setdefault(lever.lever, driver.series(timeline))
@@ -121,9 +122,8 @@ def drivers_out_of_bounds(model: Model, levers: list[LeverSpec], timeline: Timel
         low, high = driver.bounds
         outside = values[window][~((values[window] >= low) & (values[window] <= high))]
         if outside.size:
-            bounds = f"[{low:g}, {high:g}]" if np.isfinite(high) else f"{low:g} or more"
             problems.append(f"{lever_label(i, own)}.{kind}: {amount:g} takes {lever.lever} to {outside[0]:g}, "
-                            f"outside its range {bounds}")  # fmt: skip
+                            f"outside its range {describe_range(low, high)}")  # fmt: skip
             np.clip(values, low, high, out=values)
     return problems
 

@@ -36,12 +36,11 @@ import numpy as np
 import pandas as pd
 
 from ....errors import RunError
-from ....limits import MAX_SAMPLER_SEED
 from ....store import claim_folder, seal_folder
 from ..evidence import Claim, arrivals, load_evidence, record_end
 from .likelihood import COLUMNS, simulate_posterior
 from .posterior import Posterior
-from .sampler import Settings, calibrate, check_sampler
+from .sampler import Settings, calibrate, check_sampler, check_seed
 
 ORIGINS = (2005, 2008, 2011, 2014, 2019)
 HORIZON = 5
@@ -160,8 +159,7 @@ def backtest(out: Path | str, *, origins: tuple[int, ...] = ORIGINS, budget: Bud
     if len(set(origins)) != len(origins):
         raise RunError(f"origins {list(origins)}: an origin is listed twice")
     check_sampler(budget.sampler)  # before the folder is claimed
-    if not 0 <= seed <= MAX_SAMPLER_SEED:
-        raise RunError(f"seed must be 0 to {MAX_SAMPLER_SEED:,} (the samplers take 32 bits), not {seed}")
+    check_seed(seed)
     settings = {"origins": sorted(origins), "budget": asdict(budget), "seed": seed}
     out = claim_folder(out, "backtest", settings, FILES, force=force)
     record = arrivals()["total"]

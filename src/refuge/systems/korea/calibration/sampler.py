@@ -51,6 +51,11 @@ def check_sampler(name: str) -> None:
         raise RunError(f"sampler must be one of {', '.join(SAMPLERS)}, not {name!r}")
 
 
+def check_seed(seed: int) -> None:
+    if not 0 <= seed <= MAX_SAMPLER_SEED:
+        raise RunError(f"seed must be 0 to {MAX_SAMPLER_SEED:,} (the samplers take 32 bits), not {seed}")
+
+
 @dataclass(frozen=True)
 class Settings:
     """What a calibration was asked for; a run or chain resumes only under the same settings (emcee's steps aside)."""
@@ -86,8 +91,7 @@ class Settings:
             raise RunError(f"until must be a year from 1995 to {record_end()} (the record's span), not {self.until}")
         if self.chains < 1:
             raise RunError(f"chains must be at least 1, not {self.chains}")
-        if not 0 <= self.seed <= MAX_SAMPLER_SEED:
-            raise RunError(f"seed must be 0 to {MAX_SAMPLER_SEED:,} (the samplers take 32 bits), not {self.seed}")
+        check_seed(self.seed)
         if self.sampler == "nautilus":
             for name, low in (("live", 100), ("effective", 100), ("samples", 100)):
                 if getattr(self, name) < low:
