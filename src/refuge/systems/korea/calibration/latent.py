@@ -102,19 +102,20 @@ def filter_paths(observations: Sequence[Observation], members: int, years: int,
     means, variances = np.empty((members, years, dims)), np.empty((members, years, dims, dims))
     loglik = np.zeros(members)
     diagonal = np.arange(dims)
-    for t in range(years):
-        if t:
-            p[:, diagonal, diagonal] += noise
-        for obs in by_year.get(t, ()):
-            h, slope = obs.predict(m)
-            ph = np.einsum("mij,mj->mi", p, slope)
-            s = np.einsum("mi,mi->m", slope, ph) + np.asarray(obs.sd, dtype=float) ** 2
-            v = obs.value - h
-            loglik += -0.5 * (_LOG_2PI + np.log(s) + v**2 / s)
-            gain = ph / s[:, None]
-            m = m + gain * v[:, None]
-            p = p - gain[:, :, None] * ph[:, None, :]
-        means[:, t], variances[:, t] = m, p
+    with np.errstate(over="ignore", invalid="ignore"):  # a walk run far off overflows: that member scores -inf
+        for t in range(years):
+            if t:
+                p[:, diagonal, diagonal] += noise
+            for obs in by_year.get(t, ()):
+                h, slope = obs.predict(m)
+                ph = np.einsum("mij,mj->mi", p, slope)
+                s = np.einsum("mi,mi->m", slope, ph) + np.asarray(obs.sd, dtype=float) ** 2
+                v = obs.value - h
+                loglik += -0.5 * (_LOG_2PI + np.log(s) + v**2 / s)
+                gain = ph / s[:, None]
+                m = m + gain * v[:, None]
+                p = p - gain[:, :, None] * ph[:, None, :]
+            means[:, t], variances[:, t] = m, p
     return Filtered(means, variances, np.where(np.isfinite(loglik), loglik, -np.inf))
 
 
