@@ -117,11 +117,42 @@ def test_demographics_files_are_checked(flee_folder):
         ({"simsetting.yml": "move_rules:\n  start_on_foot: true\n"}, r"field move_rules.start_on_foot: True is not"),
         ({"simsetting.yml": "move_rules:\n  camp_wieght: 5.0\n"},
          r"field move_rules.camp_wieght: not a setting Flee reads; did you mean 'camp_weight'\?"),
+        ({"simsetting.yml": "optimizations:\n  hasten: 10\n"},
+         r"field optimizations: not a section Flee reads; did you mean 'optimisations'\?"),
+        ({"simsetting.yml": "spawn_rules:\n  conflict_spawn_decay: [1.0, -1.0]\n"},
+         r"field spawn_rules.conflict_spawn_decay.1: -1.0 is not allowed"),
+        ({"source_data/data_layout.csv": "total,refugees.csv\nCc,c.csv\n"},
+         r"data_layout.csv, row 2, field name: 'Cc' is not a location of locations.csv; did you mean 'C'\?"),
+        ({"source_data/data_layout.csv": "total,refugees.csv\nC,c.csv\nC,c.csv\n"},
+         r"data_layout.csv, row 3, field name: 'C' is listed twice \(row 2 too\)"),
+        ({"source_data/data_layout.csv": "total,refugees.csv\nB,c.csv\n"}, r"data_layout.csv: names no camp"),
+        ({"source_data/c.csv": "2020-01-05,10\n2020-01-01,0\n"}, r"c.csv, row 2, field date: dates go backwards"),
+        ({"input_csv/sim_period.csv": "StartDate,2020-01-01\nLength,12\nLength,30\n"},
+         r"sim_period.csv, row 3, field Length: given twice \(row 2 too\)"),
+        ({"input_csv/conflicts.csv": "#Day, A, A\n" + "0, 1, 1\n" * 12}, r"conflicts.csv, row 1, field 'A': a column "
+                                                                          "named twice"),
+        ({"input_csv/closures.csv": "link,A,C,1,2\n"}, r"closures.csv, row 1, field name2: routes.csv has no link"),
+        ({"input_csv/routes.csv": "#name1,name2,distance,forced_redirection,max_move_speed\nA,B,50,,10\nB,C,120,,10\n"},
+         r"routes.csv, row 1, field max_move_speed: a link attribute Flee's rules read, not implemented"),
     ],
 )
 def test_a_bad_folder_gets_one_message_naming_file_row_and_field(flee_folder, changes, message):
     with pytest.raises(DataError, match=message):
         read_scenario(flee_folder(changes))
+
+
+def test_a_conflict_ends_where_its_intensity_falls_from_one_as_in_flee(flee_folder):
+    """Flee 3.1 removes a conflict zone on a day its intensity drops below 1e-6 from exactly 1 the day before."""
+    conflicts = "#Day, A, B\n" + "".join(f"{d}, {int(d < 5)}, {0.5 if d < 5 else 0}\n" for d in range(12))
+    s = read_scenario(flee_folder({"input_csv/conflicts.csv": conflicts}))
+    assert np.flatnonzero(s.ends[:, 0]).tolist() == [5]
+    assert not s.ends[:, 1].any()  # from 0.5 it does not end: Flee's quirk, kept
+    assert s.onsets[0, 1] == 0.5
+
+
+def test_sim_period_keys_are_read_in_any_case_as_flees_reader_lowercases_them(flee_folder):
+    s = read_scenario(flee_folder({"input_csv/sim_period.csv": "startdate,2020-01-01\nlength,7\n"}))
+    assert s.days == 7
 
 
 def test_settings_flee_does_not_read_are_ignored_as_flee_ignores_them(flee_folder):

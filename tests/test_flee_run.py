@@ -1,5 +1,8 @@
 """Flee's rules on refuge: people conserved, seeded, closures and capacity obeyed, Flee's out.csv and errors."""
 
+import csv
+import io
+import itertools
 import json
 import subprocess
 import sys
@@ -10,8 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from refuge.systems.flee.output import errors, flee_csv, plot_camps
+from refuge.errors import DataError
+from refuge.systems.flee.output import errors, flee_csv, plot_camps, write_run
 from refuge.systems.flee.reader import read_scenario
+from refuge.systems.flee.rules import Places
 from refuge.systems.flee.run import run_to_folder
 from refuge.systems.flee.simulate import schedule, simulate
 
@@ -77,6 +82,58 @@ def test_different_seeds_draw_different_people(flee_folder):
     s = read_scenario(flee_folder({"input_csv/sim_period.csv": "StartDate,2020-01-01\nLength,60\n",
                                    "source_data/c.csv": "2020-01-01,0\n2020-03-01,3000\n"}))  # fmt: skip
     assert not np.array_equal(simulate(s, seed=1).places, simulate(s, seed=2).places)
+
+
+def test_a_conflict_that_ends_makes_its_place_a_town(flee_folder):
+    conflicts = "#Day, A, B\n" + "".join(f"{d}, 1, {int(d < 3)}\n" for d in range(12))
+    s = read_scenario(flee_folder({"input_csv/conflicts.csv": conflicts}))
+    places = Places.start(s)
+    places.change_conflicts(0)
+    assert places.conflict[1] == 1.0 and places.spawn_weights(0)[1] == 0  # B has no population to spawn from
+    assert places.change_conflicts(3)
+    assert places.conflict[1] == -1.0 and places.base_chance[1] == s.settings.rules().default_movechance
+    assert places.conflict[0] == 1.0
+
+
+def test_a_chain_of_markers_is_walked_to_its_end_however_long(flee_folder):
+    """Markers do not count towards awareness, so Flee reaches the town at the end of any chain of them."""
+    markers = [f"M{i}" for i in range(8)]
+    places = "".join(f"{m},r,Home,0,0,marker,,\n" for m in markers) + "T,r,Home,0,0,town,,\n"
+    chain = ["A", *markers, "T"]
+    links = "".join(f"{a},{b},10,\n" for a, b in itertools.pairwise(chain))
+    s = read_scenario(flee_folder({"input_csv/locations.csv": lambda t: t + places,
+                                   "input_csv/routes.csv": lambda t: t + links}))  # fmt: skip
+    found = Places.start(s).routes()
+    a, t = s.network.index("A"), s.network.index("T")
+    ends = found.end[found.start[a] : found.start[a + 1]]
+    assert t in ends
+    k = found.start[a] + list(ends).index(t)
+    assert found.km[k] == 90.0 and list(found.path[k][found.path[k] >= 0]) == [s.network.index(p) for p in chain[1:]]
+
+
+def test_taking_more_people_from_a_place_than_live_there_is_refused(flee_folder):
+    few = {"input_csv/locations.csv": lambda t: t.replace("conflict_zone,0,1000", "conflict_zone,0,30"),
+           "simsetting.yml": "spawn_rules:\n  take_from_population: true\n"}  # fmt: skip
+    with pytest.raises(DataError, match=r"locations.csv, field population: on day \d+, \d+ people leave 'A', where "):
+        simulate(read_scenario(flee_folder(few)), seed=0)
+    enough = simulate(read_scenario(flee_folder({**few, "input_csv/locations.csv": lambda t: t}, name="enough")))
+    assert enough.total[-1] > 0
+
+
+def test_a_camp_name_with_a_comma_is_quoted_in_out_csv(flee_folder):
+    renamed = {"input_csv/locations.csv": lambda t: t.replace("C,rc", '"Camp, North",rc'),
+               "input_csv/routes.csv": lambda t: t.replace("B,C,", 'B,"Camp, North",'),
+               "source_data/data_layout.csv": 'total,refugees.csv\n"Camp, North",c.csv\n'}  # fmt: skip
+    rows = list(csv.reader(io.StringIO(flee_csv(simulate(read_scenario(flee_folder(renamed)), seed=0)))))
+    assert rows[0][2:5] == ["Camp, North sim", "Camp, North data", "Camp, North error"]
+    assert {len(row) for row in rows} == {len(rows[0])}
+
+
+def test_the_mean_backends_people_are_rounded_not_cut_in_errors_json(flee_folder, tmp_path):
+    run = simulate(read_scenario(flee_folder()), seed=0, backend="mean")
+    write_run(run, tmp_path)
+    summary = json.loads((tmp_path / "errors.json").read_text())
+    assert summary["people_at_end"] == round(float(run.total[-1])) and isinstance(summary["agent_steps"], int)
 
 
 def test_a_closed_link_is_not_crossed_and_reopens(flee_folder):

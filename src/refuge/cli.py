@@ -128,8 +128,9 @@ def flee(
 
     folder = out or Path("out") / f"flee-{path.resolve().name}"
     measured = run_to_folder(path, folder, seed=seed, backend=backend, force=force)
+    scale = f", each standing for {measured['hasten']} (hasten)" if measured["hasten"] > 1 else ""
     console.print(f"{measured['scenario']} ({measured['backend']}, seed {measured['seed']}): "
-                  f"{measured['people_at_end']:,} people after {measured['days']} days")  # fmt: skip
+                  f"{measured['people_at_end']:,} people after {measured['days']} days{scale}")  # fmt: skip
     table = Table()
     table.add_column("ARD", justify="right")
     table.add_column("ARD rescaled", justify="right")

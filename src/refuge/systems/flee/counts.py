@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,12 +89,13 @@ def read_series(path: Path, start: dt.date, hasten: int) -> Series:
                             "allowed: a whole number of people") from None  # fmt: skip
         if count < 0:
             raise DataError(f"{path}, row {number}, field count: {count} is not allowed; allowed: 0 or more")
+        if days and (when - start).days < days[-1]:
+            raise DataError(f"{path}, row {number}, field date: dates go backwards ({row[0].strip()} after a later "
+                            "one); allowed: rows in date order")  # fmt: skip
         days.append(float((when - start).days))
         values.append(count / hasten)
     if not days:
         raise DataError(f"{path}: no dated counts; allowed: rows of YYYY-MM-DD,count")
-    if any(b < a for a, b in itertools.pairwise(days)):
-        raise DataError(f"{path}: dates go backwards; allowed: rows in date order")
     return Series(np.array(days), np.array(values))
 
 

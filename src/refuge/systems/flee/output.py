@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,7 +49,8 @@ def write_run(run: FleeRun, folder: Path, figure: Figure | None = None) -> None:
     scenario = run.scenario
     (folder / "out.csv").write_text(flee_csv(run), encoding="utf-8")
     summary = {**errors(run), "scenario": scenario.name, "backend": run.backend, "seed": run.seed,
-               "days": scenario.days, "people_at_end": int(run.total[-1]), "agent_steps": run.agent_steps}  # fmt: skip
+               "days": scenario.days, "hasten": scenario.hasten, "people_at_end": round(float(run.total[-1])),
+               "agent_steps": round(float(run.agent_steps))}  # fmt: skip
     (folder / "errors.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     _places_table(run, folder / "places.csv")
     plot_camps(run, folder / "camps.png", figure)
@@ -64,10 +66,12 @@ def flee_csv(run: FleeRun) -> str:
     """``out.csv`` as Flee's ``run.py`` prints it (the ``mean`` backend's expected people rounded to whole ones)."""
     scenario = run.scenario
     names = [scenario.network.places[c] for c in scenario.camps]
-    header = "Day,Date," + "".join(f"{n} sim,{n} data,{n} error," for n in names)
-    header += ("Total error,refugees in camps (UNHCR),total refugees (simulation),raw UNHCR refugee count,"
-               "refugees in camps (simulation),refugee_debt")  # fmt: skip
-    lines = [header]
+    columns = ["Day", "Date", *(f"{n} {what}" for n in names for what in ("sim", "data", "error"))]
+    columns += ["Total error", "refugees in camps (UNHCR)", "total refugees (simulation)", "raw UNHCR refugee count",
+                "refugees in camps (simulation)", "refugee_debt"]  # fmt: skip
+    header = io.StringIO()
+    csv.writer(header, lineterminator="").writerow(columns)  # a camp's name may hold a comma: quoted, as CSV quotes
+    lines = [header.getvalue()]
     sims, data, total, plan = run.camps, scenario.camp_data, run.total, run.schedule
     for t, date in enumerate(_dates(run)):
         cells = [str(t), date]

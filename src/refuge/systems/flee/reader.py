@@ -23,10 +23,10 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from ... import safe_yaml
-from ...errors import DataError
+from ...errors import DataError, did_you_mean
 from ...model.network import Network
 from .counts import Series, merged, read_series
-from .schema import FLEE_KEYS, UNSUPPORTED, ClosureRow, LocationRow, RouteRow, Settings
+from .schema import FLEE_KEYS, FLEE_SECTIONS, LINK_ATTRIBUTES, UNSUPPORTED, ClosureRow, LocationRow, RouteRow, Settings
 
 #: a conflict intensity below this is no conflict (Flee's threshold)
 NO_CONFLICT = 1e-6
@@ -57,6 +57,7 @@ class FleeScenario:
     population: np.ndarray  # (places,) int: people living there (towns, conflict zones), divided by hasten
     capacity: np.ndarray  # (places,) int: a camp's capacity, divided by hasten; -1: none
     onsets: np.ndarray  # (days, places) float: conflict intensity starting that day, 0 for none
+    ends: np.ndarray  # (days, places) bool: a conflict ending that day (the place becomes a town)
     closures: tuple[Closure, ...]
     camps: tuple[int, ...]  # places scored against UNHCR counts (camps with counts), in locations.csv order
     camp_data: np.ndarray  # (days, camps) int: the UNHCR counts each day
@@ -85,6 +86,7 @@ def read_scenario(folder: str | Path) -> FleeScenario:
     rows = _rows(inputs / "locations.csv", LocationRow, columns, 7)
     places = _places(inputs / "locations.csv", rows)
     routes = _rows(inputs / "routes.csv", RouteRow, ("name1", "name2", "distance", "forced_redirection"), 3)
+    _refuse_link_attributes(inputs / "routes.csv")
     for number, route in routes:
         for field in ("name1", "name2"):
             _known(inputs / "routes.csv", number, field, getattr(route, field), places)
@@ -92,15 +94,18 @@ def read_scenario(folder: str | Path) -> FleeScenario:
             raise DataError(f"{inputs / 'routes.csv'}, row {number}, field name2: a link from {route.name1[:40]!r} to "
                             "itself; allowed: two different locations")  # fmt: skip
     network = Network.build(list(places), [(r.name1, r.name2, r.distance) for _, r in routes])
-    closures = _closures(inputs / "closures.csv", places, {row.country for _, row in rows})
-    onsets = _onsets(inputs / "conflicts.csv", rows, places, days)
+    closures = _closures(inputs / "closures.csv", places, {row.country for _, row in rows}, network)
+    onsets, ends = _conflicts(inputs / "conflicts.csv", rows, places, days)
     kind = tuple(_start_kind(row) for _, row in rows)
     scaled = np.array([-1 if row.population is None else row.population // hasten for _, row in rows])
     camps_at_start = [i for i, k in enumerate(kind) if k == "camp"]
-    series = _layout(source, start, hasten)
+    series = _layout(source, start, hasten, places)
     series = _corrections(inputs / "registration_corrections.csv", series, start)
     _demographics(inputs)
     scored = tuple(i for i in camps_at_start if rows[i][1].name in series)
+    if not scored:
+        raise DataError(f"{source / 'data_layout.csv'}: names no camp of locations.csv; allowed: at least "
+                        "one camp with UNHCR counts (the people who leave each day are the rise in their counts)")
     home = rows[0][1].country or "unknown"
     return FleeScenario(
         folder=folder, start=start, days=days, settings=settings, network=network, kind=kind,
@@ -109,9 +114,8 @@ def read_scenario(folder: str | Path) -> FleeScenario:
         foreign=np.array([(row.country or "unknown") != home for _, row in rows]),
         population=np.where(np.array(kind) == "camp", 0, np.maximum(scaled, 0)),
         capacity=np.where(np.array(kind) == "camp", scaled, -1),
-        onsets=onsets, closures=closures, camps=scored,
-        camp_data=np.stack([series[network.places[c]].daily(days) for c in scored], axis=1)
-        if scored else np.zeros((days, 0), dtype=np.int64),
+        onsets=onsets, ends=ends, closures=closures, camps=scored,
+        camp_data=np.stack([series[network.places[c]].daily(days) for c in scored], axis=1),
         total=series["total"].daily(days),
     )  # fmt: skip
 
@@ -122,6 +126,10 @@ def _settings(path: Path) -> Settings:
     data = safe_yaml.load(safe_yaml.read(path, str(path)), str(path)) or {}
     if not isinstance(data, dict):
         raise DataError(f"{path}: a mapping of spawn_rules, move_rules and optimisations is needed")
+    for section in data:
+        close = [] if section in FLEE_SECTIONS else difflib.get_close_matches(str(section), FLEE_SECTIONS, 1, 0.8)
+        if close:
+            raise DataError(f"{path}, field {section}: not a section Flee reads; did you mean {close[0]!r}?")
     for section, known in FLEE_KEYS.items():
         part = data.get(section)
         for key in part if isinstance(part, dict) else ():
@@ -145,9 +153,14 @@ def _settings(path: Path) -> Settings:
 
 def _period(path: Path) -> tuple[dt.date, int]:
     found = {}
+    names = {"startdate": "StartDate", "length": "Length"}  # Flee's reader lowercases them
     for number, row in _csv(path):
-        if len(row) >= 2 and row[0].strip() in ("StartDate", "Length"):
-            found[row[0].strip()] = (number, row[1].strip())
+        key = names.get(row[0].strip().lower()) if len(row) >= 2 else None
+        if key in found:
+            raise DataError(f"{path}, row {number}, field {key}: given twice (row {found[key][0]} too); "
+                            "allowed: one row")  # fmt: skip
+        if key:
+            found[key] = (number, row[1].strip())
     if set(found) != {"StartDate", "Length"}:
         raise DataError(f"{path}: needs a StartDate,YYYY-MM-DD row and a Length,<days> row")
     try:
@@ -210,6 +223,19 @@ def _rows(path: Path, schema: type[BaseModel], fields: tuple[str, ...], least: i
     return out
 
 
+def _refuse_link_attributes(path: Path) -> None:
+    """Link attributes Flee's rules read (a link's own speed, walking) are refused by name, not ignored."""
+    rows = _csv_with_header(path, required=False)
+    if not rows or not rows[0][1][0].lstrip().startswith("#"):
+        return
+    number, header = rows[0]
+    for name in (h.strip() for h in header[4:]):
+        if name in LINK_ATTRIBUTES:
+            raise DataError(f"{path}, row {number}, field {name}: a link attribute Flee's rules read, not "
+                            "implemented in refuge; allowed: the columns name1, name2, distance, forced_redirection "
+                            "and attributes no rule reads")  # fmt: skip
+
+
 def _known(path: Path, number: int, field: str, name: str, names) -> None:
     if name not in names:
         raise DataError(f"{path}, row {number}, field {field}: {name[:40]!r} is not a location in locations.csv")
@@ -234,7 +260,7 @@ def _start_kind(row: LocationRow) -> str:
     return "town" if row.kind == "default" else row.kind
 
 
-def _closures(path: Path, places: dict[str, int], countries: set[str]) -> tuple[Closure, ...]:
+def _closures(path: Path, places: dict[str, int], countries: set[str], network: Network) -> tuple[Closure, ...]:
     if not path.exists():
         return ()
     rows = _rows(path, ClosureRow, ("closure_type", "name1", "name2", "closure_start", "closure_end"), 5,
@@ -248,27 +274,41 @@ def _closures(path: Path, places: dict[str, int], countries: set[str]) -> tuple[
                 what = "a country" if row.closure_type == "country" else "a location"
                 raise DataError(f"{path}, row {number}, field {field}: {getattr(row, field)[:40]!r} is not {what} "
                                 "of locations.csv")  # fmt: skip
+        if row.closure_type == "link" and places[row.name2] not in network.head[network.arcs_from(places[row.name1])]:
+            raise DataError(f"{path}, row {number}, field name2: routes.csv has no link from {row.name1[:40]!r} to "
+                            f"{row.name2[:40]!r}; allowed: the two ends of a link")  # fmt: skip
         out.append(Closure(row.closure_type, row.name1, row.name2, row.closure_start, row.closure_end))
     return tuple(out)
 
 
-def _onsets(path: Path, rows, places: dict[str, int], days: int) -> np.ndarray:
-    """Conflict intensity starting each day at each place: from ``conflicts.csv``, else ``conflict_date``."""
-    onsets = np.zeros((days, len(places)))
+def _conflicts(path: Path, rows, places: dict[str, int], days: int) -> tuple[np.ndarray, np.ndarray]:
+    """Conflict intensity starting each day at each place, and the conflicts ending each day: from
+    ``conflicts.csv``, else every conflict starts on its ``conflict_date`` and none ends.
+
+    As Flee 3.1 (``AddNewConflictZones``): a conflict starts on a day its intensity rises above
+    :data:`NO_CONFLICT` from below it (or on day 0), and ends on a day it falls below from exactly 1.
+    """
+    onsets, ends = np.zeros((days, len(places))), np.zeros((days, len(places)), dtype=bool)
     if not path.exists():
         for _, row in rows:
             if row.kind == "conflict" and 0 < row.conflict_date < days:
                 onsets[row.conflict_date, places[row.name]] = 1.0
-        return onsets
+        return onsets, ends
     table = _csv_with_header(path)
     header = table[0][1]
     names = [h.strip() for h in header[1:]]
     while names and names[-1] == "":
         names.pop()
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise DataError(f"{path}, row {table[0][0]}, field {name[:40]!r}: a column named twice; allowed: one "
+                            "column a location")  # fmt: skip
     series = table[1:]
     if len(series) < days:
         raise DataError(f"{path}: {len(series)} days of conflict intensities; the run has {days} "
                         "(sim_period.csv Length); allowed: a row for every day")  # fmt: skip
+    known = np.array([name in places for name in names], dtype=bool)  # Flee too skips a place it does not know
+    where = np.array([places.get(name, 0) for name in names], dtype=np.int64)[known]
     previous = np.zeros(len(names))
     for day, (number, row) in enumerate(series[:days]):
         if len(row) <= len(names):
@@ -276,14 +316,14 @@ def _onsets(path: Path, rows, places: dict[str, int], days: int) -> np.ndarray:
                             f"{len(names)} locations of the header")  # fmt: skip
         values = np.array([_intensity(path, number, name, row[i + 1]) for i, name in enumerate(names)])
         starting = (values > NO_CONFLICT) & ((previous < NO_CONFLICT) | (day == 0))
-        for i in np.flatnonzero(starting):
-            if names[i] in places:  # Flee too names and skips a conflict at a place it does not know
-                onsets[day, places[names[i]]] = values[i]
+        ending = (values < NO_CONFLICT) & (previous == 1.0) & (day > 0)
+        onsets[day, where] = np.where(starting, values, 0.0)[known]
+        ends[day, where] = ending[known]
         previous = values
-    return onsets
+    return onsets, ends
 
 
-def _csv_with_header(path: Path) -> list[tuple[int, list[str]]]:
+def _csv_with_header(path: Path, required: bool = True) -> list[tuple[int, list[str]]]:
     """Rows with line numbers, the ``#`` header kept first (``conflicts.csv`` names its columns in it)."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
@@ -291,18 +331,27 @@ def _csv_with_header(path: Path) -> list[tuple[int, list[str]]]:
             rows = [(reader.line_num, row) for row in reader if row and any(c.strip() for c in row)]
     except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise DataError(f"{path}: cannot be read ({err})") from None
-    if not rows or not rows[0][1][0].lstrip().startswith("#"):
+    if required and (not rows or not rows[0][1][0].lstrip().startswith("#")):
         raise DataError(f"{path}, row 1: needs a header '#Day, <location>, ...'")
     return rows
 
 
-def _layout(source: Path, start: dt.date, hasten: int) -> dict[str, Series]:
+def _layout(source: Path, start: dt.date, hasten: int, places: dict[str, int]) -> dict[str, Series]:
+    """The count files of the total and of each camp: a name that is no location is a typo, and a camp named
+    twice ambiguous (Flee would read the first row), so both are refused."""
     path = source / "data_layout.csv"
-    series = {}
+    series, rows = {}, {}
     for number, row in _csv(path):
+        name = row[0].strip()
         files = [f.strip() for f in row[1:] if f.strip()]
         if not files:
             raise DataError(f"{path}, row {number}, field file: {row[0][:40]!r} has no count file")
+        if name != "total" and name not in places:
+            raise DataError(f"{path}, row {number}, field name: {name[:40]!r} is not a location of locations.csv"
+                            f"{did_you_mean(name, places)}")  # fmt: skip
+        if name in rows:
+            raise DataError(f"{path}, row {number}, field name: {name[:40]!r} is listed twice (row {rows[name]} "
+                            "too); allowed: one row, naming all its count files")  # fmt: skip
         tables = []
         for file in files:
             if not (source / file).is_file():
@@ -311,7 +360,7 @@ def _layout(source: Path, start: dt.date, hasten: int) -> dict[str, Series]:
         total = tables[0]
         for extra in tables[1:]:
             total = merged(total, extra)
-        series[row[0].strip()] = total
+        series[name], rows[name] = total, number
     if "total" not in series:
         raise DataError(f"{path}: needs a row 'total,<file>' naming the UNHCR total (e.g. refugees.csv)")
     return series

@@ -26,9 +26,6 @@ import numpy as np
 
 from .reader import FleeScenario
 
-#: the most places a route may hold (awareness plus markers on the way)
-MAX_HOPS = 6
-
 
 @dataclass
 class Places:
@@ -60,15 +57,18 @@ class Places:
 
     # -- conflicts ------------------------------------------------------------------------------
 
-    def start_conflicts(self, day: int) -> bool:
-        """Conflicts starting on ``day`` (Flee's ``add_conflict_zone``); whether any did."""
+    def change_conflicts(self, day: int) -> bool:
+        """Conflicts starting on ``day`` (Flee's ``add_conflict_zone``) and ending (``remove_conflict_zone``: the
+        place becomes a town); whether any did."""
         starting = np.flatnonzero(self.scenario.onsets[day])
+        ending = np.flatnonzero(self.scenario.ends[day])
         rules = self.scenario.settings.rules()
-        for p in starting:
-            self.conflict[p] = self.scenario.onsets[day, p]
-            self.base_chance[p] = rules.conflict_movechance
-            self.since[p] = day
-        return len(starting) > 0
+        self.conflict[starting] = self.scenario.onsets[day, starting]
+        self.base_chance[starting] = rules.conflict_movechance
+        self.since[starting] = day
+        self.conflict[ending] = -1.0
+        self.base_chance[ending] = rules.default_movechance
+        return len(starting) + len(ending) > 0
 
     def decay(self, day: int) -> np.ndarray:
         steps = self.scenario.settings.spawn_rules.conflict_spawn_decay
@@ -170,7 +170,7 @@ class Places:
             end.append(there)
             km.append(distance)
             paths.append([*visited[1:], there])
-        if awareness > step and len(visited) < MAX_HOPS:
+        if awareness > step:  # markers do not count, so a chain of them is walked to its end, as Flee does
             for onward in net.arcs_from(there):
                 if self.arc_open[onward] and net.head[onward] not in visited:
                     self._walk(onward, distance, [*visited, there], step + 1, awareness, marker, end, km, paths)

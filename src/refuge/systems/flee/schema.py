@@ -8,6 +8,8 @@ silently ignored.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 #: location types, matched as Flee matches them: by substring, first match wins
@@ -92,7 +94,7 @@ class _Section(BaseModel):
 class SpawnRules(_Section):
     take_from_population: bool = False
     insert_day0: bool = True
-    conflict_spawn_decay: list[float] | None = None
+    conflict_spawn_decay: list[Annotated[float, Field(ge=0)]] | None = None
     conflict_zone_spawning_only: bool = True
 
 
@@ -137,6 +139,13 @@ FLEE_KEYS = {
                    "MatchCampEthnicity", "MatchTownEthnicity", "MatchConflictEthnicity"),
     "optimisations": ("hasten",),
 }
+
+#: the top-level names Flee 3.1 reads in ``simsetting.yml``: a near miss of one is a typo
+FLEE_SECTIONS = ("number_of_steps", "conflict_input_file", "log_levels", "spawn_rules", "move_rules", "flood_rules",
+                 "optimisations")  # fmt: skip
+
+#: columns of ``routes.csv`` that Flee's rules read (``Person.finish_travel``) and refuge does not implement
+LINK_ATTRIBUTES = ("max_move_speed", "walk_probability")
 
 #: settings whose rules refuge does not implement: (section, key, the value that is Flee's default)
 UNSUPPORTED = (

@@ -108,7 +108,7 @@ def simulate(scenario: FleeScenario, *, seed: int = 0, backend: str = "agents",
     travelling = np.zeros(scenario.days, movers.count.dtype)
     steps = 0
     for t in range(scenario.days):
-        if places.start_conflicts(t):
+        if places.change_conflicts(t):
             weights = places.spawn_weights(t)
         if plan.new[t] > 0:
             if not weights.sum() > 0:
@@ -116,7 +116,7 @@ def simulate(scenario: FleeScenario, *, seed: int = 0, backend: str = "agents",
                                 "zone with a population is in conflict (locations.csv, conflicts.csv)")  # fmt: skip
             came = movers.spawn(t, int(plan.new[t]), weights)
             if scenario.settings.spawn_rules.take_from_population:
-                places.population -= np.where(places.conflict > 0, came, 0)
+                _take_from_population(scenario, places, came, t)
         if places.enact_closures(t):
             routes = places.routes(movers.width)
         weights = places.spawn_weights(t)
@@ -128,3 +128,16 @@ def simulate(scenario: FleeScenario, *, seed: int = 0, backend: str = "agents",
         if t == 0 and running is not None:
             running()
     return FleeRun(scenario, backend, seed, at_places, travelling, plan, steps, movers.bytes_per_person)
+
+
+def _take_from_population(scenario: FleeScenario, places: Places, came: np.ndarray, day: int) -> None:
+    """The people who left taken from where they lived; more than live there is refused, as Flee refuses it."""
+    left = places.population - np.where(places.conflict > 0, came, 0)
+    short = np.flatnonzero(left < -1e-6)  # the mean backend's expected people: a rounding error is not short
+    if len(short):
+        p = short[0]
+        raise DataError(f"{scenario.folder / 'input_csv' / 'locations.csv'}, field population: on day {day}, "
+                        f"{int(came[p]):,} people leave {scenario.network.places[p][:40]!r}, where "
+                        f"{int(places.population[p]):,} are left (after hasten); with take_from_population the "
+                        "conflict zones must hold everyone who leaves them")  # fmt: skip
+    places.population = left
