@@ -75,6 +75,17 @@ def test_bases_that_cycle_are_refused(tmp_path):
         load_scenario(tmp_path / "a.yaml")
 
 
+def test_a_chain_too_long_is_named_once_without_blaming_a_link_of_it(tmp_path):
+    for i in range(9):
+        (tmp_path / f"a{i}.yaml").write_text(f"name: a{i}\nbase: a{i + 1}.yaml\n")
+    (tmp_path / "a9.yaml").write_text("name: a9\nbase: baseline\n")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(tmp_path / "a0.yaml")
+    message = str(err.value)
+    assert message.startswith(f"{tmp_path / 'a0.yaml'}: base: a chain of more than 8 scenarios") and "cannot be used" \
+        not in message, message
+
+
 def test_a_missing_file_is_named():
     with pytest.raises(ScenarioError, match=r"no-such\.yaml"):
         load_scenario("no-such.yaml")

@@ -39,7 +39,9 @@ def run(
     out: Annotated[Path | None, typer.Option(help="output folder", show_default="out/SCENARIO")] = None,
     force: Annotated[bool, typer.Option(help="replace an output folder that holds another run")] = False,
     block: Annotated[
-        int | None, typer.Option(min=1, max=MAX_MEMBERS, help="members held in memory at once (and kept on resume)")
+        int | None,
+        typer.Option(min=1, max=MAX_MEMBERS, help="members held in memory at once (and kept on resume)",
+                     show_default="2000; 4 with agents"),
     ] = None,
     trajectories: Annotated[bool, typer.Option(help="agents: write every person's moves and journey plots")] = False,
     calibrated: Annotated[
@@ -263,7 +265,9 @@ def calibrate(
     screen: Annotated[int, typer.Option(help="emcee: prior draws searched to place the walkers")] = 4000,
     seed: Annotated[int, typer.Option(min=0, max=MAX_SAMPLER_SEED, help="seed of the sampler")] = 0,
     workers: Annotated[int | None, typer.Option(min=1, help="worker processes", show_default="all cores")] = None,
-    dask: Annotated[str | None, typer.Option(help="address of a Dask scheduler to run the runs or chains on")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", "--dask", help="address of a Dask scheduler "
+                                                  "(tcp://HOST:8786) to run the runs or chains on; same results")]
+    = None,
     out: Annotated[Path | None, typer.Option(help="output folder", show_default="calibration/until-YEAR")] = None,
     force: Annotated[bool, typer.Option(help="replace an output folder that holds a calibration of other settings")]
     = False,
@@ -286,7 +290,7 @@ def calibrate(
                        f"of walkers in each of the {chains} chains), {least} or more")  # fmt: skip
     settings.check()
     folder = out or Path("calibration") / f"until-{until}"
-    client = _dask_client(dask) if dask else None
+    client = cli_analysis.client(scheduler)
     if sampler == "nautilus":
         label = f"calibrating to {until} ({chains} nested runs of {live} live points)"
         shown_as = {"of": "the slowest run (estimated)"}
@@ -381,17 +385,6 @@ def backtest(
             view.add_row(r.forecaster, str(r.horizon), f"{r.crps:,.0f}", f"{r.ape:.1f}%", f"{r.in90:.0%}")
         console.print(view)
     console.print(f"wrote {escape(str(out))}/: scores.csv, summary.csv, summary.md, backtest.png")
-
-
-def _dask_client(address: str):
-    try:
-        from dask.distributed import Client
-    except ImportError:
-        raise RunError("--dask needs the dask extra: pip install 'refuge[dask]'") from None
-    try:
-        return Client(address, timeout="10s")
-    except (OSError, TimeoutError) as err:
-        raise RunError(f"--dask {address}: cannot reach the scheduler ({err})") from None
 
 
 @app.command()

@@ -24,7 +24,8 @@ errors = Console(stderr=True)
 #: ``--scheduler`` on the commands that run ensembles
 Scheduler = Annotated[
     str | None,
-    typer.Option(help="address of a Dask scheduler (tcp://HOST:8786) to run blocks of members on; same results"),
+    typer.Option(help="address of a Dask scheduler (tcp://HOST:8786) to run the work on (blocks of members, a "
+                      "backtest's calibrations); same results"),
 ]
 
 
@@ -88,6 +89,7 @@ def sensitivity(
     from .systems import analyses_of, get_system
 
     analyses_of(system, "sensitivity")  # refused before its scenario is read
+    sa.check_window(start, end)
     chosen = load_scenario(scenario, system=system)
     check_output_path(out or Path("out") / f"sensitivity-{chosen.name}")
     model = get_system(system).model()

@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 
 def bands(ax, table, color, label, kind="ensemble band"):
@@ -55,6 +56,7 @@ def differences(table, path: Path, start: int, reference: str, system) -> Path:
     for ax in (axes[-1][0], axes[-2][1]):
         ax.set_xlabel("year")
         ax.xaxis.set_tick_params(labelbottom=True)
+    axes.flat[0].xaxis.set_major_locator(MaxNLocator(integer=True))  # shared by every panel: whole years
     fig.suptitle(f"Difference from {reference}, member by member: median and 90% band over members "
                  f"(dotted line: {start})", fontsize=11)  # fmt: skip
     fig.tight_layout()

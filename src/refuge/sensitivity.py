@@ -343,6 +343,16 @@ class Sensitivity:
         return paths
 
 
+def check_window(start: int, end: int) -> None:
+    """The years whose outcomes are scored: within the timeline, after its first year."""
+    from .model.timeline import Timeline
+
+    timeline = Timeline()
+    if not timeline.start < start <= end <= timeline.end:
+        raise RunError(f"--start {start} and --end {end} must satisfy {timeline.start} < start <= end <= "
+                       f"{timeline.end}")  # fmt: skip
+
+
 def sensitivity(
     scenario="baseline", *, method: str = "sobol", samples: int | None = None, outputs: list[str] | None = None,
     start: int = 2027, end: int = 2035, backend: str = "mean", seed: int = 0, parameters: bool = True,
@@ -368,10 +378,7 @@ def sensitivity(
     unknown = [o for o in outputs if o not in offered]
     if unknown:
         raise RunError(f"--output {unknown[0]!r} is not known; choose from {', '.join(offered)}")
-    timeline = Timeline()
-    if not timeline.start < start <= end <= timeline.end:
-        raise RunError(f"--start {start} and --end {end} must satisfy {timeline.start} < start <= end <= "
-                       f"{timeline.end}")  # fmt: skip
+    check_window(start, end)
     model = found.model()
     chosen = load_scenario(scenario, system=system) if isinstance(scenario, str) else scenario
     factors = []

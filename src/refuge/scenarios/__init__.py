@@ -88,10 +88,15 @@ def _load(ref: str, model: Model, system: System, chain: tuple[str, ...], relati
           ) -> Scenario:  # fmt: skip
     label, text = _read(ref, system, relative_to, is_base=bool(chain))
     if label in chain:
-        raise ScenarioError(f"{label}: base: scenarios extend each other in a cycle ({' -> '.join((*chain, label))})")
+        raise _ChainError(f"{chain[0]}: base: scenarios extend each other in a cycle ({' -> '.join((*chain, label))})")
     if len(chain) >= MAX_BASES:
-        raise ScenarioError(f"{chain[0]}: base: a chain of more than {MAX_BASES} scenarios extending each other")
+        raise _ChainError(f"{chain[0]}: base: a chain of more than {MAX_BASES} scenarios extending each other "
+                          f"({' -> '.join((*chain, label))})")  # fmt: skip
     return _resolve(label, _parse(label, text), model, system, chain)
+
+
+class _ChainError(ScenarioError):
+    """Bases that loop or go on too long: the message names the chain, so no link of it adds its own name."""
 
 
 def _resolve(label: str, spec: ScenarioSpec, model: Model, system: System, chain: tuple[str, ...]) -> Scenario:
@@ -103,6 +108,8 @@ def _resolve(label: str, spec: ScenarioSpec, model: Model, system: System, chain
         folder = Path(label).parent if not label.startswith("built-in") else None
         try:
             base = _load(spec.base, model, system, (*chain, label), folder)
+        except _ChainError:
+            raise  # it names the whole chain already
         except ScenarioError as err:
             raise ScenarioError(f"{label}: base: {spec.base!r} cannot be used: {err}") from None
     scenario = Scenario(

@@ -130,7 +130,7 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
         texts = [_text(text, f"scenarios[{i}]") for i, text in enumerate(texts)]
         for i, text in enumerate(texts):  # each refused now, with the loader's message
             forms.from_text(text, system, f"scenario {i + 1}")
-        start, end = _integer(asked, "start", 2027, 1995, 2040), _integer(asked, "end", 2040, 1995, 2040)
+        start, end = _integer(asked, "start", 2027, 1990, 2040), _integer(asked, "end", 2040, 1990, 2040)  # as the CLI
         if start > end:
             raise RunError(f"compare: start {start} is after end {end}")
         spec = {"scenarios": texts, "members": members, "seed": seed, "backend": backend,
@@ -282,8 +282,14 @@ def _integer(asked: dict, key: str, default: int, low: int, high: int, flag: str
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         shown = repr(value)[:20]  # '4', a string, is told apart from 4
         limit = f" (the limit this server's operator set with {flag})" if flag else ""
-        raise RunError(f"{key}: {shown} is not allowed; allowed: a whole number from {low:,} to {high:,}{limit}")
+        raise RunError(f"{key}: {shown} is not allowed; allowed: a whole number from {_shown(low)} to "
+                       f"{_shown(high)}{limit}")  # fmt: skip
     return value
+
+
+def _shown(number: int) -> str:
+    """A bound as people read it: 1000 members and the year 2040 without a separator, 10,000 with one."""
+    return f"{number:,}" if abs(number) >= 10_000 else str(number)
 
 
 def _weeks() -> int:
