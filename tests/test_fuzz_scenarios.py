@@ -147,7 +147,7 @@ def _runs(scenario, model, posterior) -> None:
         low, high = model.driver(name).bounds
         assert np.isfinite(series).all() and (series >= low).all() and (series <= high).all(), name
     bounds = {p.name: p.bounds for p in model.parameters}
-    for step in sorted({0, timeline.steps - 1, *(timeline.step_of(lever.start) for lever in scenario.levers)}):
+    for step in sorted({0, timeline.steps - 1, *(timeline.first_step_from(lever.start) for lever in scenario.levers)}):
         for name, value in inputs.parameters_at(min(step, timeline.steps - 1)).items():
             values = np.asarray(value, dtype=float)
             low, high = bounds[name]

@@ -81,3 +81,30 @@ def test_a_lever_that_takes_a_driver_outside_its_range_is_refused_by_name(tmp_pa
                         "levers:\n  - {lever: punishment, from: 2027-01, set: 1}\n")  # fmt: skip
     flows = refuge.run(str(harshest), members=1, backend="mean").data.flows
     assert float(flows.sel(flow="return_home", year=slice(2028, 2040)).sum()) == 0.0  # returns go as 1 - punishment
+
+
+def test_a_lever_acts_from_the_first_step_on_or_after_its_date_never_before(baseline, tmp_path):
+    """A lever from 2027-12-31 once changed 2027's totals: it acted in the week that held its date."""
+    late = tmp_path / "late.yaml"
+    late.write_text("name: late\nbase: baseline\nlevers:\n  - {lever: aid, from: 2027-12-31, set: 1}\n")
+    outputs = refuge.run(str(late), members=1, backend="mean").outputs().isel(member=0)
+    assert (outputs.sel(year=slice(1990, 2027)) == baseline.sel(year=slice(1990, 2027))).all()
+    crossings = {"year": 2028, "variable": "crossings_to_china"}
+    assert outputs.sel(**crossings) < baseline.sel(**crossings)  # aid eases the push to leave
+
+
+@pytest.mark.parametrize(
+    ("dates", "message"),
+    [
+        ("from: 2041", r"levers\[0\].from: 2041-01 is after the run's last step begins"),
+        ("from: 2027-01-05, until: 2027-01-07", r"levers\[0\].until: 2027-01-07 ends the lever before the first step"),
+    ],
+)
+def test_a_lever_that_could_never_act_is_refused(tmp_path, dates, message):
+    from refuge.errors import ScenarioError
+    from refuge.scenarios import load_scenario
+
+    path = tmp_path / "never.yaml"
+    path.write_text(f"name: never\nbase: baseline\nlevers:\n  - {{lever: aid, {dates}, set: 1}}\n")
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(path)

@@ -95,19 +95,32 @@ def test_an_edited_report_is_never_overwritten_nor_replaced_unseen(tmp_path):
 def test_a_report_describes_the_scenario_that_ran_not_a_built_in_of_its_name(tmp_path):
     impostor = tmp_path / "closure.yaml"  # named like a built-in, but only aid
     impostor.write_text("name: border-closure\ndescription: Aid only, no closure.\n"
-                        "levers:\n  - {lever: aid, from: 2027-01, set: 1.0}\n")  # fmt: skip
+                        "levers:\n  - {lever: aid, from: 2027-01, set: 1.0}\n"
+                        "parameters:\n  attempt_base: 0.0005\n")  # fmt: skip
     run = tmp_path / "run"
     assert refuge_cli("run", str(impostor), "--members", "2", "--backend", "mean", "--out", str(run)).returncode == 0
     assert refuge_cli("report", str(run)).returncode == 0
     _, text = parse(run / "report.html")
     assert "seals its border" not in text and "From 2027-01, aid" in text
+    assert "0.0005 (the scenario's)" in text  # the value every member ran with, not the posterior's
     compared = tmp_path / "compare"
-    done = refuge_cli("compare", "baseline", str(impostor), "--members", "2", "--backend", "mean", "--out",
+    twin = tmp_path / "twin.yaml"  # a second file of the same name, so a record by name would keep one of the two
+    twin.write_text(impostor.read_text().replace("set: 1.0", "set: 0.5").replace("Aid only", "Half aid"))
+    done = refuge_cli("compare", "baseline", str(impostor), str(twin), "--members", "2", "--backend", "mean", "--out",
                       str(compared))  # fmt: skip
     assert done.returncode == 0, done.stderr
+    impostor.write_text(impostor.read_text().replace("set: 1.0", "set: 0.3"))  # edited after the comparison
     assert refuge_cli("report", str(compared)).returncode == 0
     _, text = parse(compared / "report.html")
-    assert "Aid only, no closure." in text and "seals its border" not in text and "From 2027-01, aid" in text
+    assert "Aid only, no closure." in text and "Half aid" in text and "seals its border" not in text
+    assert "is set to 1" in text and "is set to 0.5" in text and "is set to 0.3" not in text
+    sensitivity = tmp_path / "sa"
+    done = refuge_cli("sensitivity", str(twin), "--method", "morris", "--samples", "2", "--end", "2029", "--output",
+                      "arrivals", "--backend", "mean", "--out", str(sensitivity))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert refuge_cli("report", str(sensitivity)).returncode == 0
+    _, text = parse(sensitivity / "report.html")
+    assert "Half aid" in text and "seals its border" not in text and "is set to 0.5" in text
 
 
 def test_a_sensitivity_report_names_the_drivers(tmp_path):

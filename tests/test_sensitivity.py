@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from refuge.model.timeline import Timeline
 from refuge.sensitivity import Factor, indices, sensitivity
 
 #: Ishigami (a=7, b=0.1): first-order and total Sobol indices, known in closed form
@@ -90,6 +91,7 @@ def test_sensitivity_command_writes_indices_a_plot_and_the_drivers_in_words(tmp_
         (["--samples", "100"], "power of two"),
         (["--method", "fast"], "--method 'fast' is not known"),
         (["--method", "morris", "--samples", "0"], "--samples must be at least 2, not 0"),  # not the default's 20
+        (["--samples", str(2**40)], "take fewer samples"),  # a MemoryError and its traceback once
     ],
 )
 def test_bad_sensitivity_settings_are_one_message_and_exit_2(tmp_path, args, message):
@@ -97,6 +99,21 @@ def test_bad_sensitivity_settings_are_one_message_and_exit_2(tmp_path, args, mes
                           capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 2 and message in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "s").exists()
+
+
+def test_a_lever_on_a_parameter_is_a_factor_whose_rows_run_as_the_scenario_would():
+    """coordinated-resettlement scales ``resettle_abroad`` from 2027; its rows once broke the run's shapes."""
+    from refuge.scenarios import load_scenario
+    from refuge.sensitivity import lever_factors, model_function
+    from refuge.systems.korea import north_korea
+
+    scenario = load_scenario("coordinated-resettlement")
+    factors = [f for f in lever_factors(north_korea(), scenario, Timeline(1990, 2030)) if f.kind == "lever value"]
+    assert [f.name for f in factors] == ["lever1.resettle_abroad.scale"]
+    evaluate = model_function(scenario, factors, ["arrivals"], start=2027, end=2030, backend="mean")
+    low, high = factors[0].scale(np.array([0.0, 1.0]))
+    arrivals = evaluate(np.array([[low], [high]]))["arrivals"]
+    assert arrivals[1] < arrivals[0]  # more resettled elsewhere from third countries, fewer come to the South
 
 
 def test_on_counts_every_row_draws_the_same_random_numbers():
@@ -126,3 +143,15 @@ def test_a_share_of_variance_in_words_stays_inside_its_interval_and_says_when_sa
     (line,) = Sensitivity(table, factors, settings).in_words()
     assert "x1 (the first): 100% of the variance with its interactions [90%-100%] (estimated 118%: too few" in line
     assert "x2 (the second): 40% of the variance with its interactions [30%-50%]" in line
+
+
+def test_an_output_folder_it_may_not_write_is_refused_before_the_runs(tmp_path):
+    """It once ran to the end before saying the folder held someone else's files."""
+    foreign = tmp_path / "notes"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine\n")
+    done = subprocess.run([sys.executable, "-m", "refuge", "sensitivity", "--method", "morris", "--samples", "2",
+                           "--end", "2028", "--out", str(foreign)], capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 2 and "not a refuge output folder" in done.stderr.replace("\n", " ")
+    assert "runs (mean)" not in done.stderr + done.stdout  # no progress line: nothing ran
+    assert [p.name for p in foreign.iterdir()] == ["notes.txt"]

@@ -245,3 +245,12 @@ def test_a_file_a_working_folder_sealed_and_a_person_edited_is_never_overwritten
     claim_folder(out, "backtest", {"seed": 1}, own, force=True)
     assert "files" not in json.loads((out / "refuge.json").read_text())
     assert sorted(p.name for p in out.iterdir()) == ["refuge.json"]
+
+
+def test_a_run_that_fails_before_any_block_is_kept_leaves_nothing_beside_its_folder(tmp_path):
+    """A lever whose hazards the engine refuses at 70% once left ``.out.partial/settings.json`` behind."""
+    with pytest.raises(RunError, match="late"), RunFolder(tmp_path / "out", {"seed": 1}) as folder:
+        folder.finished_blocks({0: 2})
+        assert folder.partial.is_dir()
+        raise RunError("late")
+    assert list(tmp_path.iterdir()) == []

@@ -230,7 +230,7 @@ def test_a_term_may_not_take_a_drivers_name():
 
 def test_a_year_has_as_many_steps_as_the_timeline_says():
     assert TIMELINE.steps == 36 and TIMELINE.times[13] == pytest.approx(2001 + 1 / 12)
-    assert TIMELINE.step_of(2001.5) == 18
+    assert TIMELINE.first_step_from(2001.5) == 18 and TIMELINE.first_step_from(2001.51) == 19  # never before
     with pytest.raises(ModelError, match="steps_per_year 0 is not allowed; allowed: a whole number, 1 or more"):
         Timeline(2000, 2001, steps_per_year=0)
 

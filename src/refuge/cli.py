@@ -471,6 +471,10 @@ def main() -> None:
     except RefugeError as err:
         errors.print(Text.assemble(("error", "red"), f": {err}"), highlight=False, soft_wrap=True)  # never markup
         sys.exit(2)
+    except MemoryError:  # asked for more than the machine holds: as bad input, not a crash
+        errors.print(Text.assemble(("error", "red"), ": out of memory; run fewer members, or a scenario that moves "
+                                   "fewer people (the agents backend holds each person)"), highlight=False)  # fmt: skip
+        sys.exit(2)
     except KeyboardInterrupt:
         errors.print("interrupted")
         sys.exit(130)

@@ -84,27 +84,20 @@ def sensitivity(
     from . import sensitivity as sa
     from .model.timeline import Timeline
     from .progress import progress
-    from .scenarios import load_scenario
-    from .store import check_output_path, publish_folder
-    from .systems import analyses_of, get_system
+    from .store import RunFolder, check_output_path, publish_folder
 
-    analyses_of(system, "sensitivity")  # refused before its scenario is read
-    sa.check_window(start, end)
-    chosen = load_scenario(scenario, system=system)
-    check_output_path(out or Path("out") / f"sensitivity-{chosen.name}")
-    model = get_system(system).model()
-    factors = [f for f in sa.parameter_factors(model, system=system) if f.name not in chosen.parameters]
-    if levers:
-        factors += sa.lever_factors(model, chosen, Timeline(1990, end), spread=spread, shift=shift)
-    members = sa.runs(method, samples, len(factors))
-    with progress(errors, f"{chosen.name}: {method}, {len(factors)} factors, {members:,} runs ({backend})",
+    chosen = sa.plan(scenario, method=method, samples=samples, outputs=output, start=start, end=end, backend=backend,
+                     seed=seed, levers=levers, spread=spread, shift=shift, system=system)  # fmt: skip
+    name = chosen.scenario.name
+    folder = out or Path("out") / f"sensitivity-{name}"
+    check_output_path(folder)
+    settings = {"refuge": __version__, **chosen.settings}
+    RunFolder(folder, settings, force=force).check_replaceable()  # refused now, not after the runs
+    members = sa.runs(method, chosen.settings["samples"], len(chosen.factors))
+    with progress(errors, f"{name}: {method}, {len(chosen.factors)} factors, {members:,} runs ({backend})",
                   members * Timeline(1990, end).steps) as advance:  # fmt: skip
-        result = sa.sensitivity(chosen, method=method, samples=samples, outputs=output, start=start, end=end,
-                                backend=backend, seed=seed, levers=levers, spread=spread, shift=shift,
-                                progress=advance, client=client(scheduler), system=system)  # fmt: skip
-    folder = out or Path("out") / f"sensitivity-{chosen.name}"
-    publish_folder(folder, {"refuge": __version__, **result.settings},
-                   lambda staging: result.save(staging, command=_command()), force=force)  # fmt: skip
+        result = sa.carry_out(chosen, progress=advance, client=client(scheduler), system=system)
+    publish_folder(folder, settings, lambda staging: result.save(staging, command=_command()), force=force)
     console.print(_indices_table(result))
     for line in result.in_words():
         console.print(line, highlight=False)
@@ -145,7 +138,8 @@ def compare_body(names: list[str], *, members: int, seed: int, backend: str, sta
     table = comparison.effects(results, start, end, system)
     differences = comparison.yearly_differences(results, start - 5, end, system)
 
-    meta = {**settings, "command": _command(), "definitions": comparison.definitions(scenarios)}
+    recorded = comparison.definitions(dict(zip(names, scenarios, strict=True)))
+    meta = {**settings, "command": _command(), "definitions": recorded}
     publish_folder(out, settings, lambda staging: comparison.save(staging, table, differences, start, meta, system),
                    force=force)  # fmt: skip
     console.print(comparison.table(table, start, end, backend, system))

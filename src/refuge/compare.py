@@ -16,6 +16,7 @@ import pandas as pd
 from rich.table import Table
 
 from .results import Results
+from .scenarios import Scenario
 from .simulation import run
 from .systems import System, get_system
 
@@ -97,11 +98,11 @@ def yearly_words(how: str, words: str) -> tuple[str, str]:
     return f"{words.removeprefix('peak ')} at year end", "people at year end"
 
 
-def definitions(scenarios) -> dict[str, dict]:
-    """What each compared scenario was, by name, for ``compare.json``: its description, levers and parameters
-    (a report cannot look an uploaded or edited scenario up by its name)."""
-    return {s.name: {"description": s.description, "levers": [lever.model_dump(by_alias=True) for lever in s.levers],
-                     "parameters": dict(s.parameters)} for s in scenarios}  # fmt: skip
+def definitions(scenarios: dict[str, Scenario]) -> dict[str, dict]:
+    """What each compared scenario was, for ``compare.json``: its description, levers and parameters, under the
+    label ``compare.csv`` gives it (a report cannot look an uploaded or edited scenario up by its name, and two
+    files may share one)."""
+    return {label: s.record() for label, s in scenarios.items()}
 
 
 def save(folder: Path, effects_: pd.DataFrame, differences: pd.DataFrame, start: int, meta: dict,

@@ -120,21 +120,21 @@ def check_run(*, members: int, seed: int, backend: str, trajectories: bool, out:
         raise RunError(f"members: {members:,} members need about {_gb(disk_needed)} of disk for their results; "
                        f"{ancestor} has {_gb(free)} free; run fewer members")  # fmt: skip
     memory_needed = members * (len(model.parameters) * 8 + 64)  # each member's parameters, kept for the run
-    _refuse_beyond_memory(memory_needed, f"{members:,} members", "run fewer members")
+    refuse_beyond_memory(memory_needed, f"members: {members:,} members", "run fewer members")
 
 
 def check_in_memory(members: int, scenarios: int, model, timeline) -> None:
     """Refuse, before any work, a comparison whose scenarios' results would not fit in memory at once."""
     per_member = len(timeline.years) * (2 * len(model.flows) + len(model.stocks)) * model.strata.size * 8  # + clock
     needed = 2 * members * scenarios * per_member  # the blocks, and the ensemble they are joined into
-    _refuse_beyond_memory(needed, f"{scenarios} scenarios of {members:,} members", "compare fewer members")
+    refuse_beyond_memory(needed, f"members: {scenarios} scenarios of {members:,} members", "compare fewer members")
 
 
-def _refuse_beyond_memory(needed: int, what: str, advice: str) -> None:
+def refuse_beyond_memory(needed: int, what: str, advice: str) -> None:
+    """Refuse work that needs more memory than the machine has free: ``what`` names the field and the value."""
     available = _available_memory()
     if available is not None and needed > available:
-        raise RunError(f"members: {what} need about {_gb(needed)} of memory; {_gb(available)} is available; "
-                       f"{advice}")  # fmt: skip
+        raise RunError(f"{what} need about {_gb(needed)} of memory; {_gb(available)} is available; {advice}")
 
 
 def _gb(n: float) -> str:

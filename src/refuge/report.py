@@ -131,7 +131,10 @@ def _comparison(folder: Path, system: System) -> list[str]:
 
 def _sensitivity(folder: Path, system: System) -> list[str]:
     meta = _json(folder / "sensitivity.json")
-    out = ["<h2>Sensitivity</h2>", _scenario_words(meta["scenario"], system)]
+    d = meta.get("definition")  # absent from a folder written before it was recorded
+    words = _scenario_words(meta["scenario"], system, d["levers"], d["parameters"], d["description"]) if d else \
+        _scenario_words(meta["scenario"], system)
+    out = ["<h2>Sensitivity</h2>", words]
     out.append(_settings(meta, ("method", "samples", "start", "end", "backend", "seed", "spread", "shift")))
     out.append(_command(meta.get("command", "")))
     if (folder / "drivers.txt").exists():
@@ -288,13 +291,15 @@ def _plots(folder: Path) -> list[str]:
 def _provenance(folder: Path, system: System) -> list[str]:
     """Every parameter the model used, its value and its evidence; the posterior the members were drawn from."""
     posterior = system.analyses().shipped_posterior()
-    calibrated = posterior is not None and "defaults" not in _json_or_empty(folder / "run.json").get(
-        "member_parameters", "posterior"
-    )
+    meta = _json_or_empty(folder / "run.json")
+    calibrated = posterior is not None and "defaults" not in meta.get("member_parameters", "posterior")
+    overrides = meta.get("parameters", {})  # the scenario's own values, which every member used
     rows = []
     for p in system.model().parameters:
         row = {"name": p.name, "default": number(p.value), "unit": p.unit, "meaning": p.label}
-        if calibrated and p.name in posterior.samples:
+        if p.name in overrides:
+            row["used (posterior 5% / 50% / 95%)"] = f"{number(overrides[p.name])} (the scenario's)"
+        elif calibrated and p.name in posterior.samples:
             q = posterior.samples[p.name].quantile([0.05, 0.5, 0.95])
             row["used (posterior 5% / 50% / 95%)"] = " / ".join(number(v) for v in q)
         else:
@@ -303,13 +308,14 @@ def _provenance(folder: Path, system: System) -> list[str]:
         rows.append(row)
     out = ["<h2>Parameters and their provenance</h2>"]
     if calibrated:
-        meta = posterior.provenance
+        made = posterior.provenance
         out.append(
             f"<p>Members draw whole samples from the shipped posterior, calibrated to the record up to "
-            f"{_e(meta.get('settings', {}).get('until', '?'))} ({_e(meta.get('samples', '?'))} samples, "
-            f"{_e(convergence(meta))}, sampler {_e(meta.get('sampler', '?'))}, "
-            f"data version {_e(meta.get('data_version', '?'))}, "
-            f"made {_e(meta.get('created', '?'))}). Other parameters keep their defaults.</p>"
+            f"{_e(made.get('settings', {}).get('until', '?'))} ({_e(made.get('samples', '?'))} samples, "
+            f"{_e(convergence(made))}, sampler {_e(made.get('sampler', '?'))}, "
+            f"data version {_e(made.get('data_version', '?'))}, "
+            f"made {_e(made.get('created', '?'))}). Other parameters keep their defaults, and those the "
+            "scenario sets take its values.</p>"
         )
     out.append(_table(pd.DataFrame(rows), text=("name", "unit", "meaning", "evidence")))
     return out

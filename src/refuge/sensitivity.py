@@ -353,19 +353,24 @@ def check_window(start: int, end: int) -> None:
                        f"{timeline.end}")  # fmt: skip
 
 
-def sensitivity(
+@dataclass(frozen=True)
+class Plan:
+    """A sensitivity analysis checked and set out before any run: the scenario, its factors, the settings."""
+
+    scenario: object  # a Scenario
+    factors: list[Factor]
+    settings: dict
+
+
+def plan(
     scenario="baseline", *, method: str = "sobol", samples: int | None = None, outputs: list[str] | None = None,
     start: int = 2027, end: int = 2035, backend: str = "mean", seed: int = 0, parameters: bool = True,
-    levers: bool = True, spread: float = 0.5, shift: float = 2.0, progress=None, client=None, block: int = 2_000,
-    system=None,
-) -> Sensitivity:
-    """Sensitivity of a scenario's outputs over ``start..end`` to its calibrated parameters and levers.
-
-    ``samples`` defaults to 256 (Sobol) or 20 trajectories (Morris). With a Dask
-    ``client``, blocks of ``block`` rows run on its workers, with the same results.
-    ``system`` (the North Korean one by default) must have a calibration.
-    """
+    levers: bool = True, spread: float = 0.5, shift: float = 2.0, system=None,
+) -> Plan:
+    """Everything :func:`sensitivity` checks, and its factors and settings, without running anything (so an
+    output folder can be checked against those settings first)."""
     from .model.timeline import Timeline
+    from .output import refuse_beyond_memory
     from .scenarios import load_scenario
     from .systems import analyses_of, get_system
 
@@ -379,6 +384,7 @@ def sensitivity(
     if unknown:
         raise RunError(f"--output {unknown[0]!r} is not known; choose from {', '.join(offered)}")
     check_window(start, end)
+    _known(method)
     model = found.model()
     chosen = load_scenario(scenario, system=system) if isinstance(scenario, str) else scenario
     factors = []
@@ -386,16 +392,39 @@ def sensitivity(
         factors = [f for f in parameter_factors(model, system=system) if f.name not in chosen.parameters]
     if levers:
         factors += lever_factors(model, chosen, Timeline(1990, end), spread=spread, shift=shift)
-    _known(method)
     samples = DEFAULT_SAMPLES[method] if samples is None else samples
-    evaluate = model_function(chosen, factors, outputs, start=start, end=end, backend=backend, seed=seed,
-                              progress=progress, client=client, block=block, system=system)  # fmt: skip
-    table = indices(factors, evaluate, method=method, samples=samples, seed=seed)
+    rows = runs(method, samples, len(factors))
+    # the sample, the sampler's own copies of it and the outputs, a float each
+    refuse_beyond_memory(4 * rows * (len(factors) + len(outputs)) * 8, f"--samples {samples:,} ({rows:,} runs)",
+                         "take fewer samples")  # fmt: skip
     words = {name: found.measures[offered[name]][1] for name in outputs}
-    settings = {"scenario": chosen.name, "method": method, "samples": samples, "outputs": outputs, "words": words,
-                "start": start, "end": end, "backend": backend, "seed": seed, "spread": spread,
-                "shift": shift}  # fmt: skip
-    return Sensitivity(table, factors, settings)
+    settings = {"scenario": chosen.name, "definition": chosen.record(), "method": method, "samples": samples,
+                "outputs": outputs, "words": words, "start": start, "end": end, "backend": backend, "seed": seed,
+                "spread": spread, "shift": shift}  # fmt: skip
+    return Plan(chosen, factors, settings)
+
+
+def sensitivity(scenario="baseline", *, progress=None, client=None, block: int = 2_000, system=None, **settings
+                ) -> Sensitivity:  # fmt: skip
+    """Sensitivity of a scenario's outputs over ``start..end`` to its calibrated parameters and levers.
+
+    ``settings`` are :func:`plan`'s: ``samples`` defaults to 256 (Sobol) or 20
+    trajectories (Morris). With a Dask ``client``, blocks of ``block`` rows run
+    on its workers, with the same results. ``system`` (the North Korean one by
+    default) must have a calibration.
+    """
+    return carry_out(plan(scenario, system=system, **settings), progress=progress, client=client, block=block,
+                     system=system)  # fmt: skip
+
+
+def carry_out(chosen: Plan, *, progress=None, client=None, block: int = 2_000, system=None) -> Sensitivity:
+    """Run a :func:`plan` and take its indices."""
+    s = chosen.settings
+    evaluate = model_function(chosen.scenario, chosen.factors, s["outputs"], start=s["start"], end=s["end"],
+                              backend=s["backend"], seed=s["seed"], progress=progress, client=client, block=block,
+                              system=system)  # fmt: skip
+    table = indices(chosen.factors, evaluate, method=s["method"], samples=s["samples"], seed=s["seed"])
+    return Sensitivity(table, chosen.factors, s)
 
 
 def runs(method: str, samples: int | None, factors: int) -> int:

@@ -68,9 +68,10 @@ class Timeline:
             raise RunError(f"resolution: {resolution!r} is not allowed; allowed: {', '.join(RESOLUTIONS)}")
         return self.year_index if resolution == "year" else np.arange(self.steps)
 
-    def step_of(self, when: float) -> int:
-        """The step in which the decimal year ``when`` falls, clipped to the timeline."""
-        step = int(np.floor((when - self.start) * self.steps_per_year + 1e-9))
+    def first_step_from(self, when: float) -> int:
+        """The first step that starts at or after the decimal year ``when``, clipped to the timeline: a lever
+        from a date never acts before it (nor in the year before, from December 31)."""
+        step = int(np.ceil((when - self.start) * self.steps_per_year - 1e-9))
         return min(max(step, 0), self.steps)
 
 

@@ -23,7 +23,7 @@ from ..errors import ScenarioError, did_you_mean
 from ..model.definition import Model
 from ..model.timeline import Timeline
 from ..systems import System, get_system
-from .schema import LeverSpec, ScenarioSpec
+from .schema import LeverSpec, ScenarioSpec, describe_date
 
 #: the longest chain of scenarios extending each other through ``base:``
 MAX_BASES = 8
@@ -40,6 +40,12 @@ class Scenario:
     levers: tuple[LeverSpec, ...] = ()
     parameters: dict[str, float] = field(default_factory=dict)
     source: str = "built-in"
+
+    def record(self) -> dict:
+        """What the scenario was, for an output folder's record: a report cannot look a file up again by name (it
+        may have changed, or share a built-in's name)."""
+        return {"description": self.description, "levers": [lever.model_dump(by_alias=True) for lever in self.levers],
+                "parameters": dict(self.parameters), "source": self.source}  # fmt: skip
 
 
 def builtin_names(system: str | System | None = None) -> list[str]:
@@ -239,6 +245,14 @@ def _check_against_model(label: str, spec: ScenarioSpec | Scenario, model: Model
             if when is not None and not timeline.start <= when <= timeline.end + 1:
                 problems.append(f"{where}.{key}: {when:g} is outside the run's years "
                                 f"{timeline.start}-{timeline.end}")  # fmt: skip
+        first = timeline.first_step_from(lever.start)  # a lever acts from the first step starting at its date
+        if timeline.start <= lever.start and first >= timeline.steps:
+            problems.append(f"{where}.from: {describe_date(lever.start)} is after the run's last step begins; "
+                            f"allowed: a date in {timeline.start}-{timeline.end}")  # fmt: skip
+        elif lever.until is not None and timeline.first_step_from(lever.until) <= first:
+            problems.append(f"{where}.until: {describe_date(lever.until)} ends the lever before the first step it "
+                            f"would act in (steps start every 1/{timeline.steps_per_year} year); allowed: a later "
+                            "date")  # fmt: skip
         kind, value = lever.action
         low, high = target.bounds
         if kind == "set" and not low <= value <= high:

@@ -26,7 +26,8 @@ class Inputs:
     """Everything outside the state that a run needs, step by step.
 
     A driver's series is ``(steps,)``, shared by every member, or
-    ``(steps, members, 1)`` where members follow their own path.
+    ``(steps, members, 1)`` where members follow their own path; so is each of a
+    levered parameter's schedules ``(a, b)`` (its value times ``a`` plus ``b``).
     """
 
     timeline: Timeline
@@ -56,8 +57,9 @@ class Inputs:
         ``(steps, members or 1, 1)`` where a lever acts."""
         values = {name: value[None] if isinstance(value, np.ndarray) else value
                   for name, value in self.parameters.items()}  # fmt: skip
-        for name, (a, b) in self.schedules.items():
-            values[name] = values[name] * a[first:stop, None, None] + b[first:stop, None, None]
+        for name, schedule in self.schedules.items():
+            a, b = (x[first:stop] if x.ndim > 1 else x[first:stop, None, None] for x in schedule)
+            values[name] = values[name] * a + b
         return values
 
 
@@ -129,8 +131,8 @@ def drivers_out_of_bounds(model: Model, levers: list[LeverSpec], timeline: Timel
 
 
 def _window(lever: LeverSpec, timeline: Timeline) -> slice:
-    stop = timeline.steps if lever.until is None else timeline.step_of(lever.until)
-    return slice(timeline.step_of(lever.start), stop)
+    stop = timeline.steps if lever.until is None else timeline.first_step_from(lever.until)
+    return slice(timeline.first_step_from(lever.start), stop)
 
 
 def _act(values: np.ndarray, kind: str, value: float) -> np.ndarray:

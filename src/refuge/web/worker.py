@@ -99,7 +99,7 @@ def compare(spec: dict, folder: Path, progress) -> dict:
     differences = comparison.yearly_differences(results, start - 5, end, system)
     meta = {"refuge": __version__, "scenarios": names, "members": spec["members"], "seed": spec["seed"],
             "backend": spec["backend"], "start": start, "end": end,
-            "definitions": comparison.definitions(scenarios)}  # fmt: skip
+            "definitions": comparison.definitions(dict(zip(names, scenarios, strict=True)))}  # fmt: skip
     publish_folder(folder / "compare", meta,
                    lambda staging: comparison.save(staging, effects, differences, start, meta, system))  # fmt: skip
     report.write_report(folder / "compare", system)

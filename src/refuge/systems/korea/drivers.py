@@ -209,5 +209,6 @@ DRIVERS = (
         {1990: 0.0},
         (Seed("000", "contingency plans in case of a massive defection of North Koreans"),),
         unit="people per week",
+        bounds=(0.0, 500_000.0),  # the North's whole population (about 26 million) in a year
     ),
 )
