@@ -93,3 +93,10 @@ def _model(**changes):
 def test_a_model_that_cannot_be_run_right_is_refused_when_it_is_built(build, message):
     with pytest.raises(ModelError, match=message):
         build()
+
+
+def test_a_scenario_built_in_code_is_held_to_a_files_name_rule():
+    """A name is an output folder's default: a file's must be lower-case letters, digits and dashes, and so now
+    must one built in code."""
+    with pytest.raises(ScenarioError, match=r"scenario 'Bad Name!': name: not allowed"):
+        _run(Scenario("Bad Name!", ""))

@@ -103,6 +103,7 @@ def test_a_report_describes_the_scenario_that_ran_not_a_built_in_of_its_name(tmp
     _, text = parse(run / "report.html")
     assert "seals its border" not in text and "From 2027-01, aid" in text
     assert "0.0005 (the scenario's)" in text  # the value every member ran with, not the posterior's
+    assert "Aid only, no closure." in text  # the file's own description, read from the file that ran
     compared = tmp_path / "compare"
     twin = tmp_path / "twin.yaml"  # a second file of the same name, so a record by name would keep one of the two
     twin.write_text(impostor.read_text().replace("set: 1.0", "set: 0.5").replace("Aid only", "Half aid"))

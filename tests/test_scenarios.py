@@ -129,3 +129,15 @@ def test_a_lever_is_bounded_after_its_bases_levers_and_a_scenario_in_code_by_the
     assert refuge.run(late, members=1, backend="mean", calibrated=False, timeline=Timeline(1990, 2046)).members == 1
     with pytest.raises(ScenarioError, match=r"levers\[0\].from: 2045 is outside the run's years 1990-2040"):
         refuge.run(late, members=1, backend="mean", calibrated=False, timeline=Timeline(1990, 2000))
+
+
+@pytest.mark.parametrize("written", ["set: yes", "set: '1'", "scale: true"])
+def test_a_lever_value_written_as_a_word_or_text_is_refused(tmp_path, written):
+    """YAML reads ``yes`` as true, and pydantic would take true as 1 and "1" as 1: not what anyone wrote."""
+    path = tmp_path / "words.yaml"
+    path.write_text(f"name: words\nbase: baseline\nlevers:\n  - {{lever: aid, from: 2027, {written}}}\n")
+    with pytest.raises(ScenarioError, match="is not a number"):
+        load_scenario(path)
+    path.write_text("name: words\nbase: baseline\nparameters:\n  female_direct_ratio: true\n")
+    with pytest.raises(ScenarioError, match="is not a number"):
+        load_scenario(path)

@@ -155,3 +155,20 @@ def test_an_output_folder_it_may_not_write_is_refused_before_the_runs(tmp_path):
     assert done.returncode == 2 and "not a refuge output folder" in done.stderr.replace("\n", " ")
     assert "runs (mean)" not in done.stderr + done.stdout  # no progress line: nothing ran
     assert [p.name for p in foreign.iterdir()] == ["notes.txt"]
+
+
+def test_every_lever_of_a_scenario_is_a_factor_negative_amounts_and_long_windows_too(tmp_path):
+    """A negative ``add`` was clipped to an empty range, and a start date dropped for a lever running past
+    ``--end``: both left out of the indices without a word."""
+    from refuge.scenarios import load_scenario
+    from refuge.sensitivity import lever_factors
+    from refuge.systems.korea import north_korea
+
+    path = tmp_path / "long.yaml"
+    path.write_text("name: long\nbase: baseline\nlevers:\n  - {lever: food_crisis, from: 2028-01, until: 2038-01, "
+                    "set: 1.0}\n  - {lever: punishment, from: 2028-01, add: -0.3}\n")  # fmt: skip
+    factors = {f.name: f for f in lever_factors(north_korea(), load_scenario(path), Timeline())}
+    assert set(factors) == {"lever1.food_crisis.set", "lever1.food_crisis.from", "lever2.punishment.add",
+                            "lever2.punishment.from"}  # fmt: skip
+    added = factors["lever2.punishment.add"]
+    assert (added.low, added.high) == pytest.approx((-0.45, -0.15))

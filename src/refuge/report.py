@@ -83,7 +83,8 @@ def write_report(folder: Path, system: str | System | None = None) -> Path:
 def _run(folder: Path, system: System) -> list[str]:
     meta = _json(folder / "run.json")
     out = ["<h2>Run</h2>",
-           _scenario_words(meta["scenario"], system, meta.get("levers", []), meta.get("parameters", {}))]  # fmt: skip
+           _scenario_words(meta["scenario"], system, meta.get("levers", []), meta.get("parameters", {}),
+                           source=_file_source(meta))]  # fmt: skip
     out.append(_settings(meta, ("members", "backend", "seed", "block", "member_parameters", "bands")))
     out.append(_command(meta.get("command") or _run_command(meta, folder)))
     model = system.model()
@@ -233,12 +234,19 @@ _SECTIONS = {
 # -- shared parts -------------------------------------------------------------------------------------------------
 
 
+def _file_source(meta: dict) -> str | None:
+    """The file a run's scenario was read from, if it was a file (a built-in is looked up by its name)."""
+    source = meta.get("source", "")
+    return None if not source or source.startswith("built-in") else source
+
+
 def _scenario_words(name: str, system: System, levers: list[dict] | None = None, parameters: dict | None = None,
-                    description: str | None = None) -> str:
+                    description: str | None = None, source: str | None = None) -> str:
     """A scenario and its levers in sentences, from the run's record or else from its definition.
 
-    A recorded scenario without its description borrows the description of the scenario of that name
-    only if their levers and parameters are the same: an upload may share a built-in's name.
+    A recorded scenario without its description borrows the description of the scenario of that name (or
+    of its ``source`` file) only if their levers and parameters are the same: an upload may share a
+    built-in's name.
     """
     from .errors import ScenarioError
     from .scenarios import load_scenario
@@ -246,7 +254,7 @@ def _scenario_words(name: str, system: System, levers: list[dict] | None = None,
 
     model = system.model()
     try:
-        scenario = load_scenario(name, system=system)
+        scenario = load_scenario(source or name, system=system)
     except ScenarioError:  # a scenario file moved since: say what the run recorded
         scenario = None
     if levers is None and scenario is None:
@@ -334,7 +342,7 @@ def _command(command: str) -> str:
 
 def _run_command(meta: dict, folder: Path) -> str:
     """The command that makes this run again, from its recorded settings."""
-    scenario = meta["scenario"] if meta.get("source", "").startswith("built-in") else meta.get("source", "")
+    scenario = _file_source(meta) or meta["scenario"]
     parts = ["refuge", "run", scenario, "--members", str(meta["members"]), "--seed", str(meta["seed"]),
              "--backend", meta["backend"], "--out", str(folder)]  # fmt: skip
     if meta.get("member_parameters") == "defaults":

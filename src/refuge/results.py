@@ -205,12 +205,17 @@ class Results:
         if q.ndim != 1 or not ((q >= 0) & (q <= 1)).all() or len(set(q)) != len(q):
             raise RunError(f"q: {q.tolist()} is not allowed; allowed: distinct quantiles between 0 and 1")
         values = self.output(variable)
+        over = "member"
         if predictive and self.predictive(variable):
             seed = int(self.data.attrs.get("seed", 0))
             rng = np.random.default_rng([seed, 0x6D697366])  # "misf"
-            noise = rng.standard_normal(values.shape)
-            values = values * np.exp(self.data.spread.values[:, None] * noise)
-        table = values.quantile(list(q), dim="member").to_pandas().T
+            # several misfit draws a member, PREDICTIVE_DRAWS in all: with one, a small ensemble's predictive
+            # median wandered from its members' median by the draws' chance alone
+            draws = -(-PREDICTIVE_DRAWS // values.sizes["member"])
+            noise = xr.DataArray(rng.standard_normal((draws, *values.shape)), dims=("draw", *values.dims))
+            values = values * np.exp(self.data.spread * noise)
+            over = ("draw", "member")
+        table = values.quantile(list(q), dim=over).to_pandas().T
         table.columns = [_quantile_name(x) for x in q]
         return table
 
@@ -224,6 +229,10 @@ class Results:
         first = int(self.data.member[0]) if self.members else 0
         with open(path, "wb") as f:
             np.savez(f, first=first, **{name: self.data[name].values for name in self.data.data_vars})
+
+
+#: misfit draws the predictive quantiles are taken over, at least one a member
+PREDICTIVE_DRAWS = 4_000
 
 
 def _quantile_name(q: float) -> str:

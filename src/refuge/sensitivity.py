@@ -179,6 +179,8 @@ def lever_factors(model, scenario, timeline, *, spread: float = 0.5, shift: floa
         bounds = (model.driver(lever.lever) if _is_driver(model, lever.lever) else model.parameter(lever.lever)).bounds
         if kind == "scale":
             bounds = (0.0, math.inf)
+        elif kind == "add":  # an amount moves the value by at most the width of its range, either way
+            bounds = (bounds[0] - bounds[1], bounds[1] - bounds[0])
         low, high = (value * (1 - spread), value * (1 + spread)) if value else (0.0, spread)
         if kind == "add":
             low, high = min(low, high), max(low, high)
@@ -391,7 +393,7 @@ def plan(
     if parameters:
         factors = [f for f in parameter_factors(model, system=system) if f.name not in chosen.parameters]
     if levers:
-        factors += lever_factors(model, chosen, Timeline(1990, end), spread=spread, shift=shift)
+        factors += lever_factors(model, chosen, Timeline(), spread=spread, shift=shift)  # the years a lever may span
     samples = DEFAULT_SAMPLES[method] if samples is None else samples
     rows = runs(method, samples, len(factors))
     # the sample, the sampler's own copies of it and the outputs, a float each

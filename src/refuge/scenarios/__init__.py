@@ -23,7 +23,7 @@ from ..errors import ScenarioError, did_you_mean
 from ..model.definition import Model
 from ..model.timeline import Timeline
 from ..systems import System, get_system
-from .schema import LeverSpec, ScenarioSpec, describe_date
+from .schema import NAME_PATTERN, LeverSpec, ScenarioSpec, describe_date
 
 #: the longest chain of scenarios extending each other through ``base:``
 MAX_BASES = 8
@@ -210,6 +210,9 @@ def check_scenario(scenario: Scenario, model: Model, system: System, timeline: T
     span = Timeline() if timeline is None else Timeline(min(timeline.start, Timeline.start),
                                                         max(timeline.end, Timeline.end))  # fmt: skip
     label = f"scenario {scenario.name!r}"
+    if not isinstance(scenario.name, str) or not re.fullmatch(NAME_PATTERN, scenario.name) or len(scenario.name) > 64:
+        raise ScenarioError(f"{label}: name: not allowed; allowed: lower-case letters, digits and dashes, as in a "
+                            "scenario file (it names output folders)")  # fmt: skip
     _check_against_model(label, scenario, model, system, span)
     _check_levered_bounds(label, scenario, 0, model, system, span)
 
@@ -273,33 +276,38 @@ def _levered_parameters_out_of_bounds(spec: Scenario, parameters: dict, system: 
     """Parameters that ``scale`` or ``add`` levers would push outside their bounds at some time.
 
     The levers on a parameter act in order on its value in each window between
-    their dates; the values checked are the default or the scenario's override, and
-    the lowest and highest values members may draw (the system's posterior, for one).
+    their dates; the values checked are the scenario's override, or else the default
+    and the lowest and highest values members may draw (the system's posterior, for one).
     """
     problems = []
     for name in sorted({lever.lever for lever in spec.levers if lever.lever in parameters}):
-        starts = {spec.parameters.get(name, parameters[name].value)}
-        starts |= set(system.parameter_draws(name) or ())
-        problem = _first_out_of_bounds(spec.levers, name, sorted(starts), parameters[name].bounds, own)
+        draws = system.parameter_draws(name)
+        if name in spec.parameters:  # every member runs with the scenario's value
+            starts = [(spec.parameters[name], "the scenario's value")]
+        else:
+            starts = [(parameters[name].value, "its default")]
+            if draws:
+                starts += [(draws[0], "its lowest posterior draw"), (draws[1], "its highest posterior draw")]
+        problem = _first_out_of_bounds(spec.levers, name, starts, parameters[name].bounds, own)
         if problem:
             problems.append(problem)
     return problems
 
 
-def _first_out_of_bounds(levers, name: str, starts: list[float], bounds: tuple[float, float], own: int
-                         ) -> str | None:  # fmt: skip
+def _first_out_of_bounds(levers, name: str, starts: list[tuple[float, str]], bounds: tuple[float, float],
+                         own: int) -> str | None:  # fmt: skip
     mine = [(i, lever) for i, lever in enumerate(levers) if lever.lever == name]
     times = sorted({t for _, lever in mine for t in (lever.start, lever.until) if t is not None})
     for t in times:
         active = [(i, lever) for i, lever in mine if lever.start <= t and (lever.until is None or t < lever.until)]
-        for start in starts:
+        for start, origin in starts:
             value = start
             for i, lever in active:
                 kind, amount = lever.action
                 value = amount if kind == "set" else value * amount if kind == "scale" else value + amount
                 if not (math.isfinite(value) and bounds[0] <= value <= bounds[1]):
-                    return (f"{lever_label(i, own)}.{kind}: {amount:g} takes {name} from {start:g} to {value:g}, "
-                            f"outside its range {describe_range(*bounds)}")
+                    return (f"{lever_label(i, own)}.{kind}: {amount:g} takes {name} from {start:g} ({origin}) to "
+                            f"{value:g}, outside its range {describe_range(*bounds)}")
     return None
 
 

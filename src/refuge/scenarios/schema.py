@@ -17,12 +17,24 @@ parameters:                    # optional overrides of default parameters
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from ..model.timeline import decimal_year
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+
+
+def _written_as_number(value: object) -> object:
+    """``yes``, ``true`` or ``"1"`` are not numbers a person meant (YAML reads ``yes`` as true, which is 1)."""
+    if isinstance(value, bool | str):
+        raise ValueError(f"{value!r} is not a number; write a number such as 1 or 0.5")
+    return value
+
+
+#: a lever's or a parameter's value: a number as written, not a word or text that converts to one
+Number = Annotated[float, BeforeValidator(_written_as_number)]
 
 
 class LeverSpec(BaseModel):
@@ -33,9 +45,9 @@ class LeverSpec(BaseModel):
     lever: str = Field(description="name of a driver or parameter")
     start: float = Field(alias="from", description="when the lever starts")
     until: float | None = Field(default=None, description="when it ends (optional)")
-    set: float | None = None
-    scale: float | None = None
-    add: float | None = None
+    set: Number | None = None
+    scale: Number | None = None
+    add: Number | None = None
 
     @field_validator("start", "until", mode="before")
     @classmethod
@@ -82,7 +94,7 @@ class ScenarioSpec(BaseModel):
     description: str = Field(default="", max_length=4_000)
     base: str | None = Field(default=None, max_length=1_024)
     levers: list[LeverSpec] = Field(default=[], max_length=200)
-    parameters: dict[str, float] = Field(default={}, max_length=200)
+    parameters: dict[str, Number] = Field(default={}, max_length=200)
 
     @field_validator("levers", "parameters", mode="before")
     @classmethod
