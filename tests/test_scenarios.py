@@ -3,7 +3,7 @@
 import pytest
 
 from refuge.errors import ScenarioError
-from refuge.scenarios import Scenario, builtin_names, load_scenario
+from refuge.scenarios import Scenario, builtin_names, load_scenario, scenario_from_text
 
 
 def test_builtins_load_and_extend_the_baseline():
@@ -127,7 +127,7 @@ def test_a_lever_is_bounded_after_its_bases_levers_and_a_scenario_in_code_by_the
         load_scenario(tmp_path / "closed.yaml")
     late = Scenario("late", "", levers=(LeverSpec(lever="aid", start=2045, set=1.0),))
     assert refuge.run(late, members=1, backend="mean", calibrated=False, timeline=Timeline(1990, 2046)).members == 1
-    with pytest.raises(ScenarioError, match=r"levers\[0\].from: 2045 is outside the run's years 1990-2040"):
+    with pytest.raises(ScenarioError, match=r"levers\[0\].from: 2045-01 is outside the run's years 1990-2040"):
         refuge.run(late, members=1, backend="mean", calibrated=False, timeline=Timeline(1990, 2000))
 
 
@@ -140,4 +140,25 @@ def test_a_lever_value_written_as_a_word_or_text_is_refused(tmp_path, written):
         load_scenario(path)
     path.write_text("name: words\nbase: baseline\nparameters:\n  female_direct_ratio: true\n")
     with pytest.raises(ScenarioError, match="is not a number"):
+        load_scenario(path)
+
+
+def test_numbers_in_scientific_notation_are_numbers():
+    """YAML 1.1 reads 1e-4 as text; a scenario's parameters are often written so."""
+    written = scenario_from_text("name: small\nbase: baseline\nparameters:\n  return_home: 1e-4\n"
+                                 "levers:\n  - {lever: attempt_base, from: 2027, scale: 2e0}\n")  # fmt: skip
+    assert written.parameters["return_home"] == 1e-4 and written.levers[-1].scale == 2.0
+
+
+def test_a_parameter_lever_out_of_range_says_where_the_value_started(tmp_path):
+    """It named an unexplained posterior draw; a scenario's own value is the only one its members start from."""
+    path = tmp_path / "tiny.yaml"
+    path.write_text("name: tiny\nbase: baseline\nlevers:\n  - {lever: hiding_capacity, from: 2027, scale: 0.001}\n")
+    with pytest.raises(ScenarioError, match=r"takes hiding_capacity from 150000 \(its default\) to 150, outside"):
+        load_scenario(path)
+    path.write_text("name: tiny\nbase: baseline\nparameters:\n  hiding_capacity: 1500000\n"
+                    "levers:\n  - {lever: hiding_capacity, from: 2027, scale: 1.2}\n")  # fmt: skip
+    assert load_scenario(path).parameters["hiding_capacity"] == 1_500_000  # 1.8e6 is inside; no draw is used
+    path.write_text(path.read_text().replace("scale: 1.2", "scale: 2"))
+    with pytest.raises(ScenarioError, match=r"from 1\.5e\+06 \(the scenario's value\) to 3e\+06"):
         load_scenario(path)

@@ -157,18 +157,18 @@ def test_an_output_folder_it_may_not_write_is_refused_before_the_runs(tmp_path):
     assert [p.name for p in foreign.iterdir()] == ["notes.txt"]
 
 
-def test_every_lever_of_a_scenario_is_a_factor_negative_amounts_and_long_windows_too(tmp_path):
+def test_every_lever_that_can_act_in_the_years_simulated_is_a_factor(tmp_path):
     """A negative ``add`` was clipped to an empty range, and a start date dropped for a lever running past
-    ``--end``: both left out of the indices without a word."""
-    from refuge.scenarios import load_scenario
-    from refuge.sensitivity import lever_factors
-    from refuge.systems.korea import north_korea
+    ``--end``: both left out without a word; a lever starting after ``--end`` however shifted is left out."""
+    from refuge.sensitivity import plan
 
     path = tmp_path / "long.yaml"
     path.write_text("name: long\nbase: baseline\nlevers:\n  - {lever: food_crisis, from: 2028-01, until: 2038-01, "
-                    "set: 1.0}\n  - {lever: punishment, from: 2028-01, add: -0.3}\n")  # fmt: skip
-    factors = {f.name: f for f in lever_factors(north_korea(), load_scenario(path), Timeline())}
+                    "set: 1.0}\n  - {lever: punishment, from: 2028-01, add: -0.3}\n"
+                    "  - {lever: aid, from: 2036-01, set: 1.0}\n")  # fmt: skip
+    factors = {f.name: f for f in plan(str(path), method="morris", samples=2, end=2033).factors if "lever" in f.kind}
     assert set(factors) == {"lever1.food_crisis.set", "lever1.food_crisis.from", "lever2.punishment.add",
                             "lever2.punishment.from"}  # fmt: skip
     added = factors["lever2.punishment.add"]
     assert (added.low, added.high) == pytest.approx((-0.45, -0.15))
+    assert factors["lever1.food_crisis.from"].high == pytest.approx(2030.0)  # within --end, though it runs to 2038

@@ -12,10 +12,11 @@ import refuge
 import refuge.systems
 from refuge.backends.agents import Agents, AgentsBackend, Traits
 from refuge.cli import main
-from refuge.errors import ModelError, RunError
+from refuge.errors import ModelError, RunError, ScenarioError
 from refuge.model.definition import Driver, Flow, Model, Output, Parameter, Stock, Strata, Term, per_stratum
 from refuge.model.timeline import Timeline
 from refuge.scenarios import Scenario
+from refuge.scenarios.schema import LeverSpec
 
 AGES = Strata("age", ("child", "adult", "elder"))
 TIMELINE = Timeline(2000, 2002, steps_per_year=12)
@@ -300,3 +301,11 @@ def test_a_verb_that_needs_a_calibration_refuses_a_system_without_one(verb, monk
     expected = f"--system 'toy': 'refuge {verb[0]}' needs a calibrated system, and 'toy' has no calibration; "
     assert expected + "allowed: korea" in message
     assert "Traceback" not in message
+
+
+def test_a_lever_with_no_step_of_its_own_in_this_timeline_is_refused():
+    """Checked against weekly steps only, a lever inside one month ran idle on a monthly model."""
+    within_a_month = LeverSpec(lever="flight", start="2001-03-05", until="2001-03-20", scale=5.0)
+    with pytest.raises(ScenarioError, match=r"until: 2001-03-20 ends the lever before the first step .* every 1/12"):
+        refuge.run(Scenario("short", "", levers=(within_a_month,)), members=1, backend="mean", model=_toy(),
+                   timeline=TIMELINE, calibrated=False)  # fmt: skip

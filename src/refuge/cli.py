@@ -130,7 +130,8 @@ def flee(
 
     folder = out or Path("out") / f"flee-{path.resolve().name}"
     measured = run_to_folder(path, folder, seed=seed, backend=backend, force=force)
-    scale = f", each standing for {measured['hasten']} (hasten)" if measured["hasten"] > 1 else ""
+    hasten = measured.get("hasten", 1)  # an older run's errors.json, left as it was, has none
+    scale = f", each standing for {hasten} (hasten)" if hasten > 1 else ""
     console.print(f"{measured['scenario']} ({measured['backend']}, seed {measured['seed']}): "
                   f"{measured['people_at_end']:,} people after {measured['days']} days{scale}")  # fmt: skip
     table = Table()
@@ -472,8 +473,9 @@ def main() -> None:
         errors.print(Text.assemble(("error", "red"), f": {err}"), highlight=False, soft_wrap=True)  # never markup
         sys.exit(2)
     except MemoryError:  # asked for more than the machine holds: as bad input, not a crash
-        errors.print(Text.assemble(("error", "red"), ": out of memory; run fewer members, or a scenario that moves "
-                                   "fewer people (the agents backend holds each person)"), highlight=False)  # fmt: skip
+        errors.print(Text.assemble(("error", "red"), ": out of memory: the work asked for needs more than this "
+                                   "machine has; ask for less (members, samples, draws), or for fewer people on the "
+                                   "agents backend, which holds each person"), highlight=False)  # fmt: skip
         sys.exit(2)
     except KeyboardInterrupt:
         errors.print("interrupted")

@@ -86,17 +86,16 @@ def sensitivity(
     from .progress import progress
     from .store import RunFolder, check_output_path, publish_folder
 
-    chosen = sa.plan(scenario, method=method, samples=samples, outputs=output, start=start, end=end, backend=backend,
-                     seed=seed, levers=levers, spread=spread, shift=shift, system=system)  # fmt: skip
-    name = chosen.scenario.name
+    planned = sa.plan(scenario, method=method, samples=samples, outputs=output, start=start, end=end,
+                      backend=backend, seed=seed, levers=levers, spread=spread, shift=shift, system=system)  # fmt: skip
+    name = planned.scenario.name
     folder = out or Path("out") / f"sensitivity-{name}"
     check_output_path(folder)
-    settings = {"refuge": __version__, **chosen.settings}
+    settings = {"refuge": __version__, **planned.settings}
     RunFolder(folder, settings, force=force).check_replaceable()  # refused now, not after the runs
-    members = sa.runs(method, chosen.settings["samples"], len(chosen.factors))
-    with progress(errors, f"{name}: {method}, {len(chosen.factors)} factors, {members:,} runs ({backend})",
-                  members * Timeline(1990, end).steps) as advance:  # fmt: skip
-        result = sa.carry_out(chosen, progress=advance, client=client(scheduler), system=system)
+    with progress(errors, f"{name}: {method}, {len(planned.factors)} factors, {planned.rows:,} runs ({backend})",
+                  planned.rows * Timeline(1990, end).steps) as advance:  # fmt: skip
+        result = sa.carry_out(planned, progress=advance, client=client(scheduler))
     publish_folder(folder, settings, lambda staging: result.save(staging, command=_command()), force=force)
     console.print(_indices_table(result))
     for line in result.in_words():

@@ -62,6 +62,12 @@ UNITS_PER_STEP = {
 }
 
 
+#: misfit draws the predictive quantiles are taken over, at least one a member
+PREDICTIVE_DRAWS = 4_000
+#: and the most values they draw at once (a year's results: 4,000 draws of 60 years)
+PREDICTIVE_VALUES = 240_000
+
+
 @dataclass(frozen=True)
 class Results:
     data: xr.Dataset
@@ -197,7 +203,7 @@ class Results:
         """Quantiles of one output by year over members, columns named by quantile.
 
         Predictive intervals (each member's value times its calibrated log-normal
-        misfit, drawn from a stream keyed by the run's seed) where
+        misfit, several draws a member from a stream keyed by the run's seed) where
         :meth:`predictive` says so and ``predictive`` is true; the ensemble's own
         spread otherwise.
         """
@@ -210,8 +216,9 @@ class Results:
             seed = int(self.data.attrs.get("seed", 0))
             rng = np.random.default_rng([seed, 0x6D697366])  # "misf"
             # several misfit draws a member, PREDICTIVE_DRAWS in all: with one, a small ensemble's predictive
-            # median wandered from its members' median by the draws' chance alone
-            draws = -(-PREDICTIVE_DRAWS // values.sizes["member"])
+            # median wandered from its members' median by the draws' chance alone (fewer for results per step)
+            members, periods = values.sizes["member"], values.sizes[self.period]
+            draws = max(1, min(-(-PREDICTIVE_DRAWS // members), PREDICTIVE_VALUES // (members * periods)))
             noise = xr.DataArray(rng.standard_normal((draws, *values.shape)), dims=("draw", *values.dims))
             values = values * np.exp(self.data.spread * noise)
             over = ("draw", "member")
@@ -229,10 +236,6 @@ class Results:
         first = int(self.data.member[0]) if self.members else 0
         with open(path, "wb") as f:
             np.savez(f, first=first, **{name: self.data[name].values for name in self.data.data_vars})
-
-
-#: misfit draws the predictive quantiles are taken over, at least one a member
-PREDICTIVE_DRAWS = 4_000
 
 
 def _quantile_name(q: float) -> str:

@@ -15,6 +15,8 @@ refuge.errors.DataError: example.yaml: YAML anchors and aliases (& and *) are no
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
 from .errors import DataError, RefugeError
@@ -120,3 +122,8 @@ class _Loader(yaml.SafeLoader):
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_text)
+# YAML 1.1 reads 1e-4 and 1e3 as text (its floats need a dot and a signed exponent); YAML 1.2, and every
+# reader of a parameter file, takes them for numbers
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float",
+                              re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+                              list("-+0123456789."))  # fmt: skip

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import RunError
+from .scenarios import Scenario
 from .scenarios.levers import Inputs
 
 METHODS = ("sobol", "morris")
@@ -172,9 +173,14 @@ def parameter_factors(model, names: list[str] | None = None, *, system=None) -> 
 
 
 def lever_factors(model, scenario, timeline, *, spread: float = 0.5, shift: float = 2.0) -> list[Factor]:
-    """Each lever's value (within ``spread`` of the written value) and start (within ``shift`` years)."""
+    """Each lever's value (within ``spread`` of the written value) and start (within ``shift`` years) that can
+    act in ``timeline``, the years simulated; a lever may run on past their end."""
     factors = []
+    last = timeline.end + 1 - 1 / timeline.steps_per_year  # the last step's start
     for i, lever in enumerate(scenario.levers):
+        first = max(lever.start - shift, timeline.start)
+        if first > last:
+            continue  # starts after the years simulated, however shifted: no effect to measure
         kind, value = lever.action
         bounds = (model.driver(lever.lever) if _is_driver(model, lever.lever) else model.parameter(lever.lever)).bounds
         if kind == "scale":
@@ -189,12 +195,9 @@ def lever_factors(model, scenario, timeline, *, spread: float = 0.5, shift: floa
         if high > low:
             factors.append(Factor(f"{tag}.{kind}", f"the {kind} value of lever {i + 1} on {lever.lever}", low, high,
                                   kind="lever value"))  # fmt: skip
-        length = None if lever.until is None else lever.until - lever.start
-        latest = timeline.end + 1 - (length or 1 / timeline.steps_per_year)
-        first, last = max(lever.start - shift, timeline.start), min(lever.start + shift, latest)
-        if last > first:
-            factors.append(Factor(f"{tag}.from", f"when lever {i + 1} on {lever.lever} starts (year)", first, last,
-                                  kind="lever date"))  # fmt: skip
+        if min(lever.start + shift, last) > first:
+            factors.append(Factor(f"{tag}.from", f"when lever {i + 1} on {lever.lever} starts (year)", first,
+                                  min(lever.start + shift, last), kind="lever date"))  # fmt: skip
     return factors
 
 
@@ -345,7 +348,7 @@ class Sensitivity:
         return paths
 
 
-def check_window(start: int, end: int) -> None:
+def _check_window(start: int, end: int) -> None:
     """The years whose outcomes are scored: within the timeline, after its first year."""
     from .model.timeline import Timeline
 
@@ -357,17 +360,21 @@ def check_window(start: int, end: int) -> None:
 
 @dataclass(frozen=True)
 class Plan:
-    """A sensitivity analysis checked and set out before any run: the scenario, its factors, the settings."""
+    """A sensitivity analysis checked and set out before any run: the scenario, its factors, the settings, and
+    the model runs it takes (``rows``, in blocks of ``block`` rows) with the system they run on."""
 
-    scenario: object  # a Scenario
+    scenario: Scenario
     factors: list[Factor]
     settings: dict
+    rows: int
+    block: int
+    system: object  # a System
 
 
 def plan(
     scenario="baseline", *, method: str = "sobol", samples: int | None = None, outputs: list[str] | None = None,
     start: int = 2027, end: int = 2035, backend: str = "mean", seed: int = 0, parameters: bool = True,
-    levers: bool = True, spread: float = 0.5, shift: float = 2.0, system=None,
+    levers: bool = True, spread: float = 0.5, shift: float = 2.0, block: int = 2_000, system=None,
 ) -> Plan:
     """Everything :func:`sensitivity` checks, and its factors and settings, without running anything (so an
     output folder can be checked against those settings first)."""
@@ -385,29 +392,31 @@ def plan(
     unknown = [o for o in outputs if o not in offered]
     if unknown:
         raise RunError(f"--output {unknown[0]!r} is not known; choose from {', '.join(offered)}")
-    check_window(start, end)
+    _check_window(start, end)
     _known(method)
     model = found.model()
     chosen = load_scenario(scenario, system=system) if isinstance(scenario, str) else scenario
+    timeline = Timeline(1990, end)
     factors = []
     if parameters:
         factors = [f for f in parameter_factors(model, system=system) if f.name not in chosen.parameters]
     if levers:
-        factors += lever_factors(model, chosen, Timeline(), spread=spread, shift=shift)  # the years a lever may span
+        factors += lever_factors(model, chosen, timeline, spread=spread, shift=shift)
     samples = DEFAULT_SAMPLES[method] if samples is None else samples
     rows = runs(method, samples, len(factors))
-    # the sample, the sampler's own copies of it and the outputs, a float each
-    refuse_beyond_memory(4 * rows * (len(factors) + len(outputs)) * 8, f"--samples {samples:,} ({rows:,} runs)",
-                         "take fewer samples")  # fmt: skip
+    # the sample, the sampler's copies of it and the outputs; and a block's inputs, every driver and levered
+    # parameter (two schedules) for each of its rows and steps
+    series = len(model.drivers) + 2 * len({lever.lever for lever in chosen.levers})
+    needed = 4 * rows * (len(factors) + len(outputs)) * 8 + min(rows, block) * timeline.steps * series * 8
+    refuse_beyond_memory(needed, f"--samples {samples:,} ({rows:,} runs)", "take fewer samples")
     words = {name: found.measures[offered[name]][1] for name in outputs}
     settings = {"scenario": chosen.name, "definition": chosen.record(), "method": method, "samples": samples,
                 "outputs": outputs, "words": words, "start": start, "end": end, "backend": backend, "seed": seed,
                 "spread": spread, "shift": shift}  # fmt: skip
-    return Plan(chosen, factors, settings)
+    return Plan(chosen, factors, settings, rows, block, found)
 
 
-def sensitivity(scenario="baseline", *, progress=None, client=None, block: int = 2_000, system=None, **settings
-                ) -> Sensitivity:  # fmt: skip
+def sensitivity(scenario="baseline", *, progress=None, client=None, **settings) -> Sensitivity:
     """Sensitivity of a scenario's outputs over ``start..end`` to its calibrated parameters and levers.
 
     ``settings`` are :func:`plan`'s: ``samples`` defaults to 256 (Sobol) or 20
@@ -415,18 +424,17 @@ def sensitivity(scenario="baseline", *, progress=None, client=None, block: int =
     on its workers, with the same results. ``system`` (the North Korean one by
     default) must have a calibration.
     """
-    return carry_out(plan(scenario, system=system, **settings), progress=progress, client=client, block=block,
-                     system=system)  # fmt: skip
+    return carry_out(plan(scenario, **settings), progress=progress, client=client)
 
 
-def carry_out(chosen: Plan, *, progress=None, client=None, block: int = 2_000, system=None) -> Sensitivity:
+def carry_out(planned: Plan, *, progress=None, client=None) -> Sensitivity:
     """Run a :func:`plan` and take its indices."""
-    s = chosen.settings
-    evaluate = model_function(chosen.scenario, chosen.factors, s["outputs"], start=s["start"], end=s["end"],
-                              backend=s["backend"], seed=s["seed"], progress=progress, client=client, block=block,
-                              system=system)  # fmt: skip
-    table = indices(chosen.factors, evaluate, method=s["method"], samples=s["samples"], seed=s["seed"])
-    return Sensitivity(table, chosen.factors, s)
+    s = planned.settings
+    evaluate = model_function(planned.scenario, planned.factors, s["outputs"], start=s["start"], end=s["end"],
+                              backend=s["backend"], seed=s["seed"], progress=progress, client=client,
+                              block=planned.block, system=planned.system)  # fmt: skip
+    table = indices(planned.factors, evaluate, method=s["method"], samples=s["samples"], seed=s["seed"])
+    return Sensitivity(table, planned.factors, s)
 
 
 def runs(method: str, samples: int | None, factors: int) -> int:

@@ -168,8 +168,7 @@ def iterate_blocks(
     timeline.period_index(resolution)  # refuses an unknown resolution before any work
     if isinstance(scenario, str):
         scenario = load_scenario(scenario, model, system=system)
-    else:
-        check_scenario(scenario, model, system, timeline)
+    check_scenario(scenario, model, system, timeline)  # a file's too: its levers against this run's steps
     twice = sorted(set(given) & set(scenario.parameters))
     if twice:
         raise RunError(f"parameters: {twice[0]!r} is given here and set by scenario {scenario.name!r} "

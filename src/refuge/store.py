@@ -209,10 +209,11 @@ class RunFolder:
             raise
         return self
 
-    def __exit__(self, failed, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
         with contextlib.suppress(OSError):
             _remove_own(self.staging)
-            if failed and self.partial.is_dir() and not any(self.partial.glob(f"{_BLOCK_PREFIX}*.json")):
+        with contextlib.suppress(OSError):
+            if exc_type and self.partial.is_dir() and not any(self.partial.glob(f"{_BLOCK_PREFIX}*.json")):
                 _remove_own(self.partial)  # no finished block to resume from: a run that failed leaves nothing
         self._release()
 

@@ -23,7 +23,7 @@ from ..errors import ScenarioError, did_you_mean
 from ..model.definition import Model
 from ..model.timeline import Timeline
 from ..systems import System, get_system
-from .schema import NAME_PATTERN, LeverSpec, ScenarioSpec, describe_date
+from .schema import NAME_LENGTH, NAME_PATTERN, LeverSpec, ScenarioSpec, describe_date
 
 #: the longest chain of scenarios extending each other through ``base:``
 MAX_BASES = 8
@@ -43,9 +43,10 @@ class Scenario:
 
     def record(self) -> dict:
         """What the scenario was, for an output folder's record: a report cannot look a file up again by name (it
-        may have changed, or share a built-in's name)."""
+        may have changed, or share a built-in's name). Not where it was read from: ``./x.yaml`` and ``x.yaml``
+        are one scenario."""
         return {"description": self.description, "levers": [lever.model_dump(by_alias=True) for lever in self.levers],
-                "parameters": dict(self.parameters), "source": self.source}  # fmt: skip
+                "parameters": dict(self.parameters)}  # fmt: skip
 
 
 def builtin_names(system: str | System | None = None) -> list[str]:
@@ -208,9 +209,11 @@ def check_scenario(scenario: Scenario, model: Model, system: System, timeline: T
     """Refuse a scenario built in code, as a file's would be: levers and parameters the model does not know, or
     values outside their ranges. Its dates may fall anywhere in the default timeline or the run's ``timeline``."""
     span = Timeline() if timeline is None else Timeline(min(timeline.start, Timeline.start),
-                                                        max(timeline.end, Timeline.end))  # fmt: skip
+                                                        max(timeline.end, Timeline.end),
+                                                        timeline.steps_per_year)  # fmt: skip
     label = f"scenario {scenario.name!r}"
-    if not isinstance(scenario.name, str) or not re.fullmatch(NAME_PATTERN, scenario.name) or len(scenario.name) > 64:
+    name = scenario.name
+    if not isinstance(name, str) or not re.fullmatch(NAME_PATTERN, name) or len(name) > NAME_LENGTH:
         raise ScenarioError(f"{label}: name: not allowed; allowed: lower-case letters, digits and dashes, as in a "
                             "scenario file (it names output folders)")  # fmt: skip
     _check_against_model(label, scenario, model, system, span)
@@ -244,18 +247,13 @@ def _check_against_model(label: str, spec: ScenarioSpec | Scenario, model: Model
             problems.append(f"{where}.lever: {_shown(lever.lever)} is not a driver or parameter; {hint}"
                             "see 'refuge parameters' for drivers and parameters")  # fmt: skip
             continue
-        for key, when in (("from", lever.start), ("until", lever.until)):
-            if when is not None and not timeline.start <= when <= timeline.end + 1:
-                problems.append(f"{where}.{key}: {when:g} is outside the run's years "
-                                f"{timeline.start}-{timeline.end}")  # fmt: skip
-        first = timeline.first_step_from(lever.start)  # a lever acts from the first step starting at its date
-        if timeline.start <= lever.start and first >= timeline.steps:
-            problems.append(f"{where}.from: {describe_date(lever.start)} is after the run's last step begins; "
-                            f"allowed: a date in {timeline.start}-{timeline.end}")  # fmt: skip
-        elif lever.until is not None and timeline.first_step_from(lever.until) <= first:
-            problems.append(f"{where}.until: {describe_date(lever.until)} ends the lever before the first step it "
-                            f"would act in (steps start every 1/{timeline.steps_per_year} year); allowed: a later "
-                            "date")  # fmt: skip
+        outside = [(key, when) for key, when in (("from", lever.start), ("until", lever.until))
+                   if when is not None and not timeline.start <= when <= timeline.end + 1]  # fmt: skip
+        for key, when in outside:
+            problems.append(f"{where}.{key}: {describe_date(when)} is outside the run's years "
+                            f"{timeline.start}-{timeline.end}")  # fmt: skip
+        if not outside:
+            problems += _never_acting(where, lever, timeline)
         kind, value = lever.action
         low, high = target.bounds
         if kind == "set" and not low <= value <= high:
@@ -272,6 +270,18 @@ def _check_against_model(label: str, spec: ScenarioSpec | Scenario, model: Model
         raise ScenarioError(f"{label}: " + "; ".join(problems[:10]))
 
 
+def _never_acting(where: str, lever: LeverSpec, timeline: Timeline) -> list[str]:
+    """A lever acts in the steps that start in ``[from, until)``: one with no such step is refused, not run idle."""
+    first = timeline.first_step_from(lever.start)
+    if first >= timeline.steps:
+        return [f"{where}.from: {describe_date(lever.start)} is after the run's last step begins; allowed: a date in "
+                f"{timeline.start}-{timeline.end}"]  # fmt: skip
+    if lever.until is not None and timeline.first_step_from(lever.until) <= first:
+        return [f"{where}.until: {describe_date(lever.until)} ends the lever before the first step it would act in "
+                f"(steps start every 1/{timeline.steps_per_year} year); allowed: a later date"]  # fmt: skip
+    return []
+
+
 def _levered_parameters_out_of_bounds(spec: Scenario, parameters: dict, system: System, own: int) -> list[str]:
     """Parameters that ``scale`` or ``add`` levers would push outside their bounds at some time.
 
@@ -281,13 +291,13 @@ def _levered_parameters_out_of_bounds(spec: Scenario, parameters: dict, system: 
     """
     problems = []
     for name in sorted({lever.lever for lever in spec.levers if lever.lever in parameters}):
-        draws = system.parameter_draws(name)
+        drawn = system.parameter_draws(name)  # (lowest, highest) a member may draw
         if name in spec.parameters:  # every member runs with the scenario's value
             starts = [(spec.parameters[name], "the scenario's value")]
         else:
             starts = [(parameters[name].value, "its default")]
-            if draws:
-                starts += [(draws[0], "its lowest posterior draw"), (draws[1], "its highest posterior draw")]
+            if drawn:
+                starts += [(drawn[0], "its lowest posterior draw"), (drawn[1], "its highest posterior draw")]
         problem = _first_out_of_bounds(spec.levers, name, starts, parameters[name].bounds, own)
         if problem:
             problems.append(problem)

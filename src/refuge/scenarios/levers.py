@@ -1,7 +1,8 @@
 """Levers applied to the model's inputs: the driver series and the parameter values of a run.
 
-A lever acts on its window ``[from, until)``: ``set`` replaces the value,
-``scale`` multiplies it, ``add`` adds to it. Levers apply in the order they are
+A lever acts on its window ``[from, until)``, the steps that start in it (so
+never before its date): ``set`` replaces the value, ``scale`` multiplies it,
+``add`` adds to it. Levers apply in the order they are
 listed (a base scenario's first). A lever that would take a driver outside its
 bounds is refused when the scenario is read (:func:`drivers_out_of_bounds`); a
 member's own path of a driver must lie inside them (``refuge.run`` checks), and a

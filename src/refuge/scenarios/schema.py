@@ -24,6 +24,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from ..model.timeline import decimal_year
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+NAME_LENGTH = 64
 
 
 def _written_as_number(value: object) -> object:
@@ -90,7 +91,7 @@ class ScenarioSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    name: str = Field(pattern=NAME_PATTERN, max_length=64, description="lower-case letters, digits and dashes")
+    name: str = Field(pattern=NAME_PATTERN, max_length=NAME_LENGTH, description="lower-case letters, digits and dashes")
     description: str = Field(default="", max_length=4_000)
     base: str | None = Field(default=None, max_length=1_024)
     levers: list[LeverSpec] = Field(default=[], max_length=200)

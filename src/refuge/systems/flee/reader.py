@@ -126,16 +126,10 @@ def _settings(path: Path) -> Settings:
     data = safe_yaml.load(safe_yaml.read(path, str(path)), str(path)) or {}
     if not isinstance(data, dict):
         raise DataError(f"{path}: a mapping of spawn_rules, move_rules and optimisations is needed")
-    for section in data:
-        close = [] if section in FLEE_SECTIONS else difflib.get_close_matches(str(section), FLEE_SECTIONS, 1, 0.8)
-        if close:
-            raise DataError(f"{path}, field {section}: not a section Flee reads; did you mean {close[0]!r}?")
+    _refuse_near_misses(path, data, FLEE_SECTIONS, "", "a section")
     for section, known in FLEE_KEYS.items():
         part = data.get(section)
-        for key in part if isinstance(part, dict) else ():
-            close = [] if key in known else difflib.get_close_matches(str(key), known, n=1, cutoff=0.8)
-            if close:
-                raise DataError(f"{path}, field {section}.{key}: not a setting Flee reads; did you mean {close[0]!r}?")
+        _refuse_near_misses(path, part if isinstance(part, dict) else {}, known, f"{section}.", "a setting")
     for section, key, default in UNSUPPORTED:
         part = data.get(section)
         if key is None and part is not None:
@@ -149,6 +143,14 @@ def _settings(path: Path) -> Settings:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise DataError(f"{path}, field {where}: {first.get('input')!r} is not allowed: {first['msg']}") from None
+
+
+def _refuse_near_misses(path: Path, names, known, prefix: str, what: str) -> None:
+    """Flee ignores names it does not read, so a near miss of one it reads is a typo that would run on defaults."""
+    for name in names:
+        close = [] if name in known else difflib.get_close_matches(str(name), known, n=1, cutoff=0.8)
+        if close:
+            raise DataError(f"{path}, field {prefix}{name}: not {what} Flee reads; did you mean {close[0]!r}?")
 
 
 def _period(path: Path) -> tuple[dt.date, int]:
@@ -300,7 +302,7 @@ def _conflicts(path: Path, rows, places: dict[str, int], days: int) -> tuple[np.
     while names and names[-1] == "":
         names.pop()
     for i, name in enumerate(names):
-        if name in names[:i]:
+        if name and name in names[:i]:  # a blank column is no location
             raise DataError(f"{path}, row {table[0][0]}, field {name[:40]!r}: a column named twice; allowed: one "
                             "column a location")  # fmt: skip
     series = table[1:]
