@@ -308,3 +308,32 @@ def test_people_alike_take_the_short_walk_and_move_as_in_the_full_week():
     for column in ("step", "person", "sex"):
         np.testing.assert_array_equal(short_events[column], full_events[column])
     np.testing.assert_array_equal(short_events["flow"].cat.codes, full_events["flow"].cat.codes)
+
+
+def test_a_newcomer_in_an_aged_out_place_has_paid_nothing():
+    """The broker fees of the one who aged out at 60 passed to the 16-year-old who took the place."""
+    from refuge.systems.korea.agents import agent_step as hooks
+    from refuge.systems.korea.agents.agent_step import AGE, ATTEMPTS, COST, CROSSED, SAVINGS
+
+    traits = tuple(np.zeros(1, dtype=kind) for kind in hooks.COLUMNS.values())
+    traits[AGE][0], traits[COST][0], traits[SAVINGS][0], traits[ATTEMPTS][0], traits[CROSSED][0] = 59, 500, 80, 3, 7
+    flows = np.zeros(3, np.bool_)
+    week = hooks.Week(0, 1, 2, 1, 100, 300.0, 0, 0.0, 0.0, np.ones((2, 1)), np.ones(1, np.int64), np.ones((1, 1)),
+                      np.zeros((1, 1)), np.ones(1), flows, flows, flows)  # fmt: skip
+    stayed = np.full(1, -1, np.int64)
+    hooks.live(traits, np.zeros(1, np.uint8), np.zeros(1, np.uint8), 0, 1, stayed, np.array([0.9]), np.array([0.1]),
+               (np.uint64(1), np.uint64(2), 52, True), week)  # a new year, at risk (stock 0), turning 60
+    assert (traits[AGE][0], traits[COST][0], traits[SAVINGS][0], traits[ATTEMPTS][0], traits[CROSSED][0]) == \
+        (hooks.AGE_IN, 0, 0, 0, -1)
+
+
+def test_newcomers_are_recorded_as_they_come(small, tmp_path):
+    """``record=True`` keeps every move: the inflow's newcomers were missing from the journeys."""
+    collapse = dataclasses.replace(small, initial={"nk_at_risk": (2_000, 2_000), "china_hiding": (50, 50)})
+    (tmp_path / "collapse.yaml").write_text(SMALL_COLLAPSE)
+    built, flows, _ = _run_backend(collapse, Agents(record=True), scenario=str(tmp_path / "collapse.yaml"))
+    events = built.take_events()
+    came = events[events.flow == "newly_at_risk"].groupby("member").size()
+    inflow = flows[:, :, collapse.flow_index["newly_at_risk"], :].sum(axis=(1, 2))
+    assert inflow.min() > 0 and came.tolist() == inflow.tolist()
+    assert (events[events.flow == "newly_at_risk"].person >= 4_100).all()  # rows after the people there at the start

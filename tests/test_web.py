@@ -153,7 +153,9 @@ def test_request_bodies_and_members_are_bounded_by_the_operator(http):
     early = http.post("/api/compares", json={"scenarios": [text, text], "members": 2, "start": 1989})
     assert early.status_code == 400 and "a whole number from 1990 to 2040" in early.json()["error"]  # as the CLI
     quoted = http.post("/api/runs", json={"yaml": text, "members": "4", "backend": "mean"})
-    assert quoted.status_code == 400 and "members: '4' is not allowed" in quoted.json()["error"]
+    assert quoted.status_code == 400 and 'members: "4" is not allowed' in quoted.json()["error"]
+    missing = http.post("/api/runs", json={"members": 2})
+    assert missing.status_code == 400 and "yaml: missing" in missing.json()["error"]
     for payload in ({"yaml": {"name": "x"}, "members": 2}, {"scenarios": [text, ["name: y"]], "members": 2}):
         refused = http.post("/api/runs" if "yaml" in payload else "/api/compares", json=payload)
         assert refused.status_code == 400 and "expected a scenario's YAML as text" in refused.json()["error"]
@@ -243,6 +245,7 @@ def test_a_person_picks_changes_runs_and_downloads(page):
         page.click("#download-report")
     report = Path(download.value.path()).read_text()
     assert "border-closure-edited" in report and "2031-06" in report and "src='http" not in report
+    assert "<title>refuge run: border-closure-edited</title>" in report  # not the job folder's name, "run"
 
 
 def test_run_right_after_an_edit_runs_the_edit_and_never_a_wrong_form(page):
@@ -370,6 +373,8 @@ def test_a_crashed_run_ends_alone(server, http):
     text = http.get("/api/scenarios/baseline").json()["yaml"]
     doomed = http.post("/api/runs", json={"yaml": text, "members": MAX_MEMBERS, "backend": "mean"}).json()["id"]
     other = http.post("/api/runs", json={"yaml": text, "members": 2, "backend": "mean", "seed": 1}).json()["id"]
+    early = http.get(f"/api/jobs/{doomed}/annual.csv")  # asked for before the job is done: said so, not "Not Found"
+    assert early.status_code == 409 and "its files come when it is done" in early.json()["error"]
     killed = False
     deadline = time.monotonic() + 30
     while not killed and time.monotonic() < deadline:
@@ -385,6 +390,9 @@ def test_a_crashed_run_ends_alone(server, http):
     crashed = wait(http, doomed)
     assert crashed["state"] == "failed" and "stopped unexpectedly" in crashed["error"]
     assert wait(http, other)["state"] == "done"
+    assert http.get(f"/api/jobs/{other}/annual.csv").status_code == 200
+    unknown = http.get(f"/api/jobs/{other}/secrets.csv")
+    assert unknown.status_code == 404 and "its files: " in unknown.json()["error"]
     assert http.get("/api/info").status_code == 200
 
 

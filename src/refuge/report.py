@@ -43,11 +43,12 @@ img { max-width: 100%; } code, pre { background: #f6f6f6; padding: 0.1rem 0.3rem
 """
 
 
-def write_report(folder: Path, system: str | System | None = None) -> Path:
+def write_report(folder: Path, system: str | System | None = None, name: str | None = None) -> Path:
     """Write ``folder/report.html`` from what the folder holds; return its path.
 
     ``system`` (the North Korean one by default) wrote the folder; it must have a calibration
-    (:func:`~refuge.systems.analyses_of`), whose record and posterior the report shows.
+    (:func:`~refuge.systems.analyses_of`), whose record and posterior the report shows. The page is
+    titled ``name``, or the folder's name (the web app's job folders are all called ``run``).
     """
     system = get_system(system)
     analyses_of(system, "report")
@@ -63,7 +64,7 @@ def write_report(folder: Path, system: str | System | None = None) -> Path:
         body += _SECTIONS[kind](folder, system)
     body += _plots(folder)
     body += _provenance(folder, system)
-    title = f"refuge {' and '.join(kinds)}: {folder.resolve().name}"
+    title = f"refuge {' and '.join(kinds)}: {name or folder.resolve().name}"
     page = (
         "<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
         f"<title>{_e(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n<h1>{_e(title)}</h1>\n"

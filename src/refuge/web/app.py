@@ -113,7 +113,9 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
         asked = await _json_body(request)
         forms.check_fields(asked, ("yaml", "members", "seed", "backend", "label"), "run", RunError)  # label: the page's
         members, seed, backend = _settings(asked, limits)
-        text = _text(asked.get("yaml", ""), "yaml")
+        if "yaml" not in asked:
+            raise RunError("run: yaml: missing; allowed: the scenario's YAML as text")
+        text = _text(asked["yaml"], "yaml")
         forms.from_text(text, system, "scenario")  # refused now, with the loader's message, not later in the job
         job = jobs.submit("run", {"yaml": text, "members": members, "seed": seed, "backend": backend,
                                   "system": system}, members * total_weeks)  # fmt: skip
@@ -152,8 +154,10 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
     async def download(request: Request) -> Response:
         job = _job(request)
         relative = DOWNLOADS[job.kind].get(request.path_params["name"])
-        if relative is None or job.state != "done":
-            raise HTTPException(404)
+        if relative is None:
+            raise HTTPException(404, f"a {job.kind} has no such file; its files: {', '.join(DOWNLOADS[job.kind])}")
+        if job.state != "done":
+            raise HTTPException(409, f"the {job.kind} is {job.state}: its files come when it is done")
         name = request.path_params["name"]
         media = "text/csv" if name.endswith(".csv") else "text/html"
         return FileResponse(job.folder / relative, media_type=media, filename=f"{job.kind}-{name}",
@@ -182,7 +186,8 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
         return _json({"error": str(err)}, status=status)
 
     async def not_found(request: Request, err: HTTPException) -> Response:
-        return _json({"error": err.detail if err.status_code == 404 else "not allowed"}, status=err.status_code)
+        said = err.status_code in (404, 409)  # what is missing or not ready yet; other refusals say no more
+        return _json({"error": err.detail if said else "not allowed"}, status=err.status_code)
 
     async def crashed(request: Request, err: Exception) -> Response:
         log.exception("request %s failed", request.url.path)
@@ -280,7 +285,7 @@ def _text(value: object, key: str) -> str:
 def _integer(asked: dict, key: str, default: int, low: int, high: int, flag: str | None = None) -> int:
     value = asked.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        shown = repr(value)[:20]  # '4', a string, is told apart from 4
+        shown = json.dumps(value)[:20]  # as it was sent: "4", a string, is told apart from 4, and null is null
         limit = f" (the limit this server's operator set with {flag})" if flag else ""
         raise RunError(f"{key}: {shown} is not allowed; allowed: a whole number from {_shown(low)} to "
                        f"{_shown(high)}{limit}")  # fmt: skip

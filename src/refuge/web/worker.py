@@ -56,7 +56,7 @@ def run(spec: dict, folder: Path, progress) -> dict:
     scenario = scenario_from_text(spec["yaml"], "scenario", system=system)
     results = output.run_to_folder(scenario, folder / "run", members=spec["members"], seed=spec["seed"],
                                    backend=spec["backend"], block=2_000, progress=progress, system=system)  # fmt: skip
-    report.write_report(folder / "run", system)
+    report.write_report(folder / "run", system, scenario.name)
     return {"scenario": scenario.name, "charts": run_charts(results, system)}
 
 
@@ -102,7 +102,7 @@ def compare(spec: dict, folder: Path, progress) -> dict:
             "definitions": comparison.definitions(dict(zip(names, scenarios, strict=True)))}  # fmt: skip
     publish_folder(folder / "compare", meta,
                    lambda staging: comparison.save(staging, effects, differences, start, meta, system))  # fmt: skip
-    report.write_report(folder / "compare", system)
+    report.write_report(folder / "compare", system, f"{', '.join(names[1:])} against {names[0]}")
     measures = get_system(system).measures
     words = {measure: words for measure, (_, words) in measures.items()}
     yearly = {measure: dict(zip(("title", "unit"), comparison.yearly_words(how, words), strict=True))

@@ -123,13 +123,15 @@ class AgentsBackend:
         event = np.zeros(people.capacity if self._record else 0, dtype=np.int8 if len(model.flows) < 128 else np.int16)
         return _Member(people, census, event, np.zeros((len(model.flows), model.strata.size), dtype=np.int64))
 
-    def _add(self, people: People, census, m, s, x, n, context, step) -> None:
+    def _add(self, people: People, census, m, s, x, n, context, step) -> range:
+        """``n`` new people of stratum ``x`` in stock ``s``: their rows."""
         if n <= 0:
-            return
+            return range(0)
         start, end = people.add(n)
         k0, k1 = self._keys[m]
         self._kernels[2](people.stock, people.stratum, people.classes, people.traits, start, end, s, x, k0, k1, step,
                          context, census)
+        return range(start, end)
 
     # -- the step ----------------------------------------------------------------
 
@@ -168,11 +170,14 @@ class AgentsBackend:
         moved = member.moved
         kernels.add_chunks(member.moved_by_chunk, member.census_by_chunk, moved, member.census)
         if self._record:
-            self._keep_events(member, step)
+            rows = np.flatnonzero(member.event[: people.count] >= 0)
+            self._keep_events(member, step, rows, member.event[rows])
         for f in self._inflows:
             for x in range(moved.shape[1]):
                 n = int(stochastic_round(rates[f, x], k0, k1, step, self._flow_ids[f, x]))
-                self._add(people, member.census, m, self._targets[f], x, n, context, step)
+                added = self._add(people, member.census, m, self._targets[f], x, n, context, step)
+                if self._record and added:  # the newcomers' first move is their coming
+                    self._keep_events(member, step, np.arange(added.start, added.stop), np.full(n, f))
                 moved[f, x] += n
         kernels.apply_moves(state, tally, moved, self._sources, self._targets, member.census, not self._alike)
 
@@ -209,14 +214,13 @@ class AgentsBackend:
 
     # -- records -----------------------------------------------------------------
 
-    def _keep_events(self, member: _Member, step: int) -> None:
-        people = member.people
-        rows = np.flatnonzero(member.event[: people.count] >= 0)
+    def _keep_events(self, member: _Member, step: int, rows: np.ndarray, flows: np.ndarray) -> None:
+        """The moves of people ``rows`` along ``flows`` this step, with their stratum and traits after it."""
         if rows.size:
-            table = people.table()
+            table = member.people.table()
             columns = {name: table[name][rows] for name in ("stratum", *self._recorded)}
             member.events.append({"step": np.full(rows.size, step, np.int16), "person": rows.astype(np.int64),
-                                  "flow": member.event[rows].copy(), **columns})  # fmt: skip
+                                  "flow": flows.astype(member.event.dtype), **columns})  # fmt: skip
 
     @property
     def _recorded(self) -> tuple[str, ...]:

@@ -158,6 +158,7 @@ def live(traits, stock, sex, start, end, moved, u, p, clock, week):
                 savings[i] = 0
                 attempts[i] = 0
                 crossed[i] = -1
+                cost[i] = 0  # paid by the one who aged out; the newcomer has paid no broker
 
 
 @nb.njit(cache=True, inline="always")
