@@ -4,7 +4,8 @@ Three members of the Korean model on a small border population (as ``test_agents
 seed 11: every flow and stock per year and member, every output per year, and the recorded moves
 (counted by member, year and flow, and each recorded trait summed), with the Korean traits and without.
 The arrays were written by this module (``python tests/test_pinned_agents.py``) at commit d968616,
-before the agents backend moved into the engine (issue 10, item 1).
+before the agents backend moved into the engine (issue 10, item 1), and written again when a newcomer
+taking an aged-out place began with no broker costs paid: only the summed ``cost`` changed.
 """
 
 import dataclasses
