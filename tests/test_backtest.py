@@ -40,13 +40,13 @@ def test_knots_after_the_origin_do_not_reach_the_blind_drivers():
     timeline = Timeline(1990, 2030)
     for driver in refuge.north_korea().drivers:
         first = min(driver.knots)  # the value before any event: what the driver was, not a later event
-        knots = {t: (v * 7 + 1 if t > ORIGIN + 1 and t != first else v) for t, v in driver.knots.items()}
+        knots = {t: (v * 7 + 1 if t >= ORIGIN + 1 and t != first else v) for t, v in driver.knots.items()}
         knots[2015.5] = 123.0  # a new event after the origin
         moved = dataclasses.replace(driver, knots=knots)
         np.testing.assert_array_equal(blind_driver(driver, ORIGIN).series(timeline),
                                       blind_driver(moved, ORIGIN).series(timeline), err_msg=driver.name)
         # up to the last knot known at the origin the blind driver is history itself
-        upto = timeline.times <= max([t for t in driver.knots if t <= ORIGIN + 1], default=1990)
+        upto = timeline.times <= max([t for t in driver.knots if t < ORIGIN + 1], default=1990)
         np.testing.assert_array_equal(blind_driver(driver, ORIGIN).series(timeline)[upto],
                                       driver.series(timeline)[upto])
 
@@ -94,3 +94,13 @@ def test_cli_backtest_writes_the_tidy_scores(tmp_path):
                           str(tmp_path / "not")], capture_output=True, text=True, env=env)  # fmt: skip
     assert bad.returncode == 2 and "sampler must be one of emcee, nautilus" in bad.stderr
     assert not (tmp_path / "not").exists()  # refused before anything was written
+
+
+def test_the_2012_crackdown_is_not_known_at_the_end_of_2011():
+    """Knots dated 2012.0 (shooting orders, punishment, propaganda) are 2012's events; a 2011 forecast kept them."""
+    from refuge.systems.korea import blind_model
+
+    blind = {d.name: d for d in blind_model(2011).drivers}
+    for name in ("lethal_force", "punishment", "counter_propaganda"):
+        assert max(blind[name].knots) < 2012, name
+    assert blind["lethal_force"].series(Timeline(2011, 2016))[-1] == 0.6  # held at 2011's orders

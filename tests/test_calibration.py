@@ -355,6 +355,8 @@ def test_cli_calibrate_writes_posterior_fit_tables_and_plots(tmp_path):
     assert meta["settings"]["until"] == 2005 and meta["settings"]["seed"] == 0 and len(meta["data_version"]) == 12
     summary = json.loads((out / "fit_summary.json").read_text())
     assert summary["hold-out"]["years"] == "2006-2025" and summary["in-sample"]["years"] == "1995-2005"
+    assert "not a forecast" in summary["hold-out"]["conditional"]  # the drivers after 2005 are history to it
+    assert "hold-out, conditional" in done.stdout
     assert "For scale: the record's own centred 3-year mean misses it by" in done.stdout
     assert 0 < summary["in-sample"]["smooth_reference_mape_pct"] < 50
     share = summary["female_share"]  # the record splits the sexes from 2001

@@ -320,10 +320,13 @@ def calibrate(
     for sample in ("in-sample", "hold-out"):
         if sample in summary:
             part = summary[sample]
-            table.add_row(part["years"], sample, f"{part['mape_median_pct']:.1f}%",
+            table.add_row(part["years"], "hold-out, conditional" if "conditional" in part else sample,
+                          f"{part['mape_median_pct']:.1f}%",
                           f"{part['years_in_90pct_band']} of {part['n_years']}",
                           f"{part['years_in_50pct_band']} of {part['n_years']}")
     console.print(table)
+    if "hold-out" in summary:
+        console.print(f"The hold-out years are {summary['hold-out']['conditional']}.", highlight=False)
     if "smooth_reference_mape_pct" in summary.get("in-sample", {}):
         console.print(f"For scale: the record's own centred 3-year mean misses it by "
                       f"{summary['in-sample']['smooth_reference_mape_pct']:.1f}% a year in the same years.")

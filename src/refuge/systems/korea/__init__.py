@@ -86,11 +86,13 @@ def blind_driver(driver: Driver, origin: float) -> Driver:
     """``driver`` as known at the end of year ``origin``: knots dated after it dropped, the last known value held.
 
     Interpolating towards a later knot would leak it, so between the last knot
-    known and the origin the blind driver holds that knot's value too. A driver
-    whose first knot comes later holds the value it had before that knot.
+    known and the origin the blind driver holds that knot's value too. A knot at
+    the turn of the year after (``origin + 1``: the 2012 crackdown's for an origin of
+    2011) is that year's event, not known. A driver whose first knot comes later
+    holds the value it had before that knot.
     """
     end = origin + 1.0
-    known = {t: v for t, v in driver.knots.items() if t <= end}
+    known = {t: v for t, v in driver.knots.items() if t < end}
     if not known:
         first = min(driver.knots)
         known = {end: driver.knots[first]}

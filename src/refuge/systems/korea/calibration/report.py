@@ -92,6 +92,11 @@ def fit_table(pred: Predictive, until: int) -> pd.DataFrame:
     return table[["variable", "year", "sample", "record", "q05", "q25", "q50", "q75", "q95", "ape", "in50", "in90"]]
 
 
+#: what the years after a calibration's cut-off are: not a forecast (``refuge backtest`` makes those)
+CONDITIONAL = ("a projection given the drivers after the cut-off as history (the 2012 crackdown, the 2020 "
+               "sealing), not a forecast; refuge backtest forecasts blind")
+
+
 def fit_summary(table: pd.DataFrame, pred: Predictive | None = None) -> dict:
     """MAPE of the median and band coverage of annual total arrivals, in-sample and hold-out.
 
@@ -112,6 +117,8 @@ def fit_summary(table: pd.DataFrame, pred: Predictive | None = None) -> dict:
         if sample == "in-sample":
             record = part.set_index("year")["record"]
             out[sample]["smooth_reference_mape_pct"] = round(smooth_reference_mape(record), 1)
+        else:
+            out[sample]["conditional"] = CONDITIONAL
     for variable in ("arrivals_female", "arrivals_male"):
         part = table[(table["variable"] == variable) & (table["sample"] == "in-sample")]
         if len(part):
@@ -251,7 +258,8 @@ def plot_predictive(pred: Predictive, until: int, path: Path, title: str = "") -
         ax.set_xlim(1994.5, pred.years.max() + 1.0)
         ax.set_ylim(bottom=0)
     axes[0].legend(fontsize=8, loc="upper left")
-    fig.suptitle(title or f"Posterior predictive, calibrated to {until}")
+    fig.suptitle(title or f"Posterior predictive, calibrated to {until}"
+                 + (f"; after {until}, conditional on the drivers' history" if until < pred.years[-1] else ""))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
