@@ -254,3 +254,30 @@ def test_a_run_that_fails_before_any_block_is_kept_leaves_nothing_beside_its_fol
         assert folder.partial.is_dir()
         raise RunError("late")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_force_deletes_only_the_names_a_working_folder_writes_and_its_own_folders_whole(tmp_path):
+    """``predictive*.png`` took a person's annotated copy for calibrate's own and --force deleted it; a backtest's
+    calibration of an origin no longer asked for stayed in the "fresh" folder."""
+    from refuge.store import claim_folder
+
+    out = claim_folder(tmp_path / "c", "calibration", {"until": 2011}, ("chain-*.h5", "predictive.png"))
+    (out / "chain-0.h5").write_text("chain")
+    for name in ("predictive_my_annotated.png", "chain-notes.h5"):
+        (out / name).write_text("a person's")
+        with pytest.raises(RunError, match=f"did not write \\({name}\\)"):
+            claim_folder(out, "calibration", {"until": 2015}, ("chain-*.h5", "predictive.png"), force=True)
+        assert (out / name).read_text() == "a person's" and (out / "chain-0.h5").exists()
+        (out / name).unlink()
+
+    backtest = claim_folder(tmp_path / "b", "backtest", {"origins": [2019]}, ("origin-*", "scores.csv"))
+    origin = claim_folder(backtest / "origin-2019", "calibration", {"until": 2019}, ("chain-*.h5",))
+    (origin / "chain-0.h5").write_text("chain")
+    (backtest / "scores.csv").write_text("scores")
+    (origin / "notes.txt").write_text("a person's")  # inside the origin's folder: nothing at all goes
+    with pytest.raises(RunError, match=r"did not write \(notes.txt\)"):
+        claim_folder(backtest, "backtest", {"origins": [2011]}, ("origin-*", "scores.csv"), force=True)
+    assert (backtest / "scores.csv").exists() and (origin / "chain-0.h5").exists()
+    (origin / "notes.txt").unlink()
+    claim_folder(backtest, "backtest", {"origins": [2011]}, ("origin-*", "scores.csv"), force=True)
+    assert sorted(p.name for p in backtest.iterdir()) == ["refuge.json"]  # never mixed with the other origins

@@ -28,10 +28,10 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
-import fnmatch
 import hashlib
 import json
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -410,12 +410,13 @@ def claim_folder(out: Path | str, kind: str, settings: dict, own: tuple[str, ...
 
     Such a folder is not published whole as a run's is, so the store's rules are kept here: refuge
     writes into ``out`` only if it is absent, empty, or marked (``refuge.json``) as a ``kind`` folder
-    holding nothing but the names the verb writes (``own``: glob patterns). Marked with the same
+    holding nothing but the names the verb writes (``own``: names, a ``*`` in one standing for a number,
+    as in ``chain-*.h5``; ``predictive-mine.png`` is not ``predictive.png``). Marked with the same
     ``settings``, the verb goes on from what is there; with others it is refused unless ``force``,
-    which deletes the verb's own files, and only those, before starting afresh (its own folders, such
-    as a backtest's calibrations, are claimed in turn by the verb that fills them). Either way, a
-    file the verb wrote and sealed (:func:`seal_folder`) that was changed since is refused, force or
-    not: refuge does not overwrite what a person edited.
+    which deletes the verb's own files, and only those, before starting afresh, and its own folders
+    (a backtest's calibrations) by the same rules, theirs. Either way, a file the verb wrote and sealed
+    (:func:`seal_folder`) that was changed since is refused, force or not: refuge does not overwrite
+    what a person edited.
     """
     out = check_output_path(Path(out))
     settings = json.loads(json.dumps(settings, default=str))
@@ -427,30 +428,58 @@ def claim_folder(out: Path | str, kind: str, settings: dict, own: tuple[str, ...
         if mark is None or mark.get("kind") != kind:
             raise RunError(f"--out {out} exists and is not a refuge {kind} folder (it has no {WORKING_MARK} of one); "
                            "refuge never overwrites what it did not write: choose another --out")  # fmt: skip
-        ours = [e for e in entries if e.name != WORKING_MARK and any(fnmatch.fnmatch(e.name, p) for p in own)]
-        foreign = [e.name for e in entries if e.name != WORKING_MARK and e not in ours]
-        if foreign:
-            raise RunError(f"--out {out} holds what refuge's {kind} did not write ({', '.join(foreign[:5])}); "
-                           "move it away or choose another --out")  # fmt: skip
-        check_sealed(out)
+        ours = _own_entries(out, kind, own)
         if mark.get("settings") != settings:
             if not force:
                 raise RunError(f"--out {out} holds another {kind} ({_differences(mark.get('settings'), settings)}); "
                                "choose another --out, or give --force to start afresh")  # fmt: skip
-            for entry in ours:
-                if not entry.is_dir() or entry.is_symlink():
-                    entry.unlink()
+            for path in [path for entry in ours for path in _claimed_contents(entry)]:
+                if path.is_dir() and not path.is_symlink():
+                    path.rmdir()
+                else:
+                    path.unlink()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise RunError(f"--out {out}: the folder cannot be created ({err.strerror})") from None
-    _write_mark(out, {"format": _WORKING_FORMAT, "kind": kind, "settings": settings})
+    _write_mark(out, {"format": _WORKING_FORMAT, "kind": kind, "settings": settings, "own": list(own)})
     return out
 
 
+def _own_entries(out: Path, kind: str, own) -> list[Path]:
+    """What a claimed folder holds of its verb's (refused if it holds anything else, or a sealed file edited)."""
+    entries = [e for e in sorted(out.iterdir()) if e.name != WORKING_MARK]
+    ours = [e for e in entries if _owned(e.name, own)]
+    foreign = [e.name for e in entries if e not in ours]
+    if foreign:
+        raise RunError(f"--out {out} holds what refuge's {kind} did not write ({', '.join(foreign[:5])}); "
+                       "move it away or choose another --out")  # fmt: skip
+    check_sealed(out)
+    return ours
+
+
+def _owned(name: str, own) -> bool:
+    """Whether ``name`` is one of a verb's names (``own``), a ``*`` in one standing for a number."""
+    return any(re.fullmatch(re.escape(pattern).replace(r"\*", r"\d+"), name) for pattern in own)
+
+
+def _claimed_contents(entry: Path) -> list[Path]:
+    """What removing one of a verb's entries removes, deepest first: a file, or a folder of the verb's own (a
+    backtest's calibration) with what its own mark says it wrote; a folder without such a mark stays. Checked
+    whole before anything goes: a person's file inside stops it all."""
+    if not entry.is_dir() or entry.is_symlink():
+        return [entry]
+    mark = _read_mark(entry / WORKING_MARK)
+    if mark is None or "own" not in mark:
+        return []
+    inside = [path for own in _own_entries(entry, mark.get("kind", "working"), mark["own"])
+              for path in _claimed_contents(own)]  # fmt: skip
+    return [*inside, entry / WORKING_MARK, entry]
+
+
 def seal_folder(out: Path, own: tuple[str, ...]) -> None:
-    """Record, in a claimed folder's mark, the size and SHA-256 of each file the verb wrote there (``own``: glob
-    patterns), once it has written them all: a later claim or report then refuses to overwrite one changed since.
+    """Record, in a claimed folder's mark, the size and SHA-256 of each file the verb wrote there (``own``: its
+    names), once it has written them all: a later claim or report then refuses to overwrite one changed since.
 
     Claiming the folder again clears the record, since the verb rewrites its files; a verb interrupted
     before sealing leaves them unrecorded, as refuge's to replace.
@@ -459,7 +488,7 @@ def seal_folder(out: Path, own: tuple[str, ...]) -> None:
     if mark is None:
         return
     files = {p.name: [p.stat().st_size, sha256(p)] for p in sorted(out.iterdir())
-             if p.name != WORKING_MARK and p.is_file() and any(fnmatch.fnmatch(p.name, o) for o in own)}  # fmt: skip
+             if p.name != WORKING_MARK and p.is_file() and _owned(p.name, own)}  # fmt: skip
     _write_mark(out, {**mark, "files": files})
 
 

@@ -183,8 +183,8 @@ Progress = Callable[[int, int, float], None]
 
 
 #: what a calibration writes into its folder (``refuge report`` may add its page)
-FILES = ("chain-*.h5", "nested-*.h5", "nested-*.json", "posterior.csv", "posterior.json", "latent.csv", "fit.csv",
-         "fit_summary.json", "parameters.csv", "parameters.png", "hiding_in_china.csv", "hiding_in_china.png", "predictive*.png",
+FILES = ("chain-*.h5", "nested-*.h5", "nested-*.tmp.h5", "nested-*.json", "posterior.csv", "posterior.json", "latent.csv", "fit.csv",
+         "fit_summary.json", "parameters.csv", "parameters.png", "hiding_in_china.csv", "hiding_in_china.png", "predictive.png",
          "report.html")
 
 
