@@ -87,9 +87,10 @@ def test_cli_backtest_writes_the_tidy_scores(tmp_path):
     assert "Conditional projections" in done.stdout
     for name in ("summary.csv", "summary.md", "backtest.png"):
         assert (tmp_path / name).stat().st_size > 0
-    bad = subprocess.run([sys.executable, "-m", "refuge", "backtest", "--origins", "2030"], capture_output=True,
-                         text=True, env=env)  # fmt: skip
-    assert bad.returncode == 2 and "an origin is a year" in bad.stderr
+    for origins in ("2030", "1995"):  # 1995: one year to fit the naive forecasters to, once a traceback
+        bad = subprocess.run([sys.executable, "-m", "refuge", "backtest", "--origins", origins, "--out",
+                              str(tmp_path / "not")], capture_output=True, text=True, env=env)  # fmt: skip
+        assert bad.returncode == 2 and "an origin is a year from 1999" in bad.stderr and "Traceback" not in bad.stderr
     bad = subprocess.run([sys.executable, "-m", "refuge", "backtest", "--sampler", "dynesty", "--out",
                           str(tmp_path / "not")], capture_output=True, text=True, env=env)  # fmt: skip
     assert bad.returncode == 2 and "sampler must be one of emcee, nautilus" in bad.stderr

@@ -369,9 +369,6 @@ def backtest(
         chosen = tuple(int(x) for x in origins.split(","))
     except ValueError:
         raise RunError(f"--origins {origins!r} is not a comma-separated list of years") from None
-    bad = [o for o in chosen if not 1995 <= o < found.record_end()]
-    if bad:
-        raise RunError(f"--origins: {bad} not allowed; an origin is a year from 1995 to {found.record_end() - 1}")
     budget = found.Budget.quick() if quick else found.Budget(steps=steps, sampler=sampler, live=live)
     with Progress(TextColumn("[bold]backtest[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("origins"),
                   TimeRemainingColumn(), console=errors, transient=True) as bar:  # fmt: skip

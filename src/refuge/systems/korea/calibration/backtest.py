@@ -43,6 +43,8 @@ from .posterior import Posterior
 from .sampler import Settings, calibrate, check_sampler, check_seed
 
 ORIGINS = (2005, 2008, 2011, 2014, 2019)
+#: the first origin: ETS's damped trend is fitted to 1995 to the origin, five years at least
+FIRST_ORIGIN = 1999
 HORIZON = 5
 SCORE_COLUMNS = ("origin", "horizon", "forecaster", "kind", "crps", "ape", "in50", "in90", "width90")
 NAIVE = ("last", "drift", "ets")
@@ -158,6 +160,11 @@ def backtest(out: Path | str, *, origins: tuple[int, ...] = ORIGINS, budget: Bud
     """
     if len(set(origins)) != len(origins):
         raise RunError(f"origins {list(origins)}: an origin is listed twice")
+    last = record_end() - 1  # a year of record to score, at least
+    bad = [o for o in origins if not FIRST_ORIGIN <= o <= last]
+    if bad:
+        raise RunError(f"--origins: {bad} not allowed; an origin is a year from {FIRST_ORIGIN} to {last} (the naive "
+                       "forecasters fit five years of the record at least, which starts in 1995)")  # fmt: skip
     check_sampler(budget.sampler)  # before the folder is claimed
     check_seed(seed)
     settings = {"origins": sorted(origins), "budget": asdict(budget), "seed": seed}
