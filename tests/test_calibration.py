@@ -185,8 +185,12 @@ def test_settings_are_checked_with_clear_errors():
     with pytest.raises(RunError, match="walkers must be even and at least"):
         Settings(sampler="emcee", walkers=7).check()
     Settings(chains=5, walkers=7).check()  # nautilus runs have no walkers
-    with pytest.raises(RunError, match="live must be at least 100 for a nested run, not 50"):
+    with pytest.raises(RunError, match="live must be 100 to 100,000, not 50"):
         Settings(live=50).check()
+    with pytest.raises(RunError, match="live must be 100 to 100,000, not 1,000,000,000,000"):
+        Settings(live=10**12).check()  # accepted once, and left to run for weeks
+    assert Settings(walkers=64).identity() == Settings(walkers=32, screen=100).identity()  # emcee's, not a nested run's
+    assert Settings(sampler="emcee", walkers=64).identity() != Settings(sampler="emcee", walkers=32).identity()
 
 
 def test_the_shipped_posterior_is_the_default_of_run():
@@ -357,6 +361,8 @@ def test_cli_calibrate_writes_posterior_fit_tables_and_plots(tmp_path):
     assert summary["hold-out"]["years"] == "2006-2025" and summary["in-sample"]["years"] == "1995-2005"
     assert "not a forecast" in summary["hold-out"]["conditional"]  # the drivers after 2005 are history to it
     assert "hold-out, conditional" in done.stdout
+    fewer = refuge_cli(*(a if a != "3" else "2" for a in args))  # --steps 2 on chains of 3: their posterior was 3's
+    assert fewer.returncode == 2 and "its chains hold 3 steps, more than --steps 2" in fewer.stderr
     assert "For scale: the record's own centred 3-year mean misses it by" in done.stdout
     assert 0 < summary["in-sample"]["smooth_reference_mape_pct"] < 50
     share = summary["female_share"]  # the record splits the sexes from 2001

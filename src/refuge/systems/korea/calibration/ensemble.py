@@ -16,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ....errors import RunError
 from ..evidence import Claim
 from .likelihood import Targets
 from .posterior import Posterior
 from .priors import Space
-from .sampler import Evaluator, Settings, arviz_diagnostics
+from .sampler import Evaluator, Settings, arviz_diagnostics, identity_of
 
 CHAIN = "chain-{}.h5"
 
@@ -125,8 +126,12 @@ def _compatible(path: Path, settings: Settings, space: Space, version: str) -> b
             iterations = int(f["chain"].attrs.get("iteration", 0)) if "chain" in f else 0
     except (OSError, KeyError, ValueError):
         return False
-    same = {k: v for k, v in old.items() if k != "steps"} == settings.identity()
-    return same and names == list(space.names) and stored == version and iterations > 0
+    same = identity_of(old) == settings.identity() and names == list(space.names) and stored == version
+    resumes = same and iterations > 0
+    if resumes and iterations > settings.steps:  # its posterior would be of more steps than asked for
+        raise RunError(f"{path.parent}: its chains hold {iterations} steps, more than --steps {settings.steps}; ask "
+                       f"for {iterations} or more (the chains go on), or give --force to start afresh")  # fmt: skip
+    return resumes
 
 
 def posterior(paths: list[Path], space: Space, settings: Settings, provenance: dict) -> Posterior:

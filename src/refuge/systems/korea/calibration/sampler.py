@@ -46,6 +46,24 @@ from .priors import CALIBRATED, LATENT_STEPS, SIGMA_ARRIVALS, Space, parameter_s
 SAMPLERS = ("emcee", "nautilus")
 
 
+#: settings only one sampler reads: the other's leave a calibration what it is
+_EMCEE_ONLY = ("walkers", "screen", "thin", "refine")
+_NAUTILUS_ONLY = ("live", "effective", "samples")
+
+
+#: the values each budget setting may take
+_BOUNDS = {"chains": (1, 64), "live": (100, 100_000), "effective": (100, 1_000_000), "samples": (100, 1_000_000),
+           "walkers": (2, 100_000), "steps": (2, 1_000_000), "screen": (1, 10_000_000), "thin": (1, 1_000),
+           "refine": (0, 100)}  # fmt: skip
+
+
+def identity_of(settings: dict) -> dict:
+    """The settings that make two calibrations one: those of the sampler they ran, but emcee's steps, which a
+    resumed calibration may extend (``--particles`` is no part of a nested run's)."""
+    ignored = {"steps", *(_NAUTILUS_ONLY if settings.get("sampler") == "emcee" else _EMCEE_ONLY)}
+    return {key: value for key, value in settings.items() if key not in ignored}
+
+
 def check_sampler(name: str) -> None:
     if name not in SAMPLERS:
         raise RunError(f"sampler must be one of {', '.join(SAMPLERS)}, not {name!r}")
@@ -89,34 +107,27 @@ class Settings:
         check_sampler(self.sampler)
         if not 1995 <= self.until <= record_end():
             raise RunError(f"until must be a year from 1995 to {record_end()} (the record's span), not {self.until}")
-        if self.chains < 1:
-            raise RunError(f"chains must be at least 1, not {self.chains}")
         check_seed(self.seed)
+        mine = _NAUTILUS_ONLY if self.sampler == "nautilus" else (*_EMCEE_ONLY, "steps")
+        for name in ("chains", *mine):  # beyond the largest, a calibration takes weeks: a slip of the keyboard
+            low, high = _BOUNDS[name]
+            if not low <= getattr(self, name) <= high:
+                raise RunError(f"{name} must be {low:,} to {high:,}, not {getattr(self, name):,}")
         if self.sampler == "nautilus":
-            for name, low in (("live", 100), ("effective", 100), ("samples", 100)):
-                if getattr(self, name) < low:
-                    raise RunError(f"{name} must be at least {low} for a nested run, not {getattr(self, name)}")
             return
         ndim = len(self.space().names)
         if self.walkers < 2 * ndim or self.walkers % 2:
             raise RunError(f"walkers must be even and at least {2 * ndim} (twice the parameters), not {self.walkers}")
-        if self.steps < 2:
-            raise RunError(f"steps must be at least 2, not {self.steps}")
         if self.screen < self.walkers * self.chains:
             raise RunError(f"screen must be at least walkers x chains ({self.walkers * self.chains}), "
                            f"not {self.screen}")
-        if self.thin < 1:
-            raise RunError(f"thin must be at least 1, not {self.thin}")
-        if self.refine < 0:
-            raise RunError(f"refine must be 0 or more, not {self.refine}")
 
     def space(self) -> Space:
         return parameter_space(tuple(self.names), steady=tuple(self.steady))
 
     def identity(self) -> dict:
-        """What makes two calibrations one, as JSON reads it: every setting but emcee's steps, which a resumed
-        calibration may extend."""
-        return {key: value for key, value in json.loads(json.dumps(asdict(self))).items() if key != "steps"}
+        """What makes two calibrations one, as JSON reads it (:func:`identity_of`)."""
+        return identity_of(json.loads(json.dumps(asdict(self))))
 
 
 def _simulate_chunk(names: tuple[str, ...], values: np.ndarray, until: int, blind: int | None = None,
