@@ -365,8 +365,9 @@ def test_cli_calibrate_writes_posterior_fit_tables_and_plots(tmp_path):
     assert fewer.returncode == 2 and "its chains hold 3 steps, more than --steps 2" in fewer.stderr
     assert "For scale: the record's own centred 3-year mean misses it by" in done.stdout
     assert 0 < summary["in-sample"]["smooth_reference_mape_pct"] < 50
-    share = summary["female_share"]  # the record splits the sexes from 2001
-    assert share["years"] == "2001-2025" and share["within_5_points"] + len(share["misses"]) == share["n_years"] == 25
+    share = summary["female_share"]  # the record splits the sexes from 2001; to 2005 is in sample
+    assert share["years"] == "2001-2005" and share["within_5_points"] + len(share["misses"]) == share["n_years"] == 5
+    assert share["hold-out"]["years"] == "2006-2025" and share["hold-out"]["n_years"] == 20
     surveys = {row["year"]: row for row in summary["time_abroad"]}
     assert sorted(surveys) == [2002, 2003, 2005, 2010] and surveys[2010]["survey_years"] == 1.5
     assert all(row["q05"] <= row["median"] <= row["q95"] for row in surveys.values())

@@ -97,12 +97,13 @@ CONDITIONAL = ("a projection given the drivers after the cut-off as history (the
                "sealing), not a forecast; refuge backtest forecasts blind")
 
 
-def fit_summary(table: pd.DataFrame, pred: Predictive | None = None) -> dict:
+def fit_summary(table: pd.DataFrame, pred: Predictive | None = None, until: int | None = None) -> dict:
     """MAPE of the median and band coverage of annual total arrivals, in-sample and hold-out.
 
     With ``pred``, also what the record says beyond totals: the years the
-    median female share is within 5 points of the record's, and the mean time
-    abroad of each surveyed year's arrivals beside the survey (EVIDENCE.md §4c).
+    median female share is within 5 points of the record's (those after ``until``
+    apart), and the mean time abroad of each surveyed year's arrivals beside the
+    survey (EVIDENCE.md §4c).
     """
     out = {}
     totals = table[table["variable"] == "arrivals"]
@@ -124,7 +125,7 @@ def fit_summary(table: pd.DataFrame, pred: Predictive | None = None) -> dict:
         if len(part):
             out[f"{variable}_in_sample_mape_pct"] = round(float(part["ape"].mean()), 1)
     if pred is not None:
-        out["female_share"] = female_share_fit(pred)
+        out["female_share"] = female_share_fit(pred, until)
         out["time_abroad"] = time_abroad_fit(pred)
     return out
 
@@ -143,11 +144,21 @@ def smooth_reference_mape(record: pd.Series) -> float:
     return float(np.mean(np.abs(smooth - np.exp(logs)) / np.exp(logs)) * 100)
 
 
-def female_share_fit(pred: Predictive) -> dict:
-    """Years whose median modelled female share of arrivals is within 5 points of the record's."""
+def female_share_fit(pred: Predictive, until: int | None = None) -> dict:
+    """Years up to ``until`` whose median modelled female share of arrivals is within 5 points of the record's;
+    the years after it the same way under ``hold-out``."""
     record = arrivals()
-    years = [y for y in pred.years if y in record.index and record.loc[y, "total"] > 0
+    known = [y for y in pred.years if y in record.index and record.loc[y, "total"] > 0
              and np.isfinite(record.loc[y, "female"])]  # fmt: skip
+    years = [y for y in known if until is None or y <= until]
+    out = _share_within(pred, record, years)
+    later = [y for y in known if until is not None and y > until]
+    if later:
+        out["hold-out"] = _share_within(pred, record, later)
+    return out
+
+
+def _share_within(pred: Predictive, record: pd.DataFrame, years: list[int]) -> dict:
     index = [int(np.searchsorted(pred.years, y)) for y in years]
     model = pred.values["arrivals_model"][:, index]
     share = np.median(np.where(model > 0, pred.values["female_model"][:, index] / np.maximum(model, 1e-9), np.nan),
@@ -340,7 +351,7 @@ def write_report(posterior: Posterior, out: Path, until: int, *, draws: int = 10
     check_sealed(out)
     pred = predictive(posterior, until=LAST_YEAR, draws=draws, seed=seed)
     table = fit_table(pred, until)
-    summary = fit_summary(table, pred)
+    summary = fit_summary(table, pred, until)
     table.to_csv(out / "fit.csv", index=False, float_format="%.1f")
     (out / "fit_summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     plot_predictive(pred, until, out / "predictive.png")
