@@ -130,3 +130,24 @@ def test_a_share_above_one_and_a_seed_without_its_number_are_errors(tmp_path):
     seed = GOOD.replace(",record,", ",seed,").replace("https://example.org/a", "seed 4")
     with pytest.raises(DataError, match=r"row 2, field 'source_url': value 'seed 4' .*'seed NNN'"):
         parse_claims(write(tmp_path, seed))
+
+
+def test_a_record_with_a_year_missing_is_refused(tmp_path):
+    """A deleted row made every cumulative check short by that year's arrivals, and said nothing."""
+    shipped = (resources.files("refuge.systems.korea.data") / "arrivals.csv").read_text(encoding="utf-8")
+    path = tmp_path / "arrivals.csv"
+    path.write_text("\n".join(row for row in shipped.splitlines() if not row.startswith("2005,")) + "\n")
+    with pytest.raises(DataError, match=r"arrivals\.csv: no row for year 2005"):
+        parse_arrivals(path)
+
+
+@pytest.mark.parametrize(
+    ("row", "allowed"),
+    [
+        (GOOD.replace("20000,10000,30000", "900000,10000,30000"), "a number within the claim's own low and high"),
+        (GOOD.replace("20000,10000,30000", "0,,"), "a number above 0 for a claim the calibration fits"),
+    ],
+)
+def test_a_claim_that_contradicts_itself_or_cannot_be_fitted_is_refused(tmp_path, row, allowed):
+    with pytest.raises(DataError, match=f"row 2, field 'value'.*allowed: {allowed}"):
+        parse_claims(write(tmp_path, row))

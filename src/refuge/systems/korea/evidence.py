@@ -28,6 +28,7 @@ True
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import math
 import re
@@ -200,6 +201,11 @@ class ClaimRow(_Row):
             raise _refuse("a value, or a low and/or high bound", field="value", value="")
         if self.low is not None and self.high is not None and self.low > self.high:
             raise _refuse(f"a number not above high ({self.high:g})", field="low", value=self.low)
+        if self.value is not None and not ((self.low is None or self.low <= self.value)
+                                           and (self.high is None or self.value <= self.high)):  # fmt: skip
+            raise _refuse("a number within the claim's own low and high", field="value", value=self.value)
+        if self.use == "target" and any(x == 0 for x in values):  # fitted on a log scale
+            raise _refuse("a number above 0 for a claim the calibration fits", field="value", value=self.value)
         if self.quantity in SHARES and any(x is not None and x > 1 for x in values):
             raise _refuse("a share between 0 and 1", field="value", value=self.value)
         if self.origin == "record" and not self.source_url.startswith(("http://", "https://")):
@@ -226,6 +232,8 @@ class ClaimRow(_Row):
             t = decimal_year(self.when)
         except ValueError:
             raise _refuse("YYYY, YYYY..YYYY, YYYY-MM or YYYY-MM-DD", **where) from None
+        if self.quantity in CUMULATIVE and re.fullmatch(r"\d{4}-\d{2}-\d{2}", self.when.strip()):
+            t = decimal_year(dt.date.fromisoformat(self.when.strip()) + dt.timedelta(days=1))  # a total to a day's end
         return t, t
 
     def claim(self) -> Claim:
@@ -319,6 +327,9 @@ def parse_arrivals(path: Path) -> pd.DataFrame:
     if frame.index.duplicated().any():
         year = int(frame.index[frame.index.duplicated()][0])
         raise DataError(f"{file}: year {year} appears twice; allowed: one row per year")
+    missing = sorted(set(range(int(frame.index.min()), int(frame.index.max()) + 1)) - set(frame.index))
+    if missing:  # a cumulative total would silently lose that year
+        raise DataError(f"{file}: no row for year {missing[0]}; allowed: a row for every year, blank where unknown")
     return frame.astype({"total": float, "male": float, "female": float})
 
 
