@@ -400,7 +400,7 @@ def estimate(
     system: cli_analysis.SystemName = "korea",
 ) -> None:
     """Estimate what nobody counts: people hiding in China by year, 1995-2025, beside the published claims."""
-    from .store import check_output_path, publish_folder
+    from .store import RunFolder, check_output_path, publish_folder
     from .systems import analyses_of
 
     found = analyses_of(system, "estimate")
@@ -413,6 +413,7 @@ def estimate(
     settings = {"refuge": __version__, "estimate": quantity, "posterior": str(posterior or "shipped"),
                 "posterior_created": chosen.provenance.get("created"), "draws": draws, "seed": seed}  # fmt: skip
     check_output_path(folder)
+    RunFolder(folder, settings, force=force).check_replaceable()  # refused now, not after the draws
     estimate_ = found.hiding_estimate(found.predictive(chosen, draws=draws, seed=seed))
     claims = found.published_hiding_claims()
 

@@ -226,6 +226,7 @@ def plot(table: pd.DataFrame, path: Path) -> Path:
             ax.plot(part["horizon"], part["crps"], "o-", label=name, lw=2.2 if name == "refuge" else 1.2)
         ax.set_title("forecasts (blind after origin)" if kind == "forecast" else "conditional on later events")
         ax.set_xlabel("horizon (years after origin)")
+        ax.set_xticks(sorted(summary["horizon"].unique()))  # whole years
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("CRPS, annual arrivals (mean over origins)")
     axes[0].legend(fontsize=8)
