@@ -278,8 +278,14 @@ def plot_predictive(pred: Predictive, until: int, path: Path, title: str = "") -
 
 
 def plot_parameters(posterior: Posterior, path: Path) -> Path:
-    """A histogram of each parameter's posterior over its prior range (log axis for log priors)."""
+    """A histogram of each parameter's posterior over its prior range (log axis for log priors), its hand-set
+    default marked."""
+    from matplotlib.ticker import NullFormatter
+
+    from .. import north_korea
+
     plt = _pyplot()
+    model = north_korea()
     space = parameter_space()
     names = [n for n in space.names if n in posterior.samples]
     cols = 4
@@ -294,12 +300,15 @@ def plot_parameters(posterior: Posterior, path: Path) -> Path:
         else:
             bins = np.linspace(prior.low, prior.high, 40)
         ax.hist(values, bins=bins, color="tab:blue", alpha=0.8)
+        if name not in OBSERVATION:
+            ax.axvline(model.parameter(name).value, color="black", ls="--", lw=1)
         ax.set_xlim(prior.low, prior.high)
+        ax.xaxis.set_minor_formatter(NullFormatter())  # a log axis labels its decades only: no overlapping labels
         ax.set_title(name, fontsize=9)
         ax.set_yticks([])
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
-    fig.suptitle("Posterior of each calibrated parameter (x axis: its prior range)")
+    fig.suptitle("Posterior of each calibrated parameter (x axis: its prior range; dashed: the hand-set default)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -332,7 +341,7 @@ def plot_hiding(estimate: pd.DataFrame, claims: pd.DataFrame, path: Path) -> Pat
     ax.plot([], [], "D", color="crimson", mfc="white", label="seeds' claims (not fitted)")
     mark_record_end(ax)
     ax.set_yscale("log")
-    ax.set_ylim(1e3, 5e5)
+    ax.set_ylim(1e3, 1e6)  # room above "up to 500,000" (2023)
     ax.set_xlim(estimate.index.min() - 0.5, estimate.index.max() + 0.5)
     ax.set_ylabel("people hiding in China (log scale)")
     ax.set_title("North Koreans hiding in China: posterior against published estimates")
