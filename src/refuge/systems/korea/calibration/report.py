@@ -263,7 +263,7 @@ def plot_predictive(pred: Predictive, until: int, path: Path, title: str = "") -
         ax.plot(obs.index[inside], obs[inside], "ko", ms=4, label="record (fitted)")
         if (~inside).any():
             ax.plot(obs.index[~inside], obs[~inside], "o", mfc="white", mec="crimson", ms=5, label="record (held out)")
-        ax.axvline(until + 0.5, color="grey", ls=":", lw=1)
+        ax.axvline(until + 0.5, color="grey", ls=":", lw=1, label=f"calibrated to {until}")
         mark_record_end(ax)
         ax.set_title(f"{label}, South Korea arrivals")
         ax.set_xlim(1994.5, pred.years.max() + 1.0)
