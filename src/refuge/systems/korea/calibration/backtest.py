@@ -142,7 +142,7 @@ def forecast_origin(origin: int, budget: Budget, out: Path, *, claims: list[Clai
                                                         seed=seed)
     history = record.loc[1995:origin].dropna()
     for name in NAIVE:
-        draws = naive_forecast(name, history, years, max(budget.draws, 400), seed)
+        draws = naive_forecast(name, history, years, budget.draws, seed)  # as many as refuge's: one estimator's bias
         result[(name, "forecast")] = result[(name, "conditional")] = draws
     return result
 
