@@ -371,12 +371,16 @@ def backtest(
     except ValueError:
         raise RunError(f"--origins {origins!r} is not a comma-separated list of years") from None
     budget = found.Budget.quick() if quick else found.Budget(steps=steps, sampler=sampler, live=live)
-    with Progress(TextColumn("[bold]backtest[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("origins"),
-                  TimeRemainingColumn(), console=errors, transient=True) as bar:  # fmt: skip
-        task = bar.add_task("backtest", total=len(chosen))
-        table = found.backtest(out, origins=chosen, budget=budget, seed=seed, workers=workers,
-                               progress=lambda done, total: bar.update(task, completed=done),
-                               client=cli_analysis.client(scheduler), force=force)  # fmt: skip
+    try:
+        with Progress(TextColumn("[bold]backtest[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("origins"),
+                      TimeRemainingColumn(), console=errors, transient=True) as bar:  # fmt: skip
+            task = bar.add_task("backtest", total=len(chosen))
+            table = found.backtest(out, origins=chosen, budget=budget, seed=seed, workers=workers,
+                                   progress=lambda done, total: bar.update(task, completed=done),
+                                   client=cli_analysis.client(scheduler), force=force)  # fmt: skip
+    except KeyboardInterrupt:
+        errors.print(f"interrupted: the work so far is kept in {out}; run the same command to resume", markup=False)
+        raise typer.Exit(130) from None
     summary = table.groupby(["kind", "forecaster", "horizon"])[["crps", "ape", "in90"]].mean().reset_index()
     for kind, title in (("forecast", "Forecasts: blind after each origin"),
                         ("conditional", "Conditional projections: given the dated events after each origin")):
