@@ -1,12 +1,14 @@
 """The rolling-origin backtest: blind after its origin, scored like its naive rivals, written as a tidy table."""
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import refuge
 from refuge.model.timeline import Timeline
@@ -105,3 +107,26 @@ def test_the_2012_crackdown_is_not_known_at_the_end_of_2011():
     for name in ("lethal_force", "punishment", "counter_propaganda"):
         assert max(blind[name].knots) < 2012, name
     assert blind["lethal_force"].series(Timeline(2011, 2016))[-1] == 0.6  # held at 2011's orders
+
+
+def test_force_keeps_the_origins_still_asked_for_and_removes_the_others(tmp_path):
+    """A backtest forced to other origins once kept a stale origin's calibration beside the new ones, and then,
+    the other way, deleted the calibrations of origins still asked for."""
+    from refuge.systems.korea.calibration.backtest import backtest
+
+    backtest(tmp_path, origins=(2014, 2019), budget=Budget.quick(), workers=1)
+    backtest(tmp_path, origins=(2011, 2019), budget=Budget.quick(), workers=1, force=True)
+    assert sorted(p.name for p in tmp_path.glob("origin-*")) == ["origin-2011", "origin-2019"]
+    provenance = json.loads((tmp_path / "origin-2019" / "posterior.json").read_text())
+    assert provenance["resumed"] is True  # its chains went on from what was there, not computed again
+
+
+def test_a_budget_no_calibration_takes_is_refused_before_the_folder_is_claimed(tmp_path):
+    from refuge.errors import RunError
+    from refuge.systems.korea.calibration.backtest import backtest
+
+    for budget, message in ((Budget(live=10**6), "live must be 100 to 100,000"),
+                            (Budget(sampler="emcee", walkers=7), "walkers must be even")):  # fmt: skip
+        with pytest.raises(RunError, match=message):
+            backtest(tmp_path / "bt", origins=(2019,), budget=budget, workers=1)
+        assert not (tmp_path / "bt").exists()  # a corrected run is then not refused as "another backtest"

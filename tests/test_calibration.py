@@ -361,8 +361,11 @@ def test_cli_calibrate_writes_posterior_fit_tables_and_plots(tmp_path):
     assert summary["hold-out"]["years"] == "2006-2025" and summary["in-sample"]["years"] == "1995-2005"
     assert "not a forecast" in summary["hold-out"]["conditional"]  # the drivers after 2005 are history to it
     assert "hold-out, conditional" in done.stdout
-    fewer = refuge_cli(*(a if a != "3" else "2" for a in args))  # --steps 2 on chains of 3: their posterior was 3's
-    assert fewer.returncode == 2 and "its chains hold 3 steps, more than --steps 2" in fewer.stderr
+    fewer = [a if a != "3" else "2" for a in args]  # --steps 2 on chains of 3: their posterior was 3's
+    refused = refuge_cli(*fewer)
+    assert refused.returncode == 2 and "its chains hold 3 steps, more than --steps 2" in refused.stderr
+    assert refuge_cli(*fewer, "--force").returncode == 0  # as the message says: started afresh
+    assert json.loads((out / "posterior.json").read_text())["iterations"] == 2
     assert "For scale: the record's own centred 3-year mean misses it by" in done.stdout
     assert 0 < summary["in-sample"]["smooth_reference_mape_pct"] < 50
     share = summary["female_share"]  # the record splits the sexes from 2001; to 2005 is in sample

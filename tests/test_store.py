@@ -258,8 +258,8 @@ def test_a_run_that_fails_before_any_block_is_kept_leaves_nothing_beside_its_fol
 
 def test_force_deletes_only_the_names_a_working_folder_writes_and_its_own_folders_whole(tmp_path):
     """``predictive*.png`` took a person's annotated copy for calibrate's own and --force deleted it; a backtest's
-    calibration of an origin no longer asked for stayed in the "fresh" folder."""
-    from refuge.store import claim_folder
+    calibration of an origin no longer asked for stayed in the "fresh" folder, while one still asked for must stay."""
+    from refuge.store import claim_folder, remove_claimed
 
     out = claim_folder(tmp_path / "c", "calibration", {"until": 2011}, ("chain-*.h5", "predictive.png"))
     (out / "chain-0.h5").write_text("chain")
@@ -274,10 +274,12 @@ def test_force_deletes_only_the_names_a_working_folder_writes_and_its_own_folder
     origin = claim_folder(backtest / "origin-2019", "calibration", {"until": 2019}, ("chain-*.h5",))
     (origin / "chain-0.h5").write_text("chain")
     (backtest / "scores.csv").write_text("scores")
+    claim_folder(backtest, "backtest", {"origins": [2011, 2019]}, ("origin-*", "scores.csv"), force=True)
+    assert (origin / "chain-0.h5").exists() and not (backtest / "scores.csv").exists()  # a kept origin resumes
     (origin / "notes.txt").write_text("a person's")  # inside the origin's folder: nothing at all goes
     with pytest.raises(RunError, match=r"did not write \(notes.txt\)"):
-        claim_folder(backtest, "backtest", {"origins": [2011]}, ("origin-*", "scores.csv"), force=True)
-    assert (backtest / "scores.csv").exists() and (origin / "chain-0.h5").exists()
+        remove_claimed(origin)
+    assert (origin / "chain-0.h5").exists()
     (origin / "notes.txt").unlink()
-    claim_folder(backtest, "backtest", {"origins": [2011]}, ("origin-*", "scores.csv"), force=True)
-    assert sorted(p.name for p in backtest.iterdir()) == ["refuge.json"]  # never mixed with the other origins
+    remove_claimed(origin)  # an origin no longer asked for
+    assert sorted(p.name for p in backtest.iterdir()) == ["refuge.json"]

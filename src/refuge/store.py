@@ -413,10 +413,10 @@ def claim_folder(out: Path | str, kind: str, settings: dict, own: tuple[str, ...
     holding nothing but the names the verb writes (``own``: names, a ``*`` in one standing for a number,
     as in ``chain-*.h5``; ``predictive-mine.png`` is not ``predictive.png``). Marked with the same
     ``settings``, the verb goes on from what is there; with others it is refused unless ``force``,
-    which deletes the verb's own files, and only those, before starting afresh, and its own folders
-    (a backtest's calibrations) by the same rules, theirs. Either way, a file the verb wrote and sealed
-    (:func:`seal_folder`) that was changed since is refused, force or not: refuge does not overwrite
-    what a person edited.
+    which deletes the verb's own files, and only those, before starting afresh (its own folders, such
+    as a backtest's calibrations, are claimed in turn by the verb that fills them, or removed by
+    :func:`remove_claimed`). Either way, a file the verb wrote and sealed (:func:`seal_folder`) that
+    was changed since is refused, force or not: refuge does not overwrite what a person edited.
     """
     out = check_output_path(Path(out))
     settings = json.loads(json.dumps(settings, default=str))
@@ -433,11 +433,9 @@ def claim_folder(out: Path | str, kind: str, settings: dict, own: tuple[str, ...
             if not force:
                 raise RunError(f"--out {out} holds another {kind} ({_differences(mark.get('settings'), settings)}); "
                                "choose another --out, or give --force to start afresh")  # fmt: skip
-            for path in [path for entry in ours for path in _claimed_contents(entry)]:
-                if path.is_dir() and not path.is_symlink():
-                    path.rmdir()
-                else:
-                    path.unlink()
+            for entry in ours:
+                if not entry.is_dir() or entry.is_symlink():
+                    entry.unlink()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -463,15 +461,25 @@ def _owned(name: str, own) -> bool:
     return any(re.fullmatch(re.escape(pattern).replace(r"\*", r"\d+"), name) for pattern in own)
 
 
+def remove_claimed(folder: Path) -> None:
+    """Remove a claimed folder (:func:`claim_folder`) that is no longer wanted, such as a backtest's calibration
+    of an origin no longer asked for: what its verb wrote and nothing else. It is checked whole before anything
+    goes: a person's file anywhere inside, or a folder whose mark does not list its verb's names, stops it."""
+    for path in _claimed_contents(folder):
+        if path.is_dir() and not path.is_symlink():
+            path.rmdir()
+        else:
+            path.unlink()
+
+
 def _claimed_contents(entry: Path) -> list[Path]:
-    """What removing one of a verb's entries removes, deepest first: a file, or a folder of the verb's own (a
-    backtest's calibration) with what its own mark says it wrote; a folder without such a mark stays. Checked
-    whole before anything goes: a person's file inside stops it all."""
+    """What removing one of a verb's entries removes, deepest first."""
     if not entry.is_dir() or entry.is_symlink():
         return [entry]
     mark = _read_mark(entry / WORKING_MARK)
-    if mark is None or "own" not in mark:
-        return []
+    if mark is None or not isinstance(mark.get("own"), list):
+        raise RunError(f"{entry} has no {WORKING_MARK} listing what refuge wrote there; move it away or choose "
+                       "another --out")  # fmt: skip
     inside = [path for own in _own_entries(entry, mark.get("kind", "working"), mark["own"])
               for path in _claimed_contents(own)]  # fmt: skip
     return [*inside, entry / WORKING_MARK, entry]

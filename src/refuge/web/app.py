@@ -156,6 +156,8 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
         relative = DOWNLOADS[job.kind].get(request.path_params["name"])
         if relative is None:
             raise HTTPException(404, f"a {job.kind} has no such file; its files: {', '.join(DOWNLOADS[job.kind])}")
+        if job.state == "failed":
+            raise HTTPException(404, f"the {job.kind} failed: it has no files")
         if job.state != "done":
             raise HTTPException(409, f"the {job.kind} is {job.state}: its files come when it is done")
         name = request.path_params["name"]

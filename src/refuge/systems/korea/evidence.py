@@ -204,8 +204,9 @@ class ClaimRow(_Row):
         if self.value is not None and not ((self.low is None or self.low <= self.value)
                                            and (self.high is None or self.value <= self.high)):  # fmt: skip
             raise _refuse("a number within the claim's own low and high", field="value", value=self.value)
-        if self.use == "target" and any(x == 0 for x in values):  # fitted on a log scale
-            raise _refuse("a number above 0 for a claim the calibration fits", field="value", value=self.value)
+        zero = next((f for f, x in zip(("value", "low", "high"), values, strict=True) if x == 0), None)
+        if self.use == "target" and zero:  # fitted on a log scale
+            raise _refuse("a number above 0 for a claim the calibration fits", field=zero, value=0)
         if self.quantity in SHARES and any(x is not None and x > 1 for x in values):
             raise _refuse("a share between 0 and 1", field="value", value=self.value)
         if self.origin == "record" and not self.source_url.startswith(("http://", "https://")):
@@ -230,10 +231,10 @@ class ClaimRow(_Row):
             raise _refuse(f"whole years (YYYY or YYYY..YYYY) for the flow {self.quantity!r}", **where)
         try:
             t = decimal_year(self.when)
-        except ValueError:
+            if self.quantity in CUMULATIVE and re.fullmatch(r"\d{4}-\d{2}-\d{2}", self.when):
+                t = decimal_year(dt.date.fromisoformat(self.when) + dt.timedelta(days=1))  # a total to a day's end
+        except (ValueError, OverflowError):
             raise _refuse("YYYY, YYYY..YYYY, YYYY-MM or YYYY-MM-DD", **where) from None
-        if self.quantity in CUMULATIVE and re.fullmatch(r"\d{4}-\d{2}-\d{2}", self.when.strip()):
-            t = decimal_year(dt.date.fromisoformat(self.when.strip()) + dt.timedelta(days=1))  # a total to a day's end
         return t, t
 
     def claim(self) -> Claim:
@@ -323,6 +324,8 @@ def parse_arrivals(path: Path) -> pd.DataFrame:
         if (raw["year"] or "").strip() == "pre-1990":
             continue
         records.append(_validated(ArrivalRow, file, number, raw).model_dump())
+    if not records:
+        raise DataError(f"{file}: no years; allowed: a row for every year, 1990 on")
     frame = pd.DataFrame.from_records(records, columns=list(ArrivalRow.model_fields)).set_index("year").sort_index()
     if frame.index.duplicated().any():
         year = int(frame.index[frame.index.duplicated()][0])

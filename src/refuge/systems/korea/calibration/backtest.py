@@ -36,11 +36,11 @@ import numpy as np
 import pandas as pd
 
 from ....errors import RunError
-from ....store import claim_folder, seal_folder
+from ....store import claim_folder, remove_claimed, seal_folder
 from ..evidence import Claim, arrivals, load_evidence, record_end
 from .likelihood import COLUMNS, simulate_posterior
 from .posterior import Posterior
-from .sampler import Settings, calibrate, check_sampler, check_seed
+from .sampler import Settings, calibrate, identity_of
 
 ORIGINS = (2005, 2008, 2011, 2014, 2019)
 #: the first origin: ETS's damped trend is fitted to 1995 to the origin, five years at least
@@ -66,6 +66,13 @@ class Budget:
     @classmethod
     def quick(cls) -> Budget:
         return cls(walkers=30, chains=1, steps=2, screen=60, refine=0, draws=40, sampler="emcee")
+
+
+def _calibration(origin: int, budget: Budget, seed: int) -> Settings:
+    """The settings of an origin's blind calibration."""
+    return Settings(until=origin, sampler=budget.sampler, live=budget.live, walkers=budget.walkers,
+                    chains=budget.chains, steps=budget.steps, screen=budget.screen, refine=budget.refine, seed=seed,
+                    blind=True)  # fmt: skip
 
 
 def known_at(origin: int, claims: list[Claim] | None = None) -> list[Claim]:
@@ -129,9 +136,7 @@ def forecast_origin(origin: int, budget: Budget, out: Path, *, claims: list[Clai
     """
     record = arrivals()["total"] if record is None else record
     years = min(HORIZON, record_end() - origin)
-    settings = Settings(until=origin, sampler=budget.sampler, live=budget.live, walkers=budget.walkers,
-                        chains=budget.chains, steps=budget.steps, screen=budget.screen, refine=budget.refine,
-                        seed=seed, blind=True)  # fmt: skip
+    settings = _calibration(origin, budget, seed)
     known = known_at(origin, claims)
     posterior = calibrate(settings, out / f"origin-{origin}", workers=workers, claims=known, client=client,
                           force=force)
@@ -165,10 +170,13 @@ def backtest(out: Path | str, *, origins: tuple[int, ...] = ORIGINS, budget: Bud
     if bad:
         raise RunError(f"--origins: {bad} not allowed; an origin is a year from {FIRST_ORIGIN} to {last} (the naive "
                        "forecasters fit five years of the record at least, which starts in 1995)")  # fmt: skip
-    check_sampler(budget.sampler)  # before the folder is claimed
-    check_seed(seed)
-    settings = {"origins": sorted(origins), "budget": asdict(budget), "seed": seed}
+    for origin in origins:  # every budget and seed refused before the folder is claimed
+        _calibration(origin, budget, seed).check()
+    # what makes two backtests one: the settings its calibrations read (emcee's steps, which go on, aside)
+    settings = {"origins": sorted(origins), "budget": identity_of(asdict(budget)), "seed": seed}
     out = claim_folder(out, "backtest", settings, FILES, force=force)
+    for stale in sorted(set(out.glob("origin-*")) - {out / f"origin-{o}" for o in origins}):
+        remove_claimed(stale)  # an origin no longer asked for: never mixed with the new ones
     record = arrivals()["total"]
     rows = []
     for i, origin in enumerate(origins):

@@ -27,15 +27,23 @@ CHAIN = "chain-{}.h5"
 
 
 def prepare(out: Path, settings: Settings, targets: Targets, version: str, *, workers: int, client,
-            stop_after: int | None, claims: list[Claim] | None) -> tuple[list[Path], list[bool], list[tuple]]:
+            stop_after: int | None, claims: list[Claim] | None, force: bool = False
+            ) -> tuple[list[Path], list[bool], list[tuple]]:  # fmt: skip
     """The chains' files, whether each resumes, and the arguments of :func:`run` for each.
 
     Chains that cannot resume start from the best points of one batched search
-    (:func:`_initial_walkers`), split between them.
+    (:func:`_initial_walkers`), split between them. A chain of these settings
+    holding more steps than asked for is refused, or with ``force`` started afresh:
+    its posterior would be of the longer chain.
     """
     space = settings.space()
     paths = [out / CHAIN.format(k) for k in range(settings.chains)]
-    resumed = [_compatible(p, settings, space, version) for p in paths]
+    held = [_steps_to_resume(p, settings, space, version) for p in paths]
+    longer = [n for n in held if n > settings.steps]
+    if longer and not force:
+        raise RunError(f"{out}: its chains hold {longer[0]} steps, more than --steps {settings.steps}; ask for "
+                       f"{longer[0]} or more (the chains go on), or give --force to start afresh")  # fmt: skip
+    resumed = [0 < n <= settings.steps for n in held]
     starts: list[np.ndarray | None] = [None] * settings.chains
     if not all(resumed):
         screening = Evaluator(space, targets, workers=workers, client=client, blind=settings.blind)
@@ -112,12 +120,13 @@ def _write_settings(path: Path, settings: Settings, space: Space, version: str) 
         f.attrs["refuge_data_version"] = version
 
 
-def _compatible(path: Path, settings: Settings, space: Space, version: str) -> bool:
-    """Whether ``path`` holds a chain this calibration can resume (same settings but steps, same data)."""
+def _steps_to_resume(path: Path, settings: Settings, space: Space, version: str) -> int:
+    """The steps ``path`` holds of a chain this calibration can resume (same settings but steps, same data): 0 if
+    none."""
     import h5py
 
     if not path.exists():
-        return False
+        return 0
     try:
         with h5py.File(path, "r") as f:
             old = json.loads(f.attrs.get("refuge_settings", "{}"))
@@ -125,13 +134,9 @@ def _compatible(path: Path, settings: Settings, space: Space, version: str) -> b
             stored = f.attrs.get("refuge_data_version", "")
             iterations = int(f["chain"].attrs.get("iteration", 0)) if "chain" in f else 0
     except (OSError, KeyError, ValueError):
-        return False
+        return 0
     same = identity_of(old) == settings.identity() and names == list(space.names) and stored == version
-    resumes = same and iterations > 0
-    if resumes and iterations > settings.steps:  # its posterior would be of more steps than asked for
-        raise RunError(f"{path.parent}: its chains hold {iterations} steps, more than --steps {settings.steps}; ask "
-                       f"for {iterations} or more (the chains go on), or give --force to start afresh")  # fmt: skip
-    return resumes
+    return iterations if same else 0
 
 
 def posterior(paths: list[Path], space: Space, settings: Settings, provenance: dict) -> Posterior:

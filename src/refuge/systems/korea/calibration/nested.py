@@ -40,8 +40,10 @@ F_LIVE = 0.01
 
 
 def prepare(out: Path, settings: Settings, targets: Targets, version: str, *, workers: int, client,
-            stop_after: int | None, claims: list[Claim] | None) -> tuple[list[Path], list[bool], list[tuple]]:
-    """The runs' files, whether each resumes (:func:`claim_run`), and the arguments of :func:`run` for each."""
+            stop_after: int | None, claims: list[Claim] | None, force: bool = False
+            ) -> tuple[list[Path], list[bool], list[tuple]]:  # fmt: skip
+    """The runs' files, whether each resumes (:func:`claim_run`), and the arguments of :func:`run` for each
+    (the signature :mod:`.ensemble`'s takes: a nested run resumes exactly or not at all, whatever ``force``)."""
     paths = [out / RUN.format(k) for k in range(settings.chains)]
     resumed = [claim_run(p, settings, version) for p in paths]
     return paths, resumed, [(k, settings, str(paths[k]), stop_after, claims, version) for k in range(settings.chains)]

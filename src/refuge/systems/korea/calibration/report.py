@@ -93,18 +93,19 @@ def fit_table(pred: Predictive, until: int) -> pd.DataFrame:
 
 
 #: what the years after a calibration's cut-off are: not a forecast (``refuge backtest`` makes those)
-CONDITIONAL = ("a projection given the drivers after the cut-off as history (the 2012 crackdown, the 2020 "
-               "sealing), not a forecast; refuge backtest forecasts blind")
+CONDITIONAL = ("a projection given the drivers' history after the cut-off (the policies and events dated "
+               "there), not a forecast; refuge backtest forecasts blind")
 
 
-def fit_summary(table: pd.DataFrame, pred: Predictive | None = None, until: int | None = None) -> dict:
+def fit_summary(table: pd.DataFrame, pred: Predictive | None = None) -> dict:
     """MAPE of the median and band coverage of annual total arrivals, in-sample and hold-out.
 
     With ``pred``, also what the record says beyond totals: the years the
-    median female share is within 5 points of the record's (those after ``until``
+    median female share is within 5 points of the record's (the hold-out years
     apart), and the mean time abroad of each surveyed year's arrivals beside the
     survey (EVIDENCE.md §4c).
     """
+    until = int(table.loc[table["sample"] == "in-sample", "year"].max())
     out = {}
     totals = table[table["variable"] == "arrivals"]
     for sample, part in totals.groupby("sample"):
@@ -144,15 +145,14 @@ def smooth_reference_mape(record: pd.Series) -> float:
     return float(np.mean(np.abs(smooth - np.exp(logs)) / np.exp(logs)) * 100)
 
 
-def female_share_fit(pred: Predictive, until: int | None = None) -> dict:
+def female_share_fit(pred: Predictive, until: int) -> dict:
     """Years up to ``until`` whose median modelled female share of arrivals is within 5 points of the record's;
     the years after it the same way under ``hold-out``."""
     record = arrivals()
     known = [y for y in pred.years if y in record.index and record.loc[y, "total"] > 0
              and np.isfinite(record.loc[y, "female"])]  # fmt: skip
-    years = [y for y in known if until is None or y <= until]
-    out = _share_within(pred, record, years)
-    later = [y for y in known if until is not None and y > until]
+    out = _share_within(pred, record, [y for y in known if y <= until])
+    later = [y for y in known if y > until]
     if later:
         out["hold-out"] = _share_within(pred, record, later)
     return out
@@ -360,7 +360,7 @@ def write_report(posterior: Posterior, out: Path, until: int, *, draws: int = 10
     check_sealed(out)
     pred = predictive(posterior, until=LAST_YEAR, draws=draws, seed=seed)
     table = fit_table(pred, until)
-    summary = fit_summary(table, pred, until)
+    summary = fit_summary(table, pred)
     table.to_csv(out / "fit.csv", index=False, float_format="%.1f")
     (out / "fit_summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     plot_predictive(pred, until, out / "predictive.png")

@@ -94,6 +94,9 @@ class Settings:
     effective: int = 2000  # nautilus: effective samples each run gathers before it stops
     samples: int = 5000  # nautilus: equal-weight draws kept from the runs together
     steady: tuple[str, ...] = ()  # walks' steps held at their prior's lowest: a structure to compare by evidence
+    #: the model a calibration fits, counted up when it changes under the same settings, so that what was
+    #: calibrated before is not resumed as this (2: blind drivers know nothing from the year after ``until``)
+    model_version: int = 2
 
     @property
     def progress_total(self) -> int:
@@ -236,7 +239,7 @@ def calibrate(
     else:
         from . import ensemble as sampling
     paths, resumed, jobs = sampling.prepare(out, settings, targets, version, workers=workers, client=client,
-                                            stop_after=stop_after, claims=claims)
+                                            stop_after=stop_after, claims=claims, force=force)
     run = sampling.run
     if client is not None:
         futures = [client.submit(run, *job, None, pure=False) for job in jobs]
