@@ -50,18 +50,22 @@ class Inputs:
 
     def drivers_between(self, first: int, stop: int) -> dict[str, np.ndarray]:
         """Driver values over steps ``[first, stop)``, each ``(steps, members or 1, 1)`` (see ``Model.ahead``)."""
-        return {name: series[first:stop] if series.ndim > 1 else series[first:stop, None, None]
-                for name, series in self.drivers.items()}  # fmt: skip
+        return {name: _between(series, first, stop) for name, series in self.drivers.items()}
 
     def parameters_between(self, first: int, stop: int) -> dict[str, float | np.ndarray]:
         """Parameter values over steps ``[first, stop)``: a float, ``(1, members, 1)`` where members differ, or
         ``(steps, members or 1, 1)`` where a lever acts."""
         values = {name: value[None] if isinstance(value, np.ndarray) else value
                   for name, value in self.parameters.items()}  # fmt: skip
-        for name, schedule in self.schedules.items():
-            a, b = (x[first:stop] if x.ndim > 1 else x[first:stop, None, None] for x in schedule)
-            values[name] = values[name] * a + b
+        for name, (a, b) in self.schedules.items():
+            values[name] = values[name] * _between(a, first, stop) + _between(b, first, stop)
         return values
+
+
+def _between(series: np.ndarray, first: int, stop: int) -> np.ndarray:
+    """Steps ``[first, stop)`` of a series shared by members ``(steps,)`` or a member's own ``(steps, members, 1)``,
+    as ``(steps, members or 1, 1)``."""
+    return series[first:stop] if series.ndim > 1 else series[first:stop, None, None]
 
 
 def compile_inputs(
