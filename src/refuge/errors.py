@@ -4,9 +4,10 @@ import difflib
 from collections.abc import Iterable
 
 
-def did_you_mean(name: object, known: Iterable[str]) -> str:
-    """``"; did you mean 'attempt_base'?"`` for a misspelt name, the closest of ``known``; empty if none is close."""
-    close = difflib.get_close_matches(str(name), list(known), n=1)
+def did_you_mean(name: object, known: Iterable[str], cutoff: float = 0.6) -> str:
+    """``"; did you mean 'attempt_base'?"`` for a misspelt name, the closest of ``known``; empty if none is close
+    (``difflib``'s ``cutoff``)."""
+    close = difflib.get_close_matches(str(name), list(known), n=1, cutoff=cutoff)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 

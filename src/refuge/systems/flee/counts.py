@@ -89,10 +89,11 @@ def read_series(path: Path, start: dt.date, hasten: int) -> Series:
                             "allowed: a whole number of people") from None  # fmt: skip
         if count < 0:
             raise DataError(f"{path}, row {number}, field count: {count} is not allowed; allowed: 0 or more")
-        if days and (when - start).days < days[-1]:
+        day = (when - start).days
+        if days and day < days[-1]:
             raise DataError(f"{path}, row {number}, field date: dates go backwards ({row[0].strip()} after a later "
                             "one); allowed: rows in date order")  # fmt: skip
-        days.append(float((when - start).days))
+        days.append(float(day))
         values.append(count / hasten)
     if not days:
         raise DataError(f"{path}: no dated counts; allowed: rows of YYYY-MM-DD,count")

@@ -69,9 +69,9 @@ def flee_csv(run: FleeRun) -> str:
     columns = ["Day", "Date", *(f"{n} {what}" for n in names for what in ("sim", "data", "error"))]
     columns += ["Total error", "refugees in camps (UNHCR)", "total refugees (simulation)", "raw UNHCR refugee count",
                 "refugees in camps (simulation)", "refugee_debt"]  # fmt: skip
-    header = io.StringIO()
-    csv.writer(header, lineterminator="").writerow(columns)  # a camp's name may hold a comma: quoted, as CSV quotes
-    lines = [header.getvalue()]
+    text = io.StringIO()
+    lines = csv.writer(text, lineterminator="\n")  # a camp's name may hold a comma: quoted, as CSV quotes
+    lines.writerow(columns)
     sims, data, total, plan = run.camps, scenario.camp_data, run.total, run.schedule
     for t, date in enumerate(_dates(run)):
         cells = [str(t), date]
@@ -85,8 +85,8 @@ def flee_csv(run: FleeRun) -> str:
                       str(int(plan.debt[t]))]  # fmt: skip
         else:
             cells += ["0.0", "0", str(round(total[t])), "0", str(in_camps), "0"]
-        lines.append(",".join(cells))
-    return "\n".join(lines) + "\n"
+        lines.writerow(cells)
+    return text.getvalue()
 
 
 def _places_table(run: FleeRun, path: Path) -> None:

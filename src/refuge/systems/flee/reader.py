@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import difflib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,9 +147,9 @@ def _settings(path: Path) -> Settings:
 def _refuse_near_misses(path: Path, names, known, prefix: str, what: str) -> None:
     """Flee ignores names it does not read, so a near miss of one it reads is a typo that would run on defaults."""
     for name in names:
-        close = [] if name in known else difflib.get_close_matches(str(name), known, n=1, cutoff=0.8)
-        if close:
-            raise DataError(f"{path}, field {prefix}{name}: not {what} Flee reads; did you mean {close[0]!r}?")
+        hint = "" if name in known else did_you_mean(name, known, cutoff=0.8)
+        if hint:
+            raise DataError(f"{path}, field {prefix}{name}: not {what} Flee reads{hint}")
 
 
 def _period(path: Path) -> tuple[dt.date, int]:
@@ -228,7 +227,7 @@ def _rows(path: Path, schema: type[BaseModel], fields: tuple[str, ...], least: i
 def _refuse_link_attributes(path: Path) -> None:
     """Link attributes Flee's rules read (a link's own speed, walking) are refused by name, not ignored."""
     rows = _csv_with_header(path, required=False)
-    if not rows or not rows[0][1][0].lstrip().startswith("#"):
+    if not rows:
         return
     number, header = rows[0]
     for name in (h.strip() for h in header[4:]):
@@ -301,10 +300,13 @@ def _conflicts(path: Path, rows, places: dict[str, int], days: int) -> tuple[np.
     names = [h.strip() for h in header[1:]]
     while names and names[-1] == "":
         names.pop()
-    for i, name in enumerate(names):
-        if name and name in names[:i]:  # a blank column is no location
+    seen = set()
+    for name in names:
+        if name in seen:
             raise DataError(f"{path}, row {table[0][0]}, field {name[:40]!r}: a column named twice; allowed: one "
                             "column a location")  # fmt: skip
+        if name:  # a blank column is no location
+            seen.add(name)
     series = table[1:]
     if len(series) < days:
         raise DataError(f"{path}: {len(series)} days of conflict intensities; the run has {days} "
@@ -326,15 +328,18 @@ def _conflicts(path: Path, rows, places: dict[str, int], days: int) -> tuple[np.
 
 
 def _csv_with_header(path: Path, required: bool = True) -> list[tuple[int, list[str]]]:
-    """Rows with line numbers, the ``#`` header kept first (``conflicts.csv`` names its columns in it)."""
+    """Rows with line numbers, the ``#`` header kept first (``conflicts.csv`` names its columns in it); none when
+    the file has no header and it is not ``required``."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f)
             rows = [(reader.line_num, row) for row in reader if row and any(c.strip() for c in row)]
     except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise DataError(f"{path}: cannot be read ({err})") from None
-    if required and (not rows or not rows[0][1][0].lstrip().startswith("#")):
-        raise DataError(f"{path}, row 1: needs a header '#Day, <location>, ...'")
+    if not rows or not rows[0][1][0].lstrip().startswith("#"):
+        if required:
+            raise DataError(f"{path}, row 1: needs a header '#Day, <location>, ...'")
+        return []
     return rows
 
 

@@ -170,8 +170,9 @@ def backtest(out: Path | str, *, origins: tuple[int, ...] = ORIGINS, budget: Bud
     if bad:
         raise RunError(f"--origins: {bad} not allowed; an origin is a year from {FIRST_ORIGIN} to {last} (the naive "
                        "forecasters fit five years of the record at least, which starts in 1995)")  # fmt: skip
-    for origin in origins:  # every budget and seed refused before the folder is claimed
-        _calibration(origin, budget, seed).check()
+    if not origins:
+        raise RunError(f"origins: none given; allowed: years from {FIRST_ORIGIN} to {last}")
+    _calibration(origins[0], budget, seed).check()  # a budget or seed refused before the folder is claimed
     # what makes two backtests one: the settings its calibrations read (emcee's steps, which go on, aside)
     settings = {"origins": sorted(origins), "budget": identity_of(asdict(budget)), "seed": seed}
     out = claim_folder(out, "backtest", settings, FILES, force=force)

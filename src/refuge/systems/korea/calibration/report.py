@@ -105,7 +105,6 @@ def fit_summary(table: pd.DataFrame, pred: Predictive | None = None) -> dict:
     apart), and the mean time abroad of each surveyed year's arrivals beside the
     survey (EVIDENCE.md §4c).
     """
-    until = int(table.loc[table["sample"] == "in-sample", "year"].max())
     out = {}
     totals = table[table["variable"] == "arrivals"]
     for sample, part in totals.groupby("sample"):
@@ -126,6 +125,7 @@ def fit_summary(table: pd.DataFrame, pred: Predictive | None = None) -> dict:
         if len(part):
             out[f"{variable}_in_sample_mape_pct"] = round(float(part["ape"].mean()), 1)
     if pred is not None:
+        until = int(table.loc[table["sample"] == "in-sample", "year"].max())
         out["female_share"] = female_share_fit(pred, until)
         out["time_abroad"] = time_abroad_fit(pred)
     return out
