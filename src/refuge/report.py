@@ -120,23 +120,15 @@ def _comparison(folder: Path, system: System) -> list[str]:
         out.append(_command(meta.get("command", "")))
     out.append(f"<p>Reference: <b>{_e(names[0])}</b>. Changes are taken member by member against it, so each "
                "member sees the same random numbers in every scenario until its levers act.</p>")  # fmt: skip
-    recorded = meta.get("definitions", {})
-    for name in names:
-        if name in recorded:
-            d = recorded[name]
-            out.append(_scenario_words(name, system, d["levers"], d["parameters"], d["description"]))
-        else:  # a comparison from before definitions were recorded
-            out.append(_scenario_words(name, system))
+    recorded = meta.get("definitions", {})  # Scenario.record() of each (none before they were recorded)
+    out += [_scenario_words(name, system, **recorded.get(name, {})) for name in names]
     out.append(_table(table))
     return out
 
 
 def _sensitivity(folder: Path, system: System) -> list[str]:
     meta = _json(folder / "sensitivity.json")
-    d = meta.get("definition")  # absent from a folder written before it was recorded
-    words = _scenario_words(meta["scenario"], system, d["levers"], d["parameters"], d["description"]) if d else \
-        _scenario_words(meta["scenario"], system)
-    out = ["<h2>Sensitivity</h2>", words]
+    out = ["<h2>Sensitivity</h2>", _scenario_words(meta["scenario"], system, **meta.get("definition", {}))]
     out.append(_settings(meta, ("method", "samples", "start", "end", "backend", "seed", "spread", "shift")))
     out.append(_command(meta.get("command", "")))
     if (folder / "drivers.txt").exists():

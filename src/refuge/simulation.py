@@ -311,13 +311,13 @@ class Clock:
         self._to = np.array([position.get(targets[f], -1) for f in self._flows], dtype=np.int64)  # -1: it stops
         self.mass = np.zeros((members, len(clocked), model.strata.size))
         self._taken = np.empty((members, self._flows.size))
+        self._kernel = carry_clock if members >= PARALLEL_MEMBERS else carry_clock_serial
 
     def advance(self, before: np.ndarray, after: np.ndarray, moved: np.ndarray, carried: np.ndarray,
                 totals: np.ndarray) -> None:  # fmt: skip
         """One step: ``moved`` (the step's moves) carries its time to ``carried``, is added to ``totals`` and
         left at zero for the next step."""
-        kernel = carry_clock if self.mass.shape[0] >= PARALLEL_MEMBERS else carry_clock_serial
-        kernel(self.mass, before, after, moved, carried, totals, self._taken, self._stocks, self._flows,
+        self._kernel(self.mass, before, after, moved, carried, totals, self._taken, self._stocks, self._flows,
                self._source, self._from, self._to)  # fmt: skip
 
 

@@ -169,16 +169,20 @@ class AgentsBackend:
         kernel(*columns, people.count, rows, clock, flows, context, member.moved_by_chunk, member.census_by_chunk)
         moved = member.moved
         kernels.add_chunks(member.moved_by_chunk, member.census_by_chunk, moved, member.census)
+        recorded = []  # (rows, flows) of the step's moves, kept in one record after the newcomers come
         if self._record:
-            rows = np.flatnonzero(member.event[: people.count] >= 0)
-            self._keep_events(member, step, rows, member.event[rows])
+            movers = np.flatnonzero(member.event[: people.count] >= 0)
+            recorded.append((movers, member.event[movers]))
         for f in self._inflows:
             for x in range(moved.shape[1]):
                 n = int(stochastic_round(rates[f, x], k0, k1, step, self._flow_ids[f, x]))
                 added = self._add(people, member.census, m, self._targets[f], x, n, context, step)
                 if self._record and added:  # the newcomers' first move is their coming
-                    self._keep_events(member, step, np.arange(added.start, added.stop), np.full(n, f))
+                    recorded.append((np.arange(added.start, added.stop), np.full(n, f)))
                 moved[f, x] += n
+        if recorded:  # a newcomer's traits are written in its own row only, so the movers' are as they were
+            rows, flows = zip(*recorded, strict=True)
+            self._keep_events(member, step, np.concatenate(rows), np.concatenate(flows))
         kernels.apply_moves(state, tally, moved, self._sources, self._targets, member.census, not self._alike)
 
     def steps(self, state: np.ndarray, rates: np.ndarray, first: int, periods: np.ndarray, moved: np.ndarray) -> None:
