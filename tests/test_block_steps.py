@@ -9,10 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import refuge
+import refuge.scenarios.levers
 from refuge.backends.agents import Agents, AgentsBackend, Traits
 from refuge.backends.agents import step as kernels
 from refuge.errors import ModelError
-from refuge.model.definition import Driver, Flow, Model, Output, Parameter, Stock, Strata
+from refuge.model.definition import Driver, DriverView, Flow, Model, Output, Parameter, ParameterView, Stock, Strata
 from refuge.model.timeline import Timeline
 from refuge.scenarios import Scenario
 
@@ -178,3 +179,36 @@ def test_a_block_of_nobody_moves_nobody(monkeypatch):
     calls = _counting_block_calls(monkeypatch)
     data = _run(_linear(True, people=(0.0, 0.0)))
     assert calls and (data.flows.values == 0).all() and (data.stocks.values == 0).all()
+
+
+def _still(ahead: bool, returns: float = 0.02) -> Model:
+    """Hazards the same at every step: a parameter members draw and a plain number."""
+    return Model(
+        name="still",
+        stocks=(Stock("home", "home", ""), Stock("camp", "camp", "")),
+        flows=(Flow("flee", "home", "camp", lambda s, d, p: p.move, (), reads_stocks=not ahead),
+               Flow("return", "camp", "home", lambda s, d, p: returns, (), reads_stocks=not ahead)),
+        drivers=(),
+        parameters=(Parameter("move", 0.01, "per step", "move", ()),),
+        initial={"home": (5_000.0, 4_000.0)},
+        outputs=(Output("in_camp", "in the camp", stock="camp"),),
+        strata=Strata("sex", ("female", "male")),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("backend", ["mean", "counts", None])
+def test_hazards_the_same_every_step_are_computed_once_with_the_numbers_of_each_step(monkeypatch, backend):
+    calls = _counting_block_calls(monkeypatch)
+    _assert_same(_run(_still(False), backend), _run(_still(True), backend))
+    assert bool(calls) == (backend is None)  # the agents take them as a block
+    model = _still(True)
+    move = {"move": np.array([[0.01], [0.02]])}
+    inputs = refuge.scenarios.levers.compile_inputs(model, Scenario("still", ""), TIMELINE, move, {})
+    ahead = model.ahead(DriverView(inputs.drivers_between(0, 9)), ParameterView(inputs.parameters_between(0, 9)), 2, 9)
+    assert ahead.rates.shape == (9, 2, 2, 2) and ahead.rates.strides[0] == 0  # one step, seen at every step
+    np.testing.assert_array_equal(ahead.rates[8, :, :, 0], [[0.01, 0.02], [0.02, 0.02]])  # members, flows
+
+
+def test_a_negative_hazard_the_same_every_step_is_refused_by_name():
+    with pytest.raises(ModelError, match=r"flow .return. has a hazard of -0.5; allowed: 0 to 1e\+15"):
+        _run(_still(True, returns=-0.5))

@@ -457,16 +457,22 @@ class Model:
             except ModelError as error:
                 raise ModelError(f"term {term.name!r}: {error}") from None
             values[term.name] = terms[term.name] = _broadcast(value, shape, "term", term.name)
-        rates = np.empty((steps, members, len(self.flows), self.strata.size))
+        hazards = []
         for first, _, hazard in self._ahead_plan:
-            name = self.flows[first].name
             try:  # not a context manager, which cost a third of a constant flow's time (400 flows)
-                value = hazard(_NO_STOCKS, seen, params)
+                hazards.append(hazard(_NO_STOCKS, seen, params))
             except ModelError as error:
-                raise ModelError(f"flow {name!r}: {error}") from None
+                raise ModelError(f"flow {self.flows[first].name!r}: {error}") from None
+        # hazards the same at every step are written once and seen at every step through a view, where no flow
+        # computed step by step writes into the steps (400 constant flows over 655 steps: 2 against 13 ms)
+        varying = any(isinstance(h, np.ndarray) and h.ndim == 3 and len(h) > 1 for h in hazards)
+        depth = steps if varying or self._step_plan else 1
+        rates = np.empty((depth, members, len(self.flows), self.strata.size))
+        for (first, _, _), value in zip(self._ahead_plan, hazards, strict=True):
             # a constant needs no check of its shape, most of a flow's cost (400 flows: 40 against 15 ms)
-            rates[:, :, first, :] = value if isinstance(value, float) else _broadcast(value, shape, "flow", name)
-        return Ahead(rates, terms)
+            rates[:, :, first, :] = (value if isinstance(value, float) else
+                                     _broadcast(value, (depth, *shape[1:]), "flow", self.flows[first].name))
+        return Ahead(np.broadcast_to(rates, (steps, *rates.shape[1:])) if depth < steps else rates, terms)
 
 
 #: the largest hazard a flow may have: far beyond any rate a person or an inflow has, and below what a count of
@@ -488,7 +494,8 @@ class Ahead:
     """What :meth:`Model.ahead` computed for a block of steps.
 
     ``rates`` is ``(steps, members, flows, strata)`` with the flows that read
-    no stocks filled (:meth:`Model.rates` fills the rest, step by step);
+    no stocks filled (:meth:`Model.rates` fills the rest, step by step); a
+    read-only view of one step where that step is every step's;
     ``terms`` holds the terms that read none, each ``(steps, members, strata)``
     (a broadcast view: no copy where a value does not vary).
     """
