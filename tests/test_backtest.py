@@ -93,10 +93,11 @@ def test_cli_backtest_writes_the_tidy_scores(tmp_path):
         bad = subprocess.run([sys.executable, "-m", "refuge", "backtest", "--origins", origins, "--out",
                               str(tmp_path / "not")], capture_output=True, text=True, env=env)  # fmt: skip
         assert bad.returncode == 2 and "an origin is a year from 1999" in bad.stderr and "Traceback" not in bad.stderr
-    bad = subprocess.run([sys.executable, "-m", "refuge", "backtest", "--sampler", "dynesty", "--out",
-                          str(tmp_path / "not")], capture_output=True, text=True, env=env)  # fmt: skip
-    assert bad.returncode == 2 and "sampler must be one of emcee, nautilus" in bad.stderr
-    assert not (tmp_path / "not").exists()  # refused before anything was written
+    for quick in ([], ["--quick"]):  # --quick takes its own sampler, but a name that is none is still refused
+        bad = subprocess.run([sys.executable, "-m", "refuge", "backtest", *quick, "--sampler", "dynesty", "--out",
+                              str(tmp_path / "not")], capture_output=True, text=True, env=env)  # fmt: skip
+        assert bad.returncode == 2 and "sampler must be one of emcee, nautilus" in bad.stderr
+        assert not (tmp_path / "not").exists()  # refused before anything was written
 
 
 def test_the_2012_crackdown_is_not_known_at_the_end_of_2011():

@@ -370,7 +370,8 @@ def backtest(
         chosen = tuple(int(x) for x in origins.split(","))
     except ValueError:
         raise RunError(f"--origins {origins!r} is not a comma-separated list of years") from None
-    budget = found.Budget.quick() if quick else found.Budget(steps=steps, sampler=sampler, live=live)
+    budget = found.Budget(steps=steps, sampler=sampler, live=live)  # refuses an unknown sampler, --quick or not
+    budget = found.Budget.quick() if quick else budget
     try:
         with Progress(TextColumn("[bold]backtest[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("origins"),
                       TimeRemainingColumn(), console=errors, transient=True) as bar:  # fmt: skip

@@ -40,7 +40,7 @@ from ....store import claim_folder, remove_claimed, seal_folder
 from ..evidence import Claim, arrivals, load_evidence, record_end
 from .likelihood import COLUMNS, simulate_posterior
 from .posterior import Posterior
-from .sampler import Settings, calibrate, identity_of
+from .sampler import Settings, calibrate, check_sampler, identity_of
 
 ORIGINS = (2005, 2008, 2011, 2014, 2019)
 #: the first origin: ETS's damped trend is fitted to 1995 to the origin, five years at least
@@ -62,6 +62,9 @@ class Budget:
     draws: int = 400
     sampler: str = "nautilus"  # ``chains`` nested runs of ``live`` points; or "emcee", with the budget above
     live: int = 1000
+
+    def __post_init__(self) -> None:
+        check_sampler(self.sampler)
 
     @classmethod
     def quick(cls) -> Budget:
