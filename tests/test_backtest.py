@@ -42,13 +42,14 @@ def test_knots_after_the_origin_do_not_reach_the_blind_drivers():
     timeline = Timeline(1990, 2030)
     for driver in refuge.north_korea().drivers:
         first = min(driver.knots)  # the value before any event: what the driver was, not a later event
-        knots = {t: (v * 7 + 1 if t >= ORIGIN + 1 and t != first else v) for t, v in driver.knots.items()}
+        unknown = [t for t in driver.knots if driver.known_at(t) >= ORIGIN + 1 and t != first]
+        knots = {t: (v * 7 + 1 if t in unknown else v) for t, v in driver.knots.items()}
         knots[2015.5] = 123.0  # a new event after the origin
         moved = dataclasses.replace(driver, knots=knots)
         np.testing.assert_array_equal(blind_driver(driver, ORIGIN).series(timeline),
                                       blind_driver(moved, ORIGIN).series(timeline), err_msg=driver.name)
-        # up to the last knot known at the origin the blind driver is history itself
-        upto = timeline.times <= max([t for t in driver.knots if t < ORIGIN + 1], default=1990)
+        # up to the last knot known before the first unknown one the blind driver is history itself
+        upto = timeline.times <= max([t for t in driver.knots if t < min(unknown, default=np.inf)], default=1990)
         np.testing.assert_array_equal(blind_driver(driver, ORIGIN).series(timeline)[upto],
                                       driver.series(timeline)[upto])
 
@@ -108,6 +109,31 @@ def test_the_2012_crackdown_is_not_known_at_the_end_of_2011():
     for name in ("lethal_force", "punishment", "counter_propaganda"):
         assert max(blind[name].knots) < 2012, name
     assert blind["lethal_force"].series(Timeline(2011, 2016))[-1] == 0.6  # held at 2011's orders
+
+
+def test_a_knot_reported_after_the_origin_is_not_known_there():
+    """The May 2008 orders were reported in January 2010, the fee before 2020 in 2024: a forecast from the end of
+    2008 (of 2019) does not know them, though their dates come before its origin."""
+    from refuge.systems.korea import blind_model
+
+    drivers = {d.name: d for d in refuge.north_korea().drivers}
+    assert drivers["lethal_force"].known_at(2008.4) == 2010.07
+    for origin, name, knot in ((2008, "lethal_force", 2008.4), (2008, "border_security", 2008.4),
+                               (2008, "punishment", 2008.4), (2019, "broker_cost", 2019.9)):  # fmt: skip
+        blind = {d.name: d for d in blind_model(origin).drivers}
+        assert knot not in blind[name].knots, (origin, name)
+        assert knot in {d.name: d for d in blind_model(2014).drivers}[name].knots or origin == 2019
+    held = {d.name: d for d in blind_model(2008).drivers}["lethal_force"].series(Timeline(2008, 2012))
+    assert (held == 0.2).all()  # the orders before May 2008, held
+
+
+def test_a_publication_date_is_that_of_a_knot_and_after_it():
+    from refuge.errors import ModelError
+    from refuge.model.definition import Driver
+
+    for published in ({2001.0: 2005.0}, {2000.0: 1999.0}):
+        with pytest.raises(ModelError, match=r"driver 'd': published .* allowed: a knot of the driver, published"):
+            Driver("d", "", {2000.0: 1.0}, (), published=published)
 
 
 def test_force_keeps_the_origins_still_asked_for_and_removes_the_others(tmp_path):

@@ -179,6 +179,10 @@ class Driver:
 
     ``knots`` maps decimal years to values; the first and last values hold
     before and after. ``bounds`` are the values a lever may set.
+    ``published`` maps a knot to the decimal year its first dated evidence
+    appeared, where that is later than the knot itself (an order of 2008
+    reported in 2010): a forecast made before then does not know the knot
+    (:meth:`known_at`).
     """
 
     name: str
@@ -187,6 +191,7 @@ class Driver:
     evidence: tuple[Provenance, ...]
     bounds: tuple[float, float] = (0.0, np.inf)
     unit: str = "index"
+    published: Mapping[float, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.knots:
@@ -195,6 +200,14 @@ class Driver:
             if not (np.isfinite(year) and np.isfinite(value)):
                 raise ModelError(f"driver {self.name!r}: knot {year!r}: {value!r} is not allowed; allowed: a finite "
                                  "year and value")  # fmt: skip
+        for year, seen in self.published.items():
+            if year not in self.knots or not seen > year:
+                raise ModelError(f"driver {self.name!r}: published {year!r}: {seen!r} is not allowed; allowed: a "
+                                 "knot of the driver, published after its own date")  # fmt: skip
+
+    def known_at(self, knot: float) -> float:
+        """When ``knot`` could first be known: its own date, or the later one its evidence appeared."""
+        return self.published.get(knot, knot)
 
     def series(self, timeline: Timeline) -> np.ndarray:
         years = np.array(sorted(self.knots), dtype=float)

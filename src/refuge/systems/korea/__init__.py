@@ -83,7 +83,8 @@ def north_korea() -> Model:
 
 
 def blind_driver(driver: Driver, origin: float) -> Driver:
-    """``driver`` as known at the end of year ``origin``: knots dated after it dropped, the last known value held.
+    """``driver`` as known at the end of year ``origin``: knots dated after it, or whose evidence appeared after it
+    (:meth:`~refuge.model.definition.Driver.known_at`), dropped, the last known value held.
 
     Interpolating towards a later knot would leak it, so between the last knot
     known and the origin the blind driver holds that knot's value too. A knot at
@@ -92,11 +93,11 @@ def blind_driver(driver: Driver, origin: float) -> Driver:
     holds the value it had before that knot.
     """
     end = origin + 1.0
-    known = {t: v for t, v in driver.knots.items() if t < end}
+    known = {t: v for t, v in driver.knots.items() if driver.known_at(t) < end}
     if not known:
         first = min(driver.knots)
         known = {end: driver.knots[first]}
-    return dataclasses.replace(driver, knots=known)
+    return dataclasses.replace(driver, knots=known, published={t: driver.known_at(t) for t in known if t in driver.published})
 
 
 @cache

@@ -22,6 +22,15 @@ ROUTE_FEMALE_TILT = "route_female_tilt"
 #: The latent drivers, in the order of the state the calibration filters (``calibration.latent``).
 LATENT = (ROUTE_PERMEABILITY, ROUTE_FEMALE_TILT)
 
+#: When the dated evidence behind a knot first appeared, as a decimal year (``Driver.published``): a forecast made
+#: before then does not know the knot. Seeds 002 (7 May 2002), 001 (November 2013), 003 (6 April 2014);
+#: EVIDENCE.md §9's Chosun Ilbo of 26 January 2010 (the May 2008 orders), Los Angeles Times of 5 January 2012
+#: (the 2012 crackdown), Daily NK of January 2009 (the Olympics crackdown), Korea Herald of 5 January 2018 (the
+#: 2015 fences); §4a's Newsweek Japan of May 2017 (the 2017 fees) and KBS of 2024 (the fee before 2020); §4b's
+#: Washington Post of 17 November 2007 (the Thailand route).
+CHOSUN_2010, LA_TIMES_2012, DAILY_NK_2009, KOREA_HERALD_2018 = 2010.07, 2012.01, 2009.05, 2018.01
+SEED_001, SEED_003, NEWSWEEK_2017, KBS_2024, WASHINGTON_POST_2007 = 2013.86, 2014.26, 2017.4, 2024.0, 2007.88
+
 DRIVERS = (
     Driver(
         "food_crisis",
@@ -33,6 +42,7 @@ DRIVERS = (
             Record("9", "Famine (\"Arduous March\")"),
             Seed("003", "palpable economic improvements at home"),
         ),
+        published={2003: SEED_003, 2008: SEED_003, 2011: SEED_003, 2014: SEED_003},  # the recovery: seed 003 only
     ),
     Driver(
         "border_security",
@@ -43,6 +53,7 @@ DRIVERS = (
             Record("9", "Kim Jong-il tightens border; shoot-or-10-years order (May 2008)"),
             Record("9", "NK adds high-tension wire fences on Tumen"),
         ),
+        published={2008.4: CHOSUN_2010, 2010: CHOSUN_2010, 2013: SEED_003, 2016: KOREA_HERALD_2018},
     ),
     Driver(
         "lethal_force",
@@ -54,6 +65,7 @@ DRIVERS = (
             Seed("004", "seven defectors were gunned down by North Korean border guards"),
             Record("9", "introduced a new buffer zone, one or two kilometers up on the Chinese border"),
         ),
+        published={2008.4: CHOSUN_2010, 2012.0: LA_TIMES_2012},
     ),
     Driver(
         "punishment",
@@ -62,8 +74,11 @@ DRIVERS = (
         (
             Seed("003", "around 1995 the North Korean authorities changed their policy toward defections"),
             Seed("003", "sent to a prison camp for a short imprisonment (usually for a couple of months)"),
+            Seed("002", "even allowed them to come back into the country without any punishment"),
             Record("9", "ordered officials in May 2008 to shoot defectors or imprison them for 10 years"),
+            Record("9", "border guards have begun shooting down would-be defectors"),
         ),
+        published={2008.4: CHOSUN_2010, 2011: LA_TIMES_2012, 2012: LA_TIMES_2012},  # 2011 rises towards 2012
         bounds=(0.0, 1.0),  # return home goes as 1 - punishment: 1 is the harshest it can be
     ),
     Driver(
@@ -74,6 +89,7 @@ DRIVERS = (
             Seed("003", "the North Korean government media began to wage a campaign against defection"),
             Seed("001", "the exiling of families of those who do manage to leave"),
         ),
+        published={2012: SEED_001},
     ),
     Driver(
         "china_enforcement",
@@ -89,6 +105,7 @@ DRIVERS = (
             Record("3", "a large-scale repatriation of more than 500 defectors was carried out on Oct. 9"),
             Record("9", "The Anti-Espionage Law has been in effect since last July."),
         ),
+        published={2008.6: DAILY_NK_2009},
     ),
     Driver(
         "broker_network",
@@ -98,7 +115,10 @@ DRIVERS = (
             Seed("002", "Reaching South Korea via a third country seems to have become a common method of defection"),
             Record("4b", "Most North Korean refugees use a route that runs from China to Laos, then to Thailand."),
             Record("4b", "The number of North Koreans who escaped through Thailand in 2004 was 46"),
+            Record("4a", "A low-budget escape through China via Thailand to Seoul … can cost less than $2,000"),
         ),
+        # the route's reach from 2004 on rests on the Thailand route, first dated in November 2007
+        published={2004: WASHINGTON_POST_2007, 2007: WASHINGTON_POST_2007},
     ),
     Driver(
         "broker_cost",
@@ -110,6 +130,7 @@ DRIVERS = (
             Record("4a", "around $1,700 per person until the 2010s … rose to $17,000 and recently skyrocketed to $85,000"),
             Assumption("$15,000 in 2017 is 3.5 on this scale, so $17,000 before 2020 is 4 and $85,000 in 2024 is 20"),
         ),
+        published={2014: NEWSWEEK_2017, 2017: NEWSWEEK_2017, 2019.9: KBS_2024},
     ),
     Driver(
         ROUTE_PERMEABILITY,
@@ -163,6 +184,7 @@ DRIVERS = (
             Seed("001", "is now working to lure defectors in South Korea back to North Korea, and has been doing so since last year"),
             Record("6", "2001년에 1명, 2012년과 2013년 각 7명, 2014년 1명"),
         ),
+        published={2011.5: SEED_001},
     ),
     Driver(
         "aid",
