@@ -151,3 +151,11 @@ def test_a_record_with_a_year_missing_is_refused(tmp_path):
 def test_a_claim_that_contradicts_itself_or_cannot_be_fitted_is_refused(tmp_path, row, allowed):
     with pytest.raises(DataError, match=f"row 2, field 'value'.*allowed: {allowed}"):
         parse_claims(write(tmp_path, row))
+
+
+def test_a_claim_the_calibration_fits_must_say_when_its_source_was_published(tmp_path):
+    """A forecast fits only what was published by its origin (``backtest.known_at``): an undated target passed."""
+    undated = GOOD.replace(',2001,"a quote"', ',,"a quote"')
+    assert undated != GOOD
+    with pytest.raises(DataError, match=r"row 2, field 'date': value '' is not allowed; allowed: the date its source"):
+        parse_claims(write(tmp_path, undated))

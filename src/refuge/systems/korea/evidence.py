@@ -80,6 +80,8 @@ ARRIVALS_1990_1994 = 86
 TOLERANCE = 0.10
 
 _WHEN = re.compile(r"^(\d{4})(?:\.\.(\d{4}))?$")
+#: when a source was published: a year, a month or a day
+_PUBLISHED = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,9 @@ class ClaimRow(_Row):
         zero = next((f for f, x in zip(("value", "low", "high"), values, strict=True) if x == 0), None)
         if self.use == "target" and zero:  # fitted on a log scale
             raise _refuse("a number above 0 for a claim the calibration fits", field=zero, value=0)
+        if self.use == "target" and not _PUBLISHED.fullmatch(self.date):  # a forecast fits what it could know
+            raise _refuse("the date its source was published (YYYY, YYYY-MM or YYYY-MM-DD) for a claim the "
+                          "calibration fits", field="date", value=self.date)  # fmt: skip
         if self.quantity in SHARES and any(x is not None and x > 1 for x in values):
             raise _refuse("a share between 0 and 1", field="value", value=self.value)
         if self.origin == "record" and not self.source_url.startswith(("http://", "https://")):
