@@ -179,6 +179,28 @@ def test_targets_hold_out_the_years_after_the_cutoff():
     assert len(late.terms) > len(early.terms)
 
 
+def test_the_split_by_sex_of_a_cumulative_total_counts_its_ratio_only():
+    """The record's 1990s totals by sex are sums of the annual record: only the ratio of women to men is fitted,
+    normal on the log scale with spread sigma times root 2, against a hand calculation."""
+    from refuge.systems.korea.calibration.likelihood import _INITIAL_SOUTH
+    from refuge.systems.korea.evidence import load_evidence
+
+    targets = Targets(2025, [c for c in load_evidence() if c.id in ("C04", "C05")])  # end of 1998: 116 women, 831 men
+    assert [t.kind for t in targets.terms] == ["split"]
+    sims = np.zeros((2, 36, 5, 2))
+    sims[:, :, 0] = 100.0  # arrivals a year
+    sims[0, :, 1], sims[1, :, 1] = 10.0, 20.0  # of them women
+    sigma = np.array([0.3, 0.3])
+    spread = 0.3 * np.sqrt(2)
+    for member, women in enumerate((10.0, 20.0)):
+        ratio = (9 * women + _INITIAL_SOUTH[0]) / (9 * (100 - women) + _INITIAL_SOUTH[1])  # 1990-1998 and before
+        z = (np.log(116 / 831) - np.log(ratio)) / spread
+        expected = -0.5 * z**2 - np.log(spread) - 0.5 * np.log(2 * np.pi)
+        assert targets.log_likelihood(sims, sigma, np.full((2, 2), 0.1))[member] == pytest.approx(expected)
+    with pytest.raises(DataError, match=r"one sex's cumulative total at 1999 \(C04\) without the other's"):
+        Targets(2025, [c for c in load_evidence() if c.id == "C04"])
+
+
 def test_settings_are_checked_with_clear_errors():
     with pytest.raises(RunError, match="until must be a year from 1995 to 2025"):
         Settings(until=1990).check()

@@ -159,3 +159,30 @@ def test_a_claim_the_calibration_fits_must_say_when_its_source_was_published(tmp
     assert undated != GOOD
     with pytest.raises(DataError, match=r"row 2, field 'date': value '' is not allowed; allowed: the date its source"):
         parse_claims(write(tmp_path, undated))
+
+
+def _claim(id_: str, year: int, value: int, repeats: str = "") -> str:
+    return (f'{id_},hiding_in_china,{year},{value},,,record,estimate,target,outlet,https://example.org/{id_},{year},'
+            f'"a quote",,{repeats}')
+
+
+def test_a_figure_repeated_counts_once_and_an_estimate_of_its_own_fully(tmp_path):
+    """Three claims of one estimate (one repeating, the other naming it) weigh a third each; another source's
+    estimate of the same size, and a year's claims together, weigh by what they hold (the mean of their weights)."""
+    from refuge.systems.korea.calibration.likelihood import Targets
+
+    claims = parse_claims(write(tmp_path, _claim("H1", 2000, 100_000), _claim("H2", 2004, 100_000, "H1"),
+                                _claim("H3", 2008, 100_000, "H1"), _claim("H4", 2010, 100_000),
+                                _claim("H5", 2004, 30_000)))  # fmt: skip
+    weights = {term.ids: term.weight for term in Targets(2025, claims).terms if term.kind == "soft"}
+    assert weights == pytest.approx({("H1",): 1 / 3, ("H2", "H5"): (1 / 3 + 1) / 2, ("H3",): 1 / 3, ("H4",): 1.0})
+    known = {term.ids: term.weight for term in Targets(2005, claims).terms if term.kind == "soft"}
+    assert known[("H1",)] == pytest.approx(1 / 2)  # what a forecast at 2005 holds: two claims of the estimate
+
+
+@pytest.mark.parametrize("repeats", ["H9", "H2", "D1"])  # unknown, itself a repeat, another quantity
+def test_a_claim_repeats_an_earlier_estimate_of_the_same_quantity(tmp_path, repeats):
+    deported = 'D1,deported_from_china,2000,5000,,,record,estimate,target,outlet,https://example.org/d,2000,"q",,'
+    rows = [deported, _claim("H1", 2000, 100_000), _claim("H2", 2004, 100_000, "H1"), _claim("H3", 2008, 1, repeats)]
+    with pytest.raises(DataError, match=f"row 5, field 'repeats': value '{repeats}' is not allowed; allowed: blank"):
+        parse_claims(write(tmp_path, *rows))

@@ -68,7 +68,7 @@ STATUSES = ("record", "estimate", "derived", "unverified")
 USES = ("target", "context")
 COLUMNS = (
     "id", "quantity", "when", "value", "low", "high", "origin", "status", "use",
-    "source", "source_url", "date", "quote", "note",
+    "source", "source_url", "date", "quote", "note", "repeats",
 )
 ARRIVAL_COLUMNS = ("year", "total", "male", "female", "source_url", "note")
 
@@ -108,6 +108,12 @@ class Claim:
     date: str
     quote: str
     note: str = ""
+    repeats: str = ""  # the id of the claim whose figure this one repeats: together they are one piece of evidence
+
+    @property
+    def lineage(self) -> str:
+        """The estimate the claim gives: its own id, or that of the claim it repeats."""
+        return self.repeats or self.id
 
     @property
     def central(self) -> float:
@@ -180,6 +186,7 @@ class ClaimRow(_Row):
     date: str
     quote: str
     note: str
+    repeats: str
 
     @field_validator("id")
     @classmethod
@@ -304,14 +311,18 @@ def parse_claims(path: Path) -> list[Claim]:
     """Read and validate an evidence file like ``evidence.csv`` (:class:`ClaimRow`); raise :class:`DataError`."""
     file = path.name
     claims: list[Claim] = []
-    seen: set[str] = set()
+    seen: dict[str, ClaimRow] = {}
     for number, raw in enumerate(_read_csv(path, COLUMNS), start=2):
         if None in raw:
             raise _fail(file, number, "(extra)", raw[None], f"exactly {len(COLUMNS)} fields: {', '.join(COLUMNS)}")
         row = _validated(ClaimRow, file, number, raw)
         if row.id in seen:
             raise _fail(file, number, "id", row.id, "a non-empty id not used on an earlier row")
-        seen.add(row.id)
+        if row.repeats and (row.repeats not in seen or seen[row.repeats].quantity != row.quantity
+                            or seen[row.repeats].repeats):  # fmt: skip
+            raise _fail(file, number, "repeats", row.repeats, "blank, or the id of an earlier claim of the same "
+                        "quantity that repeats no other (the claim whose figure this one repeats)")  # fmt: skip
+        seen[row.id] = row
         claims.append(row.claim())
     return claims
 

@@ -8,17 +8,20 @@ Targets, all from :mod:`refuge.systems.korea.evidence`, up to a cut-off year:
    permeability and the ratio of women to men it carries latent random walks
    integrated out by a Kalman filter (:mod:`refuge.systems.korea.calibration.latent`);
 2. the sex split of the cumulative totals at end-1998 and end-2001 (831 men
-   and 116 women; 1,395 and 595): log-normal with the same spread. They are
-   what the 1990s record says of the sexes. Cumulative *totals* are sums of
-   the annual record, so they are not counted again;
+   and 116 women; 1,395 and 595): the log ratio of women to men, normal with
+   spread ``sigma_arrivals`` times the square root of 2 (the difference of two
+   log-normal counts). They are what the 1990s record says of the sexes; their
+   totals are sums of the annual record, so only the ratio is counted;
 3. soft, wide evidence: people hiding in China and deportations from China.
    The claims about one quantity in one year are a mixture (the truth is near
    one of them, we do not know which), each a log-normal as wide as its stated
    range plus :data:`SOFT_SIGMA`. One-sided claims ("up to 200,000") cover a
    factor of three below (or above) their bound. Claims that repeat the same
    figure (the second-hand "100,000" printed by outlet after outlet and year
-   after year) are one piece of evidence, not several: a claim whose figure
-   ``k`` claims share enters with weight ``1/k`` (a tempered likelihood), so
+   after year) are one piece of evidence, not several: a claim that repeats
+   another's figure names it (``repeats`` in ``evidence.csv``), and each of the
+   ``k`` claims giving one estimate enters with weight ``1/k`` (a tempered
+   likelihood; a year's mixture with the mean weight of its claims), so
    together they count once;
 4. time abroad before arrival (EVIDENCE.md §4c: surveys of a year's arrivals):
    log-normal around the model's mean time abroad of that year's arrivals,
@@ -31,11 +34,13 @@ evaluates a whole batch of parameter sets, each at two permeabilities.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import logsumexp
 
+from ....errors import DataError
 from ....model.timeline import Timeline
 from .. import INITIAL
 from ..drivers import LATENT, ROUTE_PERMEABILITY
@@ -157,10 +162,10 @@ def _range(claim: Claim) -> tuple[float, float]:
 class Term:
     """A group of claims that enter the likelihood together."""
 
-    kind: str  # "annual", "period", "cumulative", "soft", "time"
+    kind: str  # "annual", "period", "split", "soft", "time"
     column: str  # "total", "female", "male", or a soft quantity
     years: np.ndarray  # year indices (from 1990) the term reads
-    when: float  # instant for cumulative terms
+    when: float  # instant for a split of cumulative totals
     mu: np.ndarray  # log centre of each claim (a mixture for soft terms)
     sd: np.ndarray  # log spread of each claim (0 where the calibrated sigma_arrivals is used)
     ids: tuple[str, ...]
@@ -172,7 +177,7 @@ class Targets:
 
     >>> t = Targets(2011)
     >>> sorted({term.kind for term in t.terms})
-    ['annual', 'cumulative', 'period', 'soft', 'time']
+    ['annual', 'period', 'soft', 'split', 'time']
     """
 
     first_year = _FIRST_YEAR
@@ -182,6 +187,7 @@ class Targets:
         self.claims = load_evidence() if claims is None else claims
         self.terms: list[Term] = []
         by_year: dict[tuple[str, int], list[Claim]] = {}
+        splits: dict[float, dict[str, Claim]] = {}
         for c in self.claims:
             if c.use != "target" or c.end > until + 1:
                 continue
@@ -193,11 +199,7 @@ class Targets:
                 kind = "annual" if len(years) == 1 else "period"
                 self.terms.append(Term(kind, column, years, c.end, np.array([np.log(c.value)]), np.zeros(1), (c.id,)))
             elif c.quantity in ("cumulative_arrivals_female", "cumulative_arrivals_male"):
-                column = c.quantity.removeprefix("cumulative_arrivals_")
-                self.terms.append(
-                    Term("cumulative", column, np.array([], int), c.end, np.array([np.log(c.value)]),
-                         np.zeros(1), (c.id,))
-                )
+                splits.setdefault(c.end, {})[c.quantity.removeprefix("cumulative_arrivals_")] = c
             elif soft and c.quantity in ("hiding_in_china", "deported_from_china"):
                 by_year.setdefault((c.quantity, int(c.start)), []).append(c)
             elif c.quantity == "time_abroad":
@@ -205,15 +207,19 @@ class Targets:
                     Term("time", "time_abroad", np.array([int(c.start) - _FIRST_YEAR]), c.end,
                          np.array([np.log(c.value)]), np.array([TIME_SIGMA]), (c.id,))
                 )
-        repeats: dict[tuple[str, float], int] = {}
-        for group in by_year.values():
-            for c in group:
-                repeats[(c.quantity, c.central)] = repeats.get((c.quantity, c.central), 0) + 1
+        for when, sexes in sorted(splits.items()):
+            if set(sexes) != {"female", "male"}:
+                raise DataError(f"the evidence gives one sex's cumulative total at {when:g} ({sexes.popitem()[1].id}) "
+                               "without the other's; allowed: both, whose ratio is fitted")  # fmt: skip
+            women, men = sexes["female"], sexes["male"]
+            self.terms.append(Term("split", "female", np.array([], int), when,
+                                   np.array([np.log(women.value / men.value)]), np.zeros(1), (women.id, men.id)))
+        lineages = Counter(c.lineage for group in by_year.values() for c in group)
         for (quantity, year), group in sorted(by_year.items()):
             ranges = [_range(c) for c in group]
             mu = np.array([r[0] for r in ranges])
             sd = np.sqrt(SOFT_SIGMA**2 + np.array([r[1] for r in ranges]) ** 2)
-            weight = float(np.mean([1.0 / repeats[(c.quantity, c.central)] for c in group]))
+            weight = float(np.mean([1.0 / lineages[c.lineage] for c in group]))
             self.terms.append(
                 Term("soft", quantity, np.array([year - _FIRST_YEAR]), year + 1.0, mu, sd, tuple(c.id for c in group),
                      weight)
@@ -275,10 +281,12 @@ class Targets:
         start = {"total": _INITIAL_SOUTH.sum(), "female": _INITIAL_SOUTH[0], "male": _INITIAL_SOUTH[1]}
         for term in self.terms:
             values = series.get(term.column)
-            if term.kind == "cumulative":
-                model = _cumulative(values, term.when) + start[term.column]
-                z = (term.mu[0] - np.log(np.maximum(model, 1e-9))) / sigma
-                out = out - 0.5 * z**2 - np.log(sigma) - _HALF_LOG_2PI
+            if term.kind == "split":
+                women = _cumulative(series["female"], term.when) + start["female"]
+                men = _cumulative(series["male"], term.when) + start["male"]
+                spread = sigma * np.sqrt(2.0)
+                z = (term.mu[0] - np.log(np.maximum(women, 1e-9) / np.maximum(men, 1e-9))) / spread
+                out = out - 0.5 * z**2 - np.log(spread) - _HALF_LOG_2PI
             elif term.kind == "soft":
                 model = np.log(np.maximum(values[:, term.years[0]], 1e-9))[:, None]
                 z = (model - term.mu[None, :]) / term.sd[None, :]
