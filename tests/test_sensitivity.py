@@ -172,3 +172,29 @@ def test_every_lever_that_can_act_in_the_years_simulated_is_a_factor(tmp_path):
     added = factors["lever2.punishment.add"]
     assert (added.low, added.high) == pytest.approx((-0.45, -0.15))
     assert factors["lever1.food_crisis.from"].high == pytest.approx(2030.0)  # within --end, though it runs to 2038
+
+
+def test_a_row_runs_the_model_as_calibrated_on_the_walks_central_paths():
+    """Sensitivity once ran the routes' walks at 1 (the model without its calibrated history): 2005-2011 arrivals
+    at half the record's. A row is the run of its parameters on the walks' median paths, held after 2025."""
+    import refuge
+    from refuge.scenarios import load_scenario
+    from refuge.sensitivity import model_function, parameter_factors
+    from refuge.systems.korea import north_korea
+    from refuge.systems.korea.calibration.posterior import shipped_posterior
+
+    factors = parameter_factors(north_korea())  # every calibrated parameter, each at the middle of its range
+    row = np.array([[f.scale(np.array([0.5]))[0] for f in factors]])
+    evaluate = model_function(load_scenario("baseline"), factors, ["arrivals"], start=2005, end=2030, backend="mean")
+    timeline = Timeline(1990, 2030)
+    central = shipped_posterior().central_paths(timeline)
+    assert set(central) == {"route_permeability", "route_female_tilt"}
+    assert central["route_permeability"][-1] == central["route_permeability"][2025 - 1990]  # held after the record
+    run = refuge.run("baseline", members=1, backend="mean", timeline=timeline, calibrated=False,
+                     parameters={f.name: row[0, i] for i, f in enumerate(factors)},
+                     paths={name: path[None, :] for name, path in central.items()})  # fmt: skip
+    expected = float(run.outputs().sel(variable="arrivals_south_korea", year=slice(2005, 2030)).sum())
+    assert evaluate(row)["arrivals"][0] == pytest.approx(expected, rel=1e-9)
+    record = refuge.systems.korea.evidence.arrivals().total.loc[2005:2011].sum()
+    in_record = model_function(load_scenario("baseline"), factors, ["arrivals"], start=2005, end=2011)(row)
+    assert 0.7 * record < in_record["arrivals"][0] < 1.3 * record  # was half the record without the paths

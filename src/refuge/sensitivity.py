@@ -205,16 +205,19 @@ def _is_driver(model, name: str) -> bool:
     return any(d.name == name for d in model.drivers)
 
 
-def _stacked_inputs(model, scenario, timeline, factors: list[Factor], rows: np.ndarray):
+def _stacked_inputs(model, scenario, timeline, factors: list[Factor], rows: np.ndarray, paths: dict[str, np.ndarray]):
+    """The rows' inputs, every row on the drivers' ``paths`` (``(1, years)`` each) where the system infers them."""
     from .scenarios.levers import compile_inputs
 
     parameters = {f.name: rows[:, i, None] for i, f in enumerate(factors) if f.kind == "parameter"}
     levered = [(i, f) for i, f in enumerate(factors) if f.kind != "parameter"]
     if not levered:  # the levers are as written: one set of driver series serves every row
-        return compile_inputs(model, scenario, timeline, parameters)
-    compiled = [compile_inputs(model, _with_levers(scenario, levered, row), timeline) for row in rows]
-    values = compile_inputs(model, scenario, timeline, parameters).parameters
-    drivers = {n: np.stack([c.drivers[n] for c in compiled], axis=1)[..., None] for n in compiled[0].drivers}
+        return compile_inputs(model, scenario, timeline, parameters, paths)
+    compiled = [compile_inputs(model, _with_levers(scenario, levered, row), timeline, paths=paths) for row in rows]
+    values = compile_inputs(model, scenario, timeline, parameters, paths).parameters
+    # each row's series, (steps,) or (steps, 1, 1) on a path, side by side: (steps, rows, 1)
+    drivers = {n: np.stack([c.drivers[n].reshape(-1) for c in compiled], axis=1)[..., None]
+               for n in compiled[0].drivers}  # fmt: skip
     schedules = {
         n: tuple(np.stack([c.schedules[n][k] for c in compiled], axis=1)[..., None] for k in (0, 1))
         for n in compiled[0].schedules
@@ -282,7 +285,8 @@ def _block_outputs(rows: np.ndarray, *, scenario, factors, outputs, start, end, 
     chosen = get_system(system)
     model = chosen.model()
     timeline = Timeline(1990, end)
-    inputs = _stacked_inputs(model, scenario, timeline, factors, rows)
+    paths = {name: path[None, :] for name, path in chosen.central_paths(timeline).items()}  # as calibrated
+    inputs = _stacked_inputs(model, scenario, timeline, factors, rows, paths)
     keys = np.repeat(member_keys(seed, 1), len(rows), axis=0)  # common random numbers: one stream for all rows
     backend = get_backend(backend, system)(model, keys, timeline)
     flows, stocks, clock = simulate(model, inputs, backend, len(rows), progress)

@@ -17,7 +17,7 @@ MEASURES = {
     "arrivals_south_korea": ("sum", "arrivals in the South"),
     "crossings_to_china": ("sum", "crossings to China"),
     "deported_from_china": ("sum", "deported from China"),
-    "deaths": ("sum", "deaths"),
+    "deaths": ("sum", "deaths on the way"),
     "re_defections": ("sum", "re-defections"),
     "hiding_in_china": ("max", "peak hiding in China"),
     "south_korea_reception": ("max", "peak in reception"),
@@ -71,6 +71,12 @@ class Korea:
         if rows is None:
             return {}
         return shipped_posterior().paths(rows[first : first + len(keys)], keys, timeline)
+
+    def central_paths(self, timeline) -> dict[str, np.ndarray]:
+        from .calibration.posterior import shipped_posterior
+
+        posterior = shipped_posterior()
+        return {} if posterior is None else posterior.central_paths(timeline)
 
     def parameter_draws(self, name: str) -> tuple[float, float] | None:
         from .calibration.posterior import shipped_posterior

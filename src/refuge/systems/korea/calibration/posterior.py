@@ -116,6 +116,18 @@ class Posterior:
         index = np.clip(timeline.years - first, 0, x.shape[1] - 1)
         return {name: np.exp(x[:, index, k]) for k, name in enumerate(LATENT)}
 
+    def central_paths(self, timeline: Timeline) -> dict[str, np.ndarray]:
+        """The latent drivers' median path over the samples, by year of ``timeline``, ``{}`` without latent paths.
+
+        After the years the calibration saw, each holds its last value: the
+        median of a walk with no drift goes on where it stands.
+        """
+        if self.latent is None:
+            return {}
+        first, x = latent_array(self.latent)
+        index = np.clip(timeline.years - first, 0, x.shape[1] - 1)
+        return {name: np.exp(np.median(x[:, index, k], axis=0)) for k, name in enumerate(LATENT)}
+
 
 def latent_table(x: np.ndarray, first: int) -> pd.DataFrame:
     """Latent paths ``(samples, years, dims)`` (logarithms) as a table: one column per driver and year."""
