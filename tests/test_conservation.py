@@ -63,3 +63,15 @@ def test_mean_conserves_people_to_float_precision(params, lever_list):
     results = refuge.run(scenario, members=1, backend="mean", timeline=TIMELINE, parameters=params)
     _check_conserved(results, exact=False)
     assert (results.data.stocks >= -1e-6).all()
+
+
+def test_the_dead_are_the_deaths_on_the_way_and_those_in_the_south():
+    """``deaths`` counts the journey's deaths; with the deaths in the South they are every person the dead stock
+    gains (``deaths`` once silently left the South's out, beside a label that claimed them all)."""
+    result = refuge.run("baseline", members=3, seed=2, timeline=Timeline(1990, 2000))
+    gained = result.data.stocks.sel(stock="dead").sum("sex").diff("year")
+    journey = result.outputs().sel(variable="deaths").isel(year=slice(1, None))
+    south = result.data.flows.sel(flow="died_in_south").sum("sex").isel(year=slice(1, None))
+    np.testing.assert_array_equal(gained.values, (journey + south).values)
+    assert (south > 0).any() and (journey > 0).any()
+    assert "on the way" in refuge.north_korea().output("deaths").label
