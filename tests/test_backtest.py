@@ -1,6 +1,7 @@
 """The rolling-origin backtest: blind after its origin, scored like its naive rivals, written as a tidy table."""
 
 import dataclasses
+import itertools
 import json
 import os
 import subprocess
@@ -127,13 +128,23 @@ def test_a_knot_reported_after_the_origin_is_not_known_there():
     assert (held == 0.2).all()  # the orders before May 2008, held
 
 
-def test_a_publication_date_is_that_of_a_knot_and_after_it():
+def test_a_knot_that_holds_an_earlier_value_is_not_known_before_it():
+    """A hold (2023.5's fee, the 2019.9 level kept until the 2024 rise) is known no earlier than the knot it
+    holds: otherwise a forecast that may not know that knot would interpolate towards it through the hold."""
+    for driver in refuge.north_korea().drivers:
+        knots = sorted(driver.knots)
+        for before, after in itertools.pairwise(knots):
+            if driver.knots[after] == driver.knots[before]:
+                assert driver.known_at(after) >= driver.known_at(before), (driver.name, after)
+
+
+def test_a_publication_date_is_that_of_a_knot_after_the_first_and_after_it():
     from refuge.errors import ModelError
     from refuge.model.definition import Driver
 
-    for published in ({2001.0: 2005.0}, {2000.0: 1999.0}):
-        with pytest.raises(ModelError, match=r"driver 'd': published .* allowed: a knot of the driver, published"):
-            Driver("d", "", {2000.0: 1.0}, (), published=published)
+    for published in ({2001.0: 2005.0}, {2002.0: 2001.0}, {2000.0: 2005.0}):
+        with pytest.raises(ModelError, match=r"driver 'd': published .* allowed: a knot of the driver after its first"):
+            Driver("d", "", {2000.0: 1.0, 2002.0: 2.0}, (), published=published)
 
 
 def test_force_keeps_the_origins_still_asked_for_and_removes_the_others(tmp_path):

@@ -1,6 +1,8 @@
 """A model whose hazards read no stocks runs a block of steps in one call of the agents backend, with the numbers
 of the same model stepped one step at a time."""
 
+import dataclasses
+
 import numba
 import numpy as np
 import pandas as pd
@@ -205,10 +207,21 @@ def test_hazards_the_same_every_step_are_computed_once_with_the_numbers_of_each_
     move = {"move": np.array([[0.01], [0.02]])}
     inputs = refuge.scenarios.levers.compile_inputs(model, Scenario("still", ""), TIMELINE, move, {})
     ahead = model.ahead(DriverView(inputs.drivers_between(0, 9)), ParameterView(inputs.parameters_between(0, 9)), 2, 9)
-    assert ahead.rates.shape == (9, 2, 2, 2) and ahead.rates.strides[0] == 0  # one step, seen at every step
+    assert ahead.steady and ahead.rates.shape == (9, 2, 2, 2) and ahead.rates.strides[0] == 0  # one step, seen
     np.testing.assert_array_equal(ahead.rates[8, :, :, 0], [[0.01, 0.02], [0.02, 0.02]])  # members, flows
 
 
 def test_a_negative_hazard_the_same_every_step_is_refused_by_name():
     with pytest.raises(ModelError, match=r"flow .return. has a hazard of -0.5; allowed: 0 to 1e\+15"):
         _run(_still(True, returns=-0.5))
+
+
+def test_a_hazard_that_varies_by_step_may_be_a_nested_list():
+    """What broadcasts to the steps is taken as it is, an array or not (a list once read as steady and refused)."""
+    flows = (Flow("flee", "home", "camp", lambda s, d, p: (0.01 * np.asarray(d.fear)).tolist(), (),
+                  reads_stocks=False),)  # fmt: skip
+    model = dataclasses.replace(_linear(True), flows=flows, outputs=())
+    inputs = refuge.scenarios.levers.compile_inputs(model, Scenario("camp", ""), TIMELINE, {}, {})
+    ahead = model.ahead(DriverView(inputs.drivers_between(0, 9)), ParameterView(inputs.parameters_between(0, 9)), 1, 9)
+    assert not ahead.steady
+    np.testing.assert_allclose(ahead.rates[:, 0, 0, 0], 0.01 * inputs.drivers_between(0, 9)["fear"].reshape(-1))

@@ -186,3 +186,12 @@ def test_a_claim_repeats_an_earlier_estimate_of_the_same_quantity(tmp_path, repe
     rows = [deported, _claim("H1", 2000, 100_000), _claim("H2", 2004, 100_000, "H1"), _claim("H3", 2008, 1, repeats)]
     with pytest.raises(DataError, match=f"row 5, field 'repeats': value '{repeats}' is not allowed; allowed: blank"):
         parse_claims(write(tmp_path, *rows))
+
+
+@pytest.mark.parametrize("dates", [("2002", "2003"), ("2002", None)])  # two dates; one sex alone
+def test_cumulative_totals_by_sex_come_in_pairs_with_one_date(tmp_path, dates):
+    rows = [f'C{i},cumulative_arrivals_{sex},2001-12-31,{n},,,record,record,target,MOU,https://example.org/c,{date},'
+            f'"q",,' for i, (sex, n, date) in enumerate(zip(("male", "female"), (1395, 595), dates, strict=True))
+            if date]  # fmt: skip
+    with pytest.raises(DataError, match=r"claims.csv: the cumulative totals by sex at 2001-12-31 \(C0.*allowed: one"):
+        parse_claims(write(tmp_path, *rows))

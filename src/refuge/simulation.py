@@ -266,7 +266,7 @@ def _simulate_block(model: Model, inputs, backend, state, first: int, stop: int,
     members = state.shape[0]
     ahead = model.ahead(DriverView(inputs.drivers_between(first, stop)),
                         ParameterView(inputs.parameters_between(first, stop)), members, stop - first)  # fmt: skip
-    model.check_rates(ahead.rates[:1] if ahead.rates.strides[0] == 0 else ahead.rates)  # the same each step: once
+    model.check_rates(ahead.distinct_rates)
     period = period_of[first:stop] - period_of[first]  # each step's period, counted from the block's first
     by_period = np.zeros((members, period[-1] + 1, len(model.flows), model.strata.size), dtype=backend.dtype)
     before = state.copy()

@@ -201,9 +201,10 @@ class Driver:
                 raise ModelError(f"driver {self.name!r}: knot {year!r}: {value!r} is not allowed; allowed: a finite "
                                  "year and value")  # fmt: skip
         for year, seen in self.published.items():
-            if year not in self.knots or not seen > year:
+            if year not in self.knots or year == min(self.knots) or not seen > year:
                 raise ModelError(f"driver {self.name!r}: published {year!r}: {seen!r} is not allowed; allowed: a "
-                                 "knot of the driver, published after its own date")  # fmt: skip
+                                 "knot of the driver after its first (the value before any event, which a "
+                                 "forecast holds when it knows no other), published after its own date")  # fmt: skip
 
     def known_at(self, knot: float) -> float:
         """When ``knot`` could first be known: its own date, or the later one its evidence appeared."""
@@ -478,14 +479,16 @@ class Model:
                 raise ModelError(f"flow {self.flows[first].name!r}: {error}") from None
         # hazards the same at every step are written once and seen at every step through a view, where no flow
         # computed step by step writes into the steps (400 constant flows over 655 steps: 2 against 13 ms)
-        varying = any(isinstance(h, np.ndarray) and h.ndim == 3 and len(h) > 1 for h in hazards)
+        varying = any(not isinstance(h, float) and np.ndim(h) == 3 and np.shape(h)[0] > 1 for h in hazards)
         depth = steps if varying or self._step_plan else 1
         rates = np.empty((depth, members, len(self.flows), self.strata.size))
         for (first, _, _), value in zip(self._ahead_plan, hazards, strict=True):
             # a constant needs no check of its shape, most of a flow's cost (400 flows: 40 against 15 ms)
             rates[:, :, first, :] = (value if isinstance(value, float) else
                                      _broadcast(value, (depth, *shape[1:]), "flow", self.flows[first].name))
-        return Ahead(np.broadcast_to(rates, (steps, *rates.shape[1:])) if depth < steps else rates, terms)
+        if depth < steps:
+            return Ahead(np.broadcast_to(rates, (steps, *rates.shape[1:])), terms, steady=True)
+        return Ahead(rates, terms)
 
 
 #: the largest hazard a flow may have: far beyond any rate a person or an inflow has, and below what a count of
@@ -507,14 +510,20 @@ class Ahead:
     """What :meth:`Model.ahead` computed for a block of steps.
 
     ``rates`` is ``(steps, members, flows, strata)`` with the flows that read
-    no stocks filled (:meth:`Model.rates` fills the rest, step by step); a
-    read-only view of one step where that step is every step's;
+    no stocks filled (:meth:`Model.rates` fills the rest, step by step); with
+    ``steady``, a read-only view of one step that is every step's.
     ``terms`` holds the terms that read none, each ``(steps, members, strata)``
     (a broadcast view: no copy where a value does not vary).
     """
 
     rates: np.ndarray
     terms: dict[str, np.ndarray]
+    steady: bool = False
+
+    @property
+    def distinct_rates(self) -> np.ndarray:
+        """The steps whose rates differ: one where they are steady (what a check of them needs to read)."""
+        return self.rates[:1] if self.steady else self.rates
 
     def terms_at(self, step: int) -> dict[str, np.ndarray]:
         """The terms' values at the block's ``step``-th step, ``(members, strata)`` each."""

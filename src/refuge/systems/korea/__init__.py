@@ -97,7 +97,8 @@ def blind_driver(driver: Driver, origin: float) -> Driver:
     if not known:
         first = min(driver.knots)
         known = {end: driver.knots[first]}
-    return dataclasses.replace(driver, knots=known, published={t: driver.known_at(t) for t in known if t in driver.published})
+    published = {t: driver.known_at(t) for t in known if t in driver.published}
+    return dataclasses.replace(driver, knots=known, published=published)
 
 
 @cache

@@ -130,7 +130,7 @@ DRIVERS = (
             Record("4a", "around $1,700 per person until the 2010s … rose to $17,000 and recently skyrocketed to $85,000"),
             Assumption("$15,000 in 2017 is 3.5 on this scale, so $17,000 before 2020 is 4 and $85,000 in 2024 is 20"),
         ),
-        published={2014: NEWSWEEK_2017, 2017: NEWSWEEK_2017, 2019.9: KBS_2024},
+        published={2014: NEWSWEEK_2017, 2017: NEWSWEEK_2017, 2019.9: KBS_2024, 2023.5: KBS_2024},  # 2023.5 holds 2019.9
     ),
     Driver(
         ROUTE_PERMEABILITY,

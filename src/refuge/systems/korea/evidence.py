@@ -324,7 +324,22 @@ def parse_claims(path: Path) -> list[Claim]:
                         "quantity that repeats no other (the claim whose figure this one repeats)")  # fmt: skip
         seen[row.id] = row
         claims.append(row.claim())
+    _check_splits(file, claims)
     return claims
+
+
+def _check_splits(file: str, claims: list[Claim]) -> None:
+    """Cumulative totals by sex come in pairs, one date for both: their ratio is what the calibration fits, and a
+    forecast knows both or neither."""
+    pairs: dict[str, list[Claim]] = {}
+    for c in claims:
+        if c.quantity in ("cumulative_arrivals_female", "cumulative_arrivals_male") and c.use == "target":
+            pairs.setdefault(c.when, []).append(c)
+    for when, pair in pairs.items():
+        if sorted(c.quantity for c in pair) != ["cumulative_arrivals_female", "cumulative_arrivals_male"] or (
+                pair[0].date != pair[1].date):  # fmt: skip
+            raise DataError(f"{file}: the cumulative totals by sex at {when} ({', '.join(c.id for c in pair)}) are "
+                            "not allowed; allowed: one claim of women and one of men, with the same date")  # fmt: skip
 
 
 def parse_arrivals(path: Path) -> pd.DataFrame:

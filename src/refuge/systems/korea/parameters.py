@@ -254,7 +254,7 @@ PARAMETERS = (
         "died_in_transit",
         5e-4,
         "per week",
-        "deaths on the way (rivers, jungle, cold)",
+        "deaths in transit (rivers, jungle, cold)",
         (Assumption("about 0.3% of journeys"),),
     ),
     Parameter(

@@ -209,8 +209,8 @@ class Targets:
                 )
         for when, sexes in sorted(splits.items()):
             if set(sexes) != {"female", "male"}:
-                raise DataError(f"the evidence gives one sex's cumulative total at {when:g} ({sexes.popitem()[1].id}) "
-                               "without the other's; allowed: both, whose ratio is fitted")  # fmt: skip
+                raise DataError(f"the claims give one sex's cumulative total at {when:g} ({sexes.popitem()[1].id}) "
+                                "without the other's; allowed: both, whose ratio is fitted")  # fmt: skip
             women, men = sexes["female"], sexes["male"]
             self.terms.append(Term("split", "female", np.array([], int), when,
                                    np.array([np.log(women.value / men.value)]), np.zeros(1), (women.id, men.id)))

@@ -113,8 +113,7 @@ class Posterior:
             steps = self.samples[list(LATENT_STEPS)].to_numpy(dtype=float)[rows]
             normals = np.stack([member_normals(keys, decision_id(name), ahead) for name in LATENT], axis=-1)
             x = continue_paths(x, steps, normals)
-        index = np.clip(timeline.years - first, 0, x.shape[1] - 1)
-        return {name: np.exp(x[:, index, k]) for k, name in enumerate(LATENT)}
+        return _by_year(x, first, timeline)
 
     def central_paths(self, timeline: Timeline) -> dict[str, np.ndarray]:
         """The latent drivers' median path over the samples, by year of ``timeline``, ``{}`` without latent paths.
@@ -125,8 +124,14 @@ class Posterior:
         if self.latent is None:
             return {}
         first, x = latent_array(self.latent)
-        index = np.clip(timeline.years - first, 0, x.shape[1] - 1)
-        return {name: np.exp(np.median(x[:, index, k], axis=0)) for k, name in enumerate(LATENT)}
+        return {name: path[0] for name, path in _by_year(np.median(x, axis=0)[None], first, timeline).items()}
+
+
+def _by_year(x: np.ndarray, first: int, timeline: Timeline) -> dict[str, np.ndarray]:
+    """Latent paths ``(samples, years from first, dims)`` (logarithms) as values by year of ``timeline``, each
+    ``(samples, years)``; years before the paths hold their first values, years after their last."""
+    index = np.clip(timeline.years - first, 0, x.shape[1] - 1)
+    return {name: np.exp(x[:, index, k]) for k, name in enumerate(LATENT)}
 
 
 def latent_table(x: np.ndarray, first: int) -> pd.DataFrame:
