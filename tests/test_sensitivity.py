@@ -189,12 +189,33 @@ def test_a_row_runs_the_model_as_calibrated_on_the_walks_central_paths():
     timeline = Timeline(1990, 2030)
     central = shipped_posterior().central_paths(timeline)
     assert set(central) == {"route_permeability", "route_female_tilt"}
-    assert central["route_permeability"][-1] == central["route_permeability"][2025 - 1990]  # held after the record
+    assert central["route_permeability"][0, -1] == central["route_permeability"][0, 2025 - 1990]  # held after 2025
     run = refuge.run("baseline", members=1, backend="mean", timeline=timeline, calibrated=False,
-                     parameters={f.name: row[0, i] for i, f in enumerate(factors)},
-                     paths={name: path[None, :] for name, path in central.items()})  # fmt: skip
+                     parameters={f.name: row[0, i] for i, f in enumerate(factors)}, paths=central)  # fmt: skip
     expected = float(run.outputs().sel(variable="arrivals_south_korea", year=slice(2005, 2030)).sum())
     assert evaluate(row)["arrivals"][0] == pytest.approx(expected, rel=1e-9)
     record = refuge.systems.korea.evidence.arrivals().total.loc[2005:2011].sum()
     in_record = model_function(load_scenario("baseline"), factors, ["arrivals"], start=2005, end=2011)(row)
     assert 0.7 * record < in_record["arrivals"][0] < 1.3 * record  # was half the record without the paths
+
+
+def test_where_a_walk_goes_after_the_record_is_a_factor_a_fan_of_its_quantiles():
+    """After 2025 the routes' walks are unknown: each is a factor, the quantile of its spread a sample follows
+    (the posterior's median step times the root of the years since), the history untouched."""
+    from refuge.sensitivity import path_factors
+    from refuge.systems.korea.calibration.posterior import shipped_posterior
+
+    timeline = Timeline(1990, 2035)
+    assert [f.name for f in path_factors(timeline)] == ["route_permeability.future", "route_female_tilt.future"]
+    assert path_factors(Timeline(1990, 2025)) == []  # nothing simulated after the record
+    posterior = shipped_posterior()
+    fan = posterior.central_paths(timeline, {"route_permeability": np.array([0.05, 0.5, 0.95])})["route_permeability"]
+    central = posterior.central_paths(timeline)["route_permeability"][0]
+    np.testing.assert_array_equal(fan[1], central)
+    np.testing.assert_array_equal(fan[:, : 2025 - 1990 + 1], np.repeat(central[None, : 2025 - 1990 + 1], 3, axis=0))
+    step = float(posterior.samples["permeability_step"].median())
+    after = np.log(fan[2, -1] / central[-1])
+    assert after == pytest.approx(1.6448536 * step * np.sqrt(10)) == -np.log(fan[0, -1] / central[-1])
+    result = sensitivity("north-reopens", method="morris", samples=2, outputs=["arrivals"], end=2035, levers=False)
+    star = result.table[result.table["index"] == "mu_star"].set_index("parameter").value
+    assert star["route_permeability.future"] > 0  # where the route goes moves arrivals once the border reopens

@@ -8,6 +8,9 @@ Factors are
   posterior (log-spaced where its prior is log-uniform); sampled independently,
   so the posterior's correlations are not kept: this asks what each assumption
   *could* do within what the record allows;
+* where each driver the system infers as a walk goes after the years it was
+  calibrated on: the quantile of the walk's spread a sample follows (5-95%);
+  before that, every sample follows the walks' calibrated central paths;
 * each lever of the scenario: its value (within ``spread`` of the written one,
   kept inside the driver's or parameter's bounds) and its start date (within
   ``shift`` years, the lever's window keeping its length).
@@ -201,19 +204,38 @@ def lever_factors(model, scenario, timeline, *, spread: float = 0.5, shift: floa
     return factors
 
 
+#: the suffix of a path factor's name: the driver's future, as a quantile of its walk
+FUTURE = ".future"
+
+
+def path_factors(timeline, *, system=None) -> list[Factor]:
+    """The future of each driver the system infers as a walk (``System.central_paths``), as the quantile of its
+    spread a sample follows (5-95%), where the years simulated go beyond those calibrated."""
+    from .systems import get_system
+
+    found = get_system(system)
+    last = found.record_end()
+    if last is None or timeline.end <= last:
+        return []
+    return [Factor(f"{name}{FUTURE}", f"where {name} goes after {last} (a quantile of its walk)", 0.05, 0.95,
+                   kind="path") for name in found.central_paths(timeline)]  # fmt: skip
+
+
 def _is_driver(model, name: str) -> bool:
     return any(d.name == name for d in model.drivers)
 
 
 def _stacked_inputs(model, scenario, timeline, factors: list[Factor], rows: np.ndarray, paths: dict[str, np.ndarray]):
-    """The rows' inputs, every row on the drivers' ``paths`` (``(1, years)`` each) where the system infers them."""
+    """The rows' inputs, on the drivers' ``paths`` where the system infers them (``(rows or 1, years)`` each)."""
     from .scenarios.levers import compile_inputs
 
     parameters = {f.name: rows[:, i, None] for i, f in enumerate(factors) if f.kind == "parameter"}
-    levered = [(i, f) for i, f in enumerate(factors) if f.kind != "parameter"]
+    levered = [(i, f) for i, f in enumerate(factors) if f.kind.startswith("lever")]
     if not levered:  # the levers are as written: one set of driver series serves every row
         return compile_inputs(model, scenario, timeline, parameters, paths)
-    compiled = [compile_inputs(model, _with_levers(scenario, levered, row), timeline, paths=paths) for row in rows]
+    compiled = [compile_inputs(model, _with_levers(scenario, levered, row), timeline,
+                               paths={name: path[[r % len(path)]] for name, path in paths.items()})
+                for r, row in enumerate(rows)]  # fmt: skip
     values = compile_inputs(model, scenario, timeline, parameters, paths).parameters
     # each row's series, (steps,) or (steps, 1, 1) on a path, side by side: (steps, rows, 1)
     drivers = {n: np.stack([c.drivers[n].reshape(-1) for c in compiled], axis=1)[..., None]
@@ -285,7 +307,8 @@ def _block_outputs(rows: np.ndarray, *, scenario, factors, outputs, start, end, 
     chosen = get_system(system)
     model = chosen.model()
     timeline = Timeline(1990, end)
-    paths = {name: path[None, :] for name, path in chosen.central_paths(timeline).items()}  # as calibrated
+    quantiles = {f.name.removesuffix(FUTURE): rows[:, i] for i, f in enumerate(factors) if f.kind == "path"}
+    paths = chosen.central_paths(timeline, quantiles)  # the calibrated history; after it, each row's quantile
     inputs = _stacked_inputs(model, scenario, timeline, factors, rows, paths)
     keys = np.repeat(member_keys(seed, 1), len(rows), axis=0)  # common random numbers: one stream for all rows
     backend = get_backend(backend, system)(model, keys, timeline)
@@ -404,6 +427,7 @@ def plan(
     factors = []
     if parameters:
         factors = [f for f in parameter_factors(model, system=system) if f.name not in chosen.parameters]
+        factors += path_factors(timeline, system=system)
     if levers:
         factors += lever_factors(model, chosen, timeline, spread=spread, shift=shift)
     samples = DEFAULT_SAMPLES[method] if samples is None else samples

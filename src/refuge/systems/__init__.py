@@ -60,9 +60,11 @@ class System(Protocol):
         """Drivers the members of ``first .. first + len(keys) - 1`` follow on paths of their own, by year
         (e.g. a latent process drawn from a posterior and continued by its law; ``keys``: their streams), or ``{}``."""
 
-    def central_paths(self, timeline) -> dict[str, np.ndarray]:
-        """The drivers of :meth:`member_paths` on one central path each, ``(years of timeline,)``, or ``{}``: what a
-        run without members of its own follows (sensitivity's model function)."""
+    def central_paths(self, timeline, quantiles: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """The drivers of :meth:`member_paths` on a central path each, ``(rows, years of timeline)``, or ``{}``: what
+        a run without members of its own follows (sensitivity's model function). After the years the system was
+        calibrated on, a driver in ``quantiles`` follows each row's quantile of its spread, the others their
+        centre; one row without ``quantiles``."""
 
     def parameter_draws(self, name: str) -> tuple[float, float] | None:
         """The lowest and highest value members may draw for ``name`` (for lever checks), or ``None``."""

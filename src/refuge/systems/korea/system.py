@@ -72,11 +72,11 @@ class Korea:
             return {}
         return shipped_posterior().paths(rows[first : first + len(keys)], keys, timeline)
 
-    def central_paths(self, timeline) -> dict[str, np.ndarray]:
+    def central_paths(self, timeline, quantiles=None) -> dict[str, np.ndarray]:
         from .calibration.posterior import shipped_posterior
 
         posterior = shipped_posterior()
-        return {} if posterior is None else posterior.central_paths(timeline)
+        return {} if posterior is None else posterior.central_paths(timeline, quantiles)
 
     def parameter_draws(self, name: str) -> tuple[float, float] | None:
         from .calibration.posterior import shipped_posterior

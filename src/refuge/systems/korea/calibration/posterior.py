@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from ....backends.random import decision_id, member_normals
 from ....errors import DataError, did_you_mean
@@ -115,16 +116,29 @@ class Posterior:
             x = continue_paths(x, steps, normals)
         return _by_year(x, first, timeline)
 
-    def central_paths(self, timeline: Timeline) -> dict[str, np.ndarray]:
-        """The latent drivers' median path over the samples, by year of ``timeline``, ``{}`` without latent paths.
+    def central_paths(self, timeline: Timeline, quantiles: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """The latent drivers' median path over the samples, by year of ``timeline``, ``(rows, years)`` each; ``{}``
+        without latent paths.
 
-        After the years the calibration saw, each holds its last value: the
-        median of a walk with no drift goes on where it stands.
+        After the years the calibration saw, a path goes on where it stands (the
+        median of a walk with no drift), or, for a driver in ``quantiles``, at
+        each row's quantile of the walk's spread in every later year (the
+        posterior's median step times the root of the years since): a fan of
+        paths, one a row.
         """
         if self.latent is None:
             return {}
         first, x = latent_array(self.latent)
-        return {name: path[0] for name, path in _by_year(np.median(x, axis=0)[None], first, timeline).items()}
+        quantiles = quantiles or {}
+        rows = max([len(q) for q in quantiles.values()], default=1)
+        centre = np.repeat(np.median(x, axis=0)[None], rows, axis=0)
+        ahead = max(0, timeline.end - (first + x.shape[1] - 1))
+        if ahead:
+            z = np.stack([norm.ppf(quantiles[name]) if name in quantiles else np.zeros(rows) for name in LATENT], -1)
+            steps = np.median(self.samples[list(LATENT_STEPS)].to_numpy(dtype=float), axis=0)
+            spread = np.sqrt(np.arange(1, ahead + 1))[None, :, None] * steps * z[:, None, :]
+            centre = np.concatenate([centre, centre[:, -1:] + spread], axis=1)
+        return _by_year(centre, first, timeline)
 
 
 def _by_year(x: np.ndarray, first: int, timeline: Timeline) -> dict[str, np.ndarray]:
