@@ -110,6 +110,14 @@ def test_parameters_lists_the_drivers_levers_act_on_with_ranges_and_units():
     assert table.loc["hiding_capacity", "allowed_range"] == "1000 to 2e+06"
 
 
+def test_evidence_says_when_a_claim_was_published_and_whose_figure_it_repeats():
+    done = refuge_cli("evidence", "--quantity", "hiding_in_china", "--csv")
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(io.StringIO(done.stdout), dtype=str).set_index("id")
+    assert table.loc["H14", "repeats"] == "H03" and table.loc["H14", "published"] == "2005-03-16"
+    assert pd.isna(table.loc["H02", "repeats"])  # Robinson's survey is its own estimate
+
+
 @pytest.mark.parametrize(("verb", "column", "item"), [("scenarios", "name", "border-closure"),
                                                       ("mechanisms", "id", "M9"), ("evidence", "quantity", "arrivals"),
                                                       ("parameters", "name", "news_effect")])  # fmt: skip

@@ -229,10 +229,10 @@ def evidence(
     if quantity is not None:
         frame = frame[frame["quantity"] == quantity]
     columns = ("id", "quantity", "when", "claim", "origin", "use", "record check", "record says", "source", "url",
-               "quote", "note")  # fmt: skip
+               "published", "repeats", "quote", "note")  # fmt: skip
     rows = [(row["id"], row["quantity"], row["when"], _claim_text(row), row["origin"], row["use"], row["record_check"],
-             row["record_says"], row["source"], row["source_url"], row["quote"], row["note"])
-            for _, row in frame.iterrows()]  # fmt: skip
+             row["record_says"], row["source"], row["source_url"], row["date"], row["repeats"], row["quote"],
+             row["note"]) for _, row in frame.iterrows()]  # fmt: skip
     show(console, "Evidence: claims, sources and what the arrivals record says", columns, rows, as_csv=as_csv,
          styles={"record check": {"contradicted": "bold red", "consistent": "green"}})  # fmt: skip
     contradicted = frame[frame["record_check"] == "contradicted"]

@@ -490,7 +490,8 @@ def evidence_table(claims: list[Claim] | None = None, *, include_annual: bool = 
                 "value": c.value, "low": c.low, "high": c.high,
                 "origin": c.origin, "status": c.status, "use": c.use,
                 "record_check": check, "record_says": why if check != "not checked" else "",
-                "source": c.source, "source_url": c.source_url, "quote": c.quote, "note": c.note,
+                "source": c.source, "source_url": c.source_url, "date": c.date, "repeats": c.repeats,
+                "quote": c.quote, "note": c.note,
             }
         )
     return pd.DataFrame(rows)
