@@ -96,8 +96,8 @@ class Settings:
     steady: tuple[str, ...] = ()  # walks' steps held at their prior's lowest: a structure to compare by evidence
     #: the model a calibration fits, counted up when it changes under the same settings, so that what was
     #: calibrated before is not resumed as this (2: blind drivers know nothing from the year after ``until``; 3: nor
-    #: knots reported after it, and the 1990s split by sex is fitted as a ratio; 4: the broker fee on one scale)
-    model_version: int = 4
+    #: knots reported after it, and the 1990s split by sex is fitted as a ratio)
+    model_version: int = 3
 
     @property
     def progress_total(self) -> int:
