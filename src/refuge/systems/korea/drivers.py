@@ -123,18 +123,12 @@ DRIVERS = (
     Driver(
         "broker_cost",
         "price of a broker (1 = the fee of 2008)",
-        {1990: 1.0, 2009: 1.0, 2010.9: 2.0, 2014: 2.0, 2016.3: 6.0, 2017: 7.5, 2019.9: 8.5, 2023.5: 8.5,
-         2024.5: 42.5},
+        {1990: 1.0, 2009: 1.0, 2010.9: 2.0, 2014: 2.0, 2017: 3.5, 2019.9: 4.0, 2023.5: 4.0, 2024.5: 20.0},
         (
-            Record("4a", "A low-budget escape through China via Thailand to Seoul … can cost less than $2,000"),
             Record("4a", "연평도 도발 사태 이후 … 탈북비용이 두배로 오른 것으로"),
             Record("4a", "2014년 탈북 비용은 4000달러 선이었지만, 2017년에는 1만5000달러"),
-            Record("4a", "pushed the cost of arranging a broker … to 12 million won ($10,000) a person"),
             Record("4a", "around $1,700 per person until the 2010s … rose to $17,000 and recently skyrocketed to $85,000"),
-            Assumption("one scale for the whole route, 1 = $2,000 (the low-budget route of 2007-08; about $1,700 "
-                       "until the 2010s): doubled after November 2010, $4,000 in 2014 is 2, $12,000 in April 2016 "
-                       "(12 million won for the crossing and 2 million on to South-East Asia) 6, $15,000 in 2017 "
-                       "7.5, $17,000 before 2020 8.5 and $85,000 in 2024 42.5"),
+            Assumption("$15,000 in 2017 is 3.5 on this scale, so $17,000 before 2020 is 4 and $85,000 in 2024 is 20"),
         ),
         published={2014: NEWSWEEK_2017, 2017: NEWSWEEK_2017, 2019.9: KBS_2024, 2023.5: KBS_2024},  # 2023.5 holds 2019.9
     ),
