@@ -128,7 +128,9 @@ DRIVERS = (
             Record("4a", "연평도 도발 사태 이후 … 탈북비용이 두배로 오른 것으로"),
             Record("4a", "2014년 탈북 비용은 4000달러 선이었지만, 2017년에는 1만5000달러"),
             Record("4a", "around $1,700 per person until the 2010s … rose to $17,000 and recently skyrocketed to $85,000"),
-            Assumption("$15,000 in 2017 is 3.5 on this scale, so $17,000 before 2020 is 4 and $85,000 in 2024 is 20"),
+            Assumption("$15,000 in 2017 is 3.5 on this scale, so $17,000 before 2020 is 4 and $85,000 in 2024 is 20: "
+                       "a compressed scale, not the dollars' ($4,000 in 2014 is 2 on it); the dollars' own scale fit "
+                       "no better and projected worse (docs/calibration.md, 'Tried and not shipped')"),
         ),
         published={2014: NEWSWEEK_2017, 2017: NEWSWEEK_2017, 2019.9: KBS_2024, 2023.5: KBS_2024},  # 2023.5 holds 2019.9
     ),
