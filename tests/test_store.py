@@ -183,6 +183,9 @@ def test_a_working_folder_is_claimed_only_when_empty_or_of_the_same_kind(tmp_pat
     (out / "chain-0.h5").write_text("chain")
     assert claim_folder(out, "calibration", {"until": 2011}, ("chain-*.h5",)) == out  # the same: go on
     assert (out / "chain-0.h5").read_text() == "chain"
+    (out / ".chain-1.h5.tmp-4242").write_text("half")  # left by a process killed while writing: refuge's own
+    assert claim_folder(out, "calibration", {"until": 2011}, ("chain-*.h5",)) == out
+    (out / ".chain-1.h5.tmp-4242").unlink()
     with pytest.raises(RunError, match="not a refuge backtest folder"):
         claim_folder(out, "backtest", {"until": 2011}, ("chain-*.h5",))
     with pytest.raises(RunError, match=r"until 2011 there, 2015 here.*--force"):

@@ -457,7 +457,10 @@ def _own_entries(out: Path, kind: str, own) -> list[Path]:
 
 
 def _owned(name: str, own) -> bool:
-    """Whether ``name`` is one of a verb's names (``own``), a ``*`` in one standing for a number."""
+    """Whether ``name`` is one of a verb's names (``own``), a ``*`` in one standing for a number, or the temporary
+    file :func:`write_file` makes of one (``.NAME.tmp-PID``), which a process killed mid-write leaves behind."""
+    written = re.fullmatch(r"\.(.+)\.tmp-\d+", name)
+    name = written.group(1) if written else name
     return any(re.fullmatch(re.escape(pattern).replace(r"\*", r"\d+"), name) for pattern in own)
 
 
@@ -495,8 +498,9 @@ def seal_folder(out: Path, own: tuple[str, ...]) -> None:
     mark = _read_mark(out / WORKING_MARK)
     if mark is None:
         return
-    files = {p.name: [p.stat().st_size, sha256(p)] for p in sorted(out.iterdir())
-             if p.name != WORKING_MARK and p.is_file() and _owned(p.name, own)}  # fmt: skip
+    written = [p for p in sorted(out.iterdir()) if p.name != WORKING_MARK and p.is_file()
+               and not p.name.startswith(".") and _owned(p.name, own)]  # fmt: skip
+    files = {p.name: [p.stat().st_size, sha256(p)] for p in written}  # a killed write's leftover (``.x.tmp-N``) not
     _write_mark(out, {**mark, "files": files})
 
 
