@@ -337,3 +337,23 @@ def test_newcomers_are_recorded_as_they_come(small, tmp_path):
     inflow = flows[:, :, collapse.flow_index["newly_at_risk"], :].sum(axis=(1, 2))
     assert inflow.min() > 0 and came.tolist() == inflow.tolist()
     assert (events[events.flow == "newly_at_risk"].person >= 4_100).all()  # rows after the people there at the start
+
+
+def test_a_newcomer_who_takes_a_row_of_the_pool_at_risk_is_someone_else(small):
+    """Someone at risk who reaches 60 leaves the pool and a newcomer of 16 takes their row: a person of their
+    own, not the moves of two people under one number."""
+    recorder = Agents(record=True)
+    refuge.run("baseline", members=1, seed=3, model=small, timeline=Timeline(1990, 2040), backend=recorder,
+               calibrated=False)  # fmt: skip
+    events = recorder.take_events()
+    birth = np.floor(events["year"]) - events["age"].astype(int)
+    assert (birth.groupby([events["member"], events["person"]]).nunique() == 1).all()
+    assert (events["person"] >= 100_000).any()  # a newcomer who moved: row + 10**5 (the member has 11,107 rows)
+
+
+def test_people_are_numbered_by_their_year_of_birth():
+    from refuge.systems.korea.agents.agents import people
+
+    table = pd.DataFrame({"member": [0, 0, 0, 0, 1], "person": [7, 7, 7, 123, 7],
+                          "year": [1991.2, 2001.5, 2040.1, 1995.0, 2040.1], "age": [30, 40, 20, 16, 20]})  # fmt: skip
+    assert list(people(table)) == [7, 7, 1007, 123, 7]  # the third move is a newcomer's; member 1 has its own rows

@@ -184,7 +184,29 @@ class KoreanTraits(Traits):
         return weights
 
     def label(self, table):
-        """Route numbers as route names (``none`` before a first route)."""
+        """Route numbers as route names (``none`` before a first route), and each person a number of their own."""
         routes = [*self.graph.names, "none"]
         table["route"] = pd.Categorical.from_codes(np.minimum(table["route"], len(routes) - 1), categories=routes)
+        table["person"] = people(table)
         return table
+
+
+def people(table: pd.DataFrame) -> np.ndarray:
+    """A number for each person within their member, from moves sorted by member, row (``person``) and step.
+
+    A row of the people table holds one person, except in the pool at risk:
+    there someone who reaches :data:`~.agent_step.AGE_OUT` leaves it and a
+    newcomer of :data:`~.agent_step.AGE_IN` takes their row. A person's year of
+    birth (year less age) never changes, so a later one in the same row is the
+    newcomer, numbered ``row + k * 10**d`` (the ``k``-th newcomer of the row, ``d``
+    the digits of the member's largest row).
+    """
+    if table.empty:
+        return table["person"].to_numpy()
+    row, member = table["person"].to_numpy(np.int64), table["member"].to_numpy()
+    birth = np.floor(table["year"].to_numpy()) - table["age"].to_numpy(np.int64)
+    same = np.r_[False, (member[1:] == member[:-1]) & (row[1:] == row[:-1])]
+    renewed = same & (birth > np.r_[np.inf, birth[:-1]])
+    newcomer = pd.Series(renewed).groupby([member, row]).cumsum().to_numpy()
+    span = 10 ** pd.Series(row).groupby(member).transform("max").astype(str).str.len().to_numpy()
+    return row + newcomer * span
