@@ -5,7 +5,8 @@ seed 11: every flow and stock per year and member, every output per year, and th
 (counted by member, year and flow, and each recorded trait summed), with the Korean traits and without.
 The arrays were written by this module (``python tests/test_pinned_agents.py``) at commit d968616,
 before the agents backend moved into the engine (issue 10, item 1), and written again when a newcomer
-taking an aged-out place began with no broker costs paid: only the summed ``cost`` changed.
+taking an aged-out place began with no broker costs paid: only the summed ``cost`` changed; and again
+when such a newcomer got a number of their own: only ``people`` changed.
 """
 
 import dataclasses
