@@ -86,6 +86,19 @@ def test_each_border_lever_moves_only_the_flows_it_names(lever, named):
     np.testing.assert_allclose(before[deport], after[deport])  # deportation follows China's enforcement alone
 
 
+def test_women_leave_hiding_at_their_own_rate_and_nothing_else_moves():
+    model = refuge.north_korea()
+    drivers = compile_inputs(model, Scenario("x", ""), Timeline(2010, 2010)).drivers_at(0)
+    state = np.full((1, len(model.stocks), 2), 1000.0)
+    values = {p.name: p.value for p in model.parameters}
+    before = model.rates(state, DriverView(drivers), ParameterView(values))[0]
+    after = model.rates(state, DriverView(drivers), ParameterView({**values, "female_onward_ratio": 0.4}))[0]
+    leave = model.flow_index["leave_china"]
+    np.testing.assert_allclose(after[leave], before[leave] * [0.4, 1.0])  # (female, male)
+    others = np.arange(len(model.flows)) != leave
+    np.testing.assert_allclose(after[others], before[others])
+
+
 # -- stocks people leave: the at-risk pool ages out and is renewed; the settled die ---------------
 
 

@@ -159,9 +159,11 @@ def died_in_china(s, d, p):
 
 
 def leave_china(s, d, p):
-    """M6: brokers take people on towards a third country or an embassy; M12 refugee status opens the way."""
+    """M6: brokers take people on towards a third country or an embassy; M12 refugee status opens the way.
+    Women and men leave at their own rates: many women are held in hiding, sold into marriages."""
     refugee_route = 1.0 + p.refugee_route * d.refugee_status
-    return p.onward_escape * d.broker_network * affordability(d, p) * refugee_route * open_china(d)
+    sexes = per_stratum(p.female_onward_ratio, 1.0)
+    return p.onward_escape * d.broker_network * affordability(d, p) * refugee_route * open_china(d) * sexes
 
 
 def reach_third_country(s, d, p):

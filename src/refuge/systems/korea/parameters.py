@@ -203,6 +203,21 @@ PARAMETERS = (
         prior=Prior(1e-4, 3e-3, log=True),
     ),
     Parameter(
+        "female_onward_ratio",
+        1.0,
+        "ratio",
+        "rate at which women hiding in China leave with a broker, relative to men's",
+        (
+            Record("2", "north-korean-women-and-girls-trafficked-into-chinas-sex-trade"),
+            Record("3", "more than 70% are estimated to be women"),
+        ),
+        prior=Prior(
+            0.25, 4.0, log=True,
+            reason="no source measures it: women sold into marriages may be held longer, or leave sooner with the "
+            "broker networks that find them; from a quarter to four times men's rate",
+        ),
+    ),
+    Parameter(
         "cost_elasticity",
         0.8,
         "exponent",

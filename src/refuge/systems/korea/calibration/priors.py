@@ -46,6 +46,7 @@ CALIBRATED = (
     "hiding_capacity",
     "return_home",
     "onward_escape",
+    "female_onward_ratio",
     "cost_elasticity",
     "kin_rescue",
 )
