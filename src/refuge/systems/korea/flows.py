@@ -160,7 +160,8 @@ def died_in_china(s, d, p):
 
 def leave_china(s, d, p):
     """M6: brokers take people on towards a third country or an embassy; M12 refugee status opens the way.
-    Women and men leave at their own rates: many women are held in hiding, sold into marriages."""
+    Women and men leave at their own rates, which the record infers: women trafficked in China may be held
+    where they hide, or found sooner by brokers."""
     refugee_route = 1.0 + p.refugee_route * d.refugee_status
     sexes = per_stratum(p.female_onward_ratio, 1.0)
     return p.onward_escape * d.broker_network * affordability(d, p) * refugee_route * open_china(d) * sexes

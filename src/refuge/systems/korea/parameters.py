@@ -208,8 +208,9 @@ PARAMETERS = (
         "ratio",
         "rate at which women hiding in China leave with a broker, relative to men's",
         (
-            Record("2", "north-korean-women-and-girls-trafficked-into-chinas-sex-trade"),
             Record("3", "more than 70% are estimated to be women"),
+            Assumption("women trafficked in China (the Korea Future Initiative's report of 2019, EVIDENCE.md §2, "
+                       "by its title) may be held where they hide; no source gives a rate, so the record sets it"),
         ),
         prior=Prior(
             0.25, 4.0, log=True,

@@ -201,12 +201,12 @@ def people(table: pd.DataFrame) -> np.ndarray:
     newcomer, numbered ``row + k * 10**d`` (the ``k``-th newcomer of the row, ``d``
     the digits of the member's largest row).
     """
-    if table.empty:
-        return table["person"].to_numpy()
     row, member = table["person"].to_numpy(np.int64), table["member"].to_numpy()
+    if not row.size:
+        return row
     birth = np.floor(table["year"].to_numpy()) - table["age"].to_numpy(np.int64)
     same = np.r_[False, (member[1:] == member[:-1]) & (row[1:] == row[:-1])]
     renewed = same & (birth > np.r_[np.inf, birth[:-1]])
     newcomer = pd.Series(renewed).groupby([member, row]).cumsum().to_numpy()
-    span = 10 ** pd.Series(row).groupby(member).transform("max").astype(str).str.len().to_numpy()
-    return row + newcomer * span
+    digits = pd.Series(row).groupby(member).max().astype(str).str.len()  # one string a member
+    return row + newcomer * 10 ** pd.Series(member).map(digits).to_numpy(np.int64)
