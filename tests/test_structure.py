@@ -67,9 +67,9 @@ NORTH = {"cross_to_china", "brokered_crossing", "caught_at_border", "shot_at_bor
 CHINA = {"leave_china", "reach_third_country", "reach_embassy", "kin_funded_escape", "brokered_crossing"}
 
 
-def _rates(model, drivers):
+def _rates(model, drivers, **parameters):
     state = np.full((1, len(model.stocks), 2), 1000.0)
-    params = ParameterView({p.name: p.value for p in model.parameters})
+    params = ParameterView({**{p.name: p.value for p in model.parameters}, **parameters})
     return model.rates(state, DriverView(drivers), params)[0]
 
 
@@ -89,10 +89,7 @@ def test_each_border_lever_moves_only_the_flows_it_names(lever, named):
 def test_women_leave_hiding_at_their_own_rate_and_nothing_else_moves():
     model = refuge.north_korea()
     drivers = compile_inputs(model, Scenario("x", ""), Timeline(2010, 2010)).drivers_at(0)
-    state = np.full((1, len(model.stocks), 2), 1000.0)
-    values = {p.name: p.value for p in model.parameters}
-    before = model.rates(state, DriverView(drivers), ParameterView(values))[0]
-    after = model.rates(state, DriverView(drivers), ParameterView({**values, "female_onward_ratio": 0.4}))[0]
+    before, after = _rates(model, drivers), _rates(model, drivers, female_onward_ratio=0.4)
     leave = model.flow_index["leave_china"]
     np.testing.assert_allclose(after[leave], before[leave] * [0.4, 1.0])  # (female, male)
     others = np.arange(len(model.flows)) != leave

@@ -498,9 +498,10 @@ def seal_folder(out: Path, own: tuple[str, ...]) -> None:
     mark = _read_mark(out / WORKING_MARK)
     if mark is None:
         return
+    # a killed write's leftover (``.NAME.tmp-PID``) is refuge's but not a result: it is not sealed
     written = [p for p in sorted(out.iterdir()) if p.name != WORKING_MARK and p.is_file()
                and not p.name.startswith(".") and _owned(p.name, own)]  # fmt: skip
-    files = {p.name: [p.stat().st_size, sha256(p)] for p in written}  # a killed write's leftover (``.x.tmp-N``) not
+    files = {p.name: [p.stat().st_size, sha256(p)] for p in written}
     _write_mark(out, {**mark, "files": files})
 
 
