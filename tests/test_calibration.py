@@ -14,10 +14,12 @@ import refuge
 from refuge.backends.random import member_keys
 from refuge.errors import DataError, RunError
 from refuge.model.timeline import Timeline
+from refuge.systems.korea import north_korea
 from refuge.systems.korea.calibration import Posterior, Settings, calibrate, parameter_space, posterior_parameters
 from refuge.systems.korea.calibration.backtest import Budget, backtest
 from refuge.systems.korea.calibration.likelihood import Targets, simulate_batch
 from refuge.systems.korea.calibration.posterior import latent_array, shipped_folder, shipped_posterior
+from refuge.systems.korea.calibration.priors import CALIBRATED, FIXED
 from refuge.systems.korea.drivers import ROUTE_PERMEABILITY
 from refuge.systems.korea.evidence import Claim
 
@@ -213,6 +215,13 @@ def test_settings_are_checked_with_clear_errors():
         Settings(live=10**12).check()  # accepted once, and left to run for weeks
     assert Settings(walkers=64).identity() == Settings(walkers=32, screen=100).identity()  # emcee's, not a nested run's
     assert Settings(sampler="emcee", walkers=64).identity() != Settings(sampler="emcee", walkers=32).identity()
+
+
+def test_every_parameter_with_a_prior_is_calibrated_or_held_with_a_reason():
+    with_prior = {p.name for p in north_korea().parameters if p.prior is not None}
+    assert not set(CALIBRATED) & set(FIXED)
+    assert set(CALIBRATED) | set(FIXED) == with_prior
+    assert all(reason.strip() for reason in FIXED.values())
 
 
 def test_the_shipped_posterior_is_the_default_of_run():

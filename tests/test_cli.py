@@ -58,7 +58,7 @@ def test_run_accepts_a_scenario_file(tmp_path):
         (["run", "baseline", "--backend", "quantum"], "backend 'quantum' is not known"),
         (["run", "baseline", "--members", "0"], "greater than or equal to 1"),
         (["validate", "BAD"], "levers[0].scale"),
-        (["sensitivity", "--start", "1980", "--end", "1985"], "--start 1980 and --end 1985 must satisfy 1990 < start"),
+        (["sensitivity", "--start", "1980", "--end", "1985"], "--start 1980 and --end 1985 must satisfy 1990 <= start"),
     ],
 )
 def test_bad_input_is_one_message_exit_2_and_nothing_written(tmp_path, args, message):

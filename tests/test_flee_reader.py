@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from refuge.errors import DataError
+from refuge.errors import DataError, DataWarning
 from refuge.systems.flee.reader import read_scenario
 
 REAL = Path(__file__).parents[2] / "shared" / "flee"
@@ -44,6 +44,13 @@ def test_hasten_divides_populations_capacities_and_counts(flee_folder):
 def test_count_files_with_every_kind_of_first_line(flee_folder, first_line):
     s = read_scenario(flee_folder({"source_data/c.csv": first_line + "2020-01-01,0\n# a note\n2020-01-11,200\n"}))
     assert s.camp_data[10, 0] == 200 and s.camp_data[0, 0] == 0
+
+
+def test_a_count_row_of_one_field_is_skipped_as_flee_does_and_told(flee_folder):
+    """``2020-01-11 200`` (a space for the comma) is not data to Flee; refuge skips it too, but says so."""
+    with pytest.warns(DataWarning, match=r"c.csv, row 3: '2020-01-11 200' is one field"):
+        s = read_scenario(flee_folder({"source_data/c.csv": "2020-01-01,0\n# a note\n2020-01-11 200\n2020-01-21,50\n"}))
+    assert s.camp_data[10, 0] == 25  # the row left out: halfway from 0 on day 0 to 50 on day 20
 
 
 def test_a_camp_with_two_files_sums_them_as_flee_does(flee_folder):

@@ -219,3 +219,21 @@ def test_where_a_walk_goes_after_the_record_is_a_factor_a_fan_of_its_quantiles()
     result = sensitivity("north-reopens", method="morris", samples=2, outputs=["arrivals"], end=2035, levers=False)
     star = result.table[result.table["index"] == "mu_star"].set_index("parameter").value
     assert star["route_permeability.future"] > 0  # where the route goes moves arrivals once the border reopens
+
+
+def test_an_amount_added_to_a_parameter_keeps_it_within_its_bounds_for_every_value_a_row_gives_it():
+    """attempt_base less 0.00009 is valid for every posterior draw, but widened by --spread 0.5 it took the
+    parameter's 5% quantile below zero: a negative hazard midway through the runs."""
+    from refuge.scenarios import Scenario
+    from refuge.scenarios.schema import LeverSpec
+    from refuge.sensitivity import lever_factors
+    from refuge.systems.korea import north_korea
+
+    lever = LeverSpec(lever="attempt_base", start=2027, add=-0.00009)
+    scenario = Scenario(name="fewer-attempts", description="", levers=(lever,))
+    timeline = Timeline(1990, 2030)
+    ranges = {"attempt_base": (1.02e-4, 3e-4)}
+    (factor,) = [f for f in lever_factors(north_korea(), scenario, timeline, ranges=ranges) if f.kind == "lever value"]
+    assert factor.low == -1.02e-4 and factor.high == -0.00009 * 0.5
+    (unbound,) = [f for f in lever_factors(north_korea(), scenario, timeline) if f.kind == "lever value"]
+    assert unbound.low == -0.00009 * 1.5  # without ranges, only the parameter's own value bounds it

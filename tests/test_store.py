@@ -250,6 +250,21 @@ def test_a_file_a_working_folder_sealed_and_a_person_edited_is_never_overwritten
     assert sorted(p.name for p in out.iterdir()) == ["refuge.json"]
 
 
+def test_going_on_in_a_working_folder_removes_the_page_made_from_its_former_results(tmp_path):
+    """A calibration continued with more steps rewrote its tables and kept report.html with the former numbers."""
+    from refuge.report import write_report
+    from refuge.store import claim_folder, seal_folder
+
+    own = ("fit.csv", "scores.csv", "report.html")
+    out = claim_folder(tmp_path / "bt", "backtest", {"seed": 0}, own)
+    (out / "scores.csv").write_text("origin,forecaster,crps\n2011,refuge,10091.3\n")
+    (out / "fit.csv").write_text("year,q50\n2009,2914\n")
+    seal_folder(out, own)
+    write_report(out)
+    claim_folder(out, "backtest", {"seed": 0}, own)  # the same settings: the verb goes on
+    assert sorted(p.name for p in out.iterdir()) == ["fit.csv", "refuge.json", "scores.csv"]
+
+
 def test_a_run_that_fails_before_any_block_is_kept_leaves_nothing_beside_its_folder(tmp_path):
     """A lever whose hazards the engine refuses at 70% once left ``.out.partial/settings.json`` behind."""
     with pytest.raises(RunError, match="late"), RunFolder(tmp_path / "out", {"seed": 1}) as folder:

@@ -309,3 +309,22 @@ def test_a_lever_with_no_step_of_its_own_in_this_timeline_is_refused():
     with pytest.raises(ScenarioError, match=r"until: 2001-03-20 ends the lever before the first step .* every 1/12"):
         refuge.run(Scenario("short", "", levers=(within_a_month,)), members=1, backend="mean", model=_toy(),
                    timeline=TIMELINE, calibrated=False)  # fmt: skip
+
+
+@pytest.mark.parametrize("count", [1, 2, 9])
+def test_the_comparison_plot_has_a_panel_for_each_of_a_systems_measures(tmp_path, monkeypatch, count):
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from refuge.plots import differences
+
+    measures = {f"m{i}": ("sum", f"measure {i}") for i in range(count)}
+    system = type("Many", (), {"measures": measures, "record_end": lambda self: None})()
+    table = pd.DataFrame([{"scenario": "other", "measure": m, "year": y, "q05": -1.0, "q50": 0.0, "q95": 1.0}
+                          for m in measures for y in (2030, 2031)])  # fmt: skip
+    captured = {}
+    monkeypatch.setattr(plt, "close", lambda fig=None: captured.setdefault("figure", fig))  # keep it to read
+    differences(table, tmp_path / "compare.png", 2030, "baseline", system)
+    titles = [ax.get_title() for ax in captured["figure"].axes if ax.get_title()]
+    assert titles == [f"measure {i}" for i in range(count)]
+    assert (tmp_path / "compare.png").stat().st_size > 0

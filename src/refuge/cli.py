@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -18,9 +19,10 @@ from rich.text import Text
 
 # the model, numpy and matplotlib are imported inside the commands that use them: `refuge --help` stays quick
 from . import __version__, cli_analysis
-from .errors import RefugeError, RunError
+from .errors import DataWarning, RefugeError, RunError
 from .limits import MAX_DRAWS, MAX_MEMBERS, MAX_SAMPLER_SEED, MAX_SEED
 from .listing import show
+from .systems import DEFAULT as DEFAULT_SYSTEM
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
@@ -51,21 +53,20 @@ def run(
         bool, typer.Option("--ensemble-bands", help="bands of the ensemble alone, without the model's misfit")
     ] = False,
     scheduler: cli_analysis.Scheduler = None,
-    system: cli_analysis.SystemName = "korea",
+    system: cli_analysis.SystemName = DEFAULT_SYSTEM,
 ) -> None:
     """Run a scenario as an ensemble: print a summary, write tables and plots.
 
     Arrivals are shown with 90% predictive intervals (the calibrated misfit of the record around the
     model included); --ensemble-bands shows the narrower spread of the ensemble alone.
     """
-    from .model.timeline import Timeline
     from .output import run_to_folder
     from .progress import progress
     from .systems import get_system
 
     chosen = load_scenario(scenario, system)
     folder = out or Path("out") / chosen.name
-    total = members * Timeline().steps
+    total = members * get_system(system).timeline.steps
     with progress(errors, f"{chosen.name} ({backend}, {members} members)", total) as advance:
         try:
             results = run_to_folder(
@@ -109,7 +110,7 @@ def compare(
     out: Annotated[Path, typer.Option(help="output folder")] = Path("out/compare"),
     scheduler: cli_analysis.Scheduler = None,
     force: cli_analysis.Force = False,
-    system: cli_analysis.SystemName = "korea",
+    system: cli_analysis.SystemName = DEFAULT_SYSTEM,
 ) -> None:
     """Compare scenarios side by side, member against member, over a window of years."""
     cli_analysis.compare_body(names, members=members, seed=seed, backend=backend, start=start, end=end, out=out,
@@ -129,7 +130,14 @@ def flee(
     from .systems.flee.run import run_to_folder
 
     folder = out or Path("out") / f"flee-{path.resolve().name}"
-    measured = run_to_folder(path, folder, seed=seed, backend=backend, force=force)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        measured = run_to_folder(path, folder, seed=seed, backend=backend, force=force)
+    for told in caught:
+        if issubclass(told.category, DataWarning):
+            errors.print(f"warning: {escape(str(told.message))}")
+        else:
+            warnings.showwarning(told.message, told.category, told.filename, told.lineno)
     hasten = measured.get("hasten", 1)  # an older run's errors.json, left as it was, has none
     scale = f", each standing for {hasten} (hasten)" if hasten > 1 else ""
     console.print(f"{measured['scenario']} ({measured['backend']}, seed {measured['seed']}): "
@@ -147,7 +155,7 @@ AsCsv = Annotated[bool, typer.Option("--csv", help="print CSV (one row an item) 
 
 
 @app.command()
-def scenarios(as_csv: AsCsv = False, system: cli_analysis.SystemName = "korea") -> None:
+def scenarios(as_csv: AsCsv = False, system: cli_analysis.SystemName = DEFAULT_SYSTEM) -> None:
     """List the built-in scenarios."""
     from .scenarios import builtin_scenarios
 
@@ -157,7 +165,7 @@ def scenarios(as_csv: AsCsv = False, system: cli_analysis.SystemName = "korea") 
 
 @app.command()
 def validate(file: Annotated[str, typer.Argument(help="a scenario YAML file (or a built-in name)")],
-             system: cli_analysis.SystemName = "korea") -> None:  # fmt: skip
+             system: cli_analysis.SystemName = DEFAULT_SYSTEM) -> None:  # fmt: skip
     """Check a scenario file against the model and show what it does."""
     from .scenarios.schema import describe_date
 
@@ -172,15 +180,14 @@ def validate(file: Annotated[str, typer.Argument(help="a scenario YAML file (or 
 
 
 @app.command()
-def parameters(as_csv: AsCsv = False, system: cli_analysis.SystemName = "korea") -> None:
+def parameters(as_csv: AsCsv = False, system: cli_analysis.SystemName = DEFAULT_SYSTEM) -> None:
     """The drivers levers act on, and the model's parameters: ranges, units, defaults and evidence."""
-    from .model.timeline import Timeline
     from .systems import get_system
 
-    model = get_system(system).model()
+    chosen = get_system(system)
+    model, timeline = chosen.model(), chosen.timeline
     columns = ("name", "kind", "default or history", "allowed range", "unit", "meaning", "evidence")
     rows = []
-    timeline = Timeline()
     for d in model.drivers:
         series = d.series(timeline)
         history = f"{series.min():g} to {series.max():g} over {timeline.start}-{timeline.end}"
@@ -199,7 +206,7 @@ def _range(bounds: tuple[float, float]) -> str:
 
 
 @app.command()
-def mechanisms(as_csv: AsCsv = False, system: cli_analysis.SystemName = "korea") -> None:
+def mechanisms(as_csv: AsCsv = False, system: cli_analysis.SystemName = DEFAULT_SYSTEM) -> None:
     """The mechanisms (Korea's M1-M12), the flows that carry them, and their seed evidence."""
     from .systems import get_system
 
@@ -217,7 +224,7 @@ def evidence(
     quantity: Annotated[str | None, typer.Option(help="only claims about this quantity (e.g. hiding_in_china)")] = None,
     annual: Annotated[bool, typer.Option(help="include the annual arrivals record row by row")] = False,
     as_csv: AsCsv = False,
-    system: cli_analysis.SystemName = "korea",
+    system: cli_analysis.SystemName = DEFAULT_SYSTEM,
 ) -> None:
     """The quantitative claims behind the model, with their sources, and what the record says of each."""
     from .systems import analyses_of
@@ -261,7 +268,8 @@ def calibrate(
     sampler: Annotated[str, typer.Option(help="nautilus (nested sampling) | emcee (an MCMC ensemble)")] = "nautilus",
     chains: Annotated[int, typer.Option(min=1, help="independent runs or ensembles, side by side")] = 2,
     live: Annotated[int, typer.Option(min=100, help="nautilus: live points of each run")] = 1000,
-    particles: Annotated[int, typer.Option(help="emcee: walkers in all, split over the chains")] = 128,
+    particles: Annotated[int, typer.Option(help="emcee: walkers in all, split over the chains: each chain an even "
+                                                "number, at least twice the parameters calibrated")] = 128,
     steps: Annotated[int, typer.Option(min=2, help="emcee: steps of each ensemble (the first half is burn-in)")]
     = 400,
     screen: Annotated[int, typer.Option(help="emcee: prior draws searched to place the walkers")] = 4000,
@@ -273,7 +281,7 @@ def calibrate(
     out: Annotated[Path | None, typer.Option(help="output folder", show_default="calibration/until-YEAR")] = None,
     force: Annotated[bool, typer.Option(help="replace an output folder that holds a calibration of other settings")]
     = False,
-    system: cli_analysis.SystemName = "korea",
+    system: cli_analysis.SystemName = DEFAULT_SYSTEM,
 ) -> None:
     """Calibrate the model to the record up to a year: posterior, fit and hold-out error, plots.
 
@@ -353,7 +361,7 @@ def backtest(
     scheduler: cli_analysis.Scheduler = None,
     force: Annotated[bool, typer.Option(help="replace an output folder that holds a backtest of other settings")]
     = False,
-    system: cli_analysis.SystemName = "korea",
+    system: cli_analysis.SystemName = DEFAULT_SYSTEM,
 ) -> None:
     """Rolling-origin backtest: calibrate blind at each origin, forecast 5 years, score against naive forecasters.
 
@@ -402,7 +410,7 @@ def estimate(
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="seed of the draws")] = 0,
     out: Annotated[Path | None, typer.Option(help="output folder", show_default="out/estimate")] = None,
     force: Annotated[bool, typer.Option(help="replace an output folder that holds another estimate")] = False,
-    system: cli_analysis.SystemName = "korea",
+    system: cli_analysis.SystemName = DEFAULT_SYSTEM,
 ) -> None:
     """Estimate what nobody counts: people hiding in China by year, 1995-2025, beside the published claims."""
     from .store import RunFolder, check_output_path, publish_folder
@@ -449,7 +457,7 @@ def serve(
     max_queue: Annotated[int, typer.Option(min=0, max=1_000, help="jobs waiting for a free slot")] = 8,
     max_seconds: Annotated[float, typer.Option(min=1, help="longest a job may run before it is stopped")] = 600,
     results: Annotated[Path | None, typer.Option(help="a folder of sensitivity and backtest results to show")] = None,
-    system: cli_analysis.SystemName = "korea",
+    system: cli_analysis.SystemName = DEFAULT_SYSTEM,
 ) -> None:
     """The web app on this machine: scenarios, levers, runs, charts, comparisons, evidence (needs the web extra)."""
     from .web import Limits

@@ -17,6 +17,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from .limits import MAX_SEED
+from .systems import DEFAULT as DEFAULT_SYSTEM
+from .systems import system_names
 
 console = Console()
 errors = Console(stderr=True)
@@ -24,13 +26,13 @@ errors = Console(stderr=True)
 #: ``--scheduler`` on the commands that run ensembles
 Scheduler = Annotated[
     str | None,
-    typer.Option(help="address of a Dask scheduler (tcp://HOST:8786) to run the work on (blocks of members, a "
-                      "backtest's calibrations); same results"),
+    typer.Option(help="address of a Dask scheduler (tcp://HOST:8786) to run the work on; the same results as "
+                      "here"),
 ]
 
 
 #: ``--system`` on the verbs any system answers
-SystemName = Annotated[str, typer.Option("--system", help="the system: korea (North Korean defection)")]
+SystemName = Annotated[str, typer.Option("--system", help=f"the system: {', '.join(system_names())}")]
 
 #: ``--force`` on the commands that write a folder
 Force = Annotated[bool, typer.Option(help="replace an output folder that holds other results")]
@@ -73,7 +75,7 @@ def sensitivity(
     out: Annotated[Path | None, typer.Option(help="output folder", show_default="out/sensitivity-SCENARIO")] = None,
     scheduler: Scheduler = None,
     force: Force = False,
-    system: SystemName = "korea",
+    system: SystemName = DEFAULT_SYSTEM,
 ) -> None:
     """Which calibrated parameters and lever settings drive an outcome: Sobol indices or Morris screening.
 
@@ -82,7 +84,6 @@ def sensitivity(
     """
     from . import __version__
     from . import sensitivity as sa
-    from .model.timeline import Timeline
     from .progress import progress
     from .store import RunFolder, check_output_path, publish_folder
 
@@ -94,10 +95,15 @@ def sensitivity(
     settings = {"refuge": __version__, **planned.settings}
     RunFolder(folder, settings, force=force).check_replaceable()  # refused now, not after the runs
     with progress(errors, f"{name}: {method}, {len(planned.factors)} factors, {planned.rows:,} runs ({backend})",
-                  planned.rows * Timeline(1990, end).steps) as advance:  # fmt: skip
+                  planned.rows * planned.timeline.steps) as advance:  # fmt: skip
         result = sa.carry_out(planned, progress=advance, client=client(scheduler))
     publish_folder(folder, settings, lambda staging: result.save(staging, command=_command()), force=force)
     console.print(_indices_table(result))
+    if result.settings["method"] == "sobol":
+        shares = result.table[result.table["index"].isin(("S1", "ST"))]
+        if ((shares.high - shares.low) > 1).any():  # a share lies in [0, 1]: an interval wider says nothing
+            console.print(f"Some 95% intervals are wider than a share's whole range (0 to 1): --samples "
+                          f"{result.settings['samples']} is too few to rank these factors; take more.")  # fmt: skip
     for line in result.in_words():
         console.print(line, highlight=False)
     console.print(f"wrote {escape(str(folder))}/: indices.csv, indices.png, drivers.txt, sensitivity.json")
@@ -109,7 +115,6 @@ def compare_body(names: list[str], *, members: int, seed: int, backend: str, sta
     from . import __version__
     from . import compare as comparison
     from .errors import RunError
-    from .model.timeline import Timeline
     from .output import check_in_memory
     from .progress import progress
     from .scenarios import load_scenario
@@ -123,15 +128,14 @@ def compare_body(names: list[str], *, members: int, seed: int, backend: str, sta
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise RunError(f"scenario {repeated[0]!r} is listed twice; compare runs each scenario once, against the first")
-    if not 1990 <= start <= end <= Timeline().end:
-        raise RunError(f"--start {start} and --end {end} must satisfy 1990 <= start <= end <= {Timeline().end}")
-    scenarios = [load_scenario(name, system=system) for name in names]  # every name is checked before anything runs
     chosen = get_system(system)
-    check_in_memory(members, len(names), chosen.model(), Timeline())
+    chosen.timeline.check_window(start, end)
+    scenarios = [load_scenario(name, system=system) for name in names]  # every name is checked before anything runs
+    check_in_memory(members, len(names), chosen.model(), chosen.timeline)
     settings = {"refuge": __version__, "scenarios": names, "members": members, "seed": seed, "backend": backend,
                 "start": start, "end": end}  # fmt: skip
     RunFolder(out, settings, force=force).check_replaceable()  # refused now, not after the runs
-    with progress(errors, f"comparing {len(names)} scenarios", len(names) * members * Timeline().steps) as advance:
+    with progress(errors, f"comparing {len(names)} scenarios", len(names) * members * chosen.timeline.steps) as advance:
         results = comparison.run_all(names, members=members, seed=seed, backend=backend, progress=advance,
                                      client=client(scheduler), system=system)  # fmt: skip
     table = comparison.effects(results, start, end, system)
@@ -147,7 +151,7 @@ def compare_body(names: list[str], *, members: int, seed: int, backend: str, sta
 
 def report(
     folder: Annotated[Path, typer.Argument(help="a folder from run, compare, sensitivity, calibrate or a backtest")],
-    system: SystemName = "korea",
+    system: SystemName = DEFAULT_SYSTEM,
 ) -> None:
     """Write FOLDER/report.html: one self-contained page of its scenarios, tables, plots and provenance."""
     from .report import write_report

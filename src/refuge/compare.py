@@ -40,7 +40,8 @@ def run_all(
 def effects(results: dict[str, Results], start: int, end: int, system: str | System | None = None) -> pd.DataFrame:
     """Each measure over ``start..end`` per scenario, and its difference from the first scenario.
 
-    Rows are (scenario, measure); columns the median and 90% band of the value
+    Rows are (scenario, measure); ``statistic`` says whether the measure is the sum of the window's years or
+    the peak of its year-end values; then the median and 90% band of the value
     and of the member-by-member difference from the first scenario, absolute
     and relative (the median of the members' ratios, minus one).
     """
@@ -58,6 +59,7 @@ def effects(results: dict[str, Results], start: int, end: int, system: str | Sys
                 {
                     "scenario": name,
                     "measure": measure,
+                    "statistic": "sum" if measures[measure][0] == "sum" else "peak",
                     "median": value.median(),
                     "q05": value.quantile(BAND[0]),
                     "q95": value.quantile(BAND[1]),

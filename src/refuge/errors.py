@@ -29,3 +29,8 @@ class DataError(RefugeError):
 
 class RunError(RefugeError):
     """A run was asked for with settings that cannot work (members, backend, output folder)."""
+
+
+class DataWarning(UserWarning):
+    """Input read as the tool that wrote it reads it, though it looks like a slip (a count row of one field): told,
+    not refused, so the numbers stay that tool's."""

@@ -17,11 +17,10 @@ import pandas as pd
 from . import __version__
 from .backends import get_backend
 from .errors import RunError
-from .limits import MAX_MEMBERS, MAX_SEED
 from .model.timeline import Timeline
 from .results import Results, ResultsWriter
 from .scenarios import Scenario
-from .simulation import Progress, blocks_on_cluster, iterate_blocks
+from .simulation import Progress, blocks_on_cluster, check_ensemble, iterate_blocks
 from .store import RunFolder, check_output_path, nearest_existing, write_file
 from .systems import System, get_system
 
@@ -52,7 +51,7 @@ def run_to_folder(
     intact is not run again; one holding anything refuge did not write is never touched.
     """
     system = get_system(system)
-    model, timeline = system.model(), Timeline()
+    model, timeline = system.model(), system.timeline
     check_run(members=members, seed=seed, backend=backend, trajectories=trajectories, out=Path(out),
               model=model, timeline=timeline, client=client, system=system)  # fmt: skip
     settings = {
@@ -102,18 +101,14 @@ def run_to_folder(
 def check_run(*, members: int, seed: int, backend: str, trajectories: bool, out: Path, model, timeline,
               client=None, system: str | System | None = None) -> None:  # fmt: skip
     """Refuse, before any work, a run that cannot finish: its numbers, backend or the room its results need."""
-    if not 1 <= members <= MAX_MEMBERS:
-        raise RunError(f"members: {members} is not allowed; allowed: 1 to {MAX_MEMBERS:,}")
-    if not 0 <= seed <= MAX_SEED:
-        raise RunError(f"seed: {seed} is not allowed; allowed: 0 to 2**63 - 1")
+    check_ensemble(members, seed)
     get_backend(backend, system)
     out = check_output_path(out)
     if trajectories and backend != "agents":
         raise RunError(f"--trajectories needs --backend agents, not {backend!r}: only agents are people")
     if trajectories and client is not None:
         raise RunError("--trajectories records people here, not on a cluster: leave out --scheduler")
-    per_member = len(timeline.years) * (len(model.flows) + len(model.stocks)) * 2 * 8
-    disk_needed = members * (per_member + len(model.outputs) * len(timeline.years) * 40)  # results.nc + tables
+    disk_needed = members * (bytes_per_member(model, timeline) + len(model.outputs) * len(timeline.years) * 40)
     ancestor = nearest_existing(out)
     free = shutil.disk_usage(ancestor).free
     if disk_needed > free:
@@ -125,9 +120,13 @@ def check_run(*, members: int, seed: int, backend: str, trajectories: bool, out:
 
 def check_in_memory(members: int, scenarios: int, model, timeline) -> None:
     """Refuse, before any work, a comparison whose scenarios' results would not fit in memory at once."""
-    per_member = len(timeline.years) * (2 * len(model.flows) + len(model.stocks)) * model.strata.size * 8  # + clock
-    needed = 2 * members * scenarios * per_member  # the blocks, and the ensemble they are joined into
+    needed = 2 * members * scenarios * bytes_per_member(model, timeline)  # the blocks, and the ensemble joined
     refuse_beyond_memory(needed, f"members: {scenarios} scenarios of {members:,} members", "compare fewer members")
+
+
+def bytes_per_member(model, timeline) -> int:
+    """What a member's results hold: each year's flows, their clock and the stocks, for every stratum."""
+    return len(timeline.years) * (2 * len(model.flows) + len(model.stocks)) * model.strata.size * 8
 
 
 def refuse_beyond_memory(needed: int, what: str, advice: str) -> None:

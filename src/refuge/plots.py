@@ -35,10 +35,12 @@ def differences(table, path: Path, start: int, reference: str, system) -> Path:
     """
     from .compare import yearly_words
 
-    fig, axes = plt.subplots(4, 2, figsize=(12, 13), sharex=True)
+    measures = list(system.measures.items())
+    rows = len(measures) // 2 + 1  # two panels a row, and one more for the legend
+    fig, axes = plt.subplots(rows, 2, figsize=(12, 3.25 * rows), sharex=True, squeeze=False)
     colors = plt.get_cmap("tab10")
     names = list(dict.fromkeys(table.scenario))
-    for ax, (measure, (how, words)) in zip(axes.flat, system.measures.items(), strict=False):
+    for ax, (measure, (how, words)) in zip(axes.flat, measures, strict=False):  # the panels after them: below
         for i, name in enumerate(names):
             part = table[(table.scenario == name) & (table.measure == measure)]
             ax.fill_between(part.year, part.q05, part.q95, color=colors(i), alpha=0.2, lw=0)
@@ -50,12 +52,14 @@ def differences(table, path: Path, start: int, reference: str, system) -> Path:
         ax.set_title(title)
         ax.set_ylabel(unit)
         ax.grid(alpha=0.3)
-    last = axes.flat[-1]
-    last.axis("off")
-    last.legend(*axes.flat[0].get_legend_handles_labels(), loc="center", title="scenario", fontsize=9)
-    for ax in (axes[-1][0], axes[-2][1]):
-        ax.set_xlabel("year")
-        ax.xaxis.set_tick_params(labelbottom=True)
+    for ax in axes.flat[len(measures):]:
+        ax.axis("off")
+    axes.flat[len(measures)].legend(*axes.flat[0].get_legend_handles_labels(), loc="center", title="scenario",
+                                    fontsize=9)  # fmt: skip
+    for column in range(min(2, len(measures))):  # the lowest panel of each column shows its years
+        lowest = axes.flat[max(range(column, len(measures), 2))]
+        lowest.set_xlabel("year")
+        lowest.xaxis.set_tick_params(labelbottom=True)
     axes.flat[0].xaxis.set_major_locator(MaxNLocator(integer=True))  # shared by every panel: whole years
     fig.suptitle(f"Difference from {reference}, member by member: median and 90% band over members "
                  f"(dotted line: {start})", fontsize=11)  # fmt: skip

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .errors import RunError
 from .results import Results
-from .store import add_derived, check_derived, write_text
+from .store import Manifest, add_derived, check_derived, write_text
 from .systems import System, analyses_of, get_system
 
 #: files that say what kind of folder this is, in the order they are looked for
@@ -58,7 +58,10 @@ def write_report(folder: Path, system: str | System | None = None, name: str | N
                        "calibrate or a backtest")  # fmt: skip
     kinds = [kind for marker, kind in KINDS.items() if (folder / marker).exists()]
     if not kinds:
-        raise RunError(f"{folder} holds none of {', '.join(KINDS)}: it is not a refuge results folder")
+        ours = Manifest.read(folder) is not None
+        written = "was written by refuge, but by none of those verbs" if ours else "is not a refuge results folder"
+        raise RunError(f"{folder} holds none of {', '.join(KINDS)}: it {written}; report covers folders of refuge "
+                       "run, compare, sensitivity, calibrate and backtest")  # fmt: skip
     body = []
     for kind in kinds:
         body += _SECTIONS[kind](folder, system)

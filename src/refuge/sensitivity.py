@@ -175,9 +175,15 @@ def parameter_factors(model, names: list[str] | None = None, *, system=None) -> 
     return factors
 
 
-def lever_factors(model, scenario, timeline, *, spread: float = 0.5, shift: float = 2.0) -> list[Factor]:
+def lever_factors(model, scenario, timeline, *, spread: float = 0.5, shift: float = 2.0,
+                  ranges: dict[str, tuple[float, float]] | None = None) -> list[Factor]:  # fmt: skip
     """Each lever's value (within ``spread`` of the written value) and start (within ``shift`` years) that can
-    act in ``timeline``, the years simulated; a lever may run on past their end."""
+    act in ``timeline``, the years simulated; a lever may run on past their end.
+
+    An amount added keeps what it moves within its bounds for every value a run may give it: a driver's over
+    the years, a parameter's over ``ranges`` (its factor's range), else its value.
+    """
+    ranges = ranges or {}
     factors = []
     last = timeline.end + 1 - 1 / timeline.steps_per_year  # the last step's start
     for i, lever in enumerate(scenario.levers):
@@ -188,8 +194,9 @@ def lever_factors(model, scenario, timeline, *, spread: float = 0.5, shift: floa
         bounds = (model.driver(lever.lever) if _is_driver(model, lever.lever) else model.parameter(lever.lever)).bounds
         if kind == "scale":
             bounds = (0.0, math.inf)
-        elif kind == "add":  # an amount moves the value by at most the width of its range, either way
-            bounds = (bounds[0] - bounds[1], bounds[1] - bounds[0])
+        elif kind == "add":
+            lowest, highest = _moved_values(model, scenario, lever.lever, timeline, ranges)
+            bounds = (bounds[0] - lowest, bounds[1] - highest)
         low, high = (value * (1 - spread), value * (1 + spread)) if value else (0.0, spread)
         if kind == "add":
             low, high = min(low, high), max(low, high)
@@ -219,6 +226,15 @@ def path_factors(timeline, *, system=None) -> list[Factor]:
         return []
     return [Factor(f"{name}{FUTURE}", f"where {name} goes after {last} (a quantile of its walk)", 0.05, 0.95,
                    kind="path") for name in found.central_paths(timeline)]  # fmt: skip
+
+
+def _moved_values(model, scenario, name: str, timeline, ranges: dict[str, tuple[float, float]]) -> tuple[float, float]:
+    """The lowest and highest value a lever on ``name`` may move: a driver's over the years, a parameter's range."""
+    if _is_driver(model, name):
+        series = model.driver(name).series(timeline)
+        return float(series.min()), float(series.max())
+    value = scenario.parameters.get(name, model.parameter(name).value)
+    return ranges.get(name, (value, value))
 
 
 def _is_driver(model, name: str) -> bool:
@@ -270,9 +286,7 @@ def model_function(
     Rows go in blocks of ``block``, on the workers of a Dask ``client`` when given;
     every row draws from one random stream, so where a block runs changes nothing.
     """
-    from .model.timeline import Timeline
-
-    steps = Timeline(1990, end).steps
+    steps = history_to(system, end).steps
     settings = dict(scenario=scenario, factors=factors, outputs=outputs, start=start, end=end, backend=backend,
                     seed=seed, system=system)  # fmt: skip
 
@@ -299,14 +313,14 @@ def _block_outputs(rows: np.ndarray, *, scenario, factors, outputs, start, end, 
     """The named outputs of one block of rows, each row one member (names: the system's ``sensitivity_outputs``)."""
     from .backends import get_backend
     from .backends.random import member_keys
-    from .model.timeline import Timeline
     from .results import Results
     from .simulation import simulate
     from .systems import get_system
 
     chosen = get_system(system)
     model = chosen.model()
-    timeline = Timeline(1990, end)
+    timeline = history_to(chosen, end)
+    model.check_timeline(timeline)
     quantiles = {f.name.removesuffix(FUTURE): rows[:, i] for i, f in enumerate(factors) if f.kind == "path"}
     paths = chosen.central_paths(timeline, quantiles)  # the calibrated history; after it, each row's quantile
     inputs = _stacked_inputs(model, scenario, timeline, factors, rows, paths)
@@ -375,14 +389,11 @@ class Sensitivity:
         return paths
 
 
-def _check_window(start: int, end: int) -> None:
-    """The years whose outcomes are scored: within the timeline, after its first year."""
-    from .model.timeline import Timeline
+def history_to(system, end: int):
+    """The system's timeline from its first year to ``end``: what each sensitivity run simulates."""
+    from .systems import get_system
 
-    timeline = Timeline()
-    if not timeline.start < start <= end <= timeline.end:
-        raise RunError(f"--start {start} and --end {end} must satisfy {timeline.start} < start <= end <= "
-                       f"{timeline.end}")  # fmt: skip
+    return dataclasses.replace(get_system(system).timeline, end=end)
 
 
 @dataclass(frozen=True)
@@ -396,6 +407,7 @@ class Plan:
     rows: int
     block: int
     system: object  # a System
+    timeline: object  # the Timeline each run simulates
 
 
 def plan(
@@ -405,7 +417,6 @@ def plan(
 ) -> Plan:
     """Everything :func:`sensitivity` checks, and its factors and settings, without running anything (so an
     output folder can be checked against those settings first)."""
-    from .model.timeline import Timeline
     from .output import refuse_beyond_memory
     from .scenarios import load_scenario
     from .systems import analyses_of, get_system
@@ -419,17 +430,18 @@ def plan(
     unknown = [o for o in outputs if o not in offered]
     if unknown:
         raise RunError(f"--output {unknown[0]!r} is not known; choose from {', '.join(offered)}")
-    _check_window(start, end)
+    found.timeline.check_window(start, end)
     _known(method)
     model = found.model()
     chosen = load_scenario(scenario, system=system) if isinstance(scenario, str) else scenario
-    timeline = Timeline(1990, end)
+    timeline = history_to(found, end)
     factors = []
     if parameters:
         factors = [f for f in parameter_factors(model, system=system) if f.name not in chosen.parameters]
         factors += path_factors(timeline, system=system)
     if levers:
-        factors += lever_factors(model, chosen, timeline, spread=spread, shift=shift)
+        ranges = {f.name: (f.low, f.high) for f in factors if f.kind == "parameter"}
+        factors += lever_factors(model, chosen, timeline, spread=spread, shift=shift, ranges=ranges)
     samples = DEFAULT_SAMPLES[method] if samples is None else samples
     rows = runs(method, samples, len(factors))
     # the sample, the sampler's copies of it and the outputs; and a block's inputs, every driver and levered
@@ -441,7 +453,7 @@ def plan(
     settings = {"scenario": chosen.name, "definition": chosen.record(), "method": method, "samples": samples,
                 "outputs": outputs, "words": words, "start": start, "end": end, "backend": backend, "seed": seed,
                 "spread": spread, "shift": shift}  # fmt: skip
-    return Plan(chosen, factors, settings, rows, block, found)
+    return Plan(chosen, factors, settings, rows, block, found, timeline)
 
 
 def sensitivity(scenario="baseline", *, progress=None, client=None, **settings) -> Sensitivity:

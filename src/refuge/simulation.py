@@ -110,7 +110,7 @@ def blocks_on_cluster(
     if isinstance(scenario, str):
         scenario = load_scenario(scenario, settings.get("model"), system=settings.get("system"))
     members, block = settings["members"], settings["block"]
-    steps = (settings.get("timeline") or Timeline()).steps
+    steps = (settings.get("timeline") or get_system(settings.get("system")).timeline).steps
     futures = {client.submit(_one_block, scenario, first, pure=False, **settings): first
                for first in range(0, members, block) if first not in skip}  # fmt: skip
     if progress:
@@ -151,10 +151,7 @@ def iterate_blocks(
     (see :func:`run`); ``resolution`` as :func:`run` says.
     """
     system = get_system(system)
-    for name, value, least, most in (("members", members, 1, MAX_MEMBERS), ("seed", seed, 0, MAX_SEED),
-                                     ("block", block, 1, MAX_MEMBERS)):  # fmt: skip
-        if isinstance(value, bool) or not isinstance(value, Integral) or not least <= value <= most:
-            raise RunError(f"{name}: {value!r} is not allowed; allowed: a whole number, {least:,} to {most:,}")
+    check_ensemble(members, seed, block)
     given = dict(parameters or {})
     _check_parameters(given, model or system.model(), members)
     spread = None
@@ -163,7 +160,7 @@ def iterate_blocks(
         drawn, spread = system.member_parameters(members, seed)
         parameters = {**drawn, **given}
     model = model or system.model()
-    timeline = timeline or Timeline()
+    timeline = timeline or system.timeline
     model.check_timeline(timeline)
     timeline.period_index(resolution)  # refuses an unknown resolution before any work
     if isinstance(scenario, str):
@@ -201,6 +198,14 @@ def iterate_blocks(
             spread=None if spread is None else spread[first : first + count], scenario=scenario.name,
             backend=backend_class.name, seed=seed,
         )
+
+
+def check_ensemble(members: int, seed: int, block: int = 1) -> None:
+    """Refuse a number of members, a seed or a block size that is not a whole number in its range."""
+    for name, value, least, most in (("members", members, 1, MAX_MEMBERS), ("seed", seed, 0, MAX_SEED),
+                                     ("block", block, 1, MAX_MEMBERS)):  # fmt: skip
+        if isinstance(value, bool) or not isinstance(value, Integral) or not least <= value <= most:
+            raise RunError(f"{name}: {value!r} is not allowed; allowed: a whole number, {least:,} to {most:,}")
 
 
 def simulate(model: Model, inputs, backend, members: int, progress: Progress | None = None, resolution: str = "year"):

@@ -265,7 +265,8 @@ class RunFolder:
             return None
         manifest = Manifest.read(out)
         if manifest is None:
-            raise RunError(f"--out {out} exists and is not a refuge output folder (it has no refuge {MANIFEST}); "
+            raise RunError(f"--out {out} exists and is not a refuge output folder (it has no {MANIFEST} "
+                           f"that refuge wrote); "
                            "refuge never deletes what it did not write: choose another --out")  # fmt: skip
         problems = manifest.problems(out)
         if problems:
@@ -412,7 +413,8 @@ def claim_folder(out: Path | str, kind: str, settings: dict, own: tuple[str, ...
     writes into ``out`` only if it is absent, empty, or marked (``refuge.json``) as a ``kind`` folder
     holding nothing but the names the verb writes (``own``: names, a ``*`` in one standing for a number,
     as in ``chain-*.h5``; ``predictive-mine.png`` is not ``predictive.png``). Marked with the same
-    ``settings``, the verb goes on from what is there; with others it is refused unless ``force``,
+    ``settings``, the verb goes on from what is there, less the page derived from it (``report.html``:
+    the verb rewrites what it shows); with others it is refused unless ``force``,
     which deletes the verb's own files, and only those, before starting afresh (its own folders, such
     as a backtest's calibrations, are claimed in turn by the verb that fills them, or removed by
     :func:`remove_claimed`). Either way, a file the verb wrote and sealed (:func:`seal_folder`) that
@@ -433,9 +435,11 @@ def claim_folder(out: Path | str, kind: str, settings: dict, own: tuple[str, ...
             if not force:
                 raise RunError(f"--out {out} holds another {kind} ({_differences(mark.get('settings'), settings)}); "
                                "choose another --out, or give --force to start afresh")  # fmt: skip
-            for entry in ours:
-                if not entry.is_dir() or entry.is_symlink():
-                    entry.unlink()
+            stale = [entry for entry in ours if not entry.is_dir() or entry.is_symlink()]
+        else:  # going on rewrites the results, so a page made from them would contradict them
+            stale = [entry for entry in ours if entry.name in DERIVED]
+        for entry in stale:
+            entry.unlink()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:

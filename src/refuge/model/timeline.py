@@ -68,6 +68,11 @@ class Timeline:
             raise RunError(f"resolution: {resolution!r} is not allowed; allowed: {', '.join(RESOLUTIONS)}")
         return self.year_index if resolution == "year" else np.arange(self.steps)
 
+    def check_window(self, start: int, end: int) -> None:
+        """Refuse a window of years (a comparison's, a sensitivity analysis's) reversed or outside the timeline."""
+        if not self.start <= start <= end <= self.end:
+            raise RunError(f"--start {start} and --end {end} must satisfy {self.start} <= start <= end <= {self.end}")
+
     def first_step_from(self, when: float) -> int:
         """The first step that starts at or after the decimal year ``when``, clipped to the timeline: a lever
         from a date never acts before it (nor in the year before, from December 31)."""

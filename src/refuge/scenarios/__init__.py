@@ -108,7 +108,7 @@ class _ChainError(ScenarioError):
 
 def _resolve(label: str, spec: ScenarioSpec, model: Model, system: System, chain: tuple[str, ...]) -> Scenario:
     """``spec`` checked against the model, after the levers and parameters of its base."""
-    _check_against_model(label, spec, model, system, Timeline())
+    _check_against_model(label, spec, model, system, system.timeline)
     if spec.base is None:
         base = Scenario(name="", description="")
     else:
@@ -126,7 +126,7 @@ def _resolve(label: str, spec: ScenarioSpec, model: Model, system: System, chain
         parameters={**base.parameters, **spec.parameters},
         source=label,
     )
-    _check_levered_bounds(label, scenario, len(base.levers), model, system, Timeline())
+    _check_levered_bounds(label, scenario, len(base.levers), model, system, system.timeline)
     return scenario
 
 
@@ -148,6 +148,9 @@ def _read(ref: str, system: System, relative_to: Path | None, *, is_base: bool =
         raise ScenarioError(f"{ref!r}: not a usable path ({err.strerror})") from None
     if exists:
         return str(path), safe_yaml.read(path, str(path), ScenarioError)
+    if path.is_dir():
+        raise ScenarioError(f"{ref!r} is a folder; give a scenario file (.yaml) or a built-in scenario "
+                            f"({', '.join(names)})")  # fmt: skip
     hint = did_you_mean(ref, names)
     raise ScenarioError(
         f"{ref!r} is neither a built-in scenario ({', '.join(names)}) nor a scenario file that exists{hint}"
@@ -207,10 +210,10 @@ def _cut(text: str) -> str:
 
 def check_scenario(scenario: Scenario, model: Model, system: System, timeline: Timeline | None = None) -> None:
     """Refuse a scenario built in code, as a file's would be: levers and parameters the model does not know, or
-    values outside their ranges. Its dates may fall anywhere in the default timeline or the run's ``timeline``."""
-    span = Timeline() if timeline is None else Timeline(min(timeline.start, Timeline.start),
-                                                        max(timeline.end, Timeline.end),
-                                                        timeline.steps_per_year)  # fmt: skip
+    values outside their ranges. Its dates may fall anywhere in the system's timeline or the run's ``timeline``."""
+    default = system.timeline
+    span = default if timeline is None else Timeline(min(timeline.start, default.start), max(timeline.end, default.end),
+                                                     timeline.steps_per_year)  # fmt: skip
     label = f"scenario {scenario.name!r}"
     name = scenario.name
     if not isinstance(name, str) or not re.fullmatch(NAME_PATTERN, name) or len(name) > NAME_LENGTH:

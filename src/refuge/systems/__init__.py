@@ -23,6 +23,8 @@ from ..errors import RunError, did_you_mean
 if TYPE_CHECKING:
     import numpy as np
 
+    from ..model.timeline import Timeline
+
 #: the system a verb runs when none is named
 DEFAULT = "korea"
 #: name -> module holding the system as ``SYSTEM``
@@ -34,6 +36,8 @@ class System(Protocol):
     """What a system provides the engine. Each is a small value; no method keeps state between runs."""
 
     name: str
+    #: the years and the steps a year a run takes unless told otherwise (a :class:`~refuge.model.timeline.Timeline`)
+    timeline: Timeline
     #: the plot files :meth:`write_plots` writes
     plot_files: tuple[str, ...]
     #: measures a scenario comparison shows: output name -> ("sum" over the window | "max", words)

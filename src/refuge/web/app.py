@@ -68,7 +68,8 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
     analyses_of(system, "serve")
     jobs = Jobs(limits, work)
     analyses = find_analyses(results) if results else []
-    total_weeks = _weeks()
+    timeline = get_system(system).timeline
+    total_steps = timeline.steps
     builtins = [{"name": s.name, "description": " ".join(s.description.split())} for s in builtin_scenarios(system)]
 
     async def page(request: Request) -> Response:
@@ -118,7 +119,7 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
         text = _text(asked["yaml"], "yaml")
         forms.from_text(text, system, "scenario")  # refused now, with the loader's message, not later in the job
         job = jobs.submit("run", {"yaml": text, "members": members, "seed": seed, "backend": backend,
-                                  "system": system}, members * total_weeks)  # fmt: skip
+                                  "system": system}, members * total_steps)  # fmt: skip
         return _json(job.public(), status=202)
 
     async def submit_compare(request: Request) -> Response:
@@ -132,12 +133,13 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
         texts = [_text(text, f"scenarios[{i}]") for i, text in enumerate(texts)]
         for i, text in enumerate(texts):  # each refused now, with the loader's message
             forms.from_text(text, system, f"scenario {i + 1}")
-        start, end = _integer(asked, "start", 2027, 1990, 2040), _integer(asked, "end", 2040, 1990, 2040)  # as the CLI
+        first, last = timeline.start, timeline.end
+        start, end = _integer(asked, "start", 2027, first, last), _integer(asked, "end", last, first, last)  # as CLI
         if start > end:
             raise RunError(f"compare: start {start} is after end {end}")
         spec = {"scenarios": texts, "members": members, "seed": seed, "backend": backend,
                 "start": start, "end": end, "system": system}  # fmt: skip
-        job = jobs.submit("compare", spec, len(texts) * members * total_weeks)
+        job = jobs.submit("compare", spec, len(texts) * members * total_steps)
         return _json(job.public(), status=202)
 
     async def job_status(request: Request) -> Response:
@@ -297,12 +299,6 @@ def _integer(asked: dict, key: str, default: int, low: int, high: int, flag: str
 def _shown(number: int) -> str:
     """A bound as people read it: 1000 members and the year 2040 without a separator, 10,000 with one."""
     return f"{number:,}" if abs(number) >= 10_000 else str(number)
-
-
-def _weeks() -> int:
-    from ..model.timeline import Timeline
-
-    return Timeline().steps
 
 
 @cache

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ...errors import DataError
+from ...errors import DataError, DataWarning
 
 _HEADERS = ("", "Date", "DateTime")
 
@@ -75,6 +76,9 @@ def read_series(path: Path, start: dt.date, hasten: int) -> Series:
     for number, row in enumerate(rows, start=1):
         if number == 1 and row and row[0].strip() in _HEADERS:
             continue
+        if len(row) < 2 and row and row[0].strip() and not row[0].startswith("#"):
+            warnings.warn(f"{path}, row {number}: {','.join(row)[:40]!r} is one field, not a date and a count; "
+                          "skipped, as Flee skips it", DataWarning, stacklevel=2)  # fmt: skip
         if len(row) < 2 or row[0].startswith("#") or row[1].strip() == "":
             continue
         try:

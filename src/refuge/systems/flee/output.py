@@ -123,11 +123,13 @@ def camp_figure(scenario: FleeScenario) -> Figure:
         ax.plot(days, scenario.camp_data[:, k] * scenario.hasten, color="black", lw=1.4, label="UNHCR")
         ax.set_title(names[k], fontsize=10)
         ax.grid(alpha=0.3)
-    for ax in axes[-1]:
-        ax.set_xlabel(f"days since {scenario.start.isoformat()}")
+    for column in range(columns):  # the lowest panel of each column shows the days
+        lowest = axes.flat[max(range(column, max(len(names), 1), columns))]
+        lowest.set_xlabel(f"Day of out.csv (day 0 is {(scenario.start + dt.timedelta(days=1)).isoformat()})")
+        lowest.xaxis.set_tick_params(labelbottom=True)
     for ax in axes[:, 0]:
         ax.set_ylabel(unit, fontsize=8)
-    fig.subplots_adjust(left=0.07, right=0.98, top=1 - 0.5 / (3.0 * rows + 0.6), bottom=0.5 / rows / 3, hspace=0.35,
+    fig.subplots_adjust(left=0.07, right=0.98, top=1 - 0.8 / (3.0 * rows + 0.6), bottom=0.5 / rows / 3, hspace=0.35,
                         wspace=0.25)  # fmt: skip
     return fig
 

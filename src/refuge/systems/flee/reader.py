@@ -192,8 +192,8 @@ def _intensity(path: Path, number: int, name: str, text: str) -> float:
     return value
 
 
-def _csv(path: Path) -> list[tuple[int, list[str]]]:
-    """Rows with their line numbers; blank rows and rows whose first field starts with ``#`` left out."""
+def _lines(path: Path) -> list[tuple[int, list[str]]]:
+    """The rows that are not blank, with their line numbers, comment rows (``#`` first) included."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f)
@@ -202,7 +202,12 @@ def _csv(path: Path) -> list[tuple[int, list[str]]]:
         raise DataError(f"{path}: missing; a Flee scenario folder needs it") from None
     except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise DataError(f"{path}: cannot be read ({err})") from None
-    return [(n, row) for n, row in rows if row and any(c.strip() for c in row) and not row[0].startswith("#")]
+    return [(n, row) for n, row in rows if row and any(c.strip() for c in row)]
+
+
+def _csv(path: Path) -> list[tuple[int, list[str]]]:
+    """Rows with their line numbers; blank rows and rows whose first field starts with ``#`` left out."""
+    return [(n, row) for n, row in _lines(path) if not row[0].startswith("#")]
 
 
 def _rows(path: Path, schema: type[BaseModel], fields: tuple[str, ...], least: int, *, required: bool = True
@@ -330,12 +335,7 @@ def _conflicts(path: Path, rows, places: dict[str, int], days: int) -> tuple[np.
 def _csv_with_header(path: Path, required: bool = True) -> list[tuple[int, list[str]]]:
     """Rows with line numbers, the ``#`` header kept first (``conflicts.csv`` names its columns in it); none when
     the file has no header and it is not ``required``."""
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f)
-            rows = [(reader.line_num, row) for row in reader if row and any(c.strip() for c in row)]
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise DataError(f"{path}: cannot be read ({err})") from None
+    rows = _lines(path)
     if not rows or not rows[0][1][0].lstrip().startswith("#"):
         if required:
             raise DataError(f"{path}, row 1: needs a header '#Day, <location>, ...'")

@@ -5,7 +5,7 @@ from functools import cache
 
 from ...model.definition import Driver, Model, Output, Stock, Strata
 from .drivers import DRIVERS
-from .flows import FLOWS, TERMS
+from .flows import ARRIVALS, FLOWS, TERMS
 from .mechanisms import MECHANISMS
 from .parameters import PARAMETERS
 
@@ -36,12 +36,11 @@ INITIAL = {
     "sk_settled": (61, 546),
 }
 
-_ARRIVALS = ("direct_defection", "reach_embassy", "transfer_to_south")
 _DEATHS = ("shot_at_border", "died_in_china", "died_in_transit", "died_in_detention")
 
 OUTPUTS = (
-    Output("arrivals_south_korea", "arrivals in the South", flows=_ARRIVALS, observed=True),
-    Output("arrivals_south_korea_female", "arrivals in the South, women", flows=_ARRIVALS, stratum="female",
+    Output("arrivals_south_korea", "arrivals in the South", flows=ARRIVALS, observed=True),
+    Output("arrivals_south_korea_female", "arrivals in the South, women", flows=ARRIVALS, stratum="female",
            observed=True),
     Output("crossings_to_china", "crossings into China", flows=("cross_to_china",)),
     Output("hiding_in_china", "hiding in China at year end", stock="china_hiding"),
@@ -54,7 +53,7 @@ OUTPUTS = (
     Output("south_korea_reception", "in reception in the South at year end", stock="sk_reception"),
     Output("south_korea_settled", "settled in the South at year end", stock="sk_settled"),
     Output("time_abroad", "years abroad before arrival in the South (mean of the year's arrivals)",
-           flows=_ARRIVALS, clock=True),
+           flows=ARRIVALS, clock=True),
     Output("brokered_crossings", "crossings straight onto a broker's route (the fast pipeline)",
            flows=("brokered_crossing", "kin_funded_escape")),
 )

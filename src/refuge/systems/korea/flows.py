@@ -9,6 +9,9 @@ import numpy as np
 
 from ...model.definition import Flow, Term, per_stratum
 
+#: the flows that end in the South: what the record counts as arrivals
+ARRIVALS = ("direct_defection", "reach_embassy", "transfer_to_south")
+
 # -- shared terms -------------------------------------------------------------------
 # Helpers, and the model's terms (``d.<name>``): all terms but ``attempts`` read no stocks, so they are
 # computed ahead of the weeks (see ``refuge.model.definition``), as are the flows marked reads_stocks=False.

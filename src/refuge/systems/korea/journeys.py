@@ -26,7 +26,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-ARRIVALS = ("direct_defection", "reach_embassy", "transfer_to_south")
+from .flows import ARRIVALS
+
 MEASURES = {
     "weeks_from_crossing": "weeks from crossing into China to arrival in the South",
     "attempts": "attempts to cross per arrival",

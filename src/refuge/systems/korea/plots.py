@@ -63,7 +63,7 @@ def stocks(results: Results, path: Path) -> Path:
         ax.grid(alpha=0.3)
     for ax in axes[-1]:
         ax.set_xlabel("year")
-    axes.flat[0].legend(fontsize=8, loc="upper right")
+    axes.flat[0].legend(fontsize=8, loc="center right")  # clear of the record-end label at the top
     fig.suptitle(f"scenario {results.data.attrs.get('scenario', '')}, {results.members} members", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...model.timeline import Timeline
 from . import north_korea
 
 #: outputs a comparison of scenarios shows: whether they add up over the window (flows) or peak (stocks)
@@ -35,11 +36,16 @@ SENSITIVITY_OUTPUTS = {
 }
 
 
+#: from the famine's first years to fifteen years past the record, weekly (seed 004 counts deportations a week)
+TIMELINE = Timeline(1990, 2040, steps_per_year=52)
+
+
 @dataclass(frozen=True)
 class Korea:
     """The North Korean defection system (see :mod:`refuge.systems`)."""
 
     name: str = "korea"
+    timeline: Timeline = TIMELINE
     plot_files: tuple[str, ...] = ("arrivals.png", "stocks.png")
     measures: dict[str, tuple[str, str]] = field(default_factory=lambda: dict(MEASURES))
     sensitivity_outputs: dict[str, str] = field(default_factory=lambda: dict(SENSITIVITY_OUTPUTS))

@@ -231,10 +231,6 @@ class Targets:
             c.id.startswith("A") and int(c.start) == year and c.quantity != "arrivals" for c in self.claims
         )
 
-    @property
-    def annual_count(self) -> int:
-        return sum(len(t.years) for t in self.terms if t.kind in ("annual", "period"))
-
     def observations(self, sims: np.ndarray, sigma: np.ndarray, centre: np.ndarray | None = None) -> list[Observation]:
         """The annual record and the time-abroad surveys as observations of the latent walks (``centre``: see
         :func:`split_routes`)."""

@@ -5,10 +5,9 @@ written next to its evidence in ``korea/parameters.py``; the sampler works in
 internal coordinates (the logarithm for log-uniform priors), where every prior
 is uniform on a box.
 
-Parameters with a prior that the targets cannot inform (deaths at the border
-and in detention, arrests on the road, resettlement abroad: none of the
-calibration targets counts them) stay at their defaults, so the sampler does
-not spend its budget wandering over their priors.
+Parameters with a prior that the targets cannot inform stay at their
+defaults (``FIXED``, each with its reason), so the sampler does not spend its
+budget wandering over their priors.
 
 Three parameters are not the model's: ``sigma_arrivals``, the log-scale spread
 of the record around the model's annual arrivals (model discrepancy plus record
@@ -28,7 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from ....errors import RunError
 from ....model.definition import Model, Prior
@@ -51,10 +49,16 @@ CALIBRATED = (
     "kin_rescue",
 )
 
-#: Parameters with a prior that calibration holds at their defaults, and why: the fit to 2019 left each
-#: with 88% or more of its prior spread (the record cannot separate them from ``security_deterrence``
-#: and ``attempt_base``, which move the same crossings at the same dates).
+#: Parameters with a prior that calibration holds at their defaults, and why. The targets do not inform
+#: the first four; the fit to 2019 left the others with 88% or more of their prior spread (the record cannot
+#: separate them from ``security_deterrence`` and ``attempt_base``, which move the same crossings at the
+#: same dates).
 FIXED = {
+    "shot_at_border": "no target counts deaths at the border",
+    "detention_mortality": "no target counts deaths in detention",
+    "arrest_in_transit": "the deportations counted mix arrests on the road with arrests in hiding, which "
+    "arrest_in_china (calibrated) carries: the record cannot tell them apart",
+    "resettle_abroad": "resettlement abroad is in the evidence as context (the US's totals), not a target",
     "punishment_deterrence": "moves attempts with the same dates as security_deterrence (2008, 2012)",
     "propaganda_deterrence": "one step in 2012, the same year as border security's build-up",
     "catch_at_border": "acts through border security as security_deterrence does",
@@ -124,24 +128,6 @@ class Space:
 
     def draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return rng.uniform(self.low, self.high, size=(n, self.ndim))
-
-    def as_dict(self, values: np.ndarray) -> dict[str, np.ndarray]:
-        values = np.atleast_2d(values)
-        return {name: values[:, i] for i, name in enumerate(self.names)}
-
-    def table(self, model: Model | None = None) -> pd.DataFrame:
-        """The priors as a table: name, low, high, scale, default, reason."""
-        model = model or north_korea()
-        rows = []
-        for name, prior in zip(self.names, self.priors, strict=True):
-            default = model.parameter(name).value if name not in OBSERVATION else np.nan
-            rows.append(
-                {"parameter": name, "low": prior.low, "high": prior.high,
-                 "scale": "log-uniform" if prior.log else "uniform", "default": default,
-                 "reason": prior.reason or "; ".join(str(e) for e in model.parameter(name).evidence)
-                 if name not in OBSERVATION else prior.reason}
-            )
-        return pd.DataFrame(rows)
 
 
 def parameter_space(names: tuple[str, ...] = CALIBRATED, model: Model | None = None,
