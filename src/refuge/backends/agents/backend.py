@@ -223,7 +223,7 @@ class AgentsBackend:
         if rows.size:
             table = member.people.table()
             columns = {name: table[name][rows] for name in ("stratum", *self._recorded)}
-            member.events.append({"step": np.full(rows.size, step, np.int16), "person": rows.astype(np.int64),
+            member.events.append({"step": np.full(rows.size, step, np.int32), "person": rows.astype(np.int64),
                                   "flow": flows.astype(member.event.dtype), **columns})  # fmt: skip
 
     @property
