@@ -336,7 +336,7 @@ def test_two_scenarios_compared_as_differences(page):
     with page.expect_download() as download:
         page.click("#download-compare-csv")
     table = Path(download.value.path()).read_text()
-    assert table.startswith("scenario,measure,median") and "border-closure,arrivals_south_korea" in table
+    assert table.startswith("scenario,measure,statistic,median") and "border-closure,arrivals_south_korea,sum" in table
 
 
 def test_the_map_and_the_evidence(page):
