@@ -18,7 +18,7 @@ import numpy as np
 
 from ..model.definition import Model
 from ..model.timeline import Timeline
-from . import Scenario, describe_range, lever_label
+from .scenario import Scenario, describe_range, lever_label
 from .schema import LeverSpec
 
 
