@@ -405,6 +405,9 @@ def test_cli_calibrate_writes_posterior_fit_tables_and_plots(tmp_path):
     surveys = {row["year"]: row for row in summary["time_abroad"]}
     assert sorted(surveys) == [2002, 2003, 2005, 2010] and surveys[2010]["survey_years"] == 1.5
     assert all(row["q05"] <= row["median"] <= row["q95"] for row in surveys.values())
+    span = summary["time_abroad_range"]  # every year 2002-2010: the report runs the posterior to 2025
+    assert span["years"] == "2002-2010" and span["surveys_range"] == [1.5, 4.0] and span["n_years"] == 9
+    assert 0 <= span["years_inside"] <= 9 and span["median_range"][0] <= span["median_range"][1]
 
 
 def test_the_onward_rate_and_the_route_are_recovered_from_arrivals_and_time_abroad(tmp_path):
