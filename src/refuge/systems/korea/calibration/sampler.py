@@ -97,8 +97,9 @@ class Settings:
     #: the model a calibration fits, counted up when it changes under the same settings, so that what was
     #: calibrated before is not resumed as this (2: blind drivers know nothing from the year after ``until``; 3: nor
     #: knots reported after it, and the 1990s split by sex is fitted as a ratio; 4: the broker fee in dollars, tried
-    #: and reverted; 5: women and men leave hiding in China at their own rates)
-    model_version: int = 5
+    #: and reverted; 5: women and men leave hiding in China at their own rates; 6: the walks' linearisation is a
+    #: tangent, not a secant to twice the permeability)
+    model_version: int = 6
 
     @property
     def progress_total(self) -> int:
