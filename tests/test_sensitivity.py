@@ -226,7 +226,7 @@ def test_an_amount_added_to_a_parameter_keeps_it_within_its_bounds_for_every_val
     parameter's 5% quantile below zero: a negative hazard midway through the runs."""
     from refuge.scenarios import Scenario
     from refuge.scenarios.schema import LeverSpec
-    from refuge.sensitivity import lever_factors
+    from refuge.sensitivity import Factor, lever_factors
     from refuge.systems.korea import north_korea
 
     lever = LeverSpec(lever="attempt_base", start=2027, add=-0.00009)
@@ -237,3 +237,5 @@ def test_an_amount_added_to_a_parameter_keeps_it_within_its_bounds_for_every_val
     assert factor.low == -1.02e-4 and factor.high == -0.00009 * 0.5
     (unbound,) = [f for f in lever_factors(north_korea(), scenario, timeline) if f.kind == "lever value"]
     assert unbound.low == -0.00009 * 1.5  # without ranges, only the parameter's own value bounds it
+    lowest = Factor("attempt_base", "", 1.02e-4, 3e-4, log=True).scale(np.array([0.0, 1.0]))
+    assert lowest[0] + factor.low == 0.0 and lowest[1] == 3e-4  # the log scale's ends, not a rounding past them

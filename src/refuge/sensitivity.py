@@ -67,10 +67,13 @@ class Factor:
     kind: str = "parameter"
 
     def scale(self, unit: np.ndarray) -> np.ndarray:
-        """Values for points of ``[0, 1]``: linear, or log-spaced for a log factor."""
+        """Values for points of ``[0, 1]``: linear, or log-spaced for a log factor; never past the range's ends by
+        rounding (a lever's amount is bounded by them exactly: the lowest value less it must be 0, not -5e-22)."""
         if self.log:
-            return np.exp(np.log(self.low) + unit * (np.log(self.high) - np.log(self.low)))
-        return self.low + unit * (self.high - self.low)
+            values = np.exp(np.log(self.low) + unit * (np.log(self.high) - np.log(self.low)))
+        else:
+            values = self.low + unit * (self.high - self.low)
+        return np.clip(values, self.low, self.high)
 
 
 def indices(
@@ -195,7 +198,7 @@ def lever_factors(model, scenario, timeline, *, spread: float = 0.5, shift: floa
         if kind == "scale":
             bounds = (0.0, math.inf)
         elif kind == "add":
-            lowest, highest = _moved_values(model, scenario, lever.lever, timeline, ranges)
+            lowest, highest = _moved_values(model, scenario, lever.lever, timeline, first, ranges)
             bounds = (bounds[0] - lowest, bounds[1] - highest)
         low, high = (value * (1 - spread), value * (1 + spread)) if value else (0.0, spread)
         if kind == "add":
@@ -228,10 +231,12 @@ def path_factors(timeline, *, system=None) -> list[Factor]:
                    kind="path") for name in found.central_paths(timeline)]  # fmt: skip
 
 
-def _moved_values(model, scenario, name: str, timeline, ranges: dict[str, tuple[float, float]]) -> tuple[float, float]:
-    """The lowest and highest value a lever on ``name`` may move: a driver's over the years, a parameter's range."""
+def _moved_values(model, scenario, name: str, timeline, first: float,
+                  ranges: dict[str, tuple[float, float]]) -> tuple[float, float]:  # fmt: skip
+    """The lowest and highest value a lever on ``name`` may move: a driver's from ``first`` (the earliest the lever
+    may start) on, a parameter's range."""
     if _is_driver(model, name):
-        series = model.driver(name).series(timeline)
+        series = model.driver(name).series(timeline)[timeline.times >= first - 1e-9]
         return float(series.min()), float(series.max())
     value = scenario.parameters.get(name, model.parameter(name).value)
     return ranges.get(name, (value, value))
