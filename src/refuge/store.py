@@ -266,7 +266,7 @@ class RunFolder:
         manifest = Manifest.read(out)
         if manifest is None:
             raise RunError(f"--out {out} exists and is not a refuge output folder (it has no {MANIFEST} "
-                           f"that refuge wrote); "
+                           "that refuge wrote); "
                            "refuge never deletes what it did not write: choose another --out")  # fmt: skip
         problems = manifest.problems(out)
         if problems:
