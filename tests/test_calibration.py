@@ -493,3 +493,14 @@ def test_a_reader_holding_a_chain_file_makes_the_writer_wait_not_fail(tmp_path):
     finally:
         reader.wait(timeout=30)
     assert reader.returncode == 0
+
+
+def test_time_abroad_is_read_against_the_range_of_the_surveys_in_every_year_they_span():
+    from refuge.systems.korea.calibration.report import Predictive, time_abroad_range
+
+    years = np.arange(1990, 2026)
+    spent = np.full((5, len(years)), 3.0)
+    assert time_abroad_range(Predictive(years, {"time_abroad": spent}))["years_inside"] == 9
+    spent[:, years == 2007] = 4.5  # one year outside the surveys' 1.5-4 years
+    span = time_abroad_range(Predictive(years, {"time_abroad": spent}))
+    assert span["years_inside"] == 8 and span["median_range"] == [3.0, 4.5] and span["surveys_range"] == [1.5, 4.0]

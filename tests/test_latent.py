@@ -154,3 +154,26 @@ def test_the_tilt_moves_women_against_men_in_the_pipeline_and_nothing_else():
     assert np.allclose(ratio, [2.0, 0.5], rtol=0.01)  # women x sqrt(4), men / sqrt(4)
     # hiding in China moves only by the news arrivals send home (second order)
     assert np.allclose(tilted.stocks.sel(stock="china_hiding"), plain.stocks.sel(stock="china_hiding"), rtol=0.02)
+
+
+def test_the_split_reads_the_slow_route_and_the_pipelines_slope_where_it_linearises():
+    """Arrivals ``a + b p`` in the route's permeability ``p``: the runs at 1 and at PROBE give ``a`` and ``b``
+    for each sex, whatever PROBE is, and the pipeline's person-years abroad likewise."""
+    from refuge.systems.korea.calibration.likelihood import COLUMNS, PROBE, split_routes
+
+    slow, pipeline = {"female": 10.0, "male": 20.0}, {"female": 5.0, "male": 8.0}
+    sims = np.zeros((1, 3, len(COLUMNS), 2))
+    for k, p in enumerate((1.0, PROBE)):
+        women, men = slow["female"] + pipeline["female"] * p, slow["male"] + pipeline["male"] * p
+        sims[0, :, COLUMNS.index("arrivals"), k] = women + men
+        sims[0, :, COLUMNS.index("arrivals_female"), k] = women
+        years = 3.0 * (slow["female"] + slow["male"]) + 0.2 * p * (pipeline["female"] + pipeline["male"])
+        sims[0, :, COLUMNS.index("time_abroad"), k] = years / (women + men)  # the mean of the year's arrivals
+    routes = split_routes(sims)
+    for sex in ("female", "male"):
+        a, b = routes[sex]
+        np.testing.assert_allclose(a, slow[sex], rtol=1e-9)
+        np.testing.assert_allclose(b, pipeline[sex], rtol=1e-9)
+    spent_slow, spent_pipeline = routes["time"]
+    np.testing.assert_allclose(spent_slow, 3.0 * 30.0, rtol=1e-9)
+    np.testing.assert_allclose(spent_pipeline.sum(axis=-1), 0.2 * 13.0, rtol=1e-9)

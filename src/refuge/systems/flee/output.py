@@ -125,7 +125,7 @@ def camp_figure(scenario: FleeScenario) -> Figure:
         ax.grid(alpha=0.3)
     for column in range(columns):  # the lowest panel of each column shows the days
         lowest = axes.flat[max(range(column, max(len(names), 1), columns))]
-        lowest.set_xlabel(f"Day of out.csv (day 0 is {(scenario.start + dt.timedelta(days=1)).isoformat()})")
+        lowest.set_xlabel(f"Day, as in out.csv (whose Date column is {scenario.start.isoformat()} + Day + 1)")
         lowest.xaxis.set_tick_params(labelbottom=True)
     for ax in axes[:, 0]:
         ax.set_ylabel(unit, fontsize=8)
