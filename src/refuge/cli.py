@@ -130,14 +130,7 @@ def flee(
     from .systems.flee.run import run_to_folder
 
     folder = out or Path("out") / f"flee-{path.resolve().name}"
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", DataWarning)
-        measured = run_to_folder(path, folder, seed=seed, backend=backend, force=force)
-    for told in caught:
-        if issubclass(told.category, DataWarning):
-            errors.print(f"warning: {escape(str(told.message))}")
-        else:
-            warnings.showwarning(told.message, told.category, told.filename, told.lineno)
+    measured = run_to_folder(path, folder, seed=seed, backend=backend, force=force)
     hasten = measured.get("hasten", 1)  # an older run's errors.json, left as it was, has none
     scale = f", each standing for {hasten} (hasten)" if hasten > 1 else ""
     console.print(f"{measured['scenario']} ({measured['backend']}, seed {measured['seed']}): "
@@ -471,6 +464,18 @@ app.command()(cli_analysis.sensitivity)
 app.command()(cli_analysis.report)
 
 
+_show_warning = warnings.showwarning
+
+
+def _tell(message, category, filename, lineno, file=None, line=None) -> None:
+    """Input read as its source tool reads it, though it looks like a slip (:class:`DataWarning`): one line, as errors
+    are; other warnings as Python shows them."""
+    if issubclass(category, DataWarning):
+        errors.print(Text.assemble(("warning", "yellow"), f": {message}"), highlight=False, soft_wrap=True)
+    else:
+        _show_warning(message, category, filename, lineno, file, line)
+
+
 def main() -> None:
     """Entry point: refuge errors become one message and exit code 2 (typer does the same for usage errors).
 
@@ -482,6 +487,8 @@ def main() -> None:
     start); its last sweeps at exit took ~0.3 s more, so the objects are frozen out of it first.
     """
     gc.set_threshold(100_000, 20, 20)
+    warnings.simplefilter("always", DataWarning)
+    warnings.showwarning = _tell
     try:
         app()
     except RefugeError as err:

@@ -27,6 +27,16 @@ def mark_record_end(ax, last: int | None, label: bool = True) -> None:
                 textcoords="offset points", fontsize=7, color="dimgrey", ha="right")
 
 
+def label_lowest(axes, panels: int, label: str) -> None:
+    """Name the shared x axis under the lowest of the first ``panels`` panels in each column of the grid ``axes``
+    (panels after them are hidden, so the row above must show the ticks)."""
+    columns = axes.shape[1]
+    for column in range(min(columns, panels)):
+        lowest = axes.flat[max(range(column, panels, columns))]
+        lowest.set_xlabel(label)
+        lowest.xaxis.set_tick_params(labelbottom=True)
+
+
 def differences(table, path: Path, start: int, reference: str, system) -> Path:
     """Each measure's member-by-member difference from ``reference``, year by year, one panel a measure.
 
@@ -56,10 +66,7 @@ def differences(table, path: Path, start: int, reference: str, system) -> Path:
         ax.axis("off")
     axes.flat[len(measures)].legend(*axes.flat[0].get_legend_handles_labels(), loc="center", title="scenario",
                                     fontsize=9)  # fmt: skip
-    for column in range(min(2, len(measures))):  # the lowest panel of each column shows its years
-        lowest = axes.flat[max(range(column, len(measures), 2))]
-        lowest.set_xlabel("year")
-        lowest.xaxis.set_tick_params(labelbottom=True)
+    label_lowest(axes, len(measures), "year")
     axes.flat[0].xaxis.set_major_locator(MaxNLocator(integer=True))  # shared by every panel: whole years
     fig.suptitle(f"Difference from {reference}, member by member: median and 90% band over members "
                  f"(dotted line: {start})", fontsize=11)  # fmt: skip

@@ -108,6 +108,8 @@ def camp_figure(scenario: FleeScenario) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    from ...plots import label_lowest
+
     names = [scenario.network.places[c] for c in scenario.camps]
     columns = min(3, max(len(names), 1))
     rows = -(-max(len(names), 1) // columns)
@@ -123,10 +125,7 @@ def camp_figure(scenario: FleeScenario) -> Figure:
         ax.plot(days, scenario.camp_data[:, k] * scenario.hasten, color="black", lw=1.4, label="UNHCR")
         ax.set_title(names[k], fontsize=10)
         ax.grid(alpha=0.3)
-    for column in range(columns):  # the lowest panel of each column shows the days
-        lowest = axes.flat[max(range(column, max(len(names), 1), columns))]
-        lowest.set_xlabel(f"Day, as in out.csv (whose Date column is {scenario.start.isoformat()} + Day + 1)")
-        lowest.xaxis.set_tick_params(labelbottom=True)
+    label_lowest(axes, max(len(names), 1), "Day, as in out.csv")  # its Date column is a day later (Flee's dating)
     for ax in axes[:, 0]:
         ax.set_ylabel(unit, fontsize=8)
     fig.subplots_adjust(left=0.07, right=0.98, top=1 - 0.8 / (3.0 * rows + 0.6), bottom=0.5 / rows / 3, hspace=0.35,
