@@ -137,15 +137,18 @@ def split_routes(sims: np.ndarray, centre: np.ndarray | None = None) -> dict[str
     of the pipeline as its arrivals do (the pipeline moves women and men alike).
     """
 
+    def slope(one, two):
+        return np.maximum(two - one, 0.0) / (PROBE - 1.0)
+
     def parts(one, two, sex):
-        b = np.maximum(two - one, 0.0) / (PROBE - 1.0)
+        b = slope(one, two)
         scale = 1.0 if centre is None else np.exp(-centre @ LOADINGS[sex])
         return np.maximum(one - b, 0.0), b * scale
 
     female = parts(sims[..., 1, 0], sims[..., 1, 1], "female")
     male = parts(sims[..., 0, 0] - sims[..., 1, 0], sims[..., 0, 1] - sims[..., 1, 1], "male")
     years_one, years_two = sims[..., 4, 0] * sims[..., 0, 0], sims[..., 4, 1] * sims[..., 0, 1]
-    pipeline = np.maximum(years_two - years_one, 0.0) / (PROBE - 1.0)
+    pipeline = slope(years_one, years_two)
     total_b = female[1] + male[1]
     share = np.divide(female[1], total_b, out=np.full_like(total_b, 0.5), where=total_b > 0)
     time_b = np.stack([pipeline * share, pipeline * (1.0 - share)], axis=-1)
