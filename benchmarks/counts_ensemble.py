@@ -20,6 +20,7 @@ WORKER = """
 import json, os, resource, sys, time
 import numba, refuge
 from refuge.model.timeline import Timeline
+from refuge.systems.korea.system import TIMELINE
 members, calibrated = int(sys.argv[1]), sys.argv[2] == "posterior"
 refuge.run("baseline", members=members, seed=0, calibrated=calibrated, timeline=Timeline(1990, 1990))  # compile
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -27,7 +28,7 @@ load = os.getloadavg()[0]
 start, cpu = time.perf_counter(), time.process_time()
 results = refuge.run("baseline", members=members, seed=1, calibrated=calibrated)
 seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-steps = Timeline().steps
+steps = TIMELINE.steps
 print(json.dumps({
     "members": members, "parameters": sys.argv[2], "seconds": seconds, "cpu_seconds": cpu, "load_before": load,
     "member_steps_per_second": members * steps / seconds,

@@ -22,7 +22,7 @@ import numpy as np
 import refuge
 from refuge.backends.counts import _ONE_BY_ONE, CountsBackend
 from refuge.backends.random import binomial, uniforms
-from refuge.model.timeline import Timeline
+from refuge.systems.korea.system import TIMELINE
 
 
 class Counting:
@@ -101,9 +101,9 @@ def main() -> None:
         print(f"Binomial({n}, {p}): {costs[-1] * 1e9:.1f} ns")
     binomials = draws["departures"] + draws["split binomials (at most)"]
     week = (binomials * np.median(costs) + draws["one-by-one blocks"] * block) / weeks
-    total = week * 10_000 * Timeline().steps / (os.cpu_count() or 1)
+    total = week * 10_000 * TIMELINE.steps / (os.cpu_count() or 1)
     print(f"draws alone: {week * 1e9:.0f} ns a member-week (median binomial cost); 10,000 members x "
-          f"{Timeline().steps} weeks on {os.cpu_count()} cores: {total:.1f} s")  # fmt: skip
+          f"{TIMELINE.steps} weeks on {os.cpu_count()} cores: {total:.1f} s")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -293,7 +293,7 @@ def test_people_alike_take_the_short_walk_and_move_as_in_the_full_week():
     for first, recorder in (("move_0_1", agents.Agents(record=True)),
                             ("cross_to_china", Agents(heterogeneous=False, record=True))):  # fmt: skip
         model = _ring(first)
-        backend = recorder(model, member_keys(3, 1))
+        backend = recorder(model, member_keys(3, 1), TIMELINE)
         state = model.initial_state(1, dtype=np.int64)
         rates = model.rates(state, DriverView({}), ParameterView({"move_hazard": 0.1}))
         tally = np.zeros(rates.shape, dtype=np.int64)

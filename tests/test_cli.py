@@ -14,6 +14,7 @@ import xarray as xr
 import refuge
 from refuge.output import run_to_folder
 from refuge.scenarios import load_scenario
+from refuge.systems import get_system
 
 
 def refuge_cli(*args, cwd=None):
@@ -180,7 +181,9 @@ def test_compare_puts_scenarios_side_by_side_member_by_member(tmp_path):
     differences = pd.read_csv(tmp_path / "differences.csv")
     assert set(differences.scenario) == set(names[1:]) and differences.year.min() == 2022
     assert (tmp_path / "compare.png").stat().st_size > 0
-    assert json.loads((tmp_path / "compare.json").read_text())["scenarios"] == names
+    written = json.loads((tmp_path / "compare.json").read_text())
+    assert written["scenarios"] == names
+    assert (written["start"], written["end"]) == get_system().window  # the system's window, none given
     assert refuge_cli("report", str(tmp_path)).returncode == 0
     page = (tmp_path / "report.html").read_text()
     assert "Comparison" in page and "redefection-campaign" in page and "data:image/png;base64," in page
@@ -189,6 +192,7 @@ def test_compare_puts_scenarios_side_by_side_member_by_member(tmp_path):
 def test_compare_needs_two_scenarios(tmp_path):
     done = refuge_cli("compare", "baseline", "--out", str(tmp_path / "c"))
     assert done.returncode == 2 and "at least two scenarios" in done.stderr
+    assert "e.g. refuge compare baseline border-closure" in done.stderr  # the system's own scenarios
     assert not (tmp_path / "c").exists()
 
 

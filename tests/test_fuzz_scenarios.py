@@ -20,6 +20,7 @@ from refuge.scenarios import builtin_names, load_scenario
 from refuge.scenarios.levers import compile_inputs
 from refuge.systems import get_system
 from refuge.systems.korea.calibration.posterior import shipped_posterior
+from refuge.systems.korea.system import TIMELINE
 
 CASES = 1_200
 #: the longest any one file may take to accept or refuse (a hang is the defect; typical cases take milliseconds)
@@ -137,7 +138,7 @@ _KINDS = ["mutation"] * 5 + ["alias bomb", "deep nesting", "system path", "garba
 
 def _runs(scenario, model, posterior) -> None:
     """What a run needs of a scenario holds: every driver and parameter finite and in its bounds at every step."""
-    timeline = Timeline()
+    timeline = TIMELINE
     draws = {}
     if posterior is not None:
         draws = {name: np.array([[posterior.samples[name].min()], [posterior.samples[name].max()]])

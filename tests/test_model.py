@@ -10,6 +10,7 @@ from refuge.errors import ModelError
 from refuge.model.definition import DriverView, Flow, Model, ParameterView, Stock
 from refuge.model.timeline import Timeline
 from refuge.scenarios import Scenario
+from refuge.systems.korea.system import TIMELINE
 
 MODEL = refuge.north_korea()
 
@@ -39,14 +40,14 @@ def test_an_unknown_mechanism_is_refused():
 
 def test_a_negative_hazard_is_named():
     model = _with(flows=(*MODEL.flows, Flow("backwards", "dead", "nk_at_risk", lambda s, d, p: -1.0, ("M1",))))
-    drivers = DriverView({d.name: float(d.series(Timeline())[0]) for d in model.drivers})
+    drivers = DriverView({d.name: float(d.series(TIMELINE)[0]) for d in model.drivers})
     params = ParameterView({p.name: p.value for p in model.parameters})
     with pytest.raises(ModelError, match="'backwards'"):
         model.rates(model.initial_state(1), drivers, params)
 
 
 def test_rates_have_one_value_per_member_flow_and_sex():
-    timeline = Timeline()
+    timeline = TIMELINE
     drivers = DriverView({d.name: float(d.series(timeline)[400]) for d in MODEL.drivers})
     values = {p.name: p.value for p in MODEL.parameters}
     values["attempt_base"] = np.array([[1e-4], [2e-4]])

@@ -11,9 +11,9 @@ import pytest
 
 import refuge
 from refuge.errors import RunError
-from refuge.model.timeline import Timeline
 from refuge.results import Results, ResultsWriter
 from refuge.store import RunFolder, held_interrupts, write_text
+from refuge.systems.korea.system import TIMELINE
 
 SETTINGS = {"scenario": "baseline", "members": 4, "seed": 1, "backend": "counts"}
 
@@ -161,7 +161,7 @@ def test_a_run_into_a_folder_publishes_the_numbers_of_the_api(tmp_path):
     from refuge.scenarios import load_scenario
 
     results = run_to_folder(load_scenario("baseline"), tmp_path / "o", members=3, seed=2, backend="mean", block=2)
-    direct = refuge.run("baseline", members=3, seed=2, backend="mean", block=2, timeline=Timeline())
+    direct = refuge.run("baseline", members=3, seed=2, backend="mean", block=2, timeline=TIMELINE)
     np.testing.assert_allclose(results.data.flows.values, direct.data.flows.values)
     results.data.close()
 

@@ -105,8 +105,8 @@ def compare(
     members: Annotated[int, typer.Option(min=1, max=MAX_MEMBERS, help="ensemble members per scenario")] = 200,
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="one seed for all: common random numbers")] = 0,
     backend: Annotated[str, typer.Option(help=BACKENDS)] = "counts",
-    start: Annotated[int, typer.Option(help="first year of the window compared")] = 2027,
-    end: Annotated[int, typer.Option(help="last year of the window compared")] = 2040,
+    start: cli_analysis.WindowStart = None,
+    end: cli_analysis.WindowEnd = None,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("out/compare"),
     scheduler: cli_analysis.Scheduler = None,
     force: cli_analysis.Force = False,
@@ -257,7 +257,8 @@ def _claim_text(row) -> str:
 
 @app.command()
 def calibrate(
-    until: Annotated[int, typer.Option(help="fit the record up to this year (the rest is held out)")] = 2025,
+    until: Annotated[int | None, typer.Option(help="fit the record up to this year (the rest is held out)",
+                                              show_default="the record's last year: korea 2025")] = None,
     sampler: Annotated[str, typer.Option(help="nautilus (nested sampling) | emcee (an MCMC ensemble)")] = "nautilus",
     chains: Annotated[int, typer.Option(min=1, help="independent runs or ensembles, side by side")] = 2,
     live: Annotated[int, typer.Option(min=100, help="nautilus: live points of each run")] = 1000,
@@ -285,6 +286,7 @@ def calibrate(
     from .systems import analyses_of
 
     found = analyses_of(system, "calibrate")
+    until = found.record_end() if until is None else until
     settings = found.Settings(until=until, sampler=sampler, live=live, walkers=particles // chains, chains=chains,
                               steps=steps, seed=seed, screen=screen)  # fmt: skip
     least = 2 * len(settings.space().names) * chains  # each chain twice as many walkers as parameters
@@ -343,7 +345,8 @@ def calibrate(
 @app.command()
 def backtest(
     out: Annotated[Path, typer.Option(help="output folder")] = Path("out/backtest"),
-    origins: Annotated[str, typer.Option(help="origins, comma-separated")] = "2005,2008,2011,2014,2019",
+    origins: Annotated[str | None, typer.Option(help="origins, comma-separated",
+                                                show_default="the system's: korea 2005,2008,2011,2014,2019")] = None,
     quick: Annotated[bool, typer.Option("--quick", help="a tiny emcee budget, whatever --sampler says (tests)")]
     = False,
     sampler: Annotated[str, typer.Option(help="each origin's calibration: nautilus | emcee")] = "nautilus",
@@ -368,7 +371,7 @@ def backtest(
 
     found = analyses_of(system, "backtest")
     try:
-        chosen = tuple(int(x) for x in origins.split(","))
+        chosen = found.ORIGINS if origins is None else tuple(int(x) for x in origins.split(","))
     except ValueError:
         raise RunError(f"--origins {origins!r} is not a comma-separated list of years") from None
     budget = found.Budget(steps=steps, sampler=sampler, live=live)  # refuses an unknown sampler, --quick or not
@@ -397,7 +400,7 @@ def backtest(
 
 @app.command()
 def estimate(
-    quantity: Annotated[str, typer.Argument(help="what to estimate: hiding-in-china")],
+    quantity: Annotated[str, typer.Argument(help="what to estimate (korea: hiding-in-china)")],
     posterior: Annotated[Path | None, typer.Option(help="a calibration folder", show_default="shipped")] = None,
     draws: Annotated[int, typer.Option(min=10, max=MAX_DRAWS, help="posterior draws to simulate")] = 1000,
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="seed of the draws")] = 0,
@@ -405,13 +408,13 @@ def estimate(
     force: Annotated[bool, typer.Option(help="replace an output folder that holds another estimate")] = False,
     system: cli_analysis.SystemName = DEFAULT_SYSTEM,
 ) -> None:
-    """Estimate what nobody counts: people hiding in China by year, 1995-2025, beside the published claims."""
+    """Estimate what nobody counts by year (korea: people hiding in China), beside the published claims."""
     from .store import RunFolder, check_output_path, publish_folder
     from .systems import analyses_of
 
     found = analyses_of(system, "estimate")
-    if quantity != "hiding-in-china":
-        raise RunError(f"cannot estimate {quantity!r}; allowed: hiding-in-china")
+    if quantity not in found.ESTIMATES:
+        raise RunError(f"cannot estimate {quantity!r}; allowed: {', '.join(found.ESTIMATES)}")
     chosen = found.Posterior.load(posterior) if posterior else found.shipped_posterior()
     if chosen is None:
         raise RunError("this build ships no posterior; give --posterior DIR from `refuge calibrate`")
@@ -420,15 +423,15 @@ def estimate(
                 "posterior_created": chosen.provenance.get("created"), "draws": draws, "seed": seed}  # fmt: skip
     check_output_path(folder)
     RunFolder(folder, settings, force=force).check_replaceable()  # refused now, not after the draws
-    estimate_ = found.hiding_estimate(found.predictive(chosen, draws=draws, seed=seed))
-    claims = found.published_hiding_claims()
+    estimate_, claims = found.estimate(quantity, chosen, draws=draws, seed=seed)
+    stem = quantity.replace("-", "_")
 
     def write(staging: Path) -> None:
-        estimate_.round(0).to_csv(staging / "hiding_in_china.csv")
-        found.plot_hiding(estimate_, claims, staging / "hiding_in_china.png")
+        estimate_.round(0).to_csv(staging / f"{stem}.csv")
+        found.plot_estimate(quantity, estimate_, claims, staging / f"{stem}.png")
 
     publish_folder(folder, settings, write, force=force)
-    table = Table(title="North Koreans hiding in China at year end: posterior, beside published estimates")
+    table = Table(title=found.ESTIMATES[quantity])
     for column in ("year", "median", "50% interval", "90% interval", "claims that year (source)"):
         table.add_column(column, justify="right" if column != "claims that year (source)" else "left",
                          overflow="fold")
@@ -438,7 +441,7 @@ def estimate(
         table.add_row(str(year), f"{row.q50:,.0f}", f"{row.q25:,.0f} – {row.q75:,.0f}",
                       f"{row.q05:,.0f} – {row.q95:,.0f}", text)
     console.print(table)
-    console.print(f"wrote {escape(str(folder))}/hiding_in_china.csv and hiding_in_china.png")
+    console.print(f"wrote {escape(str(folder))}/{stem}.csv and {stem}.png")
 
 
 @app.command()

@@ -34,6 +34,12 @@ Scheduler = Annotated[
 #: ``--system`` on the verbs any system answers
 SystemName = Annotated[str, typer.Option("--system", help=f"the system: {', '.join(system_names())}")]
 
+#: the window of years ``compare`` and ``sensitivity`` measure; by default the system's (:attr:`System.window`)
+WindowStart = Annotated[int | None, typer.Option(help="first year of the window measured", show_default="the "
+                                                 "system's: korea 2027")]
+WindowEnd = Annotated[int | None, typer.Option(help="last year of the window measured", show_default="the system's: "
+                                               "korea 2040")]
+
 #: ``--force`` on the commands that write a folder
 Force = Annotated[bool, typer.Option(help="replace an output folder that holds other results")]
 
@@ -65,8 +71,8 @@ def sensitivity(
         typer.Option(help="an output the system offers (korea: arrivals, peak_hiding, deaths, re_defections, "
                           "peak_reception, deported, crossings); repeat for several", show_default="its first five"),
     ] = None,
-    start: Annotated[int, typer.Option(help="first year of the window the outputs are measured over")] = 2027,
-    end: Annotated[int, typer.Option(help="last year of the window")] = 2035,
+    start: WindowStart = None,
+    end: WindowEnd = None,
     backend: Annotated[str, typer.Option(help="mean (fast) | counts (whole people, one stream for all)")] = "mean",
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="seed of the sample and of counts' random stream")] = 0,
     levers: Annotated[bool, typer.Option(help="vary the scenario's lever values and start dates")] = True,
@@ -109,27 +115,28 @@ def sensitivity(
     console.print(f"wrote {escape(str(folder))}/: indices.csv, indices.png, drivers.txt, sensitivity.json")
 
 
-def compare_body(names: list[str], *, members: int, seed: int, backend: str, start: int, end: int, out: Path,
-                 scheduler: str | None = None, force: bool = False, system: str | None = None) -> None:  # fmt: skip
+def compare_body(names: list[str], *, members: int, seed: int, backend: str, start: int | None, end: int | None,
+                 out: Path, scheduler: str | None = None, force: bool = False,
+                 system: str | None = None) -> None:  # fmt: skip
     """``refuge compare``: run the scenarios with one seed, write compare.csv, differences.csv and compare.png."""
     from . import __version__
     from . import compare as comparison
     from .errors import RunError
     from .output import check_in_memory
     from .progress import progress
-    from .scenarios import load_scenario
+    from .scenarios import builtin_names, load_scenario
     from .store import RunFolder, publish_folder
-    from .systems import get_system
+    from .systems import get_system, window
 
+    chosen = get_system(system)
     if len(names) < 2:
-        other = names[0] if names and names[0] != "baseline" else "border-closure"
+        first, other = builtin_names(system)[:2]
         raise RunError(f"compare needs at least two scenarios, the first being the reference (got {len(names)}); "
-                       f"e.g. refuge compare baseline {other}")  # fmt: skip
+                       f"e.g. refuge compare {first} {names[0] if names and names[0] != first else other}")  # fmt: skip
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise RunError(f"scenario {repeated[0]!r} is listed twice; compare runs each scenario once, against the first")
-    chosen = get_system(system)
-    chosen.timeline.check_window(start, end)
+    start, end = window(chosen, start, end)
     scenarios = [load_scenario(name, system=system) for name in names]  # every name is checked before anything runs
     check_in_memory(members, len(names), chosen.model(), chosen.timeline)
     settings = {"refuge": __version__, "scenarios": names, "members": members, "seed": seed, "backend": backend,

@@ -417,14 +417,14 @@ class Plan:
 
 def plan(
     scenario="baseline", *, method: str = "sobol", samples: int | None = None, outputs: list[str] | None = None,
-    start: int = 2027, end: int = 2035, backend: str = "mean", seed: int = 0, parameters: bool = True,
+    start: int | None = None, end: int | None = None, backend: str = "mean", seed: int = 0, parameters: bool = True,
     levers: bool = True, spread: float = 0.5, shift: float = 2.0, block: int = 2_000, system=None,
 ) -> Plan:
     """Everything :func:`sensitivity` checks, and its factors and settings, without running anything (so an
     output folder can be checked against those settings first)."""
     from .output import refuse_beyond_memory
     from .scenarios import load_scenario
-    from .systems import analyses_of, get_system
+    from .systems import analyses_of, get_system, window
 
     analyses_of(system, "sensitivity")
     found = get_system(system)
@@ -435,7 +435,7 @@ def plan(
     unknown = [o for o in outputs if o not in offered]
     if unknown:
         raise RunError(f"--output {unknown[0]!r} is not known; choose from {', '.join(offered)}")
-    found.timeline.check_window(start, end)
+    start, end = window(found, start, end)
     _known(method)
     model = found.model()
     chosen = load_scenario(scenario, system=system) if isinstance(scenario, str) else scenario

@@ -65,9 +65,10 @@ def run(
     """Run a scenario as an ensemble and return its labelled results.
 
     ``system`` is a registered name (the North Korean system by default) or a system value;
-    ``model`` replaces the system's model. ``timeline`` (the default: 1990-2040 in weeks) must have the steps a
-    year the model's hazards are written for; the model starts from its initial population in the timeline's first
-    year (the North Korean system's is that of 1990: start there for numbers that follow its history).
+    ``model`` replaces the system's model. ``timeline`` (the default: the system's; Korea's is 1990-2040 in weeks)
+    must have the steps a year the model's hazards are written for; the model starts from its initial population in
+    the timeline's first year (the North Korean system's is that of 1990: start there for numbers that follow its
+    history).
     ``backend`` is a registered name or a configured backend such as the Korean ``Agents(record=True)``.
     ``parameters`` overrides defaults: floats, or arrays of one value per member, inside each parameter's bounds
     (one the scenario itself sets is refused: it would not say which wins).

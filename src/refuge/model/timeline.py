@@ -27,8 +27,8 @@ _DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 class Timeline:
     """Whole calendar years ``start .. end`` (both included), in ``steps_per_year`` steps each (weeks by default)."""
 
-    start: int = 1990
-    end: int = 2040
+    start: int
+    end: int
     steps_per_year: int = 52
 
     def __post_init__(self) -> None:

@@ -38,6 +38,8 @@ class System(Protocol):
     name: str
     #: the years and the steps a year a run takes unless told otherwise (a :class:`~refuge.model.timeline.Timeline`)
     timeline: Timeline
+    #: the first and last year a scenario comparison, a sensitivity analysis and the web page measure unless told
+    window: tuple[int, int]
     #: the plot files :meth:`write_plots` writes
     plot_files: tuple[str, ...]
     #: measures a scenario comparison shows: output name -> ("sum" over the window | "max", words)
@@ -132,3 +134,11 @@ def analyses_of(system: str | System | None, verb: str):
         raise RunError(f"--system {chosen.name!r}: 'refuge {verb}' needs a calibrated system, and {chosen.name!r} has "
                        f"no calibration; allowed: {', '.join(able)}")  # fmt: skip
     return found
+
+
+def window(system: str | System | None, start: int | None, end: int | None) -> tuple[int, int]:
+    """``start`` and ``end`` where given, else the system's :attr:`~System.window`; checked against its timeline."""
+    chosen = get_system(system)
+    start, end = (chosen.window[0] if start is None else start), (chosen.window[1] if end is None else end)
+    chosen.timeline.check_window(start, end)
+    return start, end

@@ -68,7 +68,7 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
     analyses_of(system, "serve")
     jobs = Jobs(limits, work)
     analyses = find_analyses(results) if results else []
-    timeline = get_system(system).timeline
+    timeline, shown = get_system(system).timeline, get_system(system).window
     total_steps = timeline.steps
     builtins = [{"name": s.name, "description": " ".join(s.description.split())} for s in builtin_scenarios(system)]
 
@@ -88,6 +88,8 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
             "limits": {"members": limits.members, "runs": limits.runs, "queue": limits.queue,
                        "seconds": limits.seconds, "scenarios": limits.scenarios},
             "backends": BACKENDS,
+            "timeline": {"start": timeline.start, "end": timeline.end, "steps_per_year": timeline.steps_per_year},
+            "window": list(shown),
             "scenarios": builtins,
             "analyses": [{"id": i, "kind": a["kind"], "title": a["title"]} for i, a in enumerate(analyses)],
             "jobs": jobs.counts(),
@@ -134,7 +136,7 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
         for i, text in enumerate(texts):  # each refused now, with the loader's message
             forms.from_text(text, system, f"scenario {i + 1}")
         first, last = timeline.start, timeline.end
-        start, end = _integer(asked, "start", 2027, first, last), _integer(asked, "end", last, first, last)  # as CLI
+        start, end = _integer(asked, "start", shown[0], first, last), _integer(asked, "end", shown[1], first, last)
         if start > end:
             raise RunError(f"compare: start {start} is after end {end}")
         spec = {"scenarios": texts, "members": members, "seed": seed, "backend": backend,

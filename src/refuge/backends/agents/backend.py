@@ -39,8 +39,7 @@ class Agents:
         self.record = record
         self.last: AgentsBackend | None = None
 
-    def __call__(self, model: Model, keys: np.ndarray, timeline: Timeline | None = None) -> AgentsBackend:
-        timeline = timeline or Timeline()
+    def __call__(self, model: Model, keys: np.ndarray, timeline: Timeline) -> AgentsBackend:
         traits = self.traits if isinstance(self.traits, Traits) else self.traits(model, timeline)
         backend = AgentsBackend(model, keys, timeline, traits=traits, record=self.record)
         if self.record:  # keep the people (and their moves) only when asked to
@@ -74,11 +73,11 @@ class AgentsBackend:
     name = "agents"
     dtype = np.int64
 
-    def __init__(self, model: Model, keys: np.ndarray, timeline: Timeline | None = None, *,
+    def __init__(self, model: Model, keys: np.ndarray, timeline: Timeline, *,
                  traits: Traits = NO_TRAITS, record: bool = False):  # fmt: skip
         self._model = model
         self._keys = keys
-        self._timeline = timeline or Timeline()
+        self._timeline = timeline
         self._traits = traits
         self._record = record
         sources, targets = model.sources, model.targets

@@ -6,14 +6,29 @@ so they name no system themselves; a system without analyses cannot be calibrate
 """
 
 from .calibration import CALIBRATED, Posterior, Settings, calibrate, shipped_posterior
-from .calibration.backtest import Budget, backtest
+from .calibration.backtest import ORIGINS, Budget, backtest
 from .calibration.report import hiding_estimate, plot_hiding, predictive, published_hiding_claims, write_report
 from .evidence import QUANTITIES, evidence_table, load_evidence, record_end
 from .evidence import arrivals as record
 from .routes import route_map
 
+#: what ``refuge estimate`` estimates: name -> the title of its table
+ESTIMATES = {"hiding-in-china": "North Koreans hiding in China at year end: posterior, beside published estimates"}
+
+
+def estimate(quantity: str, posterior: Posterior, *, draws: int, seed: int):
+    """The quantiles by year of ``quantity`` (one of :data:`ESTIMATES`) over ``draws`` runs of ``posterior``, and
+    the published claims about it."""
+    return hiding_estimate(predictive(posterior, draws=draws, seed=seed)), published_hiding_claims()
+
+
+def plot_estimate(quantity: str, table, claims, path) -> None:
+    """:func:`estimate`'s table beside the claims, into ``path``."""
+    plot_hiding(table, claims, path)
+
+
 __all__ = [
-    "CALIBRATED", "QUANTITIES", "Budget", "Posterior", "Settings", "backtest", "calibrate", "evidence_table",
-    "hiding_estimate", "load_evidence", "plot_hiding", "predictive", "published_hiding_claims", "record",
-    "record_end", "route_map", "shipped_posterior", "write_report",
+    "CALIBRATED", "ESTIMATES", "ORIGINS", "QUANTITIES", "Budget", "Posterior", "Settings", "backtest", "calibrate",
+    "estimate", "evidence_table", "load_evidence", "plot_estimate", "predictive", "record", "record_end",
+    "route_map", "shipped_posterior", "write_report",
 ]  # fmt: skip

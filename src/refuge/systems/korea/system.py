@@ -46,6 +46,8 @@ class Korea:
 
     name: str = "korea"
     timeline: Timeline = TIMELINE
+    #: after the record (to 2025) and the year it was gathered in: the built-in scenarios' levers start in 2027
+    window: tuple[int, int] = (2027, 2040)
     plot_files: tuple[str, ...] = ("arrivals.png", "stocks.png")
     measures: dict[str, tuple[str, str]] = field(default_factory=lambda: dict(MEASURES))
     sensitivity_outputs: dict[str, str] = field(default_factory=lambda: dict(SENSITIVITY_OUTPUTS))

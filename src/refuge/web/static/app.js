@@ -137,7 +137,7 @@ function addLever() {
   const name = $("new-lever").value;
   const target = state.targets[name];
   // a new lever changes nothing until it is edited: scale 1 (a set of 1 would mean one reception place)
-  const lever = { lever: name, words: "(new lever)", from: "2027-01", until: null, kind: "scale", value: 1,
+  const lever = { lever: name, words: "(new lever)", from: `${state.info.window[0]}-01`, until: null, kind: "scale", value: 1,
                   low: target.low, high: target.high };
   const body = $("levers").querySelector("tbody");
   body.append(leverRow(lever, body.children.length));
@@ -405,9 +405,13 @@ async function showAnalysis(id) {
 async function start() {
   for (const button of document.querySelectorAll("nav button")) button.addEventListener("click", () => showTab(button.dataset.tab));
   state.info = await api("/api/info");
-  const l = state.info.limits;
+  const l = state.info.limits, t = state.info.timeline;
   $("limits").textContent = `This server runs at most ${l.runs} jobs at once (${l.queue} more wait), ${l.members} members a run, ` +
-    `${l.seconds} s a job, up to ${l.scenarios} scenarios a comparison. Every run covers 1990-2040 in weekly steps.`;
+    `${l.seconds} s a job, up to ${l.scenarios} scenarios a comparison. Every run covers ${t.start}-${t.end} in ` +
+    `${t.steps_per_year === 52 ? "weekly steps" : t.steps_per_year === 365 ? "daily steps" : `${t.steps_per_year} steps a year`}.`;
+  for (const [id, year] of [["compare-start", state.info.window[0]], ["compare-end", state.info.window[1]]]) {
+    Object.assign($(id), { min: t.start, max: t.end, value: year });
+  }
   $("members").max = l.members; $("compare-members").max = l.members;
   $("builtin").append(element("option", "(uploaded)", { value: "" }));
   for (const s of state.info.scenarios) $("builtin").append(element("option", `${s.name}`, { value: s.name, title: s.description }));
