@@ -336,9 +336,7 @@ def calibrate(
                       f"{summary['in-sample']['smooth_reference_mape_pct']:.1f}% a year in the same years.")
     console.print(f"{meta['samples']} posterior samples; {convergence(meta)}; "
                   f"{meta['wall_seconds_this_session']:.0f} s", markup=False)
-    wrote = [name for name in ("posterior.csv", "posterior.json", "latent.csv", "predictive.png", "fit.csv",
-                               "fit_summary.json", "parameters.csv", "parameters.png", "hiding_in_china.csv",
-                               "hiding_in_china.png") if (folder / name).exists()]  # fmt: skip
+    wrote = [name for name in found.CALIBRATION_FILES if (folder / name).exists()]
     console.print(f"wrote {escape(str(folder))}/: {', '.join(wrote)}")
 
 

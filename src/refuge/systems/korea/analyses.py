@@ -1,8 +1,8 @@
 """What the analysis verbs ask of the North Korean system: its calibration, record, evidence and route map.
 
-``refuge calibrate``, ``sensitivity``, ``report``, ``serve`` (and the Korean verbs ``evidence``,
-``backtest``, ``estimate``) take their system's analyses from :meth:`Korea.analyses`, this module,
-so they name no system themselves; a system without analyses cannot be calibrated.
+``refuge calibrate``, ``evidence``, ``backtest``, ``estimate``, ``sensitivity``, ``report`` and ``serve`` take
+their system's analyses from :meth:`Korea.analyses`, this module (its files, origins and estimates too), so they
+name no system themselves; a system without analyses cannot be calibrated.
 """
 
 from .calibration import CALIBRATED, Posterior, Settings, calibrate, shipped_posterior
@@ -11,6 +11,10 @@ from .calibration.report import hiding_estimate, plot_hiding, predictive, publis
 from .evidence import QUANTITIES, evidence_table, load_evidence, record_end
 from .evidence import arrivals as record
 from .routes import route_map
+
+#: what ``refuge calibrate`` writes, in the order it names them
+CALIBRATION_FILES = ("posterior.csv", "posterior.json", "latent.csv", "predictive.png", "fit.csv", "fit_summary.json",
+                     "parameters.csv", "parameters.png", "hiding_in_china.csv", "hiding_in_china.png")
 
 #: what ``refuge estimate`` estimates: name -> the title of its table
 ESTIMATES = {"hiding-in-china": "North Koreans hiding in China at year end: posterior, beside published estimates"}
@@ -28,7 +32,7 @@ def plot_estimate(quantity: str, table, claims, path) -> None:
 
 
 __all__ = [
-    "CALIBRATED", "ESTIMATES", "ORIGINS", "QUANTITIES", "Budget", "Posterior", "Settings", "backtest", "calibrate",
-    "estimate", "evidence_table", "load_evidence", "plot_estimate", "predictive", "record", "record_end",
-    "route_map", "shipped_posterior", "write_report",
+    "CALIBRATED", "CALIBRATION_FILES", "ESTIMATES", "ORIGINS", "QUANTITIES", "Budget", "Posterior", "Settings",
+    "backtest", "calibrate", "estimate", "evidence_table", "load_evidence", "plot_estimate", "predictive", "record",
+    "record_end", "route_map", "shipped_posterior", "write_report",
 ]  # fmt: skip
