@@ -103,9 +103,12 @@ class System(Protocol):
         """The system's calibration and what the analysis verbs read beside it, or ``None`` for a system without one.
 
         A namespace (the North Korean system's is :mod:`refuge.systems.korea.analyses`): ``Settings``,
-        ``calibrate`` and ``write_report`` (``refuge calibrate``); ``shipped_posterior`` and the names it
-        calibrates, ``CALIBRATED`` (``sensitivity``, ``report``, ``serve``); ``record``, the yearly record
-        plots are drawn against; ``route_map`` for the web app; and the system's own verbs' functions.
+        ``calibrate``, ``write_report``, ``record_end`` (``--until``'s default) and ``CALIBRATION_FILES``
+        (``refuge calibrate``); ``shipped_posterior`` and the names it calibrates, ``CALIBRATED``
+        (``sensitivity``, ``report``, ``serve``); ``record``, the yearly record plots are drawn against;
+        ``route_map`` for the web app; ``Budget``, ``backtest`` and its ``ORIGINS`` (``refuge backtest``);
+        ``ESTIMATES``, ``estimate`` and ``plot_estimate`` (``refuge estimate``); the evidence's functions
+        (``refuge evidence``).
         """
 
 
