@@ -64,11 +64,12 @@ def create_app(limits: Limits, work: Path, *, results: Path | None = None, hosts
     under it are shown read-only. ``hosts`` are the Host headers accepted (against DNS rebinding).
     ``system`` is the system served (the North Korean one by default); it must have a calibration.
     """
-    system = get_system(system).name
+    served = get_system(system)
+    system = served.name
     analyses_of(system, "serve")
     jobs = Jobs(limits, work)
     analyses = find_analyses(results) if results else []
-    timeline, shown = get_system(system).timeline, get_system(system).window
+    timeline, shown = served.timeline, served.window
     total_steps = timeline.steps
     builtins = [{"name": s.name, "description": " ".join(s.description.split())} for s in builtin_scenarios(system)]
 
