@@ -71,6 +71,7 @@ FIXED = {
 SIGMA_ARRIVALS = "sigma_arrivals"
 PERMEABILITY_STEP = "permeability_step"
 TILT_STEP = "tilt_step"
+PERMEABILITY_PERSISTENCE = "permeability_persistence"
 #: Each latent driver's step, in the order of ``drivers.LATENT``.
 LATENT_STEPS = (PERMEABILITY_STEP, TILT_STEP)
 OBSERVATION = {
@@ -83,6 +84,12 @@ OBSERVATION = {
         0.02, 1.5, log=True,
         reason="yearly log step of the route's permeability: from a steady route (2% a year) to one that can "
         "open or shut by a factor of four in a year (the 2012 break halved arrivals)",
+    ),
+    PERMEABILITY_PERSISTENCE: Prior(
+        0.3, 1.0,
+        reason="share of a year's departure of the route's permeability from the level the parameters set that is "
+        "still there a year later: from a route that returns to it within two years (0.3) to a random walk (1); "
+        "brokers rebuild a network after a crackdown, and a crackdown eases, but no source says how fast",
     ),
     TILT_STEP: Prior(
         0.02, 1.5, log=True,
@@ -156,3 +163,10 @@ def parameter_space(names: tuple[str, ...] = CALIBRATED, model: Model | None = N
     low = np.array([np.log(p.low) if p.log else p.low for p in priors])
     high = np.array([np.log(p.high) if p.log else p.high for p in priors])
     return Space(all_names, low, high, logs, tuple(priors))
+
+
+def persistence(column: np.ndarray | None, members: int) -> np.ndarray:
+    """The walks' persistence ``(members, dims)`` from the samples' ``permeability_persistence`` (``None``: a
+    calibration without it, whose walks are random walks); the tilt is a random walk."""
+    permeability = np.ones(members) if column is None else np.asarray(column, dtype=float)
+    return np.stack([permeability, np.ones(members)], axis=-1)
