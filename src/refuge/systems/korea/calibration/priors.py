@@ -9,13 +9,15 @@ Parameters with a prior that the targets cannot inform stay at their
 defaults (``FIXED``, each with its reason), so the sampler does not spend its
 budget wandering over their priors.
 
-Three parameters are not the model's: ``sigma_arrivals``, the log-scale spread
+Four parameters are not the model's: ``sigma_arrivals``, the log-scale spread
 of the record around the model's annual arrivals (model discrepancy plus record
-revisions), and ``permeability_step`` and ``tilt_step``, the yearly steps of the
-log random walks that the route's permeability and the ratio of women to men it
-carries follow (see :mod:`refuge.systems.korea.calibration.latent`). All are
-calibrated with the rest, so predictive bands are as wide as the misfit and the
-year-to-year surprises the record shows.
+revisions); ``permeability_step`` and ``tilt_step``, the yearly steps of the
+log walks that the route's permeability and the ratio of women to men it
+carries follow; and ``permeability_persistence``, how much of the permeability's
+departure from its level is left a year later (see
+:mod:`refuge.systems.korea.calibration.latent`). All are calibrated with the
+rest, so predictive bands are as wide as the misfit and the year-to-year
+surprises the record shows.
 
 >>> space = parameter_space()
 >>> space.names[0], space.ndim > 10
