@@ -1,14 +1,17 @@
-"""The broker route's openness, and whom it carries, as latent random walks filtered out of the record.
+"""The broker route's openness, and whom it carries, as latent walks filtered out of the record.
 
 No source measures how open the broker route from the North is from year to
 year, nor how its traffic splits between women and men, and hand-shaped knots
 for either would smuggle hindsight into forecasts. So the state ``x`` holds
-their logarithms, each a random walk,
+their logarithms, each a walk,
 
     x[1990] ~ N(0, INITIAL_SD^2 I),    x[t] = persistence * x[t-1] + step * e[t],    e[t] ~ N(0, I),
 
-with one calibrated step per walk, and a persistence below one where a walk is
-drawn back towards the level the model's parameters set (1: a random walk). The walks scale only the fast pipeline
+with one calibrated step per walk and a persistence: the route's permeability
+is drawn back towards the level the model's parameters and known drivers set
+(its persistence is calibrated: a departure in one year, a crackdown or a
+brokers' boom, fades by that factor a year), the tilt is a random walk
+(persistence 1). The walks scale only the fast pipeline
 (brokered crossings and kin-funded escapes), which draws on the millions at
 risk: the hidden population, and so the other arrivals, do not depend on them.
 A year's arrivals are therefore ``a + sum_j b_j exp(c_j . x)``: ``a`` comes the

@@ -7,7 +7,7 @@ logarithms, one column per driver and year, ``route_permeability:1990``) and ``p
 data version, seed, sampler settings, diagnostics, the code's version). The
 package ships one fitted to 2025; :func:`posterior_parameters` draws ensemble
 members' parameters from it, and ``refuge.run`` uses it by default, with each
-member's latent path continued by its random walk after the record ends.
+member's latent path continued by its walk after the record ends.
 
 >>> draws = posterior_parameters(5, seed=1)
 >>> len(draws["attempt_base"])
@@ -106,7 +106,7 @@ class Posterior:
         """The latent drivers by year of the samples ``rows`` over ``timeline``; ``{}`` without latent paths.
 
         Years the calibration saw take the sample's own paths; later years
-        continue them by their random walks with the sample's steps, each
+        continue them by their walks with the sample's steps and persistence, each
         member drawing from its own stream (``keys``), so a member's future does
         not depend on how the ensemble is split. Years before the paths hold their first values.
         """
