@@ -199,7 +199,7 @@ def test_the_split_by_sex_of_a_cumulative_total_counts_its_ratio_only():
         ratio = (9 * women + _INITIAL_SOUTH[0]) / (9 * (100 - women) + _INITIAL_SOUTH[1])  # 1990-1998 and before
         z = (np.log(116 / 831) - np.log(ratio)) / spread
         expected = -0.5 * z**2 - np.log(spread) - 0.5 * np.log(2 * np.pi)
-        walks = np.full((2, 2), 0.1), np.ones((2, 2))
+        walks = np.full((2, 2), 0.1), np.ones((2, 2)), np.zeros((2, 2))
         assert targets.log_likelihood(sims, sigma, *walks)[member] == pytest.approx(expected)
     with pytest.raises(DataError, match=r"one sex's cumulative total at 1999 \(C04\) without the other's"):
         Targets(2025, [c for c in load_evidence() if c.id == "C04"])

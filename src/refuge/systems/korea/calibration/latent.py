@@ -91,7 +91,8 @@ class Filtered:
 
 
 def filter_paths(observations: Sequence[Observation], members: int, years: int,
-                 step: np.ndarray | float, persistence: np.ndarray | float = 1.0) -> Filtered:
+                 step: np.ndarray | float, persistence: np.ndarray | float = 1.0,
+                 level: np.ndarray | float = 0.0) -> Filtered:
     """Extended Kalman filter of ``x`` over ``years``, each observation linearised at the prediction.
 
     ``step``, ``persistence``: each walk's yearly step and persistence, broadcast to ``(members, dims)``.
@@ -99,6 +100,7 @@ def filter_paths(observations: Sequence[Observation], members: int, years: int,
     dims = observations[0].loading.shape[1] if observations else (np.shape(step)[-1] if np.ndim(step) == 2 else 1)
     noise = np.broadcast_to(np.asarray(step, dtype=float) ** 2, (members, dims))
     kept = np.broadcast_to(np.asarray(persistence, dtype=float), (members, dims))
+    mu = np.broadcast_to(np.asarray(level, dtype=float), (members, dims))
     by_year: dict[int, list[Observation]] = {}
     for obs in observations:
         by_year.setdefault(obs.year, []).append(obs)
@@ -110,7 +112,7 @@ def filter_paths(observations: Sequence[Observation], members: int, years: int,
     with np.errstate(over="ignore", invalid="ignore"):  # a walk run far off overflows: that member scores -inf
         for t in range(years):
             if t:
-                m = kept * m
+                m = mu + kept * (m - mu)
                 p = kept[:, :, None] * p * kept[:, None, :]
                 p[:, diagonal, diagonal] += noise
             for obs in by_year.get(t, ()):
@@ -127,7 +129,7 @@ def filter_paths(observations: Sequence[Observation], members: int, years: int,
 
 
 def sample_paths(filtered: Filtered, step: np.ndarray | float, normals: np.ndarray,
-                 persistence: np.ndarray | float = 1.0) -> np.ndarray:
+                 persistence: np.ndarray | float = 1.0, level: np.ndarray | float = 0.0) -> np.ndarray:
     """Draw each member's paths ``(members, years, dims)`` given the record (backward sampling).
 
     ``normals`` ``(members, years, dims)``; zeros give the smoothed mean.
@@ -135,6 +137,7 @@ def sample_paths(filtered: Filtered, step: np.ndarray | float, normals: np.ndarr
     members, years, dims = filtered.mean.shape
     noise = np.broadcast_to(np.asarray(step, dtype=float) ** 2, (members, dims))
     kept = np.broadcast_to(np.asarray(persistence, dtype=float), (members, dims))
+    mu = np.broadcast_to(np.asarray(level, dtype=float), (members, dims))
     x = np.empty((members, years, dims))
     x[:, -1] = filtered.mean[:, -1] + _correlate(filtered.var[:, -1], normals[:, -1])
     for t in range(years - 2, -1, -1):
@@ -142,7 +145,7 @@ def sample_paths(filtered: Filtered, step: np.ndarray | float, normals: np.ndarr
         carried = p * kept[:, None, :]  # cov(x[t], x[t+1]) before its noise: p F'
         ahead = kept[:, :, None] * carried + noise[:, :, None] * np.eye(dims)
         gain = np.linalg.solve(ahead, carried.transpose(0, 2, 1)).transpose(0, 2, 1)  # p F' ahead^-1
-        mean = m + np.einsum("mij,mj->mi", gain, x[:, t + 1] - kept * m)
+        mean = m + np.einsum("mij,mj->mi", gain, x[:, t + 1] - mu - kept * (m - mu))
         x[:, t] = mean + _correlate(p - gain @ carried.transpose(0, 2, 1), normals[:, t])
     return x
 
@@ -155,13 +158,14 @@ def _correlate(cov: np.ndarray, normals: np.ndarray) -> np.ndarray:
 
 
 def continue_paths(x: np.ndarray, step: np.ndarray | float, normals: np.ndarray,
-                   persistence: np.ndarray | float = 1.0) -> np.ndarray:
+                   persistence: np.ndarray | float = 1.0, level: np.ndarray | float = 0.0) -> np.ndarray:
     """Extend paths ``(members, years, dims)`` by ``normals.shape[1]`` more years of the walks."""
     shape = (x.shape[0], x.shape[2])
     steps = np.broadcast_to(np.asarray(step, dtype=float), shape)[:, None, :] * normals
     kept = np.broadcast_to(np.asarray(persistence, dtype=float), shape)
+    mu = np.broadcast_to(np.asarray(level, dtype=float), shape)
     ahead = np.empty_like(steps)
     last = x[:, -1]
     for h in range(steps.shape[1]):
-        last = ahead[:, h] = kept * last + steps[:, h]
+        last = ahead[:, h] = mu + kept * (last - mu) + steps[:, h]
     return np.concatenate([x, ahead], axis=1)

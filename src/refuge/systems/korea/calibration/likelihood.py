@@ -265,15 +265,15 @@ class Targets:
         return out
 
     def filtered(self, sims: np.ndarray, sigma: np.ndarray, steps: np.ndarray, persistence: np.ndarray,
-                 centre: np.ndarray | None = None) -> Filtered:
+                 level: np.ndarray, centre: np.ndarray | None = None) -> Filtered:
         """The latent walks given the record, per member (``sims`` from :func:`simulate_routes` about ``centre``;
         ``steps`` and ``persistence`` ``(members, dims)``)."""
         sigma = np.asarray(sigma, dtype=float)
         return filter_paths(self.observations(sims, sigma, centre), sims.shape[0], sims.shape[1], steps,
-                            persistence)  # fmt: skip
+                            persistence, level)  # fmt: skip
 
     def log_likelihood(self, sims: np.ndarray, sigma: np.ndarray, steps: np.ndarray,
-                       persistence: np.ndarray) -> np.ndarray:  # fmt: skip
+                       persistence: np.ndarray, level: np.ndarray) -> np.ndarray:  # fmt: skip
         """Log-likelihood per member: ``sims`` ``(members, years, COLUMNS, 2)``; ``sigma`` ``(members,)``,
         ``steps`` and ``persistence`` ``(members, dims)``.
 
@@ -282,7 +282,7 @@ class Targets:
         which the walks do not change (see :mod:`refuge.systems.korea.calibration.latent`).
         """
         sigma = np.asarray(sigma, dtype=float)
-        out = self.filtered(sims, sigma, steps, persistence).log_likelihood
+        out = self.filtered(sims, sigma, steps, persistence, level).log_likelihood
         base = sims[..., 0]
         total, female = base[..., 0], base[..., 1]
         series = {"total": total, "female": female, "male": total - female,

@@ -32,7 +32,15 @@ from ....model.timeline import Timeline
 from .. import north_korea
 from ..drivers import LATENT
 from .latent import continue_paths
-from .priors import LATENT_STEPS, OBSERVATION, PERMEABILITY_PERSISTENCE, SIGMA_ARRIVALS, persistence
+from .priors import (
+    LATENT_STEPS,
+    OBSERVATION,
+    PERMEABILITY_LEVEL,
+    PERMEABILITY_PERSISTENCE,
+    SIGMA_ARRIVALS,
+    level,
+    persistence,
+)
 
 SAMPLES = "posterior.csv"
 PATHS = "latent.csv"
@@ -102,6 +110,11 @@ class Posterior:
         column = self.samples.get(PERMEABILITY_PERSISTENCE)
         return persistence(None if column is None else column.to_numpy(dtype=float)[rows], len(rows))
 
+    def level(self, rows: np.ndarray) -> np.ndarray:
+        """The level ``(rows, dims)`` the latent walks of the samples ``rows`` are drawn back to (0 without it)."""
+        column = self.samples.get(PERMEABILITY_LEVEL)
+        return level(None if column is None else column.to_numpy(dtype=float)[rows], len(rows))
+
     def paths(self, rows: np.ndarray, keys: np.ndarray, timeline: Timeline) -> dict[str, np.ndarray]:
         """The latent drivers by year of the samples ``rows`` over ``timeline``; ``{}`` without latent paths.
 
@@ -118,7 +131,7 @@ class Posterior:
         if ahead:
             steps = self.samples[list(LATENT_STEPS)].to_numpy(dtype=float)[rows]
             normals = np.stack([member_normals(keys, decision_id(name), ahead) for name in LATENT], axis=-1)
-            x = continue_paths(x, steps, normals, self.persistence(rows))
+            x = continue_paths(x, steps, normals, self.persistence(rows), self.level(rows))
         return _by_year(x, first, timeline)
 
     def central_paths(self, timeline: Timeline, quantiles: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
@@ -140,11 +153,12 @@ class Posterior:
         if ahead:
             z = np.stack([norm.ppf(quantiles[name]) if name in quantiles else np.zeros(rows) for name in LATENT], -1)
             steps = np.median(self.samples[list(LATENT_STEPS)].to_numpy(dtype=float), axis=0)
-            kept = np.median(self.persistence(np.arange(len(self.samples))), axis=0)
+            every = np.arange(len(self.samples))
+            kept, mu = np.median(self.persistence(every), axis=0), np.median(self.level(every), axis=0)
             h = np.arange(1, ahead + 1)[None, :, None]
             # x[T + h] = kept^h x[T] + noise of variance step^2 (1 + kept^2 + ... + kept^(2(h-1)))
             spread = np.sqrt(np.where(kept < 1, (1 - kept ** (2 * h)) / np.maximum(1 - kept**2, 1e-12), h))
-            later = kept**h * centre[:, -1:] + spread * steps * z[:, None, :]
+            later = mu + kept**h * (centre[:, -1:] - mu) + spread * steps * z[:, None, :]
             centre = np.concatenate([centre, later], axis=1)
         return _by_year(centre, first, timeline)
 

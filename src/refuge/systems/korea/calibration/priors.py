@@ -74,6 +74,7 @@ SIGMA_ARRIVALS = "sigma_arrivals"
 PERMEABILITY_STEP = "permeability_step"
 TILT_STEP = "tilt_step"
 PERMEABILITY_PERSISTENCE = "permeability_persistence"
+PERMEABILITY_LEVEL = "permeability_level"
 #: Each latent driver's step, in the order of ``drivers.LATENT``.
 LATENT_STEPS = (PERMEABILITY_STEP, TILT_STEP)
 OBSERVATION = {
@@ -92,6 +93,11 @@ OBSERVATION = {
         reason="share of a year's departure of the route's permeability from the level the parameters set that is "
         "still there a year later: from a route that returns to it within two years (0.3) to a random walk (1); "
         "brokers rebuild a network after a crackdown, and a crackdown eases, but no source says how fast",
+    ),
+    PERMEABILITY_LEVEL: Prior(
+        -3.0, 3.0,
+        reason="log of the permeability the route is drawn back to, against the structure's 1: within a factor "
+        "of e^3 either way",
     ),
     TILT_STEP: Prior(
         0.02, 1.5, log=True,
@@ -172,3 +178,10 @@ def persistence(column: np.ndarray | None, members: int) -> np.ndarray:
     calibration without it, whose walks are random walks); the tilt is a random walk."""
     permeability = np.ones(members) if column is None else np.asarray(column, dtype=float)
     return np.stack([permeability, np.ones(members)], axis=-1)
+
+
+def level(column: np.ndarray | None, members: int) -> np.ndarray:
+    """The level ``(members, dims)`` each walk is drawn back to (the permeability's ``permeability_level``; 0
+    without it); the tilt's is 0, where its persistence of 1 makes it a random walk."""
+    permeability = np.zeros(members) if column is None else np.asarray(column, dtype=float)
+    return np.stack([permeability, np.zeros(members)], axis=-1)

@@ -44,9 +44,11 @@ from .posterior import Posterior, latent_table
 from .priors import (
     CALIBRATED,
     LATENT_STEPS,
+    PERMEABILITY_LEVEL,
     PERMEABILITY_PERSISTENCE,
     SIGMA_ARRIVALS,
     Space,
+    level,
     parameter_space,
     persistence,
 )
@@ -107,7 +109,7 @@ class Settings:
     #: knots reported after it, and the 1990s split by sex is fitted as a ratio; 4: the broker fee in dollars, tried
     #: and reverted; 5: women and men leave hiding in China at their own rates; 6: the walks' linearisation is a
     #: tangent, not a secant to twice the permeability; 7: the route's permeability drawn back to its level)
-    model_version: int = 7
+    model_version: int = 8
 
     @property
     def progress_total(self) -> int:
@@ -163,6 +165,7 @@ class Evaluator:
         self.sigma_index = space.names.index(SIGMA_ARRIVALS)
         self.step_index = [space.names.index(n) for n in LATENT_STEPS]
         self.persistence_index = space.names.index(PERMEABILITY_PERSISTENCE)
+        self.level_index = space.names.index(PERMEABILITY_LEVEL)
         self._pool = ProcessPoolExecutor(workers, initializer=one_thread) if workers > 1 and client is None else None
         self.calls = 0
         self.evaluations = 0
@@ -200,9 +203,11 @@ class Evaluator:
         self.evaluations += int(inside.sum())
         return out
 
-    def walks(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The latent walks' steps and persistence of a batch of parameter values, each ``(n, dims)``."""
-        return values[:, self.step_index], persistence(values[:, self.persistence_index], len(values))
+    def walks(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The latent walks' steps, persistence and level of a batch of parameter values, each ``(n, dims)``."""
+        n = len(values)
+        return (values[:, self.step_index], persistence(values[:, self.persistence_index], n),
+                level(values[:, self.level_index], n))
 
     def close(self) -> None:
         if self._pool is not None:
@@ -298,12 +303,12 @@ def _with_latent(posterior: Posterior, evaluator: Evaluator, seed: int) -> Poste
 
     space, targets = evaluator.space, evaluator.targets
     values = posterior.samples[list(space.names)].to_numpy(dtype=float)
-    sigma, (steps, kept) = values[:, evaluator.sigma_index], evaluator.walks(values)
-    first = targets.filtered(evaluator.simulate(values), sigma, steps, kept)
-    centre = sample_paths(first, steps, np.zeros(first.mean.shape), kept)  # zero noise: the smoothed mean
-    filtered = targets.filtered(evaluator.simulate(values, centre), sigma, steps, kept, centre)
+    sigma, walks = values[:, evaluator.sigma_index], evaluator.walks(values)
+    first = targets.filtered(evaluator.simulate(values), sigma, *walks)
+    centre = sample_paths(first, walks[0], np.zeros(first.mean.shape), *walks[1:])  # zero noise: the smoothed mean
+    filtered = targets.filtered(evaluator.simulate(values, centre), sigma, *walks, centre=centre)
     normals = np.random.default_rng([seed, 0x1A7E]).standard_normal(filtered.mean.shape)
-    x = sample_paths(filtered, steps, normals, kept)
+    x = sample_paths(filtered, walks[0], normals, *walks[1:])
     years = [targets.first_year, targets.until]
     provenance = {**posterior.provenance,
                   "latent": {"drivers": list(LATENT), "steps": list(LATENT_STEPS), "years": years}}  # fmt: skip
