@@ -47,7 +47,7 @@ def main() -> None:
 
     def smoothed(sigma, steps, centre=None):
         sims = lk.simulate_routes(values, LAST, centre=centre)
-        filtered = targets.filtered(sims, sigma, steps, centre)
+        filtered = targets.filtered(sims, sigma, steps, np.ones_like(steps), np.zeros_like(steps), centre)
         return sample_paths(filtered, steps, np.zeros(filtered.mean.shape)), sims
 
     own_sigma = post.samples["sigma_arrivals"].to_numpy()[rows]

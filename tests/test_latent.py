@@ -29,31 +29,42 @@ def linear_observations(values, sd):
     return [Observation(t, v, sd, a=np.zeros(1), b=ONE, loading=ONE) for t, v in enumerate(values)]
 
 
-def test_the_filter_likelihood_is_the_exact_gaussian_marginal_in_the_linear_case():
+def walk_covariance(years: int, step: float, kept: float) -> np.ndarray:
+    """Covariance of ``u[0 .. years-1]``: ``u[0] ~ N(0, INITIAL_SD^2)``, ``u[t] = kept u[t-1] + step e[t]``."""
+    var = np.empty(years)
+    var[0] = INITIAL_SD**2
+    for t in range(1, years):
+        var[t] = kept**2 * var[t - 1] + step**2
+    t = np.arange(years)
+    early, late = np.minimum.outer(t, t), np.maximum.outer(t, t)
+    return kept ** (late - early) * var[early]
+
+
+@pytest.mark.parametrize("kept", [1.0, 0.6])
+def test_the_filter_likelihood_is_the_exact_gaussian_marginal_in_the_linear_case(kept):
     step, sd = 0.3, 0.2
     y = np.array([0.1, -0.2, 0.4, 0.9])
-    years = np.arange(len(y))
-    # u is a random walk from N(0, INITIAL_SD^2); y = u + noise: y is jointly normal with this covariance
-    cov_u = INITIAL_SD**2 + step**2 * np.minimum.outer(years, years)
+    # u is a walk from N(0, INITIAL_SD^2) (drawn back to 0 when kept < 1); y = u + noise: y is jointly normal
+    cov_u = walk_covariance(len(y), step, kept)
     exact = multivariate_normal(np.zeros(len(y)), cov_u + sd**2 * np.eye(len(y))).logpdf(y)
-    filtered = filter_paths(linear_observations(y, sd), members=1, years=len(y), step=step)
+    filtered = filter_paths(linear_observations(y, sd), members=1, years=len(y), step=step, persistence=kept)
     assert filtered.log_likelihood[0] == pytest.approx(exact, rel=1e-10)
     # the last filtered mean is the exact conditional mean of u[-1] given all of y
     gain = cov_u[-1] @ np.linalg.inv(cov_u + sd**2 * np.eye(len(y)))
     assert filtered.mean[0, -1, 0] == pytest.approx(gain @ y, rel=1e-10)
 
 
-def test_backward_draws_have_the_exact_smoothed_mean_and_spread():
+@pytest.mark.parametrize("kept", [1.0, 0.6])
+def test_backward_draws_have_the_exact_smoothed_mean_and_spread(kept):
     step, sd = 0.4, 0.1
     y = np.array([0.0, 0.5, -0.3])
-    years = np.arange(3)
-    cov_u = INITIAL_SD**2 + step**2 * np.minimum.outer(years, years)
+    cov_u = walk_covariance(3, step, kept)
     gain = cov_u @ np.linalg.inv(cov_u + sd**2 * np.eye(3))
     mean, cov = gain @ y, cov_u - gain @ cov_u
     draws = 40_000
-    filtered = filter_paths(linear_observations(y, sd), members=1, years=3, step=step)
+    filtered = filter_paths(linear_observations(y, sd), members=1, years=3, step=step, persistence=kept)
     many = Filtered(np.repeat(filtered.mean, draws, 0), np.repeat(filtered.var, draws, 0), filtered.log_likelihood)
-    u = sample_paths(many, step, np.random.default_rng(1).standard_normal((draws, 3, 1)))[..., 0]
+    u = sample_paths(many, step, np.random.default_rng(1).standard_normal((draws, 3, 1)), kept)[..., 0]
     assert np.allclose(u.mean(axis=0), mean, atol=4 * np.sqrt(np.diag(cov) / draws))
     assert np.allclose(np.cov(u, rowvar=False), cov, atol=0.003)
 
@@ -76,6 +87,13 @@ def test_paths_continue_by_the_walk_with_the_given_step():
     out = continue_paths(u, np.array([0.5, 0.2]), np.random.default_rng(0).standard_normal((20_000, 3, 2)))
     assert out.shape == (20_000, 5, 2)
     assert np.allclose(out[:, 2:].std(axis=0), np.sqrt([1, 2, 3])[:, None] * [0.5, 0.2], rtol=0.03)
+
+
+def test_paths_drawn_back_to_the_level_continue_as_the_walk_does():
+    u = np.full((20_000, 1, 1), 2.0)
+    out = continue_paths(u, 0.5, np.random.default_rng(0).standard_normal((20_000, 3, 1)), persistence=0.5)
+    assert np.allclose(out[:, 1:, 0].mean(axis=0), 2.0 * 0.5 ** np.arange(1, 4), atol=0.02)
+    assert np.allclose(out[:, 1:, 0].std(axis=0), 0.5 * np.sqrt([1, 1.25, 1.3125]), rtol=0.03)
 
 
 def test_member_paths_of_the_shipped_posterior_do_not_depend_on_how_the_ensemble_is_split():

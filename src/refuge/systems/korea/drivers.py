@@ -142,8 +142,9 @@ DRIVERS = (
             Seed("003", "In 2010-13, there was a massive build-up in security on the Sino-North Korean border."),
             Record("4c", "현재 평균 1년6개월 정도인 것으로 조사됐습니다"),
             Assumption("not measured by any source: calibration infers it year by year from the record as a log "
-                       "random walk with an estimated step; runs draw each member's path from the posterior and "
-                       "continue it by the same walk after the record ends"),
+                       "walk with an estimated step, drawn back towards the level the other drivers set; runs "
+                       "draw each member's path from the posterior and continue it by the same walk after the "
+                       "record ends"),
         ),
     ),
     Driver(
@@ -155,7 +156,7 @@ DRIVERS = (
             Record("8", "the percentage of women reached 78% in 2007 and 2008"),
             Assumption("the share of women among arrivals moved from 12% to 85% and back to 37% in 2021, more "
                        "than attempts by sex explain; no source measures the brokers' market by sex year by year, "
-                       "so calibration infers the ratio as a log random walk, as it does the route's permeability"),
+                       "so calibration infers the ratio as a log random walk"),
         ),
     ),
     Driver(

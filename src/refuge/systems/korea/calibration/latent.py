@@ -1,13 +1,17 @@
-"""The broker route's openness, and whom it carries, as latent random walks filtered out of the record.
+"""The broker route's openness, and whom it carries, as latent walks filtered out of the record.
 
 No source measures how open the broker route from the North is from year to
 year, nor how its traffic splits between women and men, and hand-shaped knots
 for either would smuggle hindsight into forecasts. So the state ``x`` holds
-their logarithms, each a random walk,
+their logarithms, each a walk,
 
-    x[1990] ~ N(0, INITIAL_SD^2 I),    x[t] = x[t-1] + step * e[t],    e[t] ~ N(0, I),
+    x[1990] ~ N(0, INITIAL_SD^2 I),    x[t] = persistence * x[t-1] + step * e[t],    e[t] ~ N(0, I),
 
-with one calibrated step per walk. The walks scale only the fast pipeline
+with one calibrated step per walk and a persistence: the route's permeability
+is drawn back towards the level the model's parameters and known drivers set
+(its persistence is calibrated: a departure in one year, a crackdown or a
+brokers' boom, fades by that factor a year), the tilt is a random walk
+(persistence 1). The walks scale only the fast pipeline
 (brokered crossings and kin-funded escapes), which draws on the millions at
 risk: the hidden population, and so the other arrivals, do not depend on them.
 A year's arrivals are therefore ``a + sum_j b_j exp(c_j . x)``: ``a`` comes the
@@ -87,13 +91,16 @@ class Filtered:
 
 
 def filter_paths(observations: Sequence[Observation], members: int, years: int,
-                 step: np.ndarray | float) -> Filtered:
+                 step: np.ndarray | float, persistence: np.ndarray | float = 1.0,
+                 level: np.ndarray | float = 0.0) -> Filtered:
     """Extended Kalman filter of ``x`` over ``years``, each observation linearised at the prediction.
 
-    ``step``: each walk's yearly step, broadcast to ``(members, dims)``.
+    ``step``, ``persistence``: each walk's yearly step and persistence, broadcast to ``(members, dims)``.
     """
     dims = observations[0].loading.shape[1] if observations else (np.shape(step)[-1] if np.ndim(step) == 2 else 1)
     noise = np.broadcast_to(np.asarray(step, dtype=float) ** 2, (members, dims))
+    kept = np.broadcast_to(np.asarray(persistence, dtype=float), (members, dims))
+    mu = np.broadcast_to(np.asarray(level, dtype=float), (members, dims))
     by_year: dict[int, list[Observation]] = {}
     for obs in observations:
         by_year.setdefault(obs.year, []).append(obs)
@@ -105,6 +112,8 @@ def filter_paths(observations: Sequence[Observation], members: int, years: int,
     with np.errstate(over="ignore", invalid="ignore"):  # a walk run far off overflows: that member scores -inf
         for t in range(years):
             if t:
+                m = mu + kept * (m - mu)
+                p = kept[:, :, None] * p * kept[:, None, :]
                 p[:, diagonal, diagonal] += noise
             for obs in by_year.get(t, ()):
                 h, slope = obs.predict(m)
@@ -119,21 +128,25 @@ def filter_paths(observations: Sequence[Observation], members: int, years: int,
     return Filtered(means, variances, np.where(np.isfinite(loglik), loglik, -np.inf))
 
 
-def sample_paths(filtered: Filtered, step: np.ndarray | float, normals: np.ndarray) -> np.ndarray:
+def sample_paths(filtered: Filtered, step: np.ndarray | float, normals: np.ndarray,
+                 persistence: np.ndarray | float = 1.0, level: np.ndarray | float = 0.0) -> np.ndarray:
     """Draw each member's paths ``(members, years, dims)`` given the record (backward sampling).
 
     ``normals`` ``(members, years, dims)``; zeros give the smoothed mean.
     """
     members, years, dims = filtered.mean.shape
     noise = np.broadcast_to(np.asarray(step, dtype=float) ** 2, (members, dims))
+    kept = np.broadcast_to(np.asarray(persistence, dtype=float), (members, dims))
+    mu = np.broadcast_to(np.asarray(level, dtype=float), (members, dims))
     x = np.empty((members, years, dims))
     x[:, -1] = filtered.mean[:, -1] + _correlate(filtered.var[:, -1], normals[:, -1])
     for t in range(years - 2, -1, -1):
         m, p = filtered.mean[:, t], filtered.var[:, t]
-        ahead = p + noise[:, :, None] * np.eye(dims)
-        gain = np.linalg.solve(ahead, p).transpose(0, 2, 1)  # p ahead^-1: both symmetric
-        mean = m + np.einsum("mij,mj->mi", gain, x[:, t + 1] - m)
-        x[:, t] = mean + _correlate(p - gain @ p, normals[:, t])
+        carried = p * kept[:, None, :]  # cov(x[t], x[t+1]) before its noise: p F'
+        ahead = kept[:, :, None] * carried + noise[:, :, None] * np.eye(dims)
+        gain = np.linalg.solve(ahead, carried.transpose(0, 2, 1)).transpose(0, 2, 1)  # p F' ahead^-1
+        mean = m + np.einsum("mij,mj->mi", gain, x[:, t + 1] - mu - kept * (m - mu))
+        x[:, t] = mean + _correlate(p - gain @ carried.transpose(0, 2, 1), normals[:, t])
     return x
 
 
@@ -144,7 +157,15 @@ def _correlate(cov: np.ndarray, normals: np.ndarray) -> np.ndarray:
     return np.einsum("mij,mj->mi", root, normals)
 
 
-def continue_paths(x: np.ndarray, step: np.ndarray | float, normals: np.ndarray) -> np.ndarray:
+def continue_paths(x: np.ndarray, step: np.ndarray | float, normals: np.ndarray,
+                   persistence: np.ndarray | float = 1.0, level: np.ndarray | float = 0.0) -> np.ndarray:
     """Extend paths ``(members, years, dims)`` by ``normals.shape[1]`` more years of the walks."""
-    steps = np.broadcast_to(np.asarray(step, dtype=float), (x.shape[0], x.shape[2]))[:, None, :] * normals
-    return np.concatenate([x, x[:, -1:] + np.cumsum(steps, axis=1)], axis=1)
+    shape = (x.shape[0], x.shape[2])
+    steps = np.broadcast_to(np.asarray(step, dtype=float), shape)[:, None, :] * normals
+    kept = np.broadcast_to(np.asarray(persistence, dtype=float), shape)
+    mu = np.broadcast_to(np.asarray(level, dtype=float), shape)
+    ahead = np.empty_like(steps)
+    last = x[:, -1]
+    for h in range(steps.shape[1]):
+        last = ahead[:, h] = mu + kept * (last - mu) + steps[:, h]
+    return np.concatenate([x, ahead], axis=1)

@@ -5,7 +5,7 @@ Targets, all from :mod:`refuge.systems.korea.evidence`, up to a cut-off year:
 1. annual arrivals in the South, by sex where the record splits them (2001 on),
    the total otherwise (1995-2000), and the 1990-1994 combined total: log-normal
    around the model, spread ``sigma_arrivals`` (calibrated), with the route's
-   permeability and the ratio of women to men it carries latent random walks
+   permeability and the ratio of women to men it carries latent walks
    integrated out by a Kalman filter (:mod:`refuge.systems.korea.calibration.latent`);
 2. the sex split of the cumulative totals at end-1998 and end-2001 (831 men
    and 116 women; 1,395 and 595): the log ratio of women to men, normal with
@@ -88,7 +88,7 @@ def simulate_posterior(posterior, rows: np.ndarray, until: int, blind: int | Non
                        seed: int = 0) -> np.ndarray:
     """The posterior samples ``rows`` run to ``until`` on their latent paths, ``(len(rows), years, COLUMNS)``.
 
-    After the years the calibration saw, each path goes on by its random walk
+    After the years the calibration saw, each path goes on by its walk
     (each draw from its own stream), so a forecast does not know the route's future.
     """
     from ....backends.random import member_keys
@@ -264,23 +264,25 @@ class Targets:
                                        (spent_a[:, t], spent_b[:, t])))
         return out
 
-    def filtered(self, sims: np.ndarray, sigma: np.ndarray, steps: np.ndarray,
-                 centre: np.ndarray | None = None) -> Filtered:
+    def filtered(self, sims: np.ndarray, sigma: np.ndarray, steps: np.ndarray, persistence: np.ndarray,
+                 level: np.ndarray, centre: np.ndarray | None = None) -> Filtered:
         """The latent walks given the record, per member (``sims`` from :func:`simulate_routes` about ``centre``;
-        ``steps`` ``(members, dims)``)."""
+        ``steps`` and ``persistence`` ``(members, dims)``)."""
         sigma = np.asarray(sigma, dtype=float)
-        return filter_paths(self.observations(sims, sigma, centre), sims.shape[0], sims.shape[1], steps)
+        return filter_paths(self.observations(sims, sigma, centre), sims.shape[0], sims.shape[1], steps,
+                            persistence, level)  # fmt: skip
 
-    def log_likelihood(self, sims: np.ndarray, sigma: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    def log_likelihood(self, sims: np.ndarray, sigma: np.ndarray, steps: np.ndarray,
+                       persistence: np.ndarray, level: np.ndarray) -> np.ndarray:  # fmt: skip
         """Log-likelihood per member: ``sims`` ``(members, years, COLUMNS, 2)``; ``sigma`` ``(members,)``,
-        ``steps`` ``(members, dims)``.
+        ``steps`` and ``persistence`` ``(members, dims)``.
 
         The annual record and time abroad enter through the filter, with the
         walks integrated out; the other terms read the run at permeability 1,
         which the walks do not change (see :mod:`refuge.systems.korea.calibration.latent`).
         """
         sigma = np.asarray(sigma, dtype=float)
-        out = self.filtered(sims, sigma, steps).log_likelihood
+        out = self.filtered(sims, sigma, steps, persistence, level).log_likelihood
         base = sims[..., 0]
         total, female = base[..., 0], base[..., 1]
         series = {"total": total, "female": female, "male": total - female,

@@ -7,7 +7,7 @@ logarithms, one column per driver and year, ``route_permeability:1990``) and ``p
 data version, seed, sampler settings, diagnostics, the code's version). The
 package ships one fitted to 2025; :func:`posterior_parameters` draws ensemble
 members' parameters from it, and ``refuge.run`` uses it by default, with each
-member's latent path continued by its random walk after the record ends.
+member's latent path continued by its walk after the record ends.
 
 >>> draws = posterior_parameters(5, seed=1)
 >>> len(draws["attempt_base"])
@@ -32,7 +32,15 @@ from ....model.timeline import Timeline
 from .. import north_korea
 from ..drivers import LATENT
 from .latent import continue_paths
-from .priors import LATENT_STEPS, OBSERVATION, SIGMA_ARRIVALS
+from .priors import (
+    LATENT_STEPS,
+    OBSERVATION,
+    PERMEABILITY_LEVEL,
+    PERMEABILITY_PERSISTENCE,
+    SIGMA_ARRIVALS,
+    level,
+    persistence,
+)
 
 SAMPLES = "posterior.csv"
 PATHS = "latent.csv"
@@ -97,11 +105,21 @@ class Posterior:
             return None
         return self.samples[SIGMA_ARRIVALS].to_numpy(dtype=float)[rows]
 
+    def persistence(self, rows: np.ndarray) -> np.ndarray:
+        """The latent walks' persistence ``(rows, dims)`` of the samples ``rows`` (1 in a calibration without it)."""
+        column = self.samples.get(PERMEABILITY_PERSISTENCE)
+        return persistence(None if column is None else column.to_numpy(dtype=float)[rows], len(rows))
+
+    def level(self, rows: np.ndarray) -> np.ndarray:
+        """The level ``(rows, dims)`` the latent walks of the samples ``rows`` are drawn back to (0 without it)."""
+        column = self.samples.get(PERMEABILITY_LEVEL)
+        return level(None if column is None else column.to_numpy(dtype=float)[rows], len(rows))
+
     def paths(self, rows: np.ndarray, keys: np.ndarray, timeline: Timeline) -> dict[str, np.ndarray]:
         """The latent drivers by year of the samples ``rows`` over ``timeline``; ``{}`` without latent paths.
 
         Years the calibration saw take the sample's own paths; later years
-        continue them by their random walks with the sample's steps, each
+        continue them by their walks with the sample's steps and persistence, each
         member drawing from its own stream (``keys``), so a member's future does
         not depend on how the ensemble is split. Years before the paths hold their first values.
         """
@@ -113,18 +131,17 @@ class Posterior:
         if ahead:
             steps = self.samples[list(LATENT_STEPS)].to_numpy(dtype=float)[rows]
             normals = np.stack([member_normals(keys, decision_id(name), ahead) for name in LATENT], axis=-1)
-            x = continue_paths(x, steps, normals)
+            x = continue_paths(x, steps, normals, self.persistence(rows), self.level(rows))
         return _by_year(x, first, timeline)
 
     def central_paths(self, timeline: Timeline, quantiles: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
         """The latent drivers' median path over the samples, by year of ``timeline``, ``(rows, years)`` each; ``{}``
         without latent paths.
 
-        After the years the calibration saw, a path goes on where it stands (the
-        median of a walk with no drift), or, for a driver in ``quantiles``, at
-        each row's quantile of the walk's spread in every later year (the
-        posterior's median step times the root of the years since): a fan of
-        paths, one a row.
+        After the years the calibration saw, a path goes on as the walk's median
+        does (where it stands, or drawn back to the level by the posterior's
+        median persistence), or, for a driver in ``quantiles``, at each row's
+        quantile of the walk's spread in every later year: a fan of paths, one a row.
         """
         if self.latent is None:
             return {}
@@ -136,8 +153,13 @@ class Posterior:
         if ahead:
             z = np.stack([norm.ppf(quantiles[name]) if name in quantiles else np.zeros(rows) for name in LATENT], -1)
             steps = np.median(self.samples[list(LATENT_STEPS)].to_numpy(dtype=float), axis=0)
-            spread = np.sqrt(np.arange(1, ahead + 1))[None, :, None] * steps * z[:, None, :]
-            centre = np.concatenate([centre, centre[:, -1:] + spread], axis=1)
+            every = np.arange(len(self.samples))
+            kept, mu = np.median(self.persistence(every), axis=0), np.median(self.level(every), axis=0)
+            h = np.arange(1, ahead + 1)[None, :, None]
+            # x[T + h] = kept^h x[T] + noise of variance step^2 (1 + kept^2 + ... + kept^(2(h-1)))
+            spread = np.sqrt(np.where(kept < 1, (1 - kept ** (2 * h)) / np.maximum(1 - kept**2, 1e-12), h))
+            later = mu + kept**h * (centre[:, -1:] - mu) + spread * steps * z[:, None, :]
+            centre = np.concatenate([centre, later], axis=1)
         return _by_year(centre, first, timeline)
 
 

@@ -9,13 +9,15 @@ Parameters with a prior that the targets cannot inform stay at their
 defaults (``FIXED``, each with its reason), so the sampler does not spend its
 budget wandering over their priors.
 
-Three parameters are not the model's: ``sigma_arrivals``, the log-scale spread
+Four parameters are not the model's: ``sigma_arrivals``, the log-scale spread
 of the record around the model's annual arrivals (model discrepancy plus record
-revisions), and ``permeability_step`` and ``tilt_step``, the yearly steps of the
-log random walks that the route's permeability and the ratio of women to men it
-carries follow (see :mod:`refuge.systems.korea.calibration.latent`). All are
-calibrated with the rest, so predictive bands are as wide as the misfit and the
-year-to-year surprises the record shows.
+revisions); ``permeability_step`` and ``tilt_step``, the yearly steps of the
+log walks that the route's permeability and the ratio of women to men it
+carries follow; and ``permeability_persistence``, how much of the permeability's
+departure from its level is left a year later (see
+:mod:`refuge.systems.korea.calibration.latent`). All are calibrated with the
+rest, so predictive bands are as wide as the misfit and the year-to-year
+surprises the record shows.
 
 >>> space = parameter_space()
 >>> space.names[0], space.ndim > 10
@@ -71,6 +73,8 @@ FIXED = {
 SIGMA_ARRIVALS = "sigma_arrivals"
 PERMEABILITY_STEP = "permeability_step"
 TILT_STEP = "tilt_step"
+PERMEABILITY_PERSISTENCE = "permeability_persistence"
+PERMEABILITY_LEVEL = "permeability_level"
 #: Each latent driver's step, in the order of ``drivers.LATENT``.
 LATENT_STEPS = (PERMEABILITY_STEP, TILT_STEP)
 OBSERVATION = {
@@ -83,6 +87,17 @@ OBSERVATION = {
         0.02, 1.5, log=True,
         reason="yearly log step of the route's permeability: from a steady route (2% a year) to one that can "
         "open or shut by a factor of four in a year (the 2012 break halved arrivals)",
+    ),
+    PERMEABILITY_PERSISTENCE: Prior(
+        0.3, 1.0,
+        reason="share of a year's departure of the route's permeability from the level the parameters set that is "
+        "still there a year later: from a route that returns to it within two years (0.3) to a random walk (1); "
+        "brokers rebuild a network after a crackdown, and a crackdown eases, but no source says how fast",
+    ),
+    PERMEABILITY_LEVEL: Prior(
+        -3.0, 3.0,
+        reason="log of the permeability the route is drawn back to, against the structure's 1: within a factor "
+        "of e^3 either way",
     ),
     TILT_STEP: Prior(
         0.02, 1.5, log=True,
@@ -156,3 +171,17 @@ def parameter_space(names: tuple[str, ...] = CALIBRATED, model: Model | None = N
     low = np.array([np.log(p.low) if p.log else p.low for p in priors])
     high = np.array([np.log(p.high) if p.log else p.high for p in priors])
     return Space(all_names, low, high, logs, tuple(priors))
+
+
+def persistence(column: np.ndarray | None, members: int) -> np.ndarray:
+    """The walks' persistence ``(members, dims)`` from the samples' ``permeability_persistence`` (``None``: a
+    calibration without it, whose walks are random walks); the tilt is a random walk."""
+    permeability = np.ones(members) if column is None else np.asarray(column, dtype=float)
+    return np.stack([permeability, np.ones(members)], axis=-1)
+
+
+def level(column: np.ndarray | None, members: int) -> np.ndarray:
+    """The level ``(members, dims)`` each walk is drawn back to (the permeability's ``permeability_level``; 0
+    without it); the tilt's is 0, where its persistence of 1 makes it a random walk."""
+    permeability = np.zeros(members) if column is None else np.asarray(column, dtype=float)
+    return np.stack([permeability, np.zeros(members)], axis=-1)

@@ -41,7 +41,17 @@ from ..evidence import Claim, data_version, record_end
 from .latent import sample_paths
 from .likelihood import Targets, simulate_routes
 from .posterior import Posterior, latent_table
-from .priors import CALIBRATED, LATENT_STEPS, SIGMA_ARRIVALS, Space, parameter_space
+from .priors import (
+    CALIBRATED,
+    LATENT_STEPS,
+    PERMEABILITY_LEVEL,
+    PERMEABILITY_PERSISTENCE,
+    SIGMA_ARRIVALS,
+    Space,
+    level,
+    parameter_space,
+    persistence,
+)
 
 SAMPLERS = ("emcee", "nautilus")
 
@@ -98,8 +108,8 @@ class Settings:
     #: calibrated before is not resumed as this (2: blind drivers know nothing from the year after ``until``; 3: nor
     #: knots reported after it, and the 1990s split by sex is fitted as a ratio; 4: the broker fee in dollars, tried
     #: and reverted; 5: women and men leave hiding in China at their own rates; 6: the walks' linearisation is a
-    #: tangent, not a secant to twice the permeability)
-    model_version: int = 6
+    #: tangent, not a secant to twice the permeability; 7: the route's permeability drawn back to its level)
+    model_version: int = 8
 
     @property
     def progress_total(self) -> int:
@@ -154,6 +164,8 @@ class Evaluator:
         self.model_index = [space.names.index(n) for n in space.model_names]
         self.sigma_index = space.names.index(SIGMA_ARRIVALS)
         self.step_index = [space.names.index(n) for n in LATENT_STEPS]
+        self.persistence_index = space.names.index(PERMEABILITY_PERSISTENCE)
+        self.level_index = space.names.index(PERMEABILITY_LEVEL)
         self._pool = ProcessPoolExecutor(workers, initializer=one_thread) if workers > 1 and client is None else None
         self.calls = 0
         self.evaluations = 0
@@ -186,10 +198,16 @@ class Evaluator:
         if inside.any():
             values = self.space.values(theta[inside])
             sims = self.simulate(values)
-            out[inside] += self.targets.log_likelihood(sims, values[:, self.sigma_index], values[:, self.step_index])
+            out[inside] += self.targets.log_likelihood(sims, values[:, self.sigma_index], *self.walks(values))
         self.calls += 1
         self.evaluations += int(inside.sum())
         return out
+
+    def walks(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The latent walks' steps, persistence and level of a batch of parameter values, each ``(n, dims)``."""
+        n = len(values)
+        return (values[:, self.step_index], persistence(values[:, self.persistence_index], n),
+                level(values[:, self.level_index], n))
 
     def close(self) -> None:
         if self._pool is not None:
@@ -285,12 +303,12 @@ def _with_latent(posterior: Posterior, evaluator: Evaluator, seed: int) -> Poste
 
     space, targets = evaluator.space, evaluator.targets
     values = posterior.samples[list(space.names)].to_numpy(dtype=float)
-    sigma, steps = values[:, evaluator.sigma_index], values[:, evaluator.step_index]
-    first = targets.filtered(evaluator.simulate(values), sigma, steps)
-    centre = sample_paths(first, steps, np.zeros(first.mean.shape))  # zero noise: the smoothed mean
-    filtered = targets.filtered(evaluator.simulate(values, centre), sigma, steps, centre)
+    sigma, walks = values[:, evaluator.sigma_index], evaluator.walks(values)
+    first = targets.filtered(evaluator.simulate(values), sigma, *walks)
+    centre = sample_paths(first, walks[0], np.zeros(first.mean.shape), *walks[1:])  # zero noise: the smoothed mean
+    filtered = targets.filtered(evaluator.simulate(values, centre), sigma, *walks, centre=centre)
     normals = np.random.default_rng([seed, 0x1A7E]).standard_normal(filtered.mean.shape)
-    x = sample_paths(filtered, steps, normals)
+    x = sample_paths(filtered, walks[0], normals, *walks[1:])
     years = [targets.first_year, targets.until]
     provenance = {**posterior.provenance,
                   "latent": {"drivers": list(LATENT), "steps": list(LATENT_STEPS), "years": years}}  # fmt: skip
