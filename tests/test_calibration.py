@@ -79,7 +79,7 @@ def test_calibration_recovers_known_parameters_from_data_the_model_simulated(tmp
 def test_an_interrupted_calibration_resumes_where_it_stopped(tmp_path):
     model = refuge.north_korea()
     claims = synthetic_claims({n: model.parameter(n).value for n in FITTED}, sigma=0.1, seed=5)
-    settings = Settings(until=2000, sampler="emcee", walkers=12, chains=1, steps=6, screen=40, refine=1, names=FITTED)
+    settings = Settings(until=2000, sampler="emcee", walkers=16, chains=1, steps=6, screen=40, refine=1, names=FITTED)
 
     def interrupt(step, steps, best):
         if step == 3:
@@ -346,7 +346,7 @@ def test_calibration_runs_its_chains_on_a_dask_cluster(tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     model = refuge.north_korea()
     claims = synthetic_claims({n: model.parameter(n).value for n in FITTED}, sigma=0.03, seed=5)
-    settings = Settings(until=2000, sampler="emcee", walkers=12, chains=2, steps=4, screen=40, refine=1, names=FITTED)
+    settings = Settings(until=2000, sampler="emcee", walkers=16, chains=2, steps=4, screen=40, refine=1, names=FITTED)
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
     nested = Settings(until=2000, names=FITTED, chains=2, live=100, effective=200, samples=200)
     with cluster, distributed.Client(cluster) as client:
@@ -378,12 +378,12 @@ def test_cli_calibrate_writes_posterior_fit_tables_and_plots(tmp_path):
     import json
 
     out = tmp_path / "c"
-    args = ("calibrate", "--until", "2005", "--sampler", "emcee", "--particles", "34", "--chains", "1", "--steps", "3",
-            "--screen", "34", "--workers", "1", "--out", str(out))  # fmt: skip
+    args = ("calibrate", "--until", "2005", "--sampler", "emcee", "--particles", "36", "--chains", "1", "--steps", "3",
+            "--screen", "36", "--workers", "1", "--out", str(out))  # fmt: skip
     done = refuge_cli(*args)
     assert done.returncode == 0, done.stderr
     assert "in-sample" in done.stdout and "hold-out" in done.stdout  # 2006-2025 are held out
-    assert "calibrating to 2005 (34 walkers in 1 chains): 100% of 3 steps" in done.stderr  # plain lines off a terminal
+    assert "calibrating to 2005 (36 walkers in 1 chains): 100% of 3 steps" in done.stderr  # plain lines off a terminal
     assert "posterior samples; acceptance" in done.stdout and "one chain (no R-hat between chains" in done.stdout
     for name in ("posterior.csv", "posterior.json", "predictive.png", "fit.csv", "fit_summary.json",
                  "parameters.csv", "parameters.png", "hiding_in_china.csv", "hiding_in_china.png"):

@@ -189,7 +189,13 @@ def test_a_row_runs_the_model_as_calibrated_on_the_walks_central_paths():
     timeline = Timeline(1990, 2030)
     central = shipped_posterior().central_paths(timeline)
     assert set(central) == {"route_permeability", "route_female_tilt"}
-    assert central["route_permeability"][0, -1] == central["route_permeability"][0, 2025 - 1990]  # held after 2025
+    # after 2025 the median path is drawn back towards the walk's level by its persistence, a year at a time
+    posterior = shipped_posterior()
+    every = np.arange(len(posterior.samples))
+    kept, level = np.median(posterior.persistence(every)[:, 0]), np.median(posterior.level(every)[:, 0])
+    last = np.log(central["route_permeability"][0, 2025 - 1990])
+    assert kept < 1 and abs(last - level) > 0.1  # so that the check below can fail
+    assert np.log(central["route_permeability"][0, -1]) == pytest.approx(level + kept**5 * (last - level), rel=1e-12)
     run = refuge.run("baseline", members=1, backend="mean", timeline=timeline, calibrated=False,
                      parameters={f.name: row[0, i] for i, f in enumerate(factors)}, paths=central)  # fmt: skip
     expected = float(run.outputs().sel(variable="arrivals_south_korea", year=slice(2005, 2030)).sum())
@@ -201,7 +207,8 @@ def test_a_row_runs_the_model_as_calibrated_on_the_walks_central_paths():
 
 def test_where_a_walk_goes_after_the_record_is_a_factor_a_fan_of_its_quantiles():
     """After 2025 the routes' walks are unknown: each is a factor, the quantile of its spread a sample follows
-    (the posterior's median step times the root of the years since), the history untouched."""
+    (the posterior's median step times the spread of the walk's sum of steps since, drawn back by its
+    persistence), the history untouched."""
     from refuge.sensitivity import path_factors
     from refuge.systems.korea.calibration.posterior import shipped_posterior
 
@@ -214,8 +221,10 @@ def test_where_a_walk_goes_after_the_record_is_a_factor_a_fan_of_its_quantiles()
     np.testing.assert_array_equal(fan[1], central)
     np.testing.assert_array_equal(fan[:, : 2025 - 1990 + 1], np.repeat(central[None, : 2025 - 1990 + 1], 3, axis=0))
     step = float(posterior.samples["permeability_step"].median())
+    kept = float(np.median(posterior.persistence(np.arange(len(posterior.samples)))[:, 0]))
+    spread = np.sqrt(sum(kept ** (2 * j) for j in range(10)))  # ten years of steps, each kept^j of it left
     after = np.log(fan[2, -1] / central[-1])
-    assert after == pytest.approx(1.6448536 * step * np.sqrt(10)) == -np.log(fan[0, -1] / central[-1])
+    assert after == pytest.approx(1.6448536 * step * spread) == -np.log(fan[0, -1] / central[-1])
     result = sensitivity("north-reopens", method="morris", samples=2, outputs=["arrivals"], end=2035, levers=False)
     star = result.table[result.table["index"] == "mu_star"].set_index("parameter").value
     assert star["route_permeability.future"] > 0  # where the route goes moves arrivals once the border reopens

@@ -15,7 +15,8 @@ enforcement (``china_enforcement``), which neither closure touches.
 from ...model.definition import Driver
 from ...model.provenance import Assumption, Record, Seed
 
-#: The driver no source measures: inferred by calibration as a log random walk (see ``refuge.systems.korea.calibration.latent``).
+#: The driver no source measures: inferred by calibration as a log walk drawn back to a calibrated level (see
+#: ``refuge.systems.korea.calibration.latent``).
 ROUTE_PERMEABILITY = "route_permeability"
 #: Likewise inferred: how much more than the structure says the broker route carries women rather than men.
 ROUTE_FEMALE_TILT = "route_female_tilt"
@@ -142,9 +143,9 @@ DRIVERS = (
             Seed("003", "In 2010-13, there was a massive build-up in security on the Sino-North Korean border."),
             Record("4c", "현재 평균 1년6개월 정도인 것으로 조사됐습니다"),
             Assumption("not measured by any source: calibration infers it year by year from the record as a log "
-                       "walk with an estimated step, drawn back towards the level the other drivers set; runs "
-                       "draw each member's path from the posterior and continue it by the same walk after the "
-                       "record ends"),
+                       "walk with an estimated step, drawn back each year towards a level calibrated with it; "
+                       "runs draw each member's path from the posterior and continue it by the same walk after "
+                       "the record ends"),
         ),
     ),
     Driver(

@@ -54,7 +54,7 @@ NAIVE = ("last", "drift", "ets")
 class Budget:
     """Sampler budget of each origin's calibration; :meth:`quick` for tests."""
 
-    walkers: int = 32  # twice the 16 sampled parameters, the fewest emcee allows
+    walkers: int = 36  # twice the 18 sampled parameters, the fewest emcee allows
     chains: int = 2
     steps: int = 60
     screen: int = 800
@@ -68,7 +68,7 @@ class Budget:
 
     @classmethod
     def quick(cls) -> Budget:
-        return cls(walkers=32, chains=1, steps=2, screen=64, refine=0, draws=40, sampler="emcee")
+        return cls(walkers=36, chains=1, steps=2, screen=64, refine=0, draws=40, sampler="emcee")
 
 
 def _calibration(origin: int, budget: Budget, seed: int) -> Settings:

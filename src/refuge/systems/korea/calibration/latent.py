@@ -5,13 +5,13 @@ year, nor how its traffic splits between women and men, and hand-shaped knots
 for either would smuggle hindsight into forecasts. So the state ``x`` holds
 their logarithms, each a walk,
 
-    x[1990] ~ N(0, INITIAL_SD^2 I),    x[t] = persistence * x[t-1] + step * e[t],    e[t] ~ N(0, I),
+    x[1990] ~ N(0, INITIAL_SD^2 I),    x[t] = level + persistence * (x[t-1] - level) + step * e[t],
+    e[t] ~ N(0, I),
 
-with one calibrated step per walk and a persistence: the route's permeability
-is drawn back towards the level the model's parameters and known drivers set
-(its persistence is calibrated: a departure in one year, a crackdown or a
-brokers' boom, fades by that factor a year), the tilt is a random walk
-(persistence 1). The walks scale only the fast pipeline
+with one calibrated step per walk: the route's permeability is drawn back
+towards a level calibrated with it (a departure in one year, a crackdown or a
+brokers' boom, fades by the calibrated persistence a year), the tilt is a
+random walk (persistence 1, level 0). The walks scale only the fast pipeline
 (brokered crossings and kin-funded escapes), which draws on the millions at
 risk: the hidden population, and so the other arrivals, do not depend on them.
 A year's arrivals are therefore ``a + sum_j b_j exp(c_j . x)``: ``a`` comes the
@@ -95,7 +95,8 @@ def filter_paths(observations: Sequence[Observation], members: int, years: int,
                  level: np.ndarray | float = 0.0) -> Filtered:
     """Extended Kalman filter of ``x`` over ``years``, each observation linearised at the prediction.
 
-    ``step``, ``persistence``: each walk's yearly step and persistence, broadcast to ``(members, dims)``.
+    ``step``, ``persistence``, ``level``: each walk's yearly step, persistence and level, broadcast to
+    ``(members, dims)``.
     """
     dims = observations[0].loading.shape[1] if observations else (np.shape(step)[-1] if np.ndim(step) == 2 else 1)
     noise = np.broadcast_to(np.asarray(step, dtype=float) ** 2, (members, dims))
