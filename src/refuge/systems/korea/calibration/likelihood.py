@@ -267,7 +267,7 @@ class Targets:
     def filtered(self, sims: np.ndarray, sigma: np.ndarray, steps: np.ndarray, persistence: np.ndarray,
                  level: np.ndarray, centre: np.ndarray | None = None) -> Filtered:
         """The latent walks given the record, per member (``sims`` from :func:`simulate_routes` about ``centre``;
-        ``steps`` and ``persistence`` ``(members, dims)``)."""
+        ``steps``, ``persistence`` and ``level`` ``(members, dims)``)."""
         sigma = np.asarray(sigma, dtype=float)
         return filter_paths(self.observations(sims, sigma, centre), sims.shape[0], sims.shape[1], steps,
                             persistence, level)  # fmt: skip
@@ -275,7 +275,7 @@ class Targets:
     def log_likelihood(self, sims: np.ndarray, sigma: np.ndarray, steps: np.ndarray,
                        persistence: np.ndarray, level: np.ndarray) -> np.ndarray:  # fmt: skip
         """Log-likelihood per member: ``sims`` ``(members, years, COLUMNS, 2)``; ``sigma`` ``(members,)``,
-        ``steps`` and ``persistence`` ``(members, dims)``.
+        ``steps``, ``persistence`` and ``level`` ``(members, dims)``.
 
         The annual record and time abroad enter through the filter, with the
         walks integrated out; the other terms read the run at permeability 1,

@@ -156,7 +156,7 @@ class Posterior:
             every = np.arange(len(self.samples))
             kept, mu = np.median(self.persistence(every), axis=0), np.median(self.level(every), axis=0)
             h = np.arange(1, ahead + 1)[None, :, None]
-            # x[T + h] = kept^h x[T] + noise of variance step^2 (1 + kept^2 + ... + kept^(2(h-1)))
+            # x[T + h] - mu = kept^h (x[T] - mu) + noise of variance step^2 (1 + kept^2 + ... + kept^(2(h-1)))
             spread = np.sqrt(np.where(kept < 1, (1 - kept ** (2 * h)) / np.maximum(1 - kept**2, 1e-12), h))
             later = mu + kept**h * (centre[:, -1:] - mu) + spread * steps * z[:, None, :]
             centre = np.concatenate([centre, later], axis=1)

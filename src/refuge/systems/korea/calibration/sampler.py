@@ -108,7 +108,8 @@ class Settings:
     #: calibrated before is not resumed as this (2: blind drivers know nothing from the year after ``until``; 3: nor
     #: knots reported after it, and the 1990s split by sex is fitted as a ratio; 4: the broker fee in dollars, tried
     #: and reverted; 5: women and men leave hiding in China at their own rates; 6: the walks' linearisation is a
-    #: tangent, not a secant to twice the permeability; 7: the route's permeability drawn back to its level)
+    #: tangent, not a secant to twice the permeability; 7: the route's permeability drawn back to 0, tried and not
+    #: shipped; 8: drawn back to a calibrated level)
     model_version: int = 8
 
     @property
