@@ -9,13 +9,13 @@ Parameters with a prior that the targets cannot inform stay at their
 defaults (``FIXED``, each with its reason), so the sampler does not spend its
 budget wandering over their priors.
 
-Four parameters are not the model's: ``sigma_arrivals``, the log-scale spread
+Five parameters are not the model's: ``sigma_arrivals``, the log-scale spread
 of the record around the model's annual arrivals (model discrepancy plus record
 revisions); ``permeability_step`` and ``tilt_step``, the yearly steps of the
 log walks that the route's permeability and the ratio of women to men it
-carries follow; and ``permeability_persistence``, how much of the permeability's
-departure from its level is left a year later (see
-:mod:`refuge.systems.korea.calibration.latent`). All are calibrated with the
+carries follow; ``permeability_persistence``, how much of the permeability's
+departure from its level is left a year later; and ``permeability_level``, that
+level (see :mod:`refuge.systems.korea.calibration.latent`). All are calibrated with the
 rest, so predictive bands are as wide as the misfit and the year-to-year
 surprises the record shows.
 
@@ -90,7 +90,7 @@ OBSERVATION = {
     ),
     PERMEABILITY_PERSISTENCE: Prior(
         0.3, 1.0,
-        reason="share of a year's departure of the route's permeability from the level the parameters set that is "
+        reason="share of a year's departure of the route's permeability from its level that is "
         "still there a year later: from a route that returns to it within two years (0.3) to a random walk (1); "
         "brokers rebuild a network after a crackdown, and a crackdown eases, but no source says how fast",
     ),
@@ -176,12 +176,17 @@ def parameter_space(names: tuple[str, ...] = CALIBRATED, model: Model | None = N
 def persistence(column: np.ndarray | None, members: int) -> np.ndarray:
     """The walks' persistence ``(members, dims)`` from the samples' ``permeability_persistence`` (``None``: a
     calibration without it, whose walks are random walks); the tilt is a random walk."""
-    permeability = np.ones(members) if column is None else np.asarray(column, dtype=float)
-    return np.stack([permeability, np.ones(members)], axis=-1)
+    return _permeability_only(column, members, 1.0)
 
 
 def level(column: np.ndarray | None, members: int) -> np.ndarray:
     """The level ``(members, dims)`` each walk is drawn back to (the permeability's ``permeability_level``; 0
     without it); the tilt's is 0, where its persistence of 1 makes it a random walk."""
-    permeability = np.zeros(members) if column is None else np.asarray(column, dtype=float)
-    return np.stack([permeability, np.zeros(members)], axis=-1)
+    return _permeability_only(column, members, 0.0)
+
+
+def _permeability_only(column: np.ndarray | None, members: int, otherwise: float) -> np.ndarray:
+    """``(members, dims)``: the permeability's walk takes ``column``, the tilt's (and the permeability's
+    without one) ``otherwise``."""
+    permeability = np.full(members, otherwise) if column is None else np.asarray(column, dtype=float)
+    return np.stack([permeability, np.full(members, otherwise)], axis=-1)
