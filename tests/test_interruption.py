@@ -46,21 +46,21 @@ main()
 
 #: (module, class or "", function, n-th call, before/after): points inside the store's work
 CHOSEN = [
-    ("refuge.store", "", "_fsync", 1, "before"),  # the first block written to its temporary name, not renamed
-    ("refuge.store", "", "_fsync", 4, "before"),  # a later block or record, half done
+    ("refuge.store.files", "", "fsync", 1, "before"),  # the first block written to its temporary name, not renamed
+    ("refuge.store.files", "", "fsync", 4, "before"),  # a later block or record, half done
     ("refuge.results", "Results", "save_block", 2, "after"),  # a block on disk without its record
-    ("refuge.store", "RunFolder", "keep_block", 3, "before"),
-    ("refuge.store", "", "write_text", 2, "before"),  # a block record about to be written
+    ("refuge.store.runs", "RunFolder", "keep_block", 3, "before"),
+    ("refuge.store.runs", "", "write_text", 2, "before"),  # a block record about to be written
     ("refuge.results", "ResultsWriter", "append", 2, "after"),  # results.nc half-written in staging
     ("refuge.systems.korea.plots", "", "stocks", 1, "before"),  # staging folder without all its files
-    ("refuge.store", "RunFolder", "publish", 1, "before"),  # staging complete, not published
-    ("refuge.store", "", "_remove_own", 2, "before"),  # published, working folders not yet removed
-    ("refuge.store", "", "_remove_own", 3, "before"),
+    ("refuge.store.runs", "RunFolder", "publish", 1, "before"),  # staging complete, not published
+    ("refuge.store.runs", "", "_remove_own", 2, "before"),  # published, working folders not yet removed
+    ("refuge.store.runs", "", "_remove_own", 3, "before"),
 ]
 #: the same, replacing another run's folder with --force: killed just before and just after the atomic exchange
 CHOSEN_FORCE = [
-    ("refuge.store", "", "_exchange", 1, "before"),
-    ("refuge.store", "", "_exchange", 1, "after"),
+    ("refuge.store.runs", "", "_exchange", 1, "before"),
+    ("refuge.store.runs", "", "_exchange", 1, "after"),
 ]
 RANDOM_KILLS = 10
 

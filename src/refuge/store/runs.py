@@ -1,4 +1,4 @@
-"""The run store: output folders that are never half-written, never mixed, never someone else's.
+"""Run folders: published whole by one atomic rename, resumed from verified blocks, replaced only when refuge's.
 
 A run into ``DIR`` works beside it, in ``DIR``'s parent:
 
@@ -15,10 +15,6 @@ A run into ``DIR`` works beside it, in ``DIR``'s parent:
 there with its size and SHA-256. refuge replaces a folder only when its manifest
 verifies and lists everything in it, and deletes only files a manifest lists or
 that its own working folders hold under its own names.
-
-Every file is written to a temporary name, flushed and renamed, and file writes
-hold Ctrl-C until they finish (a second or two at most), so an interruption at any
-point, ``kill -9`` included, leaves nothing that a rerun would trust wrongly.
 """
 
 from __future__ import annotations
@@ -28,99 +24,22 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
-import hashlib
 import json
 import os
-import re
-import signal
 import sys
-import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import RunError
+from ..errors import RunError
+from .files import digest, fsync, held_interrupts, read_json, sha256, verifies, write_text
+from .paths import check_output_path
 
 MANIFEST = "run.json"
 FORMAT = "refuge-run/1"
 _PARTIAL_FORMAT = "refuge-partial/1"
 _BLOCK_PREFIX = "block-"
-#: the longest output path accepted (Linux's PATH_MAX less room for refuge's own names)
-MAX_PATH = 3_800
-
-
-def digest(settings: dict) -> str:
-    """A short fingerprint of a run's settings: blocks and folders carry it."""
-    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:32]
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-# --- interruption -----------------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def held_interrupts() -> Iterator[None]:
-    """Hold Ctrl-C (SIGINT, SIGTERM) while a file is written; deliver it as ``KeyboardInterrupt`` afterwards.
-
-    A signal arriving inside a library's file write (netCDF, Parquet) can leave its
-    locks held and the file half-made; held here, it lands between writes instead.
-    Outside the main thread (where Python delivers signals) this does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    previous = {sig: signal.signal(sig, lambda number, frame: caught.append(number)) for sig in _HELD}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        if caught:
-            raise KeyboardInterrupt
-
-
-_HELD = (signal.SIGINT, signal.SIGTERM)
-
-
-def write_file(path: Path, write: Callable[[Path], object]) -> Path:
-    """Write ``path`` through ``write(temporary)``, flush it to disk and rename it into place."""
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with held_interrupts():
-        try:
-            write(temporary)
-            _fsync(temporary)
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                temporary.unlink()
-            raise
-    return path
-
-
-def write_text(path: Path, text: str) -> Path:
-    return write_file(path, lambda p: p.write_text(text, encoding="utf-8"))
-
-
-def _fsync(path: Path) -> None:
-    flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0)
-    fd = os.open(path, flags)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-# --- the folder ---------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -274,7 +193,7 @@ class RunFolder:
                            f"({'; '.join(problems[:5])}); move them away or choose another --out")  # fmt: skip
         if manifest.settings != self.settings and not self.force:
             raise RunError(f"--out {out} holds another run ({describe(manifest.settings)}; it differs in "
-                           f"{_differences(manifest.settings, self.settings)}); "
+                           f"{differences(manifest.settings, self.settings)}); "
                            "choose another --out, or give --force to replace it")  # fmt: skip
         return manifest
 
@@ -330,7 +249,7 @@ class RunFolder:
             first = record.get("first") if record else None
             files = record.get("files", {}) if record else {}
             if (record and record.get("digest") == mine and expected.get(first) == record.get("count")
-                    and all(_verifies(self.partial / n, size, check) for n, (size, check) in files.items())):
+                    and all(verifies(self.partial / n, size, check) for n, (size, check) in files.items())):
                 kept[first] = sorted(files)
             else:
                 for name in files:
@@ -370,18 +289,18 @@ class RunFolder:
         files = {}
         for name in names:
             path = self.staging / name
-            _fsync(path)
+            fsync(path)
             files[name] = (path.stat().st_size, sha256(path))
         manifest = Manifest(self.settings, files)
         write_text(self.staging / MANIFEST, manifest.text())
-        _fsync(self.staging)
+        fsync(self.staging)
         with held_interrupts():
             self.check_replaceable()
             if self.out.exists() and any(self.out.iterdir()):
                 _exchange(self.staging, self.out)  # the old folder is now at the staging path
             else:
                 os.replace(self.staging, self.out)  # onto nothing, or onto an empty folder
-            _fsync(self.out.parent)
+            fsync(self.out.parent)
         _remove_own(self.staging)
         _remove_own(self.partial)
         return manifest
@@ -401,134 +320,7 @@ def publish_folder(out: Path, settings: dict, write: Callable[[Path], object], *
         return folder.publish()
 
 
-#: the mark of a folder a verb fills step by step (:func:`claim_folder`)
-WORKING_MARK = "refuge.json"
-_WORKING_FORMAT = "refuge-working/1"
-
-
-def claim_folder(out: Path | str, kind: str, settings: dict, own: tuple[str, ...], *, force: bool = False) -> Path:
-    """A folder that a verb fills step by step and resumes (a calibration's chains, a backtest's origins).
-
-    Such a folder is not published whole as a run's is, so the store's rules are kept here: refuge
-    writes into ``out`` only if it is absent, empty, or marked (``refuge.json``) as a ``kind`` folder
-    holding nothing but the names the verb writes (``own``: names, a ``*`` in one standing for a number,
-    as in ``chain-*.h5``; ``predictive-mine.png`` is not ``predictive.png``). Marked with the same
-    ``settings``, the verb goes on from what is there, less the page derived from it (``report.html``:
-    the verb rewrites what it shows); with others it is refused unless ``force``,
-    which deletes the verb's own files, and only those, before starting afresh (its own folders, such
-    as a backtest's calibrations, are claimed in turn by the verb that fills them, or removed by
-    :func:`remove_claimed`). Either way, a file the verb wrote and sealed (:func:`seal_folder`) that
-    was changed since is refused, force or not: refuge does not overwrite what a person edited.
-    """
-    out = check_output_path(Path(out))
-    settings = json.loads(json.dumps(settings, default=str))
-    if out.exists() and not out.is_dir():
-        raise RunError(f"--out {out} is a file, not a folder; choose another --out")
-    entries = sorted(out.iterdir()) if out.exists() else []
-    if entries:
-        mark = _read_mark(out / WORKING_MARK)
-        if mark is None or mark.get("kind") != kind:
-            raise RunError(f"--out {out} exists and is not a refuge {kind} folder (it has no {WORKING_MARK} of one); "
-                           "refuge never overwrites what it did not write: choose another --out")  # fmt: skip
-        ours = _own_entries(out, kind, own)
-        if mark.get("settings") != settings:
-            if not force:
-                raise RunError(f"--out {out} holds another {kind} ({_differences(mark.get('settings'), settings)}); "
-                               "choose another --out, or give --force to start afresh")  # fmt: skip
-            stale = [entry for entry in ours if not entry.is_dir() or entry.is_symlink()]
-        else:  # going on rewrites the results, so a page made from them would contradict them
-            stale = [entry for entry in ours if entry.name in DERIVED]
-        for entry in stale:
-            entry.unlink()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise RunError(f"--out {out}: the folder cannot be created ({err.strerror})") from None
-    _write_mark(out, {"format": _WORKING_FORMAT, "kind": kind, "settings": settings, "own": list(own)})
-    return out
-
-
-def _own_entries(out: Path, kind: str, own) -> list[Path]:
-    """What a claimed folder holds of its verb's (refused if it holds anything else, or a sealed file edited)."""
-    entries = [e for e in sorted(out.iterdir()) if e.name != WORKING_MARK]
-    ours = [e for e in entries if _owned(e.name, own)]
-    foreign = [e.name for e in entries if e not in ours]
-    if foreign:
-        raise RunError(f"--out {out} holds what refuge's {kind} did not write ({', '.join(foreign[:5])}); "
-                       "move it away or choose another --out")  # fmt: skip
-    check_sealed(out)
-    return ours
-
-
-def _owned(name: str, own) -> bool:
-    """Whether ``name`` is one of a verb's names (``own``), a ``*`` in one standing for a number, or the temporary
-    file :func:`write_file` makes of one (``.NAME.tmp-PID``), which a process killed mid-write leaves behind."""
-    written = re.fullmatch(r"\.(.+)\.tmp-\d+", name)
-    name = written.group(1) if written else name
-    return any(re.fullmatch(re.escape(pattern).replace(r"\*", r"\d+"), name) for pattern in own)
-
-
-def remove_claimed(folder: Path) -> None:
-    """Remove a claimed folder (:func:`claim_folder`) that is no longer wanted, such as a backtest's calibration
-    of an origin no longer asked for: what its verb wrote and nothing else. It is checked whole before anything
-    goes: a person's file anywhere inside, or a folder whose mark does not list its verb's names, stops it."""
-    for path in _claimed_contents(folder):
-        if path.is_dir() and not path.is_symlink():
-            path.rmdir()
-        else:
-            path.unlink()
-
-
-def _claimed_contents(entry: Path) -> list[Path]:
-    """What removing one of a verb's entries removes, deepest first."""
-    if not entry.is_dir() or entry.is_symlink():
-        return [entry]
-    mark = _read_mark(entry / WORKING_MARK)
-    if mark is None or not isinstance(mark.get("own"), list):
-        raise RunError(f"{entry} has no {WORKING_MARK} listing what refuge wrote there; move it away or choose "
-                       "another --out")  # fmt: skip
-    inside = [path for own in _own_entries(entry, mark.get("kind", "working"), mark["own"])
-              for path in _claimed_contents(own)]  # fmt: skip
-    return [*inside, entry / WORKING_MARK, entry]
-
-
-def seal_folder(out: Path, own: tuple[str, ...]) -> None:
-    """Record, in a claimed folder's mark, the size and SHA-256 of each file the verb wrote there (``own``: its
-    names), once it has written them all: a later claim or report then refuses to overwrite one changed since.
-
-    Claiming the folder again clears the record, since the verb rewrites its files; a verb interrupted
-    before sealing leaves them unrecorded, as refuge's to replace.
-    """
-    mark = _read_mark(out / WORKING_MARK)
-    if mark is None:
-        return
-    # a killed write's leftover (``.NAME.tmp-PID``) is refuge's but not a result: it is not sealed
-    written = [p for p in sorted(out.iterdir()) if p.name != WORKING_MARK and p.is_file()
-               and not p.name.startswith(".") and _owned(p.name, own)]  # fmt: skip
-    files = {p.name: [p.stat().st_size, sha256(p)] for p in written}
-    _write_mark(out, {**mark, "files": files})
-
-
-def check_sealed(out: Path) -> None:
-    """Refuse to write into a claimed folder where a file the verb sealed (:func:`seal_folder`) was changed since."""
-    sealed = (_read_mark(out / WORKING_MARK) or {}).get("files") or {}
-    changed = [name for name, (size, check) in sorted(sealed.items())
-               if (out / name).exists() and not _verifies(out / name, size, check)]  # fmt: skip
-    if changed:
-        raise RunError(f"--out {out}: {', '.join(changed[:5])} changed since refuge wrote it; move it away or "
-                       "choose another --out")  # fmt: skip
-
-
-def _write_mark(folder: Path, mark: dict) -> None:
-    write_text(folder / WORKING_MARK, json.dumps(mark, indent=2, sort_keys=True) + "\n")
-
-
-def _read_mark(path: Path) -> dict | None:
-    mark = _read_json(path)
-    return mark if mark is not None and mark.get("format") == _WORKING_FORMAT else None
-
-
-def _differences(there: object, here: dict) -> str:
+def differences(there: object, here: dict) -> str:
     """The settings that differ, as ``until 2011 there, 2015 here``."""
     there = there if isinstance(there, dict) else {}
     keys = [k for k in sorted(set(there) | set(here)) if there.get(k) != here.get(k)]
@@ -540,67 +332,9 @@ def _differences(there: object, here: dict) -> str:
     return "; ".join(f"{k} {shown(there.get(k))} there, {shown(here.get(k))} here" for k in keys[:4]) or "nothing"
 
 
-def check_output_path(out: Path) -> Path:
-    """The output folder as an absolute path, refused early when it can never be written."""
-    text = str(out)
-    if not text or "\x00" in text:
-        raise RunError(f"--out {out!r} is not a usable path")
-    if len(text) > MAX_PATH:
-        raise RunError(f"--out is {len(text):,} characters long; at most {MAX_PATH:,} are allowed")
-    try:
-        out = Path(os.path.abspath(out))
-    except OSError as err:
-        raise RunError(f"--out {out}: {err.strerror}") from None
-    if out == out.parent:
-        raise RunError(f"--out {out} is the root of the file system; choose a folder of its own")
-    if out.is_symlink():
-        raise RunError(f"--out {out} is a symbolic link; give the folder itself ({os.path.realpath(out)})")
-    if any(len(part.encode()) > 200 for part in out.parts):
-        raise RunError(f"--out {out}: a folder name is longer than 200 bytes")
-    try:
-        here = Path.cwd()
-    except OSError:
-        here = None
-    if here is not None and (here == out or out in here.parents):
-        raise RunError(f"--out {out} is the current folder or holds it; a run replaces its folder whole, "
-                       "so run from outside it or choose another --out")  # fmt: skip
-    ancestor = nearest_existing(out.parent)
-    if not ancestor.is_dir():
-        raise RunError(f"--out {out}: {ancestor} is a file, so no folder can be made under it")
-    try:
-        with tempfile.TemporaryFile(dir=ancestor):
-            pass
-    except OSError as err:
-        raise RunError(f"--out {out}: {ancestor} cannot be written ({err.strerror})") from None
-    return out
-
-
-def nearest_existing(path: Path) -> Path:
-    """``path`` or its closest ancestor that exists: where a folder would be made, and whose disk it would use."""
-    while not path.exists():
-        path = path.parent
-    return path
-
-
 def _read_record(path: Path) -> dict | None:
-    record = _read_json(path)
+    record = read_json(path)
     return record if record is not None and isinstance(record.get("files"), dict) else None
-
-
-def _read_json(path: Path) -> dict | None:
-    """The JSON object in ``path``, or ``None`` if there is none to read."""
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _verifies(path: Path, size: object, check: object) -> bool:
-    try:
-        return path.is_file() and path.stat().st_size == size and sha256(path) == check
-    except OSError:
-        return False
 
 
 def _remove_own(folder: Path) -> None:
@@ -625,36 +359,6 @@ def _remove_own(folder: Path) -> None:
 #: files refuge may add to a published folder later (``refuge report``): listed in its manifest when written
 #: (:func:`add_derived`), checked like the rest from then on; a replaced folder loses them
 DERIVED = frozenset({"report.html"})
-
-
-def check_derived(path: Path) -> None:
-    """Refuse to overwrite a derived file (``report.html``) that its folder's manifest, or the seal of a claimed
-    folder (:func:`seal_folder`), does not vouch for."""
-    if not path.exists():
-        return
-    manifest = Manifest.read(path.parent)
-    if manifest is not None:
-        listed = manifest.files.get(path.name)
-    else:
-        mark = _read_mark(path.parent / WORKING_MARK)
-        if mark is None or "files" not in mark:  # not sealed: the verb is writing, or was interrupted
-            return
-        listed = mark["files"].get(path.name)
-    if listed is None or not _verifies(path, *listed):
-        raise RunError(f"{path} was not written by refuge or was changed since; move it away to write a new one")
-
-
-def add_derived(path: Path) -> None:
-    """List a derived file just written in its folder's manifest (or seal), so that an edited copy is never lost
-    unseen."""
-    entry = (path.stat().st_size, sha256(path))
-    manifest = Manifest.read(path.parent)
-    if manifest is not None:
-        write_text(path.parent / MANIFEST, Manifest(manifest.settings, {**manifest.files, path.name: entry}).text())
-        return
-    mark = _read_mark(path.parent / WORKING_MARK)
-    if mark is not None and "files" in mark:
-        _write_mark(path.parent, {**mark, "files": {**mark["files"], path.name: list(entry)}})
 
 
 #: the names of the files a run may write into its folder (staging folders of killed runs hold these)
