@@ -16,10 +16,10 @@ from refuge.systems import system_names
 
 SRC = Path(__file__).parents[1] / "src" / "refuge"
 #: the engine: the model API, backends, the loop, results, output, comparison, plots, scenarios and the run store
-_MODULES = ("simulation", "output", "results", "compare", "plots", "store", "errors", "limits", "safe_yaml",
-            "progress", "listing")  # fmt: skip
+_MODULES = ("simulation", "output", "results", "compare", "plots", "errors", "limits", "safe_yaml", "progress",
+            "listing")  # fmt: skip
 ENGINE = sorted([*(SRC / "model").rglob("*.py"), *(SRC / "backends").rglob("*.py"), *(SRC / "scenarios").rglob("*.py"),
-                 *(SRC / f"{name}.py" for name in _MODULES)])  # fmt: skip
+                 *(SRC / "store").rglob("*.py"), *(SRC / f"{name}.py" for name in _MODULES)])  # fmt: skip
 #: the interfaces: they may load a system when a command runs, never by naming it
 INTERFACES = sorted([*(SRC / "web").glob("*.py"), *(SRC / f"{name}.py" for name in ("cli", "cli_analysis", "report",
                                                                                    "sensitivity"))])  # fmt: skip
