@@ -230,6 +230,11 @@ def test_the_shipped_posterior_is_the_default_of_run():
     posterior = shipped_posterior()
     assert posterior is not None, "the package ships a posterior fitted to 2025"
     assert posterior.provenance["settings"]["until"] == 2025 and posterior.provenance["complete"]
+    # it is what ``refuge calibrate --until 2025`` gives with the command line's defaults
+    from refuge.cli import LIVE
+
+    assert LIVE == Settings.live == Budget.live
+    assert Settings(**posterior.provenance["settings"]).identity() == Settings(until=2025).identity()
     draws = posterior_parameters(6, seed=2)
     np.testing.assert_array_equal(draws["attempt_base"], posterior_parameters(6, seed=2)["attempt_base"])
     space = parameter_space()

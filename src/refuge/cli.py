@@ -255,13 +255,18 @@ def _claim_text(row) -> str:
     return fmt(value)
 
 
+#: nautilus's live points of each run, the calibration's default (``Settings.live``; ``docs/calibration.md``, section 4)
+LIVE = 850
+Live = Annotated[int, typer.Option(min=100, help="nautilus: live points of each run")]
+
+
 @app.command()
 def calibrate(
     until: Annotated[int | None, typer.Option(help="fit the record up to this year (the rest is held out)",
                                               show_default="the record's last year: korea 2025")] = None,
     sampler: Annotated[str, typer.Option(help="nautilus (nested sampling) | emcee (an MCMC ensemble)")] = "nautilus",
     chains: Annotated[int, typer.Option(min=1, help="independent runs or ensembles, side by side")] = 2,
-    live: Annotated[int, typer.Option(min=100, help="nautilus: live points of each run")] = 1000,
+    live: Live = LIVE,
     particles: Annotated[int, typer.Option(help="emcee: walkers in all, split over the chains: each chain an even "
                                                 "number, at least twice the parameters calibrated")] = 128,
     steps: Annotated[int, typer.Option(min=2, help="emcee: steps of each ensemble (the first half is burn-in)")]
@@ -349,7 +354,7 @@ def backtest(
     = False,
     sampler: Annotated[str, typer.Option(help="each origin's calibration: nautilus | emcee")] = "nautilus",
     steps: Annotated[int, typer.Option(min=2, help="emcee: steps of each origin's calibration")] = 60,
-    live: Annotated[int, typer.Option(min=100, help="nautilus: live points of each run")] = 1000,
+    live: Live = LIVE,
     seed: Annotated[int, typer.Option(min=0, max=MAX_SAMPLER_SEED, help="seed of the sampler and the draws")] = 0,
     workers: Annotated[int | None, typer.Option(min=1, help="worker processes", show_default="all cores")] = None,
     scheduler: cli_analysis.Scheduler = None,

@@ -61,7 +61,7 @@ class Budget:
     refine: int = 2
     draws: int = 400
     sampler: str = "nautilus"  # ``chains`` nested runs of ``live`` points; or "emcee", with the budget above
-    live: int = 1000
+    live: int = Settings.live
 
     def __post_init__(self) -> None:
         check_sampler(self.sampler)

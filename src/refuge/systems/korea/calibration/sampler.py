@@ -100,7 +100,7 @@ class Settings:
     soft: bool = True  # fit the soft evidence (hiding in China, deportations) as well as arrivals
     blind: bool = False  # drivers know nothing dated after ``until`` (a forecast's calibration)
     sampler: str = "nautilus"  # ``chains`` independent nested sampling runs (:mod:`.nested`), or "emcee"
-    live: int = 1000  # nautilus: live points of each run
+    live: int = 850  # nautilus: live points of each run (the CLI's ``LIVE``)
     effective: int = 2000  # nautilus: effective samples each run gathers before it stops
     samples: int = 5000  # nautilus: equal-weight draws kept from the runs together
     steady: tuple[str, ...] = ()  # walks' steps held at their prior's lowest: a structure to compare by evidence
