@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import RunError
-from .files import sha256, verifies, write_text
+from .files import fingerprint, verifies, write_text
 from .runs import MANIFEST, Manifest
 from .working import WORKING_MARK, read_mark, write_mark
 
@@ -30,7 +30,7 @@ def check_derived(path: Path) -> None:
 def add_derived(path: Path) -> None:
     """List a derived file just written in its folder's manifest (or seal), so that an edited copy is never lost
     unseen."""
-    entry = (path.stat().st_size, sha256(path))
+    entry = fingerprint(path)
     manifest = Manifest.read(path.parent)
     if manifest is not None:
         write_text(path.parent / MANIFEST, Manifest(manifest.settings, {**manifest.files, path.name: entry}).text())

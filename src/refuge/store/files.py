@@ -91,7 +91,13 @@ def read_json(path: Path) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
+def fingerprint(path: Path) -> tuple[int, str]:
+    """What a manifest or a seal records of a file: its size and SHA-256."""
+    return path.stat().st_size, sha256(path)
+
+
 def verifies(path: Path, size: object, check: object) -> bool:
+    """Whether ``path`` is a file with this :func:`fingerprint`."""
     try:
         return path.is_file() and path.stat().st_size == size and sha256(path) == check
     except OSError:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import RunError
-from .files import digest, fsync, held_interrupts, read_json, sha256, verifies, write_text
+from .files import digest, fingerprint, fsync, held_interrupts, read_json, verifies, write_text
 from .paths import check_output_path
 
 MANIFEST = "run.json"
@@ -71,11 +71,8 @@ class Manifest:
         found = {p.name for p in folder.iterdir()} - {MANIFEST}
         problems = [f"{name} is not refuge's" for name in sorted(found - set(self.files) - DERIVED)]
         problems += [f"{name} is missing" for name in sorted(set(self.files) - found - DERIVED)]
-        for name in sorted(set(self.files) & found):
-            path = folder / name
-            size, check = self.files[name]
-            if not path.is_file() or path.stat().st_size != size or sha256(path) != check:
-                problems.append(f"{name} was changed")
+        problems += [f"{name} was changed" for name in sorted(set(self.files) & found)
+                     if not verifies(folder / name, *self.files[name])]  # fmt: skip
         return problems
 
 
@@ -272,7 +269,7 @@ class RunFolder:
             "first": first,
             "count": count,
             "digest": digest(self.settings),
-            "files": {p.name: [p.stat().st_size, sha256(p)] for p in files},
+            "files": {p.name: fingerprint(p) for p in files},
         }
         write_text(self.partial / f"{_BLOCK_PREFIX}{first:09d}.json", json.dumps(record, indent=2))
 
@@ -290,7 +287,7 @@ class RunFolder:
         for name in names:
             path = self.staging / name
             fsync(path)
-            files[name] = (path.stat().st_size, sha256(path))
+            files[name] = fingerprint(path)
         manifest = Manifest(self.settings, files)
         write_text(self.staging / MANIFEST, manifest.text())
         fsync(self.staging)

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from ..errors import RunError
-from .files import read_json, sha256, verifies, write_text
+from .files import fingerprint, read_json, verifies, write_text
 from .paths import check_output_path
 from .runs import DERIVED, differences
 
@@ -121,7 +121,7 @@ def seal_folder(out: Path, own: tuple[str, ...]) -> None:
     # a killed write's leftover (``.NAME.tmp-PID``) is refuge's but not a result: it is not sealed
     written = [p for p in sorted(out.iterdir()) if p.name != WORKING_MARK and p.is_file()
                and not p.name.startswith(".") and _owned(p.name, own)]  # fmt: skip
-    files = {p.name: [p.stat().st_size, sha256(p)] for p in written}
+    files = {p.name: fingerprint(p) for p in written}
     write_mark(out, {**mark, "files": files})
 
 
